@@ -1,0 +1,80 @@
+//! Canonical JSON: RFC 8785 (JCS) over a strict I-JSON parser, with the medseal policies that
+//! protect FHIR data (no silent precision loss, Unicode NFC) and the FHIR signature variants.
+//!
+//! Pipeline: [`parse`] (strict, positions in errors) → policies applied while parsing (NFC,
+//! lossy numbers) → optional [`FhirVariant`] → [`write`] (JCS serialization).
+
+mod fhir;
+mod parse;
+mod value;
+mod write;
+
+pub use fhir::FhirVariant;
+pub use parse::parse;
+pub use value::{Number, Value};
+pub use write::{format_number, write_canonical};
+
+use crate::error::Result;
+
+/// How strings that are not in Unicode NFC are treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NfcPolicy {
+    /// Refuse them with `MEDSEAL_JSON_NOT_NFC` (default: the same name in NFC and NFD would
+    /// otherwise give two different signatures).
+    Refuse,
+    /// Normalize every key and string to NFC before canonicalizing.
+    Normalize,
+    /// Leave strings as they are (plain RFC 8785).
+    Ignore,
+}
+
+/// Options for canonicalization. `CanonOptions::default()` is the strict medseal policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CanonOptions {
+    /// Accept numbers whose canonical text differs from their input text (`1.50` → `1.5`).
+    pub allow_lossy_numbers: bool,
+    /// What to do with strings not in NFC.
+    pub nfc: NfcPolicy,
+    /// A FHIR signature variant to apply after parsing.
+    pub fhir: Option<FhirVariant>,
+    /// Deepest nesting of arrays and objects accepted.
+    pub max_depth: usize,
+    /// Largest input accepted, in bytes.
+    pub max_bytes: usize,
+}
+
+/// Default nesting limit: far above any FHIR resource, far below a stack overflow.
+pub const DEFAULT_MAX_DEPTH: usize = 128;
+/// Default input limit: 64 MiB.
+pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
+
+impl Default for CanonOptions {
+    fn default() -> Self {
+        CanonOptions {
+            allow_lossy_numbers: false,
+            nfc: NfcPolicy::Refuse,
+            fhir: None,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+impl CanonOptions {
+    /// Exactly RFC 8785 and nothing more: lossy numbers accepted, no NFC check.
+    /// Strict I-JSON parsing (duplicates, surrogates, ranges) still applies, as RFC 8785 requires.
+    pub fn plain() -> Self {
+        CanonOptions { allow_lossy_numbers: true, nfc: NfcPolicy::Ignore, ..Self::default() }
+    }
+}
+
+/// Canonicalizes a JSON document under `options`; returns the RFC 8785 bytes.
+pub fn canonicalize(input: &[u8], options: &CanonOptions) -> Result<Vec<u8>> {
+    let mut value = parse(input, options)?;
+    if let Some(variant) = options.fhir {
+        variant.apply(&mut value)?;
+    }
+    let mut out = Vec::with_capacity(input.len());
+    write_canonical(&value, &mut out);
+    Ok(out)
+}

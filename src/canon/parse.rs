@@ -1,0 +1,400 @@
+//! Strict I-JSON parser (RFC 8259 + RFC 7493) that applies the medseal policies as it goes.
+//!
+//! Written for canonicalization rather than taken from serde_json because it must see what a
+//! general parser hides: the exact text of each number (lossy-number policy), duplicate keys,
+//! escaped lone surrogates, and the position of every problem. Recursion is bounded by
+//! `max_depth`, so hostile nesting gets an error, not a stack overflow.
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+use super::value::{utf16_cmp, Number, Value};
+use super::write::format_number;
+use super::{CanonOptions, NfcPolicy};
+use crate::error::{err, Error, Result, ResultCode};
+
+/// Largest integer I-JSON allows exactly: 2^53 − 1.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// Parses `input` as one strict I-JSON document under `options`.
+pub fn parse(input: &[u8], options: &CanonOptions) -> Result<Value> {
+    if input.len() > options.max_bytes {
+        return Err(err!(
+            MEDSEAL_JSON_TOO_LARGE,
+            "JSON input is {} bytes; the limit is {} bytes",
+            input.len(),
+            options.max_bytes
+        ));
+    }
+    let text = std::str::from_utf8(input).map_err(|e| {
+        let (line, column) = line_column(input, e.valid_up_to());
+        err!(MEDSEAL_JSON_INVALID_UTF8, "invalid UTF-8 at line {line}, column {column}")
+    })?;
+    let mut parser = Parser { text, bytes: input, pos: 0, options };
+    // A byte-order mark is not JSON (RFC 8259 §8.1 lets parsers refuse it); say so clearly.
+    if text.starts_with('\u{FEFF}') {
+        return Err(parser.syntax("a byte-order mark (BOM) is not allowed"));
+    }
+    parser.skip_ws();
+    let value = parser.value(0)?;
+    parser.skip_ws();
+    if parser.pos != input.len() {
+        return Err(parser.syntax("unexpected data after the JSON value"));
+    }
+    Ok(value)
+}
+
+/// 1-based line and column (in characters) of byte `offset`.
+fn line_column(input: &[u8], offset: usize) -> (usize, usize) {
+    let before = &input[..offset.min(input.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    // Count characters, not bytes: continuation bytes do not start a character.
+    let column = before[line_start..].iter().filter(|&&b| (b & 0xC0) != 0x80).count() + 1;
+    (line, column)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    options: &'a CanonOptions,
+}
+
+impl<'a> Parser<'a> {
+    fn error_at(&self, code: ResultCode, offset: usize, what: &str) -> Error {
+        let (line, column) = line_column(self.bytes, offset);
+        Error::new(code, format!("{what} at line {line}, column {column}"))
+    }
+
+    fn syntax(&self, what: &str) -> Error {
+        self.error_at(ResultCode::MEDSEAL_JSON_SYNTAX, self.pos, what)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect_literal(&mut self, literal: &str, value: Value) -> Result<Value> {
+        if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
+            self.pos += literal.len();
+            Ok(value)
+        } else {
+            Err(self.syntax("invalid literal (expected true, false or null)"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value> {
+        match self.peek() {
+            None => Err(self.syntax("unexpected end of input, expected a value")),
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b't') => self.expect_literal("true", Value::Bool(true)),
+            Some(b'f') => self.expect_literal("false", Value::Bool(false)),
+            Some(b'n') => self.expect_literal("null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.syntax("unexpected character, expected a value")),
+        }
+    }
+
+    fn check_depth(&self, depth: usize) -> Result<()> {
+        if depth > self.options.max_depth {
+            return Err(self.error_at(
+                ResultCode::MEDSEAL_JSON_TOO_DEEP,
+                self.pos,
+                &format!("nesting deeper than {} levels", self.options.max_depth),
+            ));
+        }
+        Ok(())
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value> {
+        self.check_depth(depth)?;
+        self.pos += 1; // '['
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_ws();
+            items.push(self.value(depth)?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                _ => return Err(self.syntax("expected ',' or ']' in array")),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value> {
+        self.check_depth(depth)?;
+        self.pos += 1; // '{'
+        // Members with the offset of their key, for duplicate-key errors.
+        let mut members: Vec<(String, Value, usize)> = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(Value::Object(Vec::new()));
+        }
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.syntax("expected a string key in object"));
+            }
+            let key_at = self.pos;
+            let key = self.string()?;
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(self.syntax("expected ':' after object key"));
+            }
+            self.pos += 1;
+            self.skip_ws();
+            let value = self.value(depth)?;
+            members.push((key, value, key_at));
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return Err(self.syntax("expected ',' or '}' in object")),
+            }
+        }
+        // Stable sort keeps input order among equal keys, so the error names the second one.
+        members.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
+        if let Some(pair) = members.windows(2).find(|w| w[0].0 == w[1].0) {
+            let at = pair[0].2.max(pair[1].2);
+            return Err(self.error_at(ResultCode::MEDSEAL_JSON_DUPLICATE_KEY, at, "duplicate object key"));
+        }
+        Ok(Value::Object(members.into_iter().map(|(k, v, _)| (k, v)).collect()))
+    }
+
+    fn string(&mut self) -> Result<String> {
+        let start = self.pos;
+        self.pos += 1; // opening quote
+        let mut out = String::new();
+        let mut run_start = self.pos;
+        loop {
+            let Some(b) = self.peek() else {
+                return Err(self.error_at(ResultCode::MEDSEAL_JSON_SYNTAX, start, "unterminated string"));
+            };
+            match b {
+                b'"' => {
+                    out.push_str(&self.text[run_start..self.pos]);
+                    self.pos += 1;
+                    break;
+                }
+                b'\\' => {
+                    out.push_str(&self.text[run_start..self.pos]);
+                    self.escape(&mut out)?;
+                    run_start = self.pos;
+                }
+                0x00..=0x1F => return Err(self.syntax("unescaped control character in string")),
+                _ => self.pos += 1,
+            }
+        }
+        self.apply_nfc(out, start)
+    }
+
+    fn apply_nfc(&self, s: String, start: usize) -> Result<String> {
+        if self.options.nfc == NfcPolicy::Ignore || s.is_ascii() {
+            return Ok(s);
+        }
+        let is_nfc = match is_nfc_quick(s.chars()) {
+            IsNormalized::Yes => true,
+            IsNormalized::No => false,
+            IsNormalized::Maybe => s.nfc().eq(s.chars()),
+        };
+        match (is_nfc, self.options.nfc) {
+            (true, _) => Ok(s),
+            (false, NfcPolicy::Normalize) => Ok(s.nfc().collect()),
+            (false, _) => Err(self.error_at(
+                ResultCode::MEDSEAL_JSON_NOT_NFC,
+                start,
+                "string is not in Unicode NFC (normalize it, or ask medseal to)",
+            )),
+        }
+    }
+
+    /// Decodes one escape sequence at `self.pos` (the backslash) into `out`.
+    fn escape(&mut self, out: &mut String) -> Result<()> {
+        let at = self.pos;
+        let Some(&kind) = self.bytes.get(self.pos + 1) else {
+            return Err(self.syntax("unterminated escape sequence"));
+        };
+        self.pos += 2;
+        let ch = match kind {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let first = self.hex4()?;
+                match first {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate must be followed by an escaped low surrogate.
+                        if self.bytes[self.pos..].starts_with(b"\\u") {
+                            self.pos += 2;
+                            let second = self.hex4()?;
+                            if !(0xDC00..=0xDFFF).contains(&second) {
+                                return Err(self.lone_surrogate(at));
+                            }
+                            let cp = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+                            char::from_u32(cp).expect("valid supplementary code point")
+                        } else {
+                            return Err(self.lone_surrogate(at));
+                        }
+                    }
+                    0xDC00..=0xDFFF => return Err(self.lone_surrogate(at)),
+                    _ => char::from_u32(first).expect("BMP non-surrogate"),
+                }
+            }
+            _ => {
+                self.pos = at;
+                return Err(self.syntax("invalid escape sequence"));
+            }
+        };
+        out.push(ch);
+        Ok(())
+    }
+
+    fn lone_surrogate(&self, at: usize) -> Error {
+        self.error_at(ResultCode::MEDSEAL_JSON_LONE_SURROGATE, at, "lone UTF-16 surrogate escape")
+    }
+
+    fn hex4(&mut self) -> Result<u32> {
+        let digits = self.bytes.get(self.pos..self.pos + 4).ok_or_else(|| self.syntax("truncated \\u escape"))?;
+        let mut v = 0u32;
+        for &d in digits {
+            let n = (d as char).to_digit(16).ok_or_else(|| self.syntax("invalid hex digit in \\u escape"))?;
+            v = v * 16 + n;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    fn number(&mut self) -> Result<Value> {
+        let start = self.pos;
+        let mut is_integer = true;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(self.syntax("invalid number: expected a digit")),
+        }
+        if self.peek() == Some(b'.') {
+            is_integer = false;
+            self.pos += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.syntax("invalid number: expected a digit after '.'"));
+            }
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            is_integer = false;
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.syntax("invalid number: expected a digit in the exponent"));
+            }
+            self.digits();
+        }
+        let raw = &self.text[start..self.pos];
+        let value: f64 = raw.parse().map_err(|_| self.error_at(ResultCode::MEDSEAL_JSON_SYNTAX, start, "invalid number"))?;
+        let out_of_range = |what: &str| self.error_at(ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE, start, what);
+        if !value.is_finite() {
+            return Err(out_of_range("number too large for a double"));
+        }
+        if is_integer && value.abs() > MAX_SAFE_INTEGER {
+            return Err(out_of_range("integer outside ±(2^53−1)"));
+        }
+        let number = Number::new(value).expect("finite");
+        if !self.options.allow_lossy_numbers && format_number(value) != raw {
+            return Err(self.error_at(
+                ResultCode::MEDSEAL_JSON_LOSSY_NUMBER,
+                start,
+                "number would change its text when canonicalized (write it as its canonical form, or allow lossy numbers)",
+            ));
+        }
+        Ok(Value::Number(number))
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(input: &str, options: &CanonOptions) -> ResultCode {
+        parse(input.as_bytes(), options).unwrap_err().code()
+    }
+
+    #[test]
+    fn refuses_what_i_json_forbids() {
+        let plain = CanonOptions::plain();
+        assert_eq!(code(r#"{"a":1,"a":2}"#, &plain), ResultCode::MEDSEAL_JSON_DUPLICATE_KEY);
+        assert_eq!(code(r#"["\ud800"]"#, &plain), ResultCode::MEDSEAL_JSON_LONE_SURROGATE);
+        assert_eq!(code(r#"["\udc00\ud800"]"#, &plain), ResultCode::MEDSEAL_JSON_LONE_SURROGATE);
+        assert_eq!(code(r#"["\ud800\u0041"]"#, &plain), ResultCode::MEDSEAL_JSON_LONE_SURROGATE);
+        assert_eq!(code("9007199254740992", &plain), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
+        assert_eq!(code("-9007199254740992", &plain), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
+        assert_eq!(code("1e400", &plain), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
+        assert!(parse(b"9007199254740991", &plain).is_ok());
+        assert_eq!(code("[1,]", &plain), ResultCode::MEDSEAL_JSON_SYNTAX);
+        assert_eq!(code("01", &plain), ResultCode::MEDSEAL_JSON_SYNTAX);
+        assert_eq!(code("\u{feff}{}", &plain), ResultCode::MEDSEAL_JSON_SYNTAX);
+        assert_eq!(code("[\"a\u{1}\"]", &plain), ResultCode::MEDSEAL_JSON_SYNTAX);
+        assert_eq!(parse(b"[\"\xff\"]", &plain).unwrap_err().code(), ResultCode::MEDSEAL_JSON_INVALID_UTF8);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = parse(b"{\n  \"a\": 1,\n  \"a\": 2\n}", &CanonOptions::plain()).unwrap_err();
+        assert_eq!(e.code(), ResultCode::MEDSEAL_JSON_DUPLICATE_KEY);
+        assert!(e.message().contains("line 3, column 3"), "{}", e.message());
+        let e = parse("{\"tên\": tru}".as_bytes(), &CanonOptions::plain()).unwrap_err();
+        assert!(e.message().contains("line 1, column 9"), "{}", e.message());
+    }
+
+    #[test]
+    fn depth_limit_is_an_error_not_a_crash() {
+        let deep = "[".repeat(100_000);
+        assert_eq!(code(&deep, &CanonOptions::default()), ResultCode::MEDSEAL_JSON_TOO_DEEP);
+        let ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert!(parse(ok.as_bytes(), &CanonOptions::default()).is_ok());
+        let too_deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        assert_eq!(code(&too_deep, &CanonOptions::default()), ResultCode::MEDSEAL_JSON_TOO_DEEP);
+    }
+
+    #[test]
+    fn size_limit() {
+        let options = CanonOptions { max_bytes: 4, ..CanonOptions::default() };
+        assert_eq!(code("[1,2,3]", &options), ResultCode::MEDSEAL_JSON_TOO_LARGE);
+    }
+}

@@ -1,0 +1,129 @@
+//! The parsed JSON tree. Objects keep their members sorted in RFC 8785 order (UTF-16 code
+//! units), so serialization is a straight walk and lookups can binary-search.
+
+use std::cmp::Ordering;
+
+/// A JSON number as RFC 8785 sees it: an IEEE-754 double. Never NaN or infinite.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Number(f64);
+
+impl Number {
+    /// A finite number; `None` for NaN and infinities, which JSON cannot carry.
+    pub fn new(value: f64) -> Option<Number> {
+        value.is_finite().then_some(Number(value))
+    }
+
+    /// The double value.
+    pub fn as_f64(self) -> f64 {
+        self.0
+    }
+}
+
+/// A JSON value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    Array(Vec<Value>),
+    /// Members sorted by key in UTF-16 code unit order, keys unique.
+    Object(Vec<(String, Value)>),
+}
+
+/// RFC 8785 key order: compare as UTF-16 code units, not as code points or bytes.
+pub fn utf16_cmp(a: &str, b: &str) -> Ordering {
+    // UTF-8 byte order equals code point order; it differs from UTF-16 order only when a
+    // supplementary character meets one in U+E000..U+FFFF, so take the fast path otherwise.
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    let prefix = ab.iter().zip(bb).take_while(|(x, y)| x == y).count();
+    match (ab.get(prefix), bb.get(prefix)) {
+        (Some(&x), Some(&y)) if x >= 0xEE || y >= 0xEE => a[char_start(a, prefix)..]
+            .encode_utf16()
+            .cmp(b[char_start(b, prefix)..].encode_utf16()),
+        _ => ab.cmp(bb),
+    }
+}
+
+fn char_start(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl Value {
+    /// Builds an object from members in any order. Keys must be unique (callers build
+    /// headers and JWKs from fixed names).
+    pub fn object<K: Into<String>>(members: impl IntoIterator<Item = (K, Value)>) -> Value {
+        let mut members: Vec<(String, Value)> =
+            members.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        members.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
+        debug_assert!(members.windows(2).all(|w| w[0].0 != w[1].0), "duplicate key");
+        Value::Object(members)
+    }
+
+    /// A string value.
+    pub fn string(s: impl Into<String>) -> Value {
+        Value::String(s.into())
+    }
+
+    /// The member `key` of an object, if this is an object and has it.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(members) => members
+                .binary_search_by(|(k, _)| utf16_cmp(k, key))
+                .ok()
+                .map(|i| &members[i].1),
+            _ => None,
+        }
+    }
+
+    /// Removes the member `key` of an object; returns whether it was there.
+    pub fn remove(&mut self, key: &str) -> bool {
+        match self {
+            Value::Object(members) => {
+                match members.binary_search_by(|(k, _)| utf16_cmp(k, key)) {
+                    Ok(i) => {
+                        members.remove(i);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The canonical RFC 8785 bytes of this value.
+    pub fn to_canonical(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        super::write_canonical(self, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_order_differs_from_code_point_order() {
+        // U+1F600 is D83D DE00 in UTF-16, so it sorts before U+FB01 (FB01) even though its
+        // code point is larger.
+        assert_eq!(utf16_cmp("\u{1F600}", "\u{FB01}"), Ordering::Less);
+        assert_eq!(utf16_cmp("a\u{1F600}", "a\u{FB01}"), Ordering::Less);
+        assert_eq!(utf16_cmp("abc", "abd"), Ordering::Less);
+        assert_eq!(utf16_cmp("ab", "abc"), Ordering::Less);
+        assert_eq!(utf16_cmp("\u{e9}", "\u{e9}"), Ordering::Equal);
+        assert_eq!(utf16_cmp("\u{10000}", "\u{FFFF}"), Ordering::Less);
+    }
+}

@@ -1,0 +1,258 @@
+//! One error type for the whole library, and the stable result codes the C ABI returns.
+//!
+//! Codes live in numeric blocks per area and are never renumbered: bindings map them to
+//! exception classes, and operators grep logs for them. Messages say what is wrong and where
+//! (a line and column, a field name), never patient data or key bytes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Stable result codes. In C this is `medseal_result`; `MEDSEAL_OK` is 0.
+///
+/// Blocks: 1–99 general, 100–199 canonical JSON, 200–299 keys, 300–399 JWS.
+/// Reserved for later areas: 400 sealing, 500 trust, 600 signers, 700 outbox, 800 transport,
+/// 900 ledger.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResultCode {
+    /// Success.
+    MEDSEAL_OK = 0,
+    /// A required pointer argument was NULL.
+    MEDSEAL_NULL_ARGUMENT = 1,
+    /// An argument has a value the function does not accept (unknown flag, format or algorithm).
+    MEDSEAL_INVALID_ARGUMENT = 2,
+    /// The caller's buffer is too small; the required size was written.
+    MEDSEAL_BUFFER_TOO_SMALL = 3,
+    /// A text argument (kid, commitment, ...) is not valid UTF-8.
+    MEDSEAL_INVALID_UTF8_ARGUMENT = 4,
+    /// A bug: medseal panicked. The message says where; please report it.
+    MEDSEAL_PANIC = 5,
+    /// The operation is recognised but not supported (yet).
+    MEDSEAL_UNSUPPORTED = 6,
+    /// The system random generator or another platform facility failed.
+    MEDSEAL_SYSTEM_ERROR = 7,
+
+    /// The input is not JSON (RFC 8259 syntax error); the message gives line and column.
+    MEDSEAL_JSON_SYNTAX = 100,
+    /// The input is not valid UTF-8.
+    MEDSEAL_JSON_INVALID_UTF8 = 101,
+    /// An object has the same key twice (I-JSON forbids it).
+    MEDSEAL_JSON_DUPLICATE_KEY = 102,
+    /// A string escapes a lone UTF-16 surrogate (I-JSON forbids it).
+    MEDSEAL_JSON_LONE_SURROGATE = 103,
+    /// A number is out of range: an integer beyond ±(2^53−1) or a value beyond a double.
+    MEDSEAL_JSON_NUMBER_OUT_OF_RANGE = 104,
+    /// A number's canonical text differs from its input text (`1.50`, `1e2`, `-0`): precision
+    /// would be lost. Refused unless lossy numbers are allowed.
+    MEDSEAL_JSON_LOSSY_NUMBER = 105,
+    /// A string is not in Unicode NFC. Refused unless NFC normalization is asked for.
+    MEDSEAL_JSON_NOT_NFC = 106,
+    /// Nesting deeper than the limit.
+    MEDSEAL_JSON_TOO_DEEP = 107,
+    /// Input larger than the limit.
+    MEDSEAL_JSON_TOO_LARGE = 108,
+    /// A FHIR variant was asked for but the document is not a FHIR resource object.
+    MEDSEAL_JSON_NOT_FHIR = 109,
+
+    /// The key bytes are in no format medseal reads (PKCS#8, PKCS#1, SPKI, JWK; DER or PEM).
+    MEDSEAL_KEY_FORMAT = 200,
+    /// The key is of an algorithm or curve medseal does not sign or verify with.
+    MEDSEAL_KEY_UNSUPPORTED = 201,
+    /// The key is an encrypted PKCS#8 document; decrypt it first (not supported yet).
+    MEDSEAL_KEY_ENCRYPTED = 202,
+    /// The key is malformed or inconsistent (public part does not match, bad point, ...).
+    MEDSEAL_KEY_INVALID = 203,
+    /// RSA key size outside 2048..=4096 bits.
+    MEDSEAL_KEY_SIZE = 204,
+    /// A private key is needed but this key holds only the public part.
+    MEDSEAL_KEY_NOT_PRIVATE = 205,
+
+    /// The JWS is not a compact or JSON JWS.
+    MEDSEAL_JWS_MALFORMED = 300,
+    /// A JWS part is not strict base64url (no padding, no stray characters).
+    MEDSEAL_JWS_BASE64 = 301,
+    /// The protected header is not a valid JSON object or a member has the wrong form.
+    MEDSEAL_JWS_HEADER = 302,
+    /// The header asks for `none` or an HMAC algorithm: never accepted for records.
+    MEDSEAL_JWS_ALG_FORBIDDEN = 303,
+    /// The header `alg` is unknown to medseal.
+    MEDSEAL_JWS_ALG_UNKNOWN = 304,
+    /// The header `alg` does not fit any candidate key (algorithm confusion refused).
+    MEDSEAL_JWS_ALG_MISMATCH = 305,
+    /// `crit` names an extension medseal does not understand, or is malformed.
+    MEDSEAL_JWS_CRIT_UNKNOWN = 306,
+    /// No candidate key verifies the signature.
+    MEDSEAL_JWS_SIGNATURE_INVALID = 307,
+    /// The verifier holds no keys.
+    MEDSEAL_JWS_NO_KEYS = 308,
+    /// The JWS is detached but no payload was given (or the reverse).
+    MEDSEAL_JWS_PAYLOAD_MISSING = 309,
+}
+
+impl ResultCode {
+    /// Every code, for tables in tests and bindings.
+    pub const ALL: &'static [ResultCode] = &[
+        Self::MEDSEAL_OK,
+        Self::MEDSEAL_NULL_ARGUMENT,
+        Self::MEDSEAL_INVALID_ARGUMENT,
+        Self::MEDSEAL_BUFFER_TOO_SMALL,
+        Self::MEDSEAL_INVALID_UTF8_ARGUMENT,
+        Self::MEDSEAL_PANIC,
+        Self::MEDSEAL_UNSUPPORTED,
+        Self::MEDSEAL_SYSTEM_ERROR,
+        Self::MEDSEAL_JSON_SYNTAX,
+        Self::MEDSEAL_JSON_INVALID_UTF8,
+        Self::MEDSEAL_JSON_DUPLICATE_KEY,
+        Self::MEDSEAL_JSON_LONE_SURROGATE,
+        Self::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE,
+        Self::MEDSEAL_JSON_LOSSY_NUMBER,
+        Self::MEDSEAL_JSON_NOT_NFC,
+        Self::MEDSEAL_JSON_TOO_DEEP,
+        Self::MEDSEAL_JSON_TOO_LARGE,
+        Self::MEDSEAL_JSON_NOT_FHIR,
+        Self::MEDSEAL_KEY_FORMAT,
+        Self::MEDSEAL_KEY_UNSUPPORTED,
+        Self::MEDSEAL_KEY_ENCRYPTED,
+        Self::MEDSEAL_KEY_INVALID,
+        Self::MEDSEAL_KEY_SIZE,
+        Self::MEDSEAL_KEY_NOT_PRIVATE,
+        Self::MEDSEAL_JWS_MALFORMED,
+        Self::MEDSEAL_JWS_BASE64,
+        Self::MEDSEAL_JWS_HEADER,
+        Self::MEDSEAL_JWS_ALG_FORBIDDEN,
+        Self::MEDSEAL_JWS_ALG_UNKNOWN,
+        Self::MEDSEAL_JWS_ALG_MISMATCH,
+        Self::MEDSEAL_JWS_CRIT_UNKNOWN,
+        Self::MEDSEAL_JWS_SIGNATURE_INVALID,
+        Self::MEDSEAL_JWS_NO_KEYS,
+        Self::MEDSEAL_JWS_PAYLOAD_MISSING,
+    ];
+
+    /// The code for a raw number, if it is one of ours.
+    pub fn from_i32(code: i32) -> Option<ResultCode> {
+        Self::ALL.iter().copied().find(|c| *c as i32 == code)
+    }
+
+    /// The constant's name as it appears in `medseal.h`.
+    pub fn name(self) -> &'static str {
+        self.texts().0
+    }
+
+    /// A short static description, the same text `medseal_result_describe` returns.
+    pub fn describe(self) -> &'static str {
+        self.texts().1
+    }
+
+    fn texts(self) -> (&'static str, &'static str) {
+        use ResultCode::*;
+        match self {
+            MEDSEAL_OK => ("MEDSEAL_OK", "success"),
+            MEDSEAL_NULL_ARGUMENT => ("MEDSEAL_NULL_ARGUMENT", "a required pointer argument was NULL"),
+            MEDSEAL_INVALID_ARGUMENT => ("MEDSEAL_INVALID_ARGUMENT", "an argument has a value the function does not accept"),
+            MEDSEAL_BUFFER_TOO_SMALL => ("MEDSEAL_BUFFER_TOO_SMALL", "the output buffer is too small; the required size was written"),
+            MEDSEAL_INVALID_UTF8_ARGUMENT => ("MEDSEAL_INVALID_UTF8_ARGUMENT", "a text argument is not valid UTF-8"),
+            MEDSEAL_PANIC => ("MEDSEAL_PANIC", "internal error: medseal panicked (a bug; please report it)"),
+            MEDSEAL_UNSUPPORTED => ("MEDSEAL_UNSUPPORTED", "the operation is not supported"),
+            MEDSEAL_SYSTEM_ERROR => ("MEDSEAL_SYSTEM_ERROR", "a system facility (random generator) failed"),
+            MEDSEAL_JSON_SYNTAX => ("MEDSEAL_JSON_SYNTAX", "the input is not valid JSON"),
+            MEDSEAL_JSON_INVALID_UTF8 => ("MEDSEAL_JSON_INVALID_UTF8", "the input is not valid UTF-8"),
+            MEDSEAL_JSON_DUPLICATE_KEY => ("MEDSEAL_JSON_DUPLICATE_KEY", "an object has a duplicate key"),
+            MEDSEAL_JSON_LONE_SURROGATE => ("MEDSEAL_JSON_LONE_SURROGATE", "a string escapes a lone UTF-16 surrogate"),
+            MEDSEAL_JSON_NUMBER_OUT_OF_RANGE => ("MEDSEAL_JSON_NUMBER_OUT_OF_RANGE", "a number is outside the range I-JSON allows"),
+            MEDSEAL_JSON_LOSSY_NUMBER => ("MEDSEAL_JSON_LOSSY_NUMBER", "a number would change its text when canonicalized (precision loss)"),
+            MEDSEAL_JSON_NOT_NFC => ("MEDSEAL_JSON_NOT_NFC", "a string is not in Unicode NFC"),
+            MEDSEAL_JSON_TOO_DEEP => ("MEDSEAL_JSON_TOO_DEEP", "the JSON nests deeper than the limit"),
+            MEDSEAL_JSON_TOO_LARGE => ("MEDSEAL_JSON_TOO_LARGE", "the JSON input is larger than the limit"),
+            MEDSEAL_JSON_NOT_FHIR => ("MEDSEAL_JSON_NOT_FHIR", "a FHIR variant needs a FHIR resource object"),
+            MEDSEAL_KEY_FORMAT => ("MEDSEAL_KEY_FORMAT", "the key is in no format medseal reads"),
+            MEDSEAL_KEY_UNSUPPORTED => ("MEDSEAL_KEY_UNSUPPORTED", "the key's algorithm or curve is not supported"),
+            MEDSEAL_KEY_ENCRYPTED => ("MEDSEAL_KEY_ENCRYPTED", "the key is encrypted PKCS#8, which is not supported yet"),
+            MEDSEAL_KEY_INVALID => ("MEDSEAL_KEY_INVALID", "the key is malformed or inconsistent"),
+            MEDSEAL_KEY_SIZE => ("MEDSEAL_KEY_SIZE", "the RSA key size is outside 2048..4096 bits"),
+            MEDSEAL_KEY_NOT_PRIVATE => ("MEDSEAL_KEY_NOT_PRIVATE", "a private key is needed but the key is public only"),
+            MEDSEAL_JWS_MALFORMED => ("MEDSEAL_JWS_MALFORMED", "the input is not a compact or JSON JWS"),
+            MEDSEAL_JWS_BASE64 => ("MEDSEAL_JWS_BASE64", "a JWS part is not strict base64url"),
+            MEDSEAL_JWS_HEADER => ("MEDSEAL_JWS_HEADER", "the JWS protected header is invalid"),
+            MEDSEAL_JWS_ALG_FORBIDDEN => ("MEDSEAL_JWS_ALG_FORBIDDEN", "the JWS algorithm is forbidden (none or HMAC)"),
+            MEDSEAL_JWS_ALG_UNKNOWN => ("MEDSEAL_JWS_ALG_UNKNOWN", "the JWS algorithm is unknown"),
+            MEDSEAL_JWS_ALG_MISMATCH => ("MEDSEAL_JWS_ALG_MISMATCH", "the JWS algorithm does not match the key"),
+            MEDSEAL_JWS_CRIT_UNKNOWN => ("MEDSEAL_JWS_CRIT_UNKNOWN", "the JWS crit header names an unsupported extension"),
+            MEDSEAL_JWS_SIGNATURE_INVALID => ("MEDSEAL_JWS_SIGNATURE_INVALID", "the signature does not verify"),
+            MEDSEAL_JWS_NO_KEYS => ("MEDSEAL_JWS_NO_KEYS", "the verifier holds no keys"),
+            MEDSEAL_JWS_PAYLOAD_MISSING => ("MEDSEAL_JWS_PAYLOAD_MISSING", "the detached payload is missing or was given twice"),
+        }
+    }
+}
+
+impl fmt::Display for ResultCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A medseal error: a stable code and a message that explains it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    code: ResultCode,
+    message: Cow<'static, str>,
+}
+
+impl Error {
+    /// An error with a specific message.
+    pub fn new(code: ResultCode, message: impl Into<Cow<'static, str>>) -> Error {
+        Error { code, message: message.into() }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ResultCode {
+        self.code
+    }
+
+    /// The human-readable detail.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code.name())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Error({}: {})", self.code.name(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand used throughout the crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Builds an [`Error`] with a formatted message: `err!(MEDSEAL_KEY_SIZE, "{} bits", n)`.
+macro_rules! err {
+    ($code:ident, $($fmt:tt)+) => {
+        $crate::error::Error::new($crate::error::ResultCode::$code, format!($($fmt)+))
+    };
+}
+pub(crate) use err;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ResultCode::ALL {
+            assert!(seen.insert(*code as i32), "duplicate value for {}", code.name());
+            assert_eq!(ResultCode::from_i32(*code as i32), Some(*code));
+            assert!(code.name().starts_with("MEDSEAL_"));
+            assert_eq!(format!("{code:?}"), code.name());
+        }
+        assert_eq!(ResultCode::from_i32(99_999), None);
+    }
+}

@@ -1,0 +1,193 @@
+//! Verification: parse the JWS, check the header, pick keys by kid, verify with the key's own
+//! algorithm.
+
+use std::sync::Arc;
+
+use super::header;
+use crate::b64;
+use crate::canon::{self, CanonOptions, Value};
+use crate::error::{err, Error, Result, ResultCode};
+use crate::keys::{Algorithm, Key};
+
+/// The payload of a detached JWS, supplied by the caller.
+#[derive(Clone, Copy, Debug)]
+pub enum DetachedPayload<'a> {
+    /// The JWS carries its payload.
+    None,
+    /// The exact signed bytes.
+    Bytes(&'a [u8]),
+    /// A JSON document that medseal canonicalizes (with these options) to get the signed bytes.
+    Document(&'a [u8], &'a CanonOptions),
+}
+
+/// A successfully verified JWS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The signed bytes (for medseal records: canonical JSON).
+    pub payload: Vec<u8>,
+    /// The algorithm, as bound to the key that verified.
+    pub algorithm: Algorithm,
+    /// The RFC 7638 thumbprint of the key that verified.
+    pub key_id: String,
+    /// The `kid` header, if any.
+    pub header_kid: Option<String>,
+    /// The JAdES `sigT`, if any.
+    pub signing_time: Option<String>,
+    /// The `typ` header, if any.
+    pub typ: Option<String>,
+    /// The protected header as canonical JSON.
+    pub protected_header: Vec<u8>,
+}
+
+/// Verifies JWS against a fixed set of trusted keys. Immutable and shareable.
+#[derive(Debug, Clone, Default)]
+pub struct Verifier {
+    keys: Vec<Arc<Key>>,
+}
+
+/// The three parts of a JWS, still base64url.
+struct Parts<'a> {
+    protected: &'a [u8],
+    payload: Option<&'a [u8]>,
+    signature: &'a [u8],
+}
+
+impl Verifier {
+    /// A verifier trusting `keys` (private keys are used only for their public half).
+    pub fn new(keys: Vec<Arc<Key>>) -> Verifier {
+        Verifier { keys }
+    }
+
+    /// The trusted keys.
+    pub fn keys(&self) -> &[Arc<Key>] {
+        &self.keys
+    }
+
+    /// Verifies a compact or JSON (flattened, or general with one signature) JWS.
+    pub fn verify(&self, jws: &[u8], detached: DetachedPayload<'_>) -> Result<Verified> {
+        if self.keys.is_empty() {
+            return Err(err!(MEDSEAL_JWS_NO_KEYS, "the verifier holds no keys"));
+        }
+        let json_form;
+        let trimmed = trim(jws);
+        let parts = if trimmed.starts_with(b"{") {
+            json_form = canon::parse(trimmed, &CanonOptions::plain())
+                .map_err(|e| err!(MEDSEAL_JWS_MALFORMED, "the JWS JSON is invalid: {}", e.message()))?;
+            json_parts(&json_form)?
+        } else {
+            compact_parts(trimmed)?
+        };
+        let header_json = b64::decode(parts.protected)
+            .ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the protected header is not strict base64url"))?;
+        let header = header::parse(&header_json)?;
+        let signature = b64::decode(parts.signature).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the signature is not strict base64url"))?;
+
+        let (payload, payload_b64): (Vec<u8>, Vec<u8>) = match (parts.payload, detached) {
+            (Some(_), DetachedPayload::Bytes(_) | DetachedPayload::Document(..)) => {
+                return Err(err!(MEDSEAL_JWS_PAYLOAD_MISSING, "the JWS carries its payload; pass no detached payload"))
+            }
+            (Some(p), DetachedPayload::None) => {
+                (b64::decode(p).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the payload is not strict base64url"))?, p.to_vec())
+            }
+            (None, DetachedPayload::None) => {
+                return Err(err!(MEDSEAL_JWS_PAYLOAD_MISSING, "the JWS is detached; supply the payload"))
+            }
+            (None, DetachedPayload::Bytes(bytes)) => (bytes.to_vec(), b64::encode(bytes).into_bytes()),
+            (None, DetachedPayload::Document(doc, options)) => {
+                let canonical = canon::canonicalize(doc, options)?;
+                let encoded = b64::encode(&canonical).into_bytes();
+                (canonical, encoded)
+            }
+        };
+        let mut signing_input = Vec::with_capacity(parts.protected.len() + 1 + payload_b64.len());
+        signing_input.extend_from_slice(parts.protected);
+        signing_input.push(b'.');
+        signing_input.extend_from_slice(&payload_b64);
+
+        let key = self.find_key(&header, &signing_input, &signature)?;
+        Ok(Verified {
+            payload,
+            algorithm: key.algorithm(),
+            key_id: key.kid().to_owned(),
+            header_kid: header.kid,
+            signing_time: header.sig_time,
+            typ: header.typ,
+            protected_header: header.json,
+        })
+    }
+
+    /// Tries the keys whose kid matches first, then the rest (a kid is only a hint); only keys
+    /// whose own algorithm is the header's are tried at all.
+    fn find_key(&self, header: &header::Parsed, input: &[u8], signature: &[u8]) -> Result<&Arc<Key>> {
+        let matches_kid = |k: &&Arc<Key>| header.kid.as_deref() == Some(k.kid());
+        let ordered = self.keys.iter().filter(matches_kid).chain(self.keys.iter().filter(|k| !matches_kid(k)));
+        let mut tried = 0;
+        for key in ordered {
+            if key.algorithm() != header.alg {
+                continue;
+            }
+            tried += 1;
+            if key.verify(input, signature) {
+                return Ok(key);
+            }
+        }
+        if tried == 0 {
+            let held: Vec<&str> = self.keys.iter().map(|k| k.algorithm().jws_name()).collect();
+            return Err(err!(
+                MEDSEAL_JWS_ALG_MISMATCH,
+                "the header says {} but no trusted key is bound to it (keys: {})",
+                header.alg,
+                held.join(", ")
+            ));
+        }
+        Err(Error::new(ResultCode::MEDSEAL_JWS_SIGNATURE_INVALID, format!("the signature does not verify with any of {tried} candidate key(s)")))
+    }
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |p| p + 1);
+    &bytes[start..end]
+}
+
+fn compact_parts(jws: &[u8]) -> Result<Parts<'_>> {
+    let pieces: Vec<&[u8]> = jws.split(|&b| b == b'.').collect();
+    let [protected, payload, signature] = pieces[..] else {
+        return Err(err!(MEDSEAL_JWS_MALFORMED, "a compact JWS has exactly three dot-separated parts, found {}", pieces.len()));
+    };
+    if protected.is_empty() || signature.is_empty() {
+        return Err(err!(MEDSEAL_JWS_MALFORMED, "the compact JWS has an empty header or signature"));
+    }
+    Ok(Parts { protected, payload: (!payload.is_empty()).then_some(payload), signature })
+}
+
+fn json_parts(json: &Value) -> Result<Parts<'_>> {
+    if !matches!(json, Value::Object(_)) {
+        return Err(err!(MEDSEAL_JWS_MALFORMED, "a JSON JWS is an object"));
+    }
+    let signed = match json.get("signatures") {
+        None => json,
+        Some(Value::Array(list)) if list.len() == 1 => &list[0],
+        Some(Value::Array(list)) => {
+            return Err(err!(MEDSEAL_UNSUPPORTED, "a JWS with {} signatures is not supported; medseal records carry one", list.len()))
+        }
+        Some(_) => return Err(err!(MEDSEAL_JWS_MALFORMED, "\"signatures\" must be an array")),
+    };
+    if signed.get("header").is_some() {
+        return Err(err!(MEDSEAL_JWS_HEADER, "unprotected header parameters are not accepted; everything must be signed"));
+    }
+    Ok(Parts {
+        protected: field(signed, "protected", true)?.expect("required"),
+        payload: field(json, "payload", false)?,
+        signature: field(signed, "signature", true)?.expect("required"),
+    })
+}
+
+fn field<'v>(v: &'v Value, name: &str, required: bool) -> Result<Option<&'v [u8]>> {
+    match v.get(name) {
+        Some(Value::String(s)) => Ok(Some(s.as_bytes())),
+        Some(_) => Err(err!(MEDSEAL_JWS_MALFORMED, "JWS member \"{name}\" must be a string")),
+        None if required => Err(err!(MEDSEAL_JWS_MALFORMED, "the JWS has no \"{name}\" member")),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,17 @@
+//! medseal: seal health records so that any system can check them, years later.
+//!
+//! Capabilities, one module each: [`canon`] (RFC 8785 canonical JSON, strict and FHIR-aware),
+//! [`keys`] (generation, import, export, key ids), [`jws`] (JWS/JAdES signing and verification)
+//! and [`ffi`] (the stable C ABI). See docs/ARCHITECTURE.md for the map.
+
+pub mod canon;
+pub mod error;
+pub mod ffi;
+pub mod jws;
+pub mod keys;
+mod b64;
+
+pub use canon::{canonicalize, CanonOptions, FhirVariant, NfcPolicy};
+pub use error::{Error, Result, ResultCode};
+pub use jws::{DetachedPayload, Serialization, SignOptions, Signer, Verified, Verifier};
+pub use keys::{Algorithm, Key};
