@@ -1,1 +1,95 @@
-pub fn _placeholder() {}
+//! The C ABI. Conventions (docs/ARCHITECTURE.md, DESIGN section 4):
+//!
+//! * every export is made by `#[ffi_export]`, which adds the panic boundary;
+//! * fallible functions return `medseal_result`; the detail is in `medseal_last_error_message`;
+//! * arguments: handle, inputs, outputs; outputs are written only on success;
+//! * every handle has one `_free`, and `_free(NULL)` is a no-op;
+//! * NULL is checked everywhere, and no slice is ever made from NULL.
+//!
+//! Handles are boxed Rust values behind opaque C types; keys are shared (`Arc`) with the
+//! signers and verifiers built from them, so a key may be freed while they live on.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+// Handle types carry their C names.
+#![allow(non_camel_case_types)]
+
+pub mod boundary;
+mod buffer;
+mod canon;
+mod constants;
+mod error;
+mod key;
+mod sign;
+mod verify;
+pub mod version;
+
+pub use buffer::medseal_buffer;
+pub use constants::*;
+pub use key::medseal_key;
+pub use sign::{medseal_signer, medseal_signer_builder};
+pub use verify::{medseal_verified, medseal_verifier, medseal_verifier_builder};
+pub use version::{MEDSEAL_ABI_VERSION, MEDSEAL_VERSION_MAJOR, MEDSEAL_VERSION_MINOR, MEDSEAL_VERSION_PATCH};
+
+use crate::error::{err, Result};
+
+/// Borrows `len` bytes at `ptr`; NULL is an error even when `len` is 0.
+fn bytes<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
+    if ptr.is_null() {
+        return Err(err!(MEDSEAL_NULL_ARGUMENT, "argument `{name}` is NULL"));
+    }
+    if len > isize::MAX as usize {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "argument `{name}` has an impossible length"));
+    }
+    // SAFETY: the caller promises `ptr` points to `len` readable bytes (documented contract);
+    // NULL and impossible lengths were refused above.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Borrows a UTF-8 string argument.
+fn text<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a str> {
+    std::str::from_utf8(bytes(ptr, len, name)?).map_err(|_| err!(MEDSEAL_INVALID_UTF8_ARGUMENT, "argument `{name}` is not valid UTF-8"))
+}
+
+/// Borrows a handle.
+fn handle<'a, T>(ptr: *const T, name: &str) -> Result<&'a T> {
+    // SAFETY: a non-NULL handle was made by this library's Box::into_raw and not yet freed
+    // (documented contract).
+    unsafe { ptr.as_ref() }.ok_or_else(|| err!(MEDSEAL_NULL_ARGUMENT, "handle `{name}` is NULL"))
+}
+
+/// Borrows a handle mutably (builders).
+fn handle_mut<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T> {
+    // SAFETY: as for `handle`; builders are documented as one thread at a time.
+    unsafe { ptr.as_mut() }.ok_or_else(|| err!(MEDSEAL_NULL_ARGUMENT, "handle `{name}` is NULL"))
+}
+
+/// An output slot, checked before any work so that outputs are written only on success.
+struct Out<T>(*mut T);
+
+impl<T> Out<T> {
+    fn new(ptr: *mut T, name: &str) -> Result<Out<T>> {
+        if ptr.is_null() {
+            return Err(err!(MEDSEAL_NULL_ARGUMENT, "output `{name}` is NULL"));
+        }
+        Ok(Out(ptr))
+    }
+
+    fn write(self, value: T) {
+        // SAFETY: non-NULL checked in `new`; the caller promises it is writable.
+        unsafe { self.0.write(value) }
+    }
+}
+
+impl<T> Out<*mut T> {
+    /// Writes a new handle.
+    fn write_box(self, value: T) {
+        self.write(Box::into_raw(Box::new(value)))
+    }
+}
+
+/// Frees a handle made by `Out::write_box`; NULL is a no-op.
+fn free_box<T>(ptr: *mut T) {
+    if !ptr.is_null() {
+        // SAFETY: made by Box::into_raw in this library, freed once (documented contract).
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}

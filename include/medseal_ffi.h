@@ -1,0 +1,183 @@
+/* medseal: macro-free declarations for PHP FFI and cffi. Generated from medseal.h; do not edit. */
+enum medseal_result
+ {
+  MEDSEAL_OK = 0,
+  MEDSEAL_NULL_ARGUMENT = 1,
+  MEDSEAL_INVALID_ARGUMENT = 2,
+  MEDSEAL_BUFFER_TOO_SMALL = 3,
+  MEDSEAL_INVALID_UTF8_ARGUMENT = 4,
+  MEDSEAL_PANIC = 5,
+  MEDSEAL_UNSUPPORTED = 6,
+  MEDSEAL_SYSTEM_ERROR = 7,
+  MEDSEAL_JSON_SYNTAX = 100,
+  MEDSEAL_JSON_INVALID_UTF8 = 101,
+  MEDSEAL_JSON_DUPLICATE_KEY = 102,
+  MEDSEAL_JSON_LONE_SURROGATE = 103,
+  MEDSEAL_JSON_NUMBER_OUT_OF_RANGE = 104,
+  MEDSEAL_JSON_LOSSY_NUMBER = 105,
+  MEDSEAL_JSON_NOT_NFC = 106,
+  MEDSEAL_JSON_TOO_DEEP = 107,
+  MEDSEAL_JSON_TOO_LARGE = 108,
+  MEDSEAL_JSON_NOT_FHIR = 109,
+  MEDSEAL_KEY_FORMAT = 200,
+  MEDSEAL_KEY_UNSUPPORTED = 201,
+  MEDSEAL_KEY_ENCRYPTED = 202,
+  MEDSEAL_KEY_INVALID = 203,
+  MEDSEAL_KEY_SIZE = 204,
+  MEDSEAL_KEY_NOT_PRIVATE = 205,
+  MEDSEAL_JWS_MALFORMED = 300,
+  MEDSEAL_JWS_BASE64 = 301,
+  MEDSEAL_JWS_HEADER = 302,
+  MEDSEAL_JWS_ALG_FORBIDDEN = 303,
+  MEDSEAL_JWS_ALG_UNKNOWN = 304,
+  MEDSEAL_JWS_ALG_MISMATCH = 305,
+  MEDSEAL_JWS_CRIT_UNKNOWN = 306,
+  MEDSEAL_JWS_SIGNATURE_INVALID = 307,
+  MEDSEAL_JWS_NO_KEYS = 308,
+  MEDSEAL_JWS_PAYLOAD_MISSING = 309,
+};
+typedef int32_t medseal_result;
+
+enum medseal_alg
+ {
+  MEDSEAL_ALG_FROM_KEY = 0,
+  MEDSEAL_ALG_EDDSA = 1,
+  MEDSEAL_ALG_ES256 = 2,
+  MEDSEAL_ALG_RS256 = 3,
+  MEDSEAL_ALG_PS256 = 4,
+};
+typedef uint32_t medseal_alg;
+
+enum medseal_key_format
+ {
+  MEDSEAL_KEY_FORMAT_PKCS8_DER = 1,
+  MEDSEAL_KEY_FORMAT_PKCS8_PEM = 2,
+  MEDSEAL_KEY_FORMAT_PKCS8_V2_DER = 3,
+  MEDSEAL_KEY_FORMAT_PKCS8_V2_PEM = 4,
+  MEDSEAL_KEY_FORMAT_SPKI_DER = 5,
+  MEDSEAL_KEY_FORMAT_SPKI_PEM = 6,
+  MEDSEAL_KEY_FORMAT_JWK = 7,
+};
+typedef uint32_t medseal_key_format;
+
+enum medseal_jws_format
+ {
+  MEDSEAL_JWS_FLATTENED = 1,
+  MEDSEAL_JWS_COMPACT = 2,
+  MEDSEAL_JWS_DETACHED_COMPACT = 3,
+  MEDSEAL_JWS_DETACHED_FLATTENED = 4,
+};
+typedef uint32_t medseal_jws_format;
+
+enum medseal_canon_flag
+ {
+  MEDSEAL_CANON_PLAIN = 1,
+  MEDSEAL_CANON_ALLOW_LOSSY_NUMBERS = 2,
+  MEDSEAL_CANON_NORMALIZE_NFC = 4,
+  MEDSEAL_CANON_FHIR_DATA = 8,
+  MEDSEAL_CANON_FHIR_STATIC = 16,
+  MEDSEAL_CANON_FHIR_DOCUMENT = 32,
+};
+typedef uint32_t medseal_canon_flag;
+
+enum medseal_payload_kind
+ {
+  MEDSEAL_PAYLOAD_BYTES = 1,
+  MEDSEAL_PAYLOAD_DOCUMENT = 2,
+};
+typedef uint32_t medseal_payload_kind;
+
+typedef struct medseal_buffer medseal_buffer;
+
+typedef struct medseal_key medseal_key;
+
+typedef struct medseal_signer medseal_signer;
+
+typedef struct medseal_signer_builder medseal_signer_builder;
+
+typedef struct medseal_verified medseal_verified;
+
+typedef struct medseal_verifier medseal_verifier;
+
+typedef struct medseal_verifier_builder medseal_verifier_builder;
+
+const uint8_t *medseal_buffer_data(const struct medseal_buffer *buf);
+
+size_t medseal_buffer_len(const struct medseal_buffer *buf);
+
+void medseal_buffer_free(struct medseal_buffer *buf);
+
+medseal_result medseal_canonicalize(const uint8_t *json, size_t len, uint32_t flags, struct medseal_buffer **out);
+
+const char *medseal_result_describe(int32_t code);
+
+const char *medseal_result_name(int32_t code);
+
+medseal_result medseal_last_error_message(uint8_t *buf, size_t cap, size_t *len);
+
+medseal_result medseal_key_generate(uint32_t alg, struct medseal_key **out);
+
+medseal_result medseal_key_import(const uint8_t *data, size_t len, uint32_t alg, struct medseal_key **out);
+
+medseal_result medseal_key_export(const struct medseal_key *key, uint32_t format, struct medseal_buffer **out);
+
+medseal_result medseal_key_kid(const struct medseal_key *key, struct medseal_buffer **out);
+
+medseal_result medseal_key_algorithm(const struct medseal_key *key, uint32_t *alg);
+
+medseal_result medseal_key_has_private(const struct medseal_key *key, uint32_t *has_private);
+
+void medseal_key_free(struct medseal_key *key);
+
+medseal_result medseal_signer_builder_new(const struct medseal_key *key, struct medseal_signer_builder **out);
+
+medseal_result medseal_signer_builder_set_kid(struct medseal_signer_builder *builder, const uint8_t *kid, size_t len);
+
+medseal_result medseal_signer_builder_set_commitment(struct medseal_signer_builder *builder, const uint8_t *oid, size_t len);
+
+medseal_result medseal_signer_builder_set_signing_time(struct medseal_signer_builder *builder, int64_t unix_seconds);
+
+medseal_result medseal_signer_builder_set_canon_flags(struct medseal_signer_builder *builder, uint32_t flags);
+
+medseal_result medseal_signer_builder_build(const struct medseal_signer_builder *builder, struct medseal_signer **out);
+
+void medseal_signer_builder_free(struct medseal_signer_builder *builder);
+
+medseal_result medseal_signer_sign(const struct medseal_signer *signer, const uint8_t *document, size_t len, uint32_t format, struct medseal_buffer **out);
+
+void medseal_signer_free(struct medseal_signer *signer);
+
+medseal_result medseal_verifier_builder_new(struct medseal_verifier_builder **out);
+
+medseal_result medseal_verifier_builder_add_key(struct medseal_verifier_builder *builder, const struct medseal_key *key);
+
+medseal_result medseal_verifier_builder_set_canon_flags(struct medseal_verifier_builder *builder, uint32_t flags);
+
+medseal_result medseal_verifier_builder_build(const struct medseal_verifier_builder *builder, struct medseal_verifier **out);
+
+void medseal_verifier_builder_free(struct medseal_verifier_builder *builder);
+
+medseal_result medseal_verifier_verify(const struct medseal_verifier *verifier, const uint8_t *jws, size_t len, struct medseal_verified **out);
+
+medseal_result medseal_verifier_verify_detached(const struct medseal_verifier *verifier, const uint8_t *jws, size_t len, const uint8_t *payload, size_t payload_len, uint32_t kind, struct medseal_verified **out);
+
+void medseal_verifier_free(struct medseal_verifier *verifier);
+
+medseal_result medseal_verified_payload(const struct medseal_verified *verified, const uint8_t **data, size_t *len);
+
+medseal_result medseal_verified_key_id(const struct medseal_verified *verified, const uint8_t **data, size_t *len);
+
+medseal_result medseal_verified_signing_time(const struct medseal_verified *verified, const uint8_t **data, size_t *len);
+
+medseal_result medseal_verified_header(const struct medseal_verified *verified, const uint8_t **data, size_t *len);
+
+medseal_result medseal_verified_algorithm(const struct medseal_verified *verified, uint32_t *alg);
+
+void medseal_verified_free(struct medseal_verified *verified);
+
+const char *medseal_version(void);
+
+uint32_t medseal_abi_version(void);
+
+size_t medseal_kid_bytes(void);
+

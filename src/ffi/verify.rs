@@ -1,0 +1,190 @@
+//! Verifier exports: a builder collecting trusted keys, an immutable verifier, and the
+//! verified result with borrowed accessors.
+
+use std::sync::Arc;
+
+use medseal_macros::ffi_export;
+
+use super::canon::options_from_flags;
+use super::constants::medseal_payload_kind;
+use super::{bytes, free_box, handle, handle_mut, medseal_key, Out};
+use crate::canon::CanonOptions;
+use crate::error::{err, ResultCode};
+use crate::jws::{DetachedPayload, Verified, Verifier};
+use crate::keys::Key;
+
+/// Collects trusted keys. One thread at a time; free with `medseal_verifier_builder_free`.
+pub struct medseal_verifier_builder {
+    keys: Vec<Arc<Key>>,
+    canon: CanonOptions,
+}
+
+/// Verifies JWS against its trusted keys. Immutable: share it between threads freely.
+pub struct medseal_verifier {
+    verifier: Verifier,
+    canon: CanonOptions,
+}
+
+/// The result of a successful verification. Read with the `medseal_verified_*` accessors;
+/// pointers they return stay valid until `medseal_verified_free`.
+pub struct medseal_verified {
+    verified: Verified,
+}
+
+/// Starts an empty verifier builder.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_builder_new(out: *mut *mut medseal_verifier_builder) -> ResultCode {
+    Out::new(out, "out")?.write_box(medseal_verifier_builder { keys: Vec::new(), canon: CanonOptions::default() });
+    Ok(())
+}
+
+/// Trusts `key` (its public half). The algorithm used to verify is the key's own.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_builder_add_key(builder: *mut medseal_verifier_builder, key: *const medseal_key) -> ResultCode {
+    let builder = handle_mut(builder, "builder")?;
+    let key = handle(key, "key")?;
+    builder.keys.push(Arc::new(key.key.to_public()));
+    Ok(())
+}
+
+/// Sets the canonicalization flags (`MEDSEAL_CANON_*`) for detached payloads given as
+/// documents (`MEDSEAL_PAYLOAD_DOCUMENT`).
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_builder_set_canon_flags(builder: *mut medseal_verifier_builder, flags: u32) -> ResultCode {
+    let builder = handle_mut(builder, "builder")?;
+    builder.canon = options_from_flags(flags)?;
+    Ok(())
+}
+
+/// Builds the verifier; fails with `MEDSEAL_JWS_NO_KEYS` if no key was added. The builder
+/// stays valid (and must still be freed).
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_builder_build(builder: *const medseal_verifier_builder, out: *mut *mut medseal_verifier) -> ResultCode {
+    let builder = handle(builder, "builder")?;
+    let out = Out::new(out, "out")?;
+    if builder.keys.is_empty() {
+        return Err(err!(MEDSEAL_JWS_NO_KEYS, "add at least one key before building a verifier"));
+    }
+    out.write_box(medseal_verifier { verifier: Verifier::new(builder.keys.clone()), canon: builder.canon });
+    Ok(())
+}
+
+/// Frees a verifier builder. NULL is a no-op.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_builder_free(builder: *mut medseal_verifier_builder) {
+    free_box(builder)
+}
+
+/// Verifies a compact or JSON JWS that carries its payload.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_verify(
+    verifier: *const medseal_verifier,
+    jws: *const u8,
+    len: usize,
+    out: *mut *mut medseal_verified,
+) -> ResultCode {
+    let verifier = handle(verifier, "verifier")?;
+    let jws = bytes(jws, len, "jws")?;
+    let out = Out::new(out, "out")?;
+    let verified = verifier.verifier.verify(jws, DetachedPayload::None)?;
+    out.write_box(medseal_verified { verified });
+    Ok(())
+}
+
+/// Verifies a detached JWS against `payload`, read as `kind` (`MEDSEAL_PAYLOAD_BYTES`: the
+/// exact signed bytes; `MEDSEAL_PAYLOAD_DOCUMENT`: JSON canonicalized with the verifier's
+/// flags).
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_verify_detached(
+    verifier: *const medseal_verifier,
+    jws: *const u8,
+    len: usize,
+    payload: *const u8,
+    payload_len: usize,
+    kind: u32,
+    out: *mut *mut medseal_verified,
+) -> ResultCode {
+    let verifier = handle(verifier, "verifier")?;
+    let jws = bytes(jws, len, "jws")?;
+    let payload = bytes(payload, payload_len, "payload")?;
+    let out = Out::new(out, "out")?;
+    let detached = match kind {
+        k if k == medseal_payload_kind::MEDSEAL_PAYLOAD_BYTES as u32 => DetachedPayload::Bytes(payload),
+        k if k == medseal_payload_kind::MEDSEAL_PAYLOAD_DOCUMENT as u32 => DetachedPayload::Document(payload, &verifier.canon),
+        other => return Err(err!(MEDSEAL_INVALID_ARGUMENT, "unknown payload kind {other} (use MEDSEAL_PAYLOAD_*)")),
+    };
+    let verified = verifier.verifier.verify(jws, detached)?;
+    out.write_box(medseal_verified { verified });
+    Ok(())
+}
+
+/// Frees a verifier. NULL is a no-op. Safe from any thread.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_free(verifier: *mut medseal_verifier) {
+    free_box(verifier)
+}
+
+/// Borrows bytes owned by a verified result.
+fn lend(value: &[u8], data: *mut *const u8, len: *mut usize) -> crate::error::Result<()> {
+    let data = Out::new(data, "data")?;
+    let len = Out::new(len, "len")?;
+    data.write(value.as_ptr());
+    len.write(value.len());
+    Ok(())
+}
+
+/// Borrows the verified payload (for medseal records: the canonical JSON).
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verified_payload(verified: *const medseal_verified, data: *mut *const u8, len: *mut usize) -> ResultCode {
+    lend(&handle(verified, "verified")?.verified.payload, data, len)
+}
+
+/// Borrows the thumbprint (kid) of the key that verified (`MEDSEAL_KID_BYTES` ASCII bytes).
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verified_key_id(verified: *const medseal_verified, data: *mut *const u8, len: *mut usize) -> ResultCode {
+    lend(handle(verified, "verified")?.verified.key_id.as_bytes(), data, len)
+}
+
+/// Borrows the JAdES `sigT` (RFC 3339 UTC); length 0 if the JWS has none.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verified_signing_time(verified: *const medseal_verified, data: *mut *const u8, len: *mut usize) -> ResultCode {
+    lend(handle(verified, "verified")?.verified.signing_time.as_deref().unwrap_or("").as_bytes(), data, len)
+}
+
+/// Borrows the protected header as canonical JSON.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verified_header(verified: *const medseal_verified, data: *mut *const u8, len: *mut usize) -> ResultCode {
+    lend(&handle(verified, "verified")?.verified.protected_header, data, len)
+}
+
+/// Writes the algorithm that verified (`MEDSEAL_ALG_*`) to `*alg`.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verified_algorithm(verified: *const medseal_verified, alg: *mut u32) -> ResultCode {
+    let verified = handle(verified, "verified")?;
+    Out::new(alg, "alg")?.write(verified.verified.algorithm.c_id());
+    Ok(())
+}
+
+/// Frees a verified result (the payload is zeroized). NULL is a no-op.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verified_free(verified: *mut medseal_verified) {
+    if !verified.is_null() {
+        // SAFETY: made by Box::into_raw in this library, freed once (contract).
+        let mut boxed = unsafe { Box::from_raw(verified) };
+        zeroize::Zeroize::zeroize(&mut boxed.verified.payload);
+    }
+}
