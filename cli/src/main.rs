@@ -1,1 +1,86 @@
-fn main(){}
+//! `medseal`: canonicalize, sign and verify health records from the shell, for auditors and
+//! admins. A thin layer over the `medseal` library: every check and every message about the
+//! data comes from the library, so the tool and the C ABI never disagree.
+//!
+//! Exit codes: 0 success, 1 bad input or failed verification, 2 usage error (clap's).
+
+mod canon;
+mod io;
+mod key;
+mod sign;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// Canonical JSON (RFC 8785), keys and JWS/JAdES signatures for health records.
+#[derive(Parser)]
+#[command(name = "medseal", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Canon(canon::Args),
+    #[command(subcommand)]
+    Key(key::Command),
+    Sign(sign::Args),
+    Verify(verify::Args),
+}
+
+/// Why a command failed. Kept apart from printing so commands stay testable and quiet.
+pub enum Failure {
+    /// A library error; its message already says where (line and column, field, file).
+    Medseal(medseal::Error),
+    /// A JWS that did not verify: reported as `invalid`, not as a tool error.
+    Invalid(medseal::Error),
+    /// Anything without a medseal code (files, stdout).
+    Other(String),
+    /// stdout was closed by the reader (`| head`): nothing useful left to say.
+    BrokenPipe,
+}
+
+impl From<medseal::Error> for Failure {
+    fn from(e: medseal::Error) -> Self {
+        Failure::Medseal(e)
+    }
+}
+
+/// Reports a usage problem clap cannot see on its own, with `subcommand`'s usage line and
+/// exit code 2, exactly like clap's own errors.
+pub fn usage_error(subcommand: &str, message: &str) -> ! {
+    let mut cli = Cli::command();
+    cli.build(); // gives subcommands their full "medseal <name>" usage
+    let command = cli
+        .find_subcommand_mut(subcommand)
+        .expect("known subcommand");
+    command
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Canon(args) => canon::run(args),
+        Command::Key(command) => key::run(command),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            match failure {
+                // Error's Display is "<message> (<CODE_NAME>)".
+                Failure::Medseal(e) => eprintln!("medseal: error: {e}"),
+                Failure::Invalid(e) => eprintln!("medseal: invalid: {e}"),
+                Failure::Other(message) => eprintln!("medseal: error: {message}"),
+                Failure::BrokenPipe => {}
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
