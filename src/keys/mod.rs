@@ -80,7 +80,8 @@ impl Algorithm {
         Self::ALL.into_iter().find(|a| a.c_id() == id)
     }
 
-    fn is_rsa(self) -> bool {
+    /// Whether this is an RSA scheme (RS256 or PS256), which one RSA key may use either of.
+    pub fn is_rsa(self) -> bool {
         matches!(self, Algorithm::RS256 | Algorithm::PS256)
     }
 }
