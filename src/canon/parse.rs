@@ -329,6 +329,15 @@ impl<'a> Parser<'a> {
         if is_integer && value.abs() > MAX_SAFE_INTEGER {
             return Err(out_of_range("integer outside ±(2^53−1)"));
         }
+        // Any other spelling of such a value (`1e20`, `9007199254740992.0`) is refused too:
+        // RFC 8785 writes every integral double below 1e21 as a bare integer
+        // ("100000000000000000000"), which the rule above would refuse when the canonical
+        // output is read back. Refusing it here keeps canonical output always readable, so
+        // canonicalization is idempotent. (Values from 1e21 up are written with an exponent
+        // and stay accepted, as RFC 8785's own `1E30` example needs.)
+        if value.abs() > MAX_SAFE_INTEGER && value.abs() < 1e21 {
+            return Err(out_of_range("number is an integer outside ±(2^53−1) (RFC 8785 would write it as one)"));
+        }
         let number = Number::new(value).expect("finite");
         if !self.options.allow_lossy_numbers && format_number(value) != raw {
             return Err(self.error_at(

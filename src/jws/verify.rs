@@ -80,6 +80,11 @@ impl Verifier {
         let header_json = b64::decode(parts.protected)
             .ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the protected header is not strict base64url"))?;
         let header = header::parse(&header_json)?;
+        // Checked only now, after the header: an unsecured JWS (RFC 7515 A.5) has an empty
+        // signature, and it must be reported as `alg` "none" (ALG_FORBIDDEN), not as malformed.
+        if parts.signature.is_empty() {
+            return Err(err!(MEDSEAL_JWS_MALFORMED, "the JWS has an empty signature"));
+        }
         let signature = b64::decode(parts.signature).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the signature is not strict base64url"))?;
 
         let (payload, payload_b64): (Vec<u8>, Vec<u8>) = match (parts.payload, detached) {
@@ -155,8 +160,9 @@ fn compact_parts(jws: &[u8]) -> Result<Parts<'_>> {
     let [protected, payload, signature] = pieces[..] else {
         return Err(err!(MEDSEAL_JWS_MALFORMED, "a compact JWS has exactly three dot-separated parts, found {}", pieces.len()));
     };
-    if protected.is_empty() || signature.is_empty() {
-        return Err(err!(MEDSEAL_JWS_MALFORMED, "the compact JWS has an empty header or signature"));
+    // An empty signature is refused by `verify` once the header is checked.
+    if protected.is_empty() {
+        return Err(err!(MEDSEAL_JWS_MALFORMED, "the compact JWS has an empty header"));
     }
     Ok(Parts { protected, payload: (!payload.is_empty()).then_some(payload), signature })
 }
