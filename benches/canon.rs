@@ -22,6 +22,11 @@ fn bench(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter("medseal"), |b| {
             b.iter(|| canonicalize(black_box(&doc), &strict).unwrap())
         });
+        // The same without the medseal policies (NFC check, lossy-number check): their cost.
+        let plain = CanonOptions::plain();
+        group.bench_function(BenchmarkId::from_parameter("medseal_plain"), |b| {
+            b.iter(|| canonicalize(black_box(&doc), &plain).unwrap())
+        });
         group.bench_function(BenchmarkId::from_parameter("serde_json"), |b| {
             b.iter(|| {
                 let v: serde_json::Value = serde_json::from_slice(black_box(&doc)).unwrap();
@@ -40,6 +45,7 @@ fn main() {
         for (label, _) in SIZES {
             let group = format!("canon_{label}");
             fhir_sample::report(&format!("canonicalize {label}"), &group, "medseal", "serde_json", 0.7);
+            fhir_sample::report(&format!("canonicalize {label}, plain RFC 8785"), &group, "medseal_plain", "serde_json", 0.7);
         }
     }
 }

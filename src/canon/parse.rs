@@ -8,7 +8,7 @@
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use super::value::{utf16_cmp, Number, Value};
-use super::write::format_number;
+use super::write::{format_number, NEEDS_ESCAPE};
 use super::{CanonOptions, NfcPolicy};
 use crate::error::{err, Error, Result, ResultCode};
 
@@ -185,6 +185,15 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<String> {
         let start = self.pos;
         self.pos += 1; // opening quote
+        // Fast path: most strings have no escapes; copy them in one go.
+        let rest = &self.bytes[self.pos..];
+        if let Some(end) = rest.iter().position(|&b| NEEDS_ESCAPE[b as usize]) {
+            if rest[end] == b'"' {
+                let s = self.text[self.pos..self.pos + end].to_owned();
+                self.pos += end + 1;
+                return self.apply_nfc(s, start);
+            }
+        }
         let mut out = String::new();
         let mut run_start = self.pos;
         loop {
@@ -210,7 +219,8 @@ impl<'a> Parser<'a> {
     }
 
     fn apply_nfc(&self, s: String, start: usize) -> Result<String> {
-        if self.options.nfc == NfcPolicy::Ignore || s.is_ascii() {
+        // Below U+0300 every character is NFC-stable (no combining marks, no compositions).
+        if self.options.nfc == NfcPolicy::Ignore || s.chars().all(|c| c < '\u{300}') {
             return Ok(s);
         }
         let is_nfc = match is_nfc_quick(s.chars()) {

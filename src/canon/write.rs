@@ -5,11 +5,17 @@ use super::value::Value;
 /// The ECMAScript `Number.prototype.toString` text of a finite double (RFC 8785 §3.2.2.3).
 /// `-0` serializes as `0`.
 pub fn format_number(value: f64) -> String {
+    let mut out = Vec::new();
+    write_number(value, &mut out);
+    String::from_utf8(out).expect("ASCII digits")
+}
+
+fn write_number(value: f64, out: &mut Vec<u8>) {
     if value == 0.0 {
-        return "0".to_owned();
+        out.push(b'0'); // both +0 and -0
+    } else {
+        out.extend_from_slice(ryu_js::Buffer::new().format_finite(value).as_bytes());
     }
-    let mut buffer = ryu_js::Buffer::new();
-    buffer.format_finite(value).to_owned()
 }
 
 /// Appends the canonical bytes of `value` to `out`.
@@ -18,15 +24,7 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => {
-            let v = n.as_f64();
-            if v == 0.0 {
-                out.push(b'0');
-            } else {
-                let mut buffer = ryu_js::Buffer::new();
-                out.extend_from_slice(buffer.format_finite(v).as_bytes());
-            }
-        }
+        Value::Number(n) => write_number(n.as_f64(), out),
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
             out.push(b'[');
@@ -56,32 +54,43 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
 /// Minimal JSON escaping (RFC 8785 §3.2.2.2): only `"`, `\` and control characters.
 fn write_string(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            0x09 => b"\\t",
-            0x0A => b"\\n",
-            0x0C => b"\\f",
-            0x0D => b"\\r",
-            0x00..=0x1F => &[],
-            _ => continue,
-        };
+    while let Some(offset) = bytes[run..].iter().position(|&b| NEEDS_ESCAPE[b as usize]) {
+        let i = run + offset;
         out.extend_from_slice(&bytes[run..i]);
-        if escape.is_empty() {
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
-        } else {
-            out.extend_from_slice(escape);
+        let b = bytes[i];
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x09 => out.extend_from_slice(b"\\t"),
+            0x0A => out.extend_from_slice(b"\\n"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            0x0D => out.extend_from_slice(b"\\r"),
+            _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]),
         }
         run = i + 1;
     }
     out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
+
+/// Bytes JCS escapes: `"`, `\` and U+0000..U+001F. The parser uses the same set: they are
+/// the bytes that end a plain run inside a JSON string.
+pub(super) const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
 
 #[cfg(test)]
 mod tests {
