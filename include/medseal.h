@@ -301,6 +301,8 @@ medseal_result medseal_key_generate(uint32_t alg, struct medseal_key **out);
 
 // Imports a key from PEM, DER (PKCS#8 v1/v2, PKCS#1, SPKI) or JWK, detected from the bytes.
 // `alg` is `MEDSEAL_ALG_FROM_KEY` (0), or RS256/PS256 to choose the scheme of an RSA key.
+// PKCS#8, PKCS#1 and SPKI do not record the RSA scheme: an RSA key is RS256 unless
+// `MEDSEAL_ALG_PS256` is passed (or its JWK says `"alg":"PS256"`).
 medseal_result medseal_key_import(const uint8_t *data, size_t len, uint32_t alg, struct medseal_key **out);
 
 // Writes the key in `format` (`MEDSEAL_KEY_FORMAT_*`) into a new buffer. Private formats on
@@ -327,11 +329,11 @@ medseal_result medseal_signer_builder_new(const struct medseal_key *key, struct 
 medseal_result medseal_signer_builder_set_kid(struct medseal_signer_builder *builder, const uint8_t *kid, size_t len);
 
 // Sets the JAdES `srCms` commitment type: an ASTM E1762 purpose OID in dotted form, e.g.
-// "1.2.840.10065.1.12.1.1" (author's signature).
+// "1.2.840.10065.1.12.1.1" (author's signature). Anything else is `MEDSEAL_INVALID_ARGUMENT`.
 medseal_result medseal_signer_builder_set_commitment(struct medseal_signer_builder *builder, const uint8_t *oid, size_t len);
 
 // Fixes `sigT` to `unix_seconds` (UTC) for reproducible output; by default the clock is read
-// at each signature.
+// at each signature. A time outside years 0..=9999 is `MEDSEAL_INVALID_ARGUMENT`.
 medseal_result medseal_signer_builder_set_signing_time(struct medseal_signer_builder *builder, int64_t unix_seconds);
 
 // Sets the canonicalization flags (`MEDSEAL_CANON_*`) used on documents before signing.

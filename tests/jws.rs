@@ -625,10 +625,12 @@ fn detached_and_malformed() {
     ] {
         assert_eq!(err_code(v.verify(bad.as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_MALFORMED, "{bad}");
     }
-    // An empty protected header: MALFORMED in compact form (above), JWS_HEADER in JSON, where
-    // the member is present but decodes to no JSON object.
+    // An empty protected header is MALFORMED in both serializations, and so is an empty
+    // "signatures" list.
     let empty_header = json!({"protected": "", "payload": parts[1], "signature": parts[2]});
-    assert_eq!(err_code(v.verify(empty_header.to_string().as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_HEADER);
+    assert_eq!(err_code(v.verify(empty_header.to_string().as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_MALFORMED);
+    let no_signatures = json!({"payload": parts[1], "signatures": []});
+    assert_eq!(err_code(v.verify(no_signatures.to_string().as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_MALFORMED);
     // Two signatures in the general serialization are not supported.
     let two = json!({"payload": parts[1], "signatures": [{"protected": parts[0], "signature": parts[2]}, {"protected": parts[0], "signature": parts[2]}]});
     assert_eq!(err_code(v.verify(two.to_string().as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_UNSUPPORTED);

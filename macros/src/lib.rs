@@ -1,9 +1,12 @@
 //! `#[ffi_export]`: the one way a medseal C function is made.
 //!
-//! It wraps the body in the panic boundary (`medseal::ffi::boundary`), which clears the
-//! thread-local last error on entry and turns a panic into `MEDSEAL_PANIC` (or the return
-//! type's neutral value) instead of unwinding into C. A test in the library fails if any
-//! `extern "C"` function is written without it.
+//! It wraps the body in the panic boundary (`medseal::ffi::boundary`), which turns a panic
+//! into `MEDSEAL_PANIC` (or the return type's neutral value) instead of unwinding into C. A
+//! test in the library fails if any `extern "C"` function is written without it.
+//!
+//! Fallible exports (those returning `medseal_result`) clear the thread-local last error on
+//! entry. Exports that cannot fail (`_free`, accessors, version, result texts) leave it alone,
+//! so that freeing handles or naming a code before reading the message does not lose it.
 //!
 //! Functions declared `-> ResultCode` write their body as returning `crate::error::Result<()>`
 //! and use `?`; the boundary converts the error into its code and records its message.
@@ -43,10 +46,10 @@ pub fn ffi_export(attr: TokenStream, item: TokenStream) -> TokenStream {
             crate::ffi::boundary::run_status(#name, #keep_last_error, move || -> crate::error::Result<()> #block)
         },
         ReturnType::Type(_, ty) => quote! {
-            crate::ffi::boundary::run(#name, #keep_last_error, move || -> #ty #block)
+            crate::ffi::boundary::run(#name, move || -> #ty #block)
         },
         ReturnType::Default => quote! {
-            crate::ffi::boundary::run(#name, #keep_last_error, move || #block)
+            crate::ffi::boundary::run(#name, move || #block)
         },
     };
     quote! {

@@ -67,9 +67,8 @@ fn panicked(name: &str, payload: Box<dyn std::any::Any + Send>) {
     set_last_error(&format!("internal error in {name}: {detail} (please report this bug)"));
 }
 
-/// Runs an export that returns a plain value.
-pub fn run<R: PanicValue>(name: &str, keep_last_error: bool, f: impl FnOnce() -> R) -> R {
-    enter(keep_last_error);
+/// Runs an export that cannot fail: the last error is kept (only a panic replaces it).
+pub fn run<R: PanicValue>(name: &str, f: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
         panicked(name, payload);
         R::panic_value()
@@ -104,13 +103,15 @@ mod tests {
         let code = run_status("medseal_test", false, || panic!("boom"));
         assert_eq!(code, ResultCode::MEDSEAL_PANIC);
         with_last_error(|m| assert!(m.contains("medseal_test") && m.contains("boom"), "{m}"));
-        let ptr: *const u8 = run("medseal_test", false, || panic!("again"));
+        let ptr: *const u8 = run("medseal_test", || panic!("again"));
         assert!(ptr.is_null());
     }
 
     #[test]
-    fn entry_clears_the_last_error_unless_asked_not_to() {
+    fn fallible_entry_clears_the_last_error_unless_asked_not_to() {
         set_last_error("old");
+        let _: usize = run("infallible", || 0);
+        with_last_error(|m| assert_eq!(m, "old"));
         assert_eq!(run_status("f", true, || Ok(())), ResultCode::MEDSEAL_OK);
         with_last_error(|m| assert_eq!(m, "old"));
         assert_eq!(run_status("f", false, || Ok(())), ResultCode::MEDSEAL_OK);

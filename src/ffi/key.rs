@@ -30,6 +30,8 @@ pub extern "C" fn medseal_key_generate(alg: u32, out: *mut *mut medseal_key) -> 
 
 /// Imports a key from PEM, DER (PKCS#8 v1/v2, PKCS#1, SPKI) or JWK, detected from the bytes.
 /// `alg` is `MEDSEAL_ALG_FROM_KEY` (0), or RS256/PS256 to choose the scheme of an RSA key.
+/// PKCS#8, PKCS#1 and SPKI do not record the RSA scheme: an RSA key is RS256 unless
+/// `MEDSEAL_ALG_PS256` is passed (or its JWK says `"alg":"PS256"`).
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_key_import(data: *const u8, len: usize, alg: u32, out: *mut *mut medseal_key) -> ResultCode {

@@ -7,7 +7,7 @@ use medseal_macros::ffi_export;
 use super::canon::options_from_flags;
 use super::{bytes, free_box, handle, handle_mut, medseal_buffer, medseal_key, text, Out};
 use crate::error::{err, ResultCode};
-use crate::jws::{Serialization, SignOptions, Signer};
+use crate::jws::{check_commitment, format_sig_time, Serialization, SignOptions, Signer};
 use crate::keys::Key;
 
 /// Collects signer options. One thread at a time; free with `medseal_signer_builder_free`.
@@ -49,21 +49,24 @@ pub extern "C" fn medseal_signer_builder_set_kid(builder: *mut medseal_signer_bu
 }
 
 /// Sets the JAdES `srCms` commitment type: an ASTM E1762 purpose OID in dotted form, e.g.
-/// "1.2.840.10065.1.12.1.1" (author's signature).
+/// "1.2.840.10065.1.12.1.1" (author's signature). Anything else is `MEDSEAL_INVALID_ARGUMENT`.
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_signer_builder_set_commitment(builder: *mut medseal_signer_builder, oid: *const u8, len: usize) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
-    builder.options.commitment = Some(text(oid, len, "oid")?.to_owned());
+    let oid = text(oid, len, "oid")?;
+    check_commitment(oid)?;
+    builder.options.commitment = Some(oid.to_owned());
     Ok(())
 }
 
 /// Fixes `sigT` to `unix_seconds` (UTC) for reproducible output; by default the clock is read
-/// at each signature.
+/// at each signature. A time outside years 0..=9999 is `MEDSEAL_INVALID_ARGUMENT`.
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_signer_builder_set_signing_time(builder: *mut medseal_signer_builder, unix_seconds: i64) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
+    format_sig_time(unix_seconds)?;
     builder.options.signing_time = Some(unix_seconds);
     Ok(())
 }

@@ -20,7 +20,7 @@ pub fn sig_time_now() -> String {
 }
 
 /// Formats Unix seconds as a `sigT` value.
-pub(crate) fn format_sig_time(unix_seconds: i64) -> Result<String> {
+pub fn format_sig_time(unix_seconds: i64) -> Result<String> {
     let time = OffsetDateTime::from_unix_timestamp(unix_seconds)
         .map_err(|_| err!(MEDSEAL_INVALID_ARGUMENT, "signing time {unix_seconds} is out of range"))?;
     time.format(&Rfc3339).map_err(|_| err!(MEDSEAL_INVALID_ARGUMENT, "signing time {unix_seconds} cannot be written as RFC 3339"))

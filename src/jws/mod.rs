@@ -8,8 +8,8 @@ mod header;
 mod sign;
 mod verify;
 
-pub use header::{sig_time_now, CRIT_UNDERSTOOD};
-pub use sign::{SignOptions, Signer, DEFAULT_TYP};
+pub use header::{format_sig_time, sig_time_now, CRIT_UNDERSTOOD};
+pub use sign::{check_commitment, SignOptions, Signer, DEFAULT_TYP};
 pub use verify::{DetachedPayload, Verified, Verifier};
 
 /// How a signed record is written.

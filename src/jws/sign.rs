@@ -35,6 +35,15 @@ impl Default for SignOptions {
     }
 }
 
+/// Checks a JAdES commitment type: an OID in dotted form, at most 128 bytes.
+pub fn check_commitment(oid: &str) -> Result<()> {
+    let valid = !oid.is_empty() && oid.len() <= 128 && oid.split('.').all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()));
+    if !valid {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "the commitment type must be an OID in dotted form (e.g. 1.2.840.10065.1.12.1.1)"));
+    }
+    Ok(())
+}
+
 /// Signs records with one key. Immutable and shareable between threads.
 #[derive(Debug, Clone)]
 pub struct Signer {
@@ -54,12 +63,7 @@ impl Signer {
             }
         }
         if let Some(oid) = &options.commitment {
-            let valid = !oid.is_empty()
-                && oid.split('.').all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
-                && oid.len() <= 128;
-            if !valid {
-                return Err(err!(MEDSEAL_INVALID_ARGUMENT, "the commitment type must be an OID in dotted form (e.g. 1.2.840.10065.1.12.1.1)"));
-            }
+            check_commitment(oid)?;
         }
         if let Some(t) = options.signing_time {
             format_sig_time(t)?;

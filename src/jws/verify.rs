@@ -160,11 +160,7 @@ fn compact_parts(jws: &[u8]) -> Result<Parts<'_>> {
     let [protected, payload, signature] = pieces[..] else {
         return Err(err!(MEDSEAL_JWS_MALFORMED, "a compact JWS has exactly three dot-separated parts, found {}", pieces.len()));
     };
-    // An empty signature is refused by `verify` once the header is checked.
-    if protected.is_empty() {
-        return Err(err!(MEDSEAL_JWS_MALFORMED, "the compact JWS has an empty header"));
-    }
-    Ok(Parts { protected, payload: (!payload.is_empty()).then_some(payload), signature })
+    non_empty_header(Parts { protected, payload: (!payload.is_empty()).then_some(payload), signature })
 }
 
 fn json_parts(json: &Value) -> Result<Parts<'_>> {
@@ -174,6 +170,7 @@ fn json_parts(json: &Value) -> Result<Parts<'_>> {
     let signed = match json.get("signatures") {
         None => json,
         Some(Value::Array(list)) if list.len() == 1 => &list[0],
+        Some(Value::Array(list)) if list.is_empty() => return Err(err!(MEDSEAL_JWS_MALFORMED, "\"signatures\" is empty")),
         Some(Value::Array(list)) => {
             return Err(err!(MEDSEAL_UNSUPPORTED, "a JWS with {} signatures is not supported; medseal records carry one", list.len()))
         }
@@ -182,11 +179,20 @@ fn json_parts(json: &Value) -> Result<Parts<'_>> {
     if signed.get("header").is_some() {
         return Err(err!(MEDSEAL_JWS_HEADER, "unprotected header parameters are not accepted; everything must be signed"));
     }
-    Ok(Parts {
+    non_empty_header(Parts {
         protected: field(signed, "protected", true)?.expect("required"),
         payload: field(json, "payload", false)?,
         signature: field(signed, "signature", true)?.expect("required"),
     })
+}
+
+/// Both serializations refuse an empty header the same way. (An empty signature is refused
+/// by `verify` once the header is checked, so that `alg: none` is named as such.)
+fn non_empty_header(parts: Parts<'_>) -> Result<Parts<'_>> {
+    if parts.protected.is_empty() {
+        return Err(err!(MEDSEAL_JWS_MALFORMED, "the JWS has an empty protected header"));
+    }
+    Ok(parts)
 }
 
 fn field<'v>(v: &'v Value, name: &str, required: bool) -> Result<Option<&'v [u8]>> {

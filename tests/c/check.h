@@ -5,9 +5,9 @@
  * atomic so checks may run on several threads. A program ends with `return check_summary();`,
  * which prints "N passed, M failed" and gives the exit status.
  *
- * Note for readers: medseal calls other than medseal_last_error_message() reset this thread's
- * last error (at present even medseal_result_name() does), so the failure reporters below read
- * the message *before* asking for any name.
+ * Note for readers: fallible medseal calls (those returning medseal_result) reset this thread's
+ * last error; calls that cannot fail (names, versions, accessors, _free) keep it. The failure
+ * reporters below still read the message first, which works either way.
  */
 #ifndef MEDSEAL_TEST_CHECK_H
 #define MEDSEAL_TEST_CHECK_H

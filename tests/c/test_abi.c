@@ -198,7 +198,19 @@ static void test_last_error_message(void) {
     CHECK_RC(medseal_canonicalize((const uint8_t *)vi, strlen(vi), 0, &out), MEDSEAL_JSON_SYNTAX);
     CHECK_ERROR_CONTAINS("line 1, column 9");
 
-    /* The next successful call clears the message. */
+    /* Calls that cannot fail keep the message: naming the code, freeing handles, versions. */
+    make_error();
+    CHECK(strcmp(medseal_result_name(MEDSEAL_JSON_SYNTAX), "MEDSEAL_JSON_SYNTAX") == 0);
+    CHECK(medseal_result_describe(MEDSEAL_JSON_SYNTAX) != NULL);
+    medseal_buffer_free(NULL);
+    medseal_key_free(NULL);
+    CHECK(medseal_abi_version() == MEDSEAL_ABI_VERSION);
+    CHECK(medseal_buffer_len(NULL) == 0);
+    len = SENTINEL_LEN;
+    CHECK_OK(medseal_last_error_message(buf, sizeof buf, &len));
+    CHECK(len > 0 && len != SENTINEL_LEN);
+
+    /* The next successful fallible call clears the message. */
     make_error();
     CHECK_OK(medseal_canonicalize((const uint8_t *)"[]", 2, 0, &out));
     medseal_buffer_free(out);
