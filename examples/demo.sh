@@ -33,7 +33,7 @@ step "generate the hospital's Ed25519 signing key (PKCS#8 PEM, mode 0600)"
 "$medseal" key generate --alg ed25519 --out "$out/hospital.pem"
 "$medseal" key public "$out/hospital.pem" --format pem > "$out/hospital.pub.pem"
 "$medseal" key public "$out/hospital.pem" --format jwk > "$out/hospital.pub.jwk"
-cat "$out/hospital.pub.jwk"; echo
+cat "$out/hospital.pub.jwk"
 
 step "sign the record (JWS, JAdES-B-B header: alg, kid, typ, sigT in crit)"
 "$medseal" sign --key "$out/hospital.pem" examples/data/patient.json > "$out/patient.jws"

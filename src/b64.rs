@@ -8,6 +8,11 @@ pub fn encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Appends the base64url of `bytes` to `out`.
+pub fn encode_into(bytes: &[u8], out: &mut String) {
+    URL_SAFE_NO_PAD.encode_string(bytes, out)
+}
+
 /// Decodes strict base64url; `None` when the text is not exactly one canonical encoding.
 pub fn decode(text: &[u8]) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()

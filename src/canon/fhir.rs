@@ -38,7 +38,7 @@ impl FhirVariant {
 
     /// Removes the elements this variant excludes. The root must be a FHIR resource: an
     /// object with a string `resourceType`.
-    pub fn apply(self, root: &mut Value) -> Result<()> {
+    pub fn apply(self, root: &mut Value<'_>) -> Result<()> {
         if !is_resource(root) {
             return Err(err!(MEDSEAL_JSON_NOT_FHIR, "the document is not a FHIR resource (an object with a string \"resourceType\")"));
         }
@@ -54,13 +54,13 @@ impl FhirVariant {
     }
 }
 
-fn is_resource(value: &Value) -> bool {
+fn is_resource(value: &Value<'_>) -> bool {
     value.get("resourceType").and_then(Value::as_str).is_some()
 }
 
 /// Removes `keys` from every resource object found anywhere in `value` (contained resources,
 /// Bundle entries, Parameters parts).
-fn strip_resources(value: &mut Value, keys: &[&str]) {
+fn strip_resources(value: &mut Value<'_>, keys: &[&str]) {
     if is_resource(value) {
         for key in keys {
             value.remove(key);

@@ -5,10 +5,12 @@
 //! escaped lone surrogates, and the position of every problem. Recursion is bounded by
 //! `max_depth`, so hostile nesting gets an error, not a stack overflow.
 
+use std::borrow::Cow;
+
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use super::value::{utf16_cmp, Number, Value};
-use super::write::{format_number, NEEDS_ESCAPE};
+use super::write::{number_text_is, NEEDS_ESCAPE};
 use super::{CanonOptions, NfcPolicy};
 use crate::error::{err, Error, Result, ResultCode};
 
@@ -16,7 +18,7 @@ use crate::error::{err, Error, Result, ResultCode};
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// Parses `input` as one strict I-JSON document under `options`.
-pub fn parse(input: &[u8], options: &CanonOptions) -> Result<Value> {
+pub fn parse<'a>(input: &'a [u8], options: &CanonOptions) -> Result<Value<'a>> {
     if input.len() > options.max_bytes {
         return Err(err!(
             MEDSEAL_JSON_TOO_LARGE,
@@ -53,14 +55,14 @@ fn line_column(input: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-struct Parser<'a> {
+struct Parser<'a, 'o> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
-    options: &'a CanonOptions,
+    options: &'o CanonOptions,
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     fn error_at(&self, code: ResultCode, offset: usize, what: &str) -> Error {
         let (line, column) = line_column(self.bytes, offset);
         Error::new(code, format!("{what} at line {line}, column {column}"))
@@ -80,7 +82,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn expect_literal(&mut self, literal: &str, value: Value) -> Result<Value> {
+    fn expect_literal(&mut self, literal: &str, value: Value<'a>) -> Result<Value<'a>> {
         if self.bytes[self.pos..].starts_with(literal.as_bytes()) {
             self.pos += literal.len();
             Ok(value)
@@ -89,7 +91,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value> {
+    fn value(&mut self, depth: usize) -> Result<Value<'a>> {
         match self.peek() {
             None => Err(self.syntax("unexpected end of input, expected a value")),
             Some(b'{') => self.object(depth + 1),
@@ -114,7 +116,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value> {
+    fn array(&mut self, depth: usize) -> Result<Value<'a>> {
         self.check_depth(depth)?;
         self.pos += 1; // '['
         let mut items = Vec::new();
@@ -138,22 +140,21 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value> {
+    fn object(&mut self, depth: usize) -> Result<Value<'a>> {
         self.check_depth(depth)?;
+        let start = self.pos;
         self.pos += 1; // '{'
-        // Members with the offset of their key, for duplicate-key errors.
-        let mut members: Vec<(String, Value, usize)> = Vec::new();
+        let mut members: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Value::Object(Vec::new()));
+            return Ok(Value::Object(members));
         }
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a string key in object"));
             }
-            let key_at = self.pos;
             let key = self.string()?;
             self.skip_ws();
             if self.peek() != Some(b':') {
@@ -162,7 +163,7 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             self.skip_ws();
             let value = self.value(depth)?;
-            members.push((key, value, key_at));
+            members.push((key, value));
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -173,25 +174,53 @@ impl<'a> Parser<'a> {
                 _ => return Err(self.syntax("expected ',' or '}' in object")),
             }
         }
-        // Stable sort keeps input order among equal keys, so the error names the second one.
         members.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
         if let Some(pair) = members.windows(2).find(|w| w[0].0 == w[1].0) {
-            let at = pair[0].2.max(pair[1].2);
+            let at = self.second_occurrence(start, depth, &pair[0].0);
             return Err(self.error_at(ResultCode::MEDSEAL_JSON_DUPLICATE_KEY, at, "duplicate object key"));
         }
-        Ok(Value::Object(members.into_iter().map(|(k, v, _)| (k, v)).collect()))
+        Ok(Value::Object(members))
     }
 
-    fn string(&mut self) -> Result<String> {
+    /// Where `key` appears the second time in the (already parsed, valid) object at `start`.
+    /// Only for the error message: keeping every key's offset while parsing would cost every
+    /// document an allocation for this rare case.
+    fn second_occurrence(&self, start: usize, depth: usize, key: &str) -> usize {
+        let mut scan = Parser { text: self.text, bytes: self.bytes, pos: start + 1, options: self.options };
+        let mut seen = 0;
+        while scan.pos < self.pos {
+            scan.skip_ws();
+            let at = scan.pos;
+            let Ok(k) = scan.string() else { break };
+            if k == key {
+                seen += 1;
+                if seen == 2 {
+                    return at;
+                }
+            }
+            scan.skip_ws();
+            scan.pos += 1; // ':'
+            scan.skip_ws();
+            if scan.value(depth).is_err() {
+                break;
+            }
+            scan.skip_ws();
+            scan.pos += 1; // ',' or '}'
+        }
+        start
+    }
+
+    fn string(&mut self) -> Result<Cow<'a, str>> {
         let start = self.pos;
         self.pos += 1; // opening quote
         // Fast path: most strings have no escapes; copy them in one go.
         let rest = &self.bytes[self.pos..];
         if let Some(end) = rest.iter().position(|&b| NEEDS_ESCAPE[b as usize]) {
             if rest[end] == b'"' {
-                let s = self.text[self.pos..self.pos + end].to_owned();
+                let text: &'a str = self.text;
+                let s = &text[self.pos..self.pos + end];
                 self.pos += end + 1;
-                return self.apply_nfc(s, start);
+                return self.apply_nfc(Cow::Borrowed(s), start);
             }
         }
         let mut out = String::new();
@@ -215,12 +244,12 @@ impl<'a> Parser<'a> {
                 _ => self.pos += 1,
             }
         }
-        self.apply_nfc(out, start)
+        self.apply_nfc(Cow::Owned(out), start)
     }
 
-    fn apply_nfc(&self, s: String, start: usize) -> Result<String> {
+    fn apply_nfc(&self, s: Cow<'a, str>, start: usize) -> Result<Cow<'a, str>> {
         // Below U+0300 every character is NFC-stable (no combining marks, no compositions).
-        if self.options.nfc == NfcPolicy::Ignore || s.chars().all(|c| c < '\u{300}') {
+        if self.options.nfc == NfcPolicy::Ignore || s.is_ascii() || s.chars().all(|c| c < '\u{300}') {
             return Ok(s);
         }
         let is_nfc = match is_nfc_quick(s.chars()) {
@@ -230,7 +259,7 @@ impl<'a> Parser<'a> {
         };
         match (is_nfc, self.options.nfc) {
             (true, _) => Ok(s),
-            (false, NfcPolicy::Normalize) => Ok(s.nfc().collect()),
+            (false, NfcPolicy::Normalize) => Ok(Cow::Owned(s.nfc().collect())),
             (false, _) => Err(self.error_at(
                 ResultCode::MEDSEAL_JSON_NOT_NFC,
                 start,
@@ -300,7 +329,7 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
-    fn number(&mut self) -> Result<Value> {
+    fn number(&mut self) -> Result<Value<'a>> {
         let start = self.pos;
         let mut is_integer = true;
         if self.peek() == Some(b'-') {
@@ -349,7 +378,7 @@ impl<'a> Parser<'a> {
             return Err(out_of_range("number is an integer outside ±(2^53−1) (RFC 8785 would write it as one)"));
         }
         let number = Number::new(value).expect("finite");
-        if !self.options.allow_lossy_numbers && format_number(value) != raw {
+        if !self.options.allow_lossy_numbers && !number_text_is(value, raw) {
             return Err(self.error_at(
                 ResultCode::MEDSEAL_JSON_LOSSY_NUMBER,
                 start,
@@ -399,6 +428,21 @@ mod tests {
         assert!(e.message().contains("line 3, column 3"), "{}", e.message());
         let e = parse("{\"tên\": tru}".as_bytes(), &CanonOptions::plain()).unwrap_err();
         assert!(e.message().contains("line 1, column 9"), "{}", e.message());
+    }
+
+    #[test]
+    fn duplicate_key_error_points_at_the_second_key_of_the_right_object() {
+        // The inner objects also have an "a", which must not be taken for the duplicate.
+        let text = r#"{"x":{"a":[1,{"a":2}],"b":{"a":0},"a":3}}"#;
+        let column = text.find(r#""a":3"#).unwrap() + 1;
+        let e = parse(text.as_bytes(), &CanonOptions::plain()).unwrap_err();
+        assert_eq!(e.code(), ResultCode::MEDSEAL_JSON_DUPLICATE_KEY);
+        assert!(e.message().contains(&format!("line 1, column {column}")), "{}", e.message());
+        // Keys equal only after NFC normalization are duplicates too.
+        let nfd = "{\"Nguye\u{302}\u{303}n\":1,\"Nguy\u{1ec5}n\":2}";
+        let normalize = CanonOptions { nfc: NfcPolicy::Normalize, ..CanonOptions::default() };
+        assert_eq!(code(nfd, &normalize), ResultCode::MEDSEAL_JSON_DUPLICATE_KEY);
+        assert!(parse(nfd.as_bytes(), &CanonOptions::plain()).is_ok(), "distinct code points without normalization");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The parsed JSON tree. Objects keep their members sorted in RFC 8785 order (UTF-16 code
-//! units), so serialization is a straight walk and lookups can binary-search.
+//! units), so serialization is a straight walk and lookups can binary-search. Strings borrow
+//! from the input when it holds them verbatim (no escapes, no normalization), which saves an
+//! allocation per key and string.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 /// A JSON number as RFC 8785 sees it: an IEEE-754 double. Never NaN or infinite.
@@ -19,16 +22,16 @@ impl Number {
     }
 }
 
-/// A JSON value.
+/// A JSON value, borrowing from the text it was parsed from (`'static` when built in code).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
     Bool(bool),
     Number(Number),
-    String(String),
-    Array(Vec<Value>),
+    String(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
     /// Members sorted by key in UTF-16 code unit order, keys unique.
-    Object(Vec<(String, Value)>),
+    Object(Vec<(Cow<'a, str>, Value<'a>)>),
 }
 
 /// RFC 8785 key order: compare as UTF-16 code units, not as code points or bytes.
@@ -52,11 +55,11 @@ fn char_start(s: &str, mut i: usize) -> usize {
     i
 }
 
-impl Value {
+impl<'a> Value<'a> {
     /// Builds an object from members in any order. Keys must be unique (callers build
     /// headers and JWKs from fixed names).
-    pub fn object<K: Into<String>>(members: impl IntoIterator<Item = (K, Value)>) -> Value {
-        let mut members: Vec<(String, Value)> =
+    pub fn object<K: Into<Cow<'a, str>>>(members: impl IntoIterator<Item = (K, Value<'a>)>) -> Value<'a> {
+        let mut members: Vec<(Cow<'a, str>, Value<'a>)> =
             members.into_iter().map(|(k, v)| (k.into(), v)).collect();
         members.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
         debug_assert!(members.windows(2).all(|w| w[0].0 != w[1].0), "duplicate key");
@@ -64,12 +67,12 @@ impl Value {
     }
 
     /// A string value.
-    pub fn string(s: impl Into<String>) -> Value {
+    pub fn string(s: impl Into<Cow<'a, str>>) -> Value<'a> {
         Value::String(s.into())
     }
 
     /// The member `key` of an object, if this is an object and has it.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
         match self {
             Value::Object(members) => members
                 .binary_search_by(|(k, _)| utf16_cmp(k, key))

@@ -10,6 +10,16 @@ pub fn format_number(value: f64) -> String {
     String::from_utf8(out).expect("ASCII digits")
 }
 
+/// Whether `text` is exactly the canonical text of `value` (the lossy-number check), without
+/// allocating.
+pub(super) fn number_text_is(value: f64, text: &str) -> bool {
+    if value == 0.0 {
+        text == "0"
+    } else {
+        ryu_js::Buffer::new().format_finite(value) == text
+    }
+}
+
 fn write_number(value: f64, out: &mut Vec<u8>) {
     if value == 0.0 {
         out.push(b'0'); // both +0 and -0
@@ -19,7 +29,7 @@ fn write_number(value: f64, out: &mut Vec<u8>) {
 }
 
 /// Appends the canonical bytes of `value` to `out`.
-pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+pub fn write_canonical(value: &Value<'_>, out: &mut Vec<u8>) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),

@@ -27,7 +27,7 @@ pub fn format_sig_time(unix_seconds: i64) -> Result<String> {
 }
 
 /// Builds the protected header for a medseal signature.
-pub(crate) fn build(alg: Algorithm, kid: &str, typ: Option<&str>, sig_time: &str, commitment: Option<&str>) -> Value {
+pub(crate) fn build<'a>(alg: Algorithm, kid: &'a str, typ: Option<&'a str>, sig_time: &'a str, commitment: Option<&str>) -> Value<'a> {
     let mut members = vec![
         ("alg", Value::string(alg.jws_name())),
         ("kid", Value::string(kid)),
@@ -66,7 +66,7 @@ pub(crate) fn parse(json: &[u8]) -> Result<Parsed> {
     let text = |name: &str| -> Result<Option<String>> {
         match header.get(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => Ok(Some(s.to_string())),
             Some(_) => Err(err!(MEDSEAL_JWS_HEADER, "header parameter \"{name}\" must be a string")),
         }
     };
@@ -104,10 +104,10 @@ fn check_crit(header: &Value) -> Result<()> {
         let Value::String(name) = name else {
             return Err(err!(MEDSEAL_JWS_CRIT_UNKNOWN, "\"crit\" must hold strings only"));
         };
-        if REGISTERED.contains(&name.as_str()) {
+        if REGISTERED.contains(&name.as_ref()) {
             return Err(err!(MEDSEAL_JWS_CRIT_UNKNOWN, "\"crit\" must not list the RFC 7515 parameter \"{name}\""));
         }
-        if !CRIT_UNDERSTOOD.contains(&name.as_str()) {
+        if !CRIT_UNDERSTOOD.contains(&name.as_ref()) {
             return Err(err!(MEDSEAL_JWS_CRIT_UNKNOWN, "\"crit\" lists \"{}\", an extension medseal does not understand", short(name)));
         }
         if header.get(name).is_none() {

@@ -103,17 +103,29 @@ impl Signer {
             &sig_time,
             self.options.commitment.as_deref(),
         );
-        let protected_b64 = b64::encode(&protected.to_canonical());
-        let payload_b64 = b64::encode(payload);
-        let signing_input = format!("{protected_b64}.{payload_b64}");
-        let signature_b64 = b64::encode(&self.key.sign(signing_input.as_bytes())?);
+        // One buffer for the signing input; the compact forms are cut from it, never rebuilt.
+        let mut signing_input = b64::encode(&protected.to_canonical());
+        let header_len = signing_input.len();
+        signing_input.push('.');
+        b64::encode_into(payload, &mut signing_input);
+        let signature = self.key.sign(signing_input.as_bytes())?;
         Ok(match serialization {
-            Serialization::Compact => format!("{signing_input}.{signature_b64}"),
-            Serialization::DetachedCompact => format!("{protected_b64}..{signature_b64}"),
+            Serialization::Compact => {
+                signing_input.push('.');
+                b64::encode_into(&signature, &mut signing_input);
+                signing_input
+            }
+            Serialization::DetachedCompact => {
+                signing_input.truncate(header_len + 1);
+                signing_input.push('.');
+                b64::encode_into(&signature, &mut signing_input);
+                signing_input
+            }
             Serialization::Flattened | Serialization::DetachedFlattened => {
-                let mut members = vec![("protected", Value::String(protected_b64)), ("signature", Value::String(signature_b64))];
+                let (protected_b64, payload_b64) = (&signing_input[..header_len], &signing_input[header_len + 1..]);
+                let mut members = vec![("protected", Value::string(protected_b64)), ("signature", Value::string(b64::encode(&signature)))];
                 if serialization == Serialization::Flattened {
-                    members.push(("payload", Value::String(payload_b64)));
+                    members.push(("payload", Value::string(payload_b64)));
                 }
                 String::from_utf8(Value::object(members).to_canonical()).expect("JSON of ASCII strings")
             }

@@ -163,7 +163,7 @@ fn compact_parts(jws: &[u8]) -> Result<Parts<'_>> {
     non_empty_header(Parts { protected, payload: (!payload.is_empty()).then_some(payload), signature })
 }
 
-fn json_parts(json: &Value) -> Result<Parts<'_>> {
+fn json_parts<'v>(json: &'v Value<'_>) -> Result<Parts<'v>> {
     if !matches!(json, Value::Object(_)) {
         return Err(err!(MEDSEAL_JWS_MALFORMED, "a JSON JWS is an object"));
     }
@@ -195,7 +195,7 @@ fn non_empty_header(parts: Parts<'_>) -> Result<Parts<'_>> {
     Ok(parts)
 }
 
-fn field<'v>(v: &'v Value, name: &str, required: bool) -> Result<Option<&'v [u8]>> {
+fn field<'v>(v: &'v Value<'_>, name: &str, required: bool) -> Result<Option<&'v [u8]>> {
     match v.get(name) {
         Some(Value::String(s)) => Ok(Some(s.as_bytes())),
         Some(_) => Err(err!(MEDSEAL_JWS_MALFORMED, "JWS member \"{name}\" must be a string")),

@@ -15,7 +15,7 @@ pub(super) fn thumbprint(public: &PublicKey) -> String {
 }
 
 /// The members RFC 7638 hashes, which are also the core of every exported JWK.
-fn required_members(public: &PublicKey) -> Value {
+fn required_members(public: &PublicKey) -> Value<'static> {
     let s = |b: &[u8]| Value::string(b64::encode(b));
     match public {
         PublicKey::Ed25519(pk) => Value::object([("crv", Value::string("Ed25519")), ("kty", Value::string("OKP")), ("x", s(pk))]),
@@ -30,7 +30,7 @@ fn required_members(public: &PublicKey) -> Value {
 }
 
 /// The public JWK of `key`, with `alg`, `kid` and `use`.
-pub(super) fn public_jwk(key: &Key) -> Value {
+pub(super) fn public_jwk(key: &Key) -> Value<'static> {
     let Value::Object(mut members) = required_members(&key.public) else { unreachable!("always an object") };
     members.push(("alg".into(), Value::string(key.alg.jws_name())));
     members.push(("kid".into(), Value::string(key.kid.clone())));
