@@ -19,14 +19,10 @@ fn bench(c: &mut Criterion) {
         if size > 1 << 20 {
             group.sample_size(10);
         }
-        group.bench_function(BenchmarkId::from_parameter("medseal"), |b| {
-            b.iter(|| canonicalize(black_box(&doc), &strict).unwrap())
-        });
+        group.bench_function(BenchmarkId::from_parameter("medseal"), |b| b.iter(|| canonicalize(black_box(&doc), &strict).unwrap()));
         // The same without the medseal policies (NFC check, lossy-number check): their cost.
         let plain = CanonOptions::plain();
-        group.bench_function(BenchmarkId::from_parameter("medseal_plain"), |b| {
-            b.iter(|| canonicalize(black_box(&doc), &plain).unwrap())
-        });
+        group.bench_function(BenchmarkId::from_parameter("medseal_plain"), |b| b.iter(|| canonicalize(black_box(&doc), &plain).unwrap()));
         group.bench_function(BenchmarkId::from_parameter("serde_json"), |b| {
             b.iter(|| {
                 let v: serde_json::Value = serde_json::from_slice(black_box(&doc)).unwrap();

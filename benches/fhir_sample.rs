@@ -1,3 +1,5 @@
+#![allow(dead_code)] // each benchmark uses a part of this shared file
+
 //! FHIR-like documents of a chosen size for the benchmarks: a Bundle of Observations and a
 //! Patient with a Vietnamese (NFC) name. Numbers are written canonically so that the strict
 //! medseal policy accepts the document and both sides do the same work.

@@ -33,9 +33,7 @@ fn bench(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("sign_1KB");
     group.bench_function("medseal", |b| b.iter(|| signer.sign(black_box(&doc), Serialization::Compact).unwrap()));
-    group.bench_function("medseal_jws_only", |b| {
-        b.iter(|| signer.sign_payload(black_box(&canonical), Serialization::Compact).unwrap())
-    });
+    group.bench_function("medseal_jws_only", |b| b.iter(|| signer.sign_payload(black_box(&canonical), Serialization::Compact).unwrap()));
     group.bench_function("ring", |b| b.iter(|| pair.sign(black_box(&canonical))));
     group.bench_function("ring_signing_input", |b| b.iter(|| pair.sign(black_box(signing_input.as_bytes()))));
     group.finish();

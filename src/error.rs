@@ -160,7 +160,9 @@ impl ResultCode {
             MEDSEAL_JSON_DUPLICATE_KEY => ("MEDSEAL_JSON_DUPLICATE_KEY", "an object has a duplicate key"),
             MEDSEAL_JSON_LONE_SURROGATE => ("MEDSEAL_JSON_LONE_SURROGATE", "a string escapes a lone UTF-16 surrogate"),
             MEDSEAL_JSON_NUMBER_OUT_OF_RANGE => ("MEDSEAL_JSON_NUMBER_OUT_OF_RANGE", "a number is outside the range I-JSON allows"),
-            MEDSEAL_JSON_LOSSY_NUMBER => ("MEDSEAL_JSON_LOSSY_NUMBER", "a number would change its text when canonicalized (precision loss)"),
+            MEDSEAL_JSON_LOSSY_NUMBER => {
+                ("MEDSEAL_JSON_LOSSY_NUMBER", "a number would change its text when canonicalized (precision loss)")
+            }
             MEDSEAL_JSON_NOT_NFC => ("MEDSEAL_JSON_NOT_NFC", "a string is not in Unicode NFC"),
             MEDSEAL_JSON_TOO_DEEP => ("MEDSEAL_JSON_TOO_DEEP", "the JSON nests deeper than the limit"),
             MEDSEAL_JSON_TOO_LARGE => ("MEDSEAL_JSON_TOO_LARGE", "the JSON input is larger than the limit"),

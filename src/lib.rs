@@ -4,12 +4,12 @@
 //! [`keys`] (generation, import, export, key ids), [`jws`] (JWS/JAdES signing and verification)
 //! and [`ffi`] (the stable C ABI). See docs/ARCHITECTURE.md for the map.
 
+mod b64;
 pub mod canon;
 pub mod error;
 pub mod ffi;
 pub mod jws;
 pub mod keys;
-mod b64;
 
 pub use canon::{canonicalize, CanonOptions, FhirVariant, NfcPolicy};
 pub use error::{Error, Result, ResultCode};

@@ -17,12 +17,7 @@ fn root() -> PathBuf {
 fn generate_header() -> String {
     let config = cbindgen::Config::from_file(root().join("cbindgen.toml")).expect("cbindgen.toml parses");
     let mut out = Vec::new();
-    cbindgen::Builder::new()
-        .with_crate(root())
-        .with_config(config)
-        .generate()
-        .expect("cbindgen generates the header")
-        .write(&mut out);
+    cbindgen::Builder::new().with_crate(root()).with_config(config).generate().expect("cbindgen generates the header").write(&mut out);
     String::from_utf8(out).expect("UTF-8 header")
 }
 
@@ -65,11 +60,7 @@ fn check(path: &Path, expected: &str) {
         return;
     }
     let committed = fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        committed == expected,
-        "{} differs from what the sources generate; run `make headers` and commit it",
-        path.display()
-    );
+    assert!(committed == expected, "{} differs from what the sources generate; run `make headers` and commit it", path.display());
 }
 
 #[test]
@@ -131,4 +122,9 @@ fn header_declares_every_result_code_with_its_value() {
         let decl = format!("{} = {},", code.name(), *code as i32);
         assert!(header.contains(&decl), "medseal.h lacks `{decl}`");
     }
+    // And the reverse: ResultCode::ALL (which names and describes codes) misses none.
+    let block = &header[header.find("enum medseal_result").expect("result enum")..];
+    let block = &block[..block.find("};").expect("enum end")];
+    let declared = block.lines().filter(|l| l.trim_start().starts_with("MEDSEAL_")).count();
+    assert_eq!(declared, medseal::ResultCode::ALL.len(), "ResultCode::ALL is missing a code");
 }

@@ -65,12 +65,7 @@ fn number() -> impl Strategy<Value = f64> {
 }
 
 fn tree() -> impl Strategy<Value = J> {
-    let leaf = prop_oneof![
-        Just(J::Null),
-        any::<bool>().prop_map(J::Bool),
-        number().prop_map(J::Num),
-        string().prop_map(J::Str),
-    ];
+    let leaf = prop_oneof![Just(J::Null), any::<bool>().prop_map(J::Bool), number().prop_map(J::Num), string().prop_map(J::Str),];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(J::Arr),
@@ -391,9 +386,7 @@ fn same_serde(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         (S::Number(x), S::Number(y)) => close(x.as_f64().unwrap(), y.as_f64().unwrap()),
         (S::String(x), S::String(y)) => x == y,
         (S::Array(x), S::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_serde(p, q)),
-        (S::Object(x), S::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_serde(v, w)))
-        }
+        (S::Object(x), S::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_serde(v, w))),
         _ => false,
     }
 }
@@ -406,9 +399,7 @@ fn serde_matches_tree(s: &serde_json::Value, j: &J) -> bool {
         (S::Number(x), J::Num(y)) => close(x.as_f64().unwrap(), *y),
         (S::String(x), J::Str(y)) => x == y,
         (S::Array(x), J::Arr(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| serde_matches_tree(p, q)),
-        (S::Object(x), J::Obj(y)) => {
-            x.len() == y.len() && y.iter().all(|(k, v)| x.get(k).is_some_and(|w| serde_matches_tree(w, v)))
-        }
+        (S::Object(x), J::Obj(y)) => x.len() == y.len() && y.iter().all(|(k, v)| x.get(k).is_some_and(|w| serde_matches_tree(w, v))),
         _ => false,
     }
 }

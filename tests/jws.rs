@@ -93,8 +93,14 @@ fn material() -> &'static Material {
         openssl(d, &["ec", "-in", "p256.pem", "-out", "p256sec1.pem"]);
         openssl(d, &["pkey", "-in", "p256.pem", "-pubout", "-outform", "DER", "-out", "p256pub.der"]);
         openssl(d, &["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:x", "-in", "ed.pem", "-out", "ed_enc.pem"]);
-        openssl(d, &["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:x", "-in", "ed.pem", "-outform", "DER", "-out", "ed_enc.der"]);
-        openssl(d, &["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:x", "-in", "p256.pem", "-outform", "DER", "-out", "p256_enc.der"]);
+        openssl(
+            d,
+            &["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:x", "-in", "ed.pem", "-outform", "DER", "-out", "ed_enc.der"],
+        );
+        openssl(
+            d,
+            &["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:x", "-in", "p256.pem", "-outform", "DER", "-out", "p256_enc.der"],
+        );
         Material {
             rsa_pkcs8_pem: read("rsa.pem"),
             rsa_pkcs1_pem: read("rsa1.pem"),
@@ -206,7 +212,10 @@ fn round_trip_every_algorithm_and_serialization() {
         let signer = signer(key);
         for serialization in Serialization::ALL {
             let jws = signer.sign(RECORD.as_bytes(), serialization).unwrap();
-            assert_eq!(serialization.is_detached(), matches!(serialization, Serialization::DetachedCompact | Serialization::DetachedFlattened));
+            assert_eq!(
+                serialization.is_detached(),
+                matches!(serialization, Serialization::DetachedCompact | Serialization::DetachedFlattened)
+            );
             match serialization {
                 Serialization::Compact => assert_eq!(jws.split('.').count(), 3),
                 Serialization::DetachedCompact => {
@@ -226,7 +235,10 @@ fn round_trip_every_algorithm_and_serialization() {
                     assert_eq!(canonicalize(jws.as_bytes(), &CanonOptions::default()).unwrap(), jws.as_bytes());
                 }
             }
-            for v in [verifier(vec![signer.key().to_public()]), verifier(vec![Key::import(&public.export(KeyFormat::Jwk).unwrap(), None).unwrap()])] {
+            for v in [
+                verifier(vec![signer.key().to_public()]),
+                verifier(vec![Key::import(&public.export(KeyFormat::Jwk).unwrap(), None).unwrap()]),
+            ] {
                 let verified = if serialization.is_detached() {
                     assert_eq!(err_code(v.verify(jws.as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_PAYLOAD_MISSING);
                     let by_bytes = v.verify(jws.as_bytes(), DetachedPayload::Bytes(&canonical)).unwrap();
@@ -393,7 +405,10 @@ fn algorithm_mismatch() {
     // An EdDSA header with only the P-256 key.
     let (ed, _) = ed_pair();
     let jws = token(&ed, r#"{"alg":"EdDSA"}"#, payload);
-    assert_eq!(err_code(verifier(vec![es.to_public()]).verify(jws.as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_ALG_MISMATCH);
+    assert_eq!(
+        err_code(verifier(vec![es.to_public()]).verify(jws.as_bytes(), DetachedPayload::None)),
+        ResultCode::MEDSEAL_JWS_ALG_MISMATCH
+    );
 
     // One RSA key, bound to PS256 in the verifier, RS256 in the signer, and the reverse.
     let rs = rsa_key(Algorithm::RS256);
@@ -401,15 +416,24 @@ fn algorithm_mismatch() {
     assert_eq!(rs.kid(), ps.kid(), "the kid is the key's, not the algorithm's");
     let rs_jws = signer(rsa_key(Algorithm::RS256)).sign(RECORD.as_bytes(), Serialization::Compact).unwrap();
     let ps_jws = signer(rsa_key(Algorithm::PS256)).sign(RECORD.as_bytes(), Serialization::Compact).unwrap();
-    assert_eq!(err_code(verifier(vec![ps.to_public()]).verify(rs_jws.as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_ALG_MISMATCH);
-    assert_eq!(err_code(verifier(vec![rs.to_public()]).verify(ps_jws.as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_ALG_MISMATCH);
+    assert_eq!(
+        err_code(verifier(vec![ps.to_public()]).verify(rs_jws.as_bytes(), DetachedPayload::None)),
+        ResultCode::MEDSEAL_JWS_ALG_MISMATCH
+    );
+    assert_eq!(
+        err_code(verifier(vec![rs.to_public()]).verify(ps_jws.as_bytes(), DetachedPayload::None)),
+        ResultCode::MEDSEAL_JWS_ALG_MISMATCH
+    );
     // Trusting both bindings, each token verifies with its own.
     let both = verifier(vec![rs.to_public(), ps.to_public()]);
     assert_eq!(both.verify(rs_jws.as_bytes(), DetachedPayload::None).unwrap().algorithm, Algorithm::RS256);
     assert_eq!(both.verify(ps_jws.as_bytes(), DetachedPayload::None).unwrap().algorithm, Algorithm::PS256);
     // A header that says PS256 over a PKCS#1 v1.5 signature is simply invalid.
     let forged = token(&rs, r#"{"alg":"PS256"}"#, payload);
-    assert_eq!(err_code(verifier(vec![ps.to_public()]).verify(forged.as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_SIGNATURE_INVALID);
+    assert_eq!(
+        err_code(verifier(vec![ps.to_public()]).verify(forged.as_bytes(), DetachedPayload::None)),
+        ResultCode::MEDSEAL_JWS_SIGNATURE_INVALID
+    );
 }
 
 #[test]
@@ -775,7 +799,8 @@ fn key_refusals() {
         }
     }
     // Encrypted PKCS#8, PEM and DER.
-    for (what, bytes) in [("Ed25519 PEM", &m.ed_encrypted_pem), ("Ed25519 DER", &m.ed_encrypted_der), ("P-256 DER", &m.p256_encrypted_der)] {
+    for (what, bytes) in [("Ed25519 PEM", &m.ed_encrypted_pem), ("Ed25519 DER", &m.ed_encrypted_der), ("P-256 DER", &m.p256_encrypted_der)]
+    {
         for alg in [None, Some(Algorithm::EdDSA)] {
             assert_eq!(Key::import(bytes, alg).unwrap_err().code(), ResultCode::MEDSEAL_KEY_ENCRYPTED, "{what}");
         }
@@ -793,7 +818,12 @@ fn key_refusals() {
         n[bytes - 1] |= 1;
         let jwk = format!(r#"{{"kty":"RSA","n":"{}","e":"AQAB"}}"#, b64u(&n));
         let result = Key::import(jwk.as_bytes(), None);
-        assert_eq!(result.as_ref().err().map(|e| e.code()), if ok { None } else { Some(ResultCode::MEDSEAL_KEY_SIZE) }, "{} bits", bytes * 8);
+        assert_eq!(
+            result.as_ref().err().map(|e| e.code()),
+            if ok { None } else { Some(ResultCode::MEDSEAL_KEY_SIZE) },
+            "{} bits",
+            bytes * 8
+        );
     }
     // Garbage of every shape.
     let garbage: Vec<Vec<u8>> = vec![
@@ -843,9 +873,18 @@ fn key_refusals() {
     // An Ed25519 key asked for as ES256, and the reverse.
     let ed = Key::generate(Algorithm::EdDSA).unwrap();
     let es = Key::generate(Algorithm::ES256).unwrap();
-    assert_eq!(Key::import(&ed.export(KeyFormat::Pkcs8Der).unwrap(), Some(Algorithm::ES256)).unwrap_err().code(), ResultCode::MEDSEAL_KEY_UNSUPPORTED);
-    assert_eq!(Key::import(&es.export(KeyFormat::SpkiPem).unwrap(), Some(Algorithm::EdDSA)).unwrap_err().code(), ResultCode::MEDSEAL_KEY_UNSUPPORTED);
-    assert_eq!(Key::import(&es.export(KeyFormat::Jwk).unwrap(), Some(Algorithm::RS256)).unwrap_err().code(), ResultCode::MEDSEAL_KEY_UNSUPPORTED);
+    assert_eq!(
+        Key::import(&ed.export(KeyFormat::Pkcs8Der).unwrap(), Some(Algorithm::ES256)).unwrap_err().code(),
+        ResultCode::MEDSEAL_KEY_UNSUPPORTED
+    );
+    assert_eq!(
+        Key::import(&es.export(KeyFormat::SpkiPem).unwrap(), Some(Algorithm::EdDSA)).unwrap_err().code(),
+        ResultCode::MEDSEAL_KEY_UNSUPPORTED
+    );
+    assert_eq!(
+        Key::import(&es.export(KeyFormat::Jwk).unwrap(), Some(Algorithm::RS256)).unwrap_err().code(),
+        ResultCode::MEDSEAL_KEY_UNSUPPORTED
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1087,7 +1126,8 @@ fn debug_output_never_shows_private_bytes() {
         let pretty = format!("{key:#?}");
         let s = Signer::new(Arc::new(key), SignOptions::default()).unwrap();
         let signer_shown = format!("{s:?}");
-        let verifier_shown = format!("{:?}", Verifier::new(vec![Arc::new(Key::import(pem.as_bytes(), Some(s.key().algorithm())).unwrap())]));
+        let verifier_shown =
+            format!("{:?}", Verifier::new(vec![Arc::new(Key::import(pem.as_bytes(), Some(s.key().algorithm())).unwrap())]));
         for text in [&shown, &pretty, &signer_shown, &verifier_shown] {
             assert!(!leaks(text, &secret), "Debug shows secret bytes: {text}");
             for line in pem.lines().filter(|l| !l.starts_with("-----")) {
@@ -1132,7 +1172,10 @@ fn error_messages_never_show_key_bytes() {
     );
     check(
         "Ed25519 JWK as ES256",
-        Key::import(format!(r#"{{"kty":"OKP","crv":"Ed25519","d":"{}","x":"{}"}}"#, b64u(&seed), b64u(&x)).as_bytes(), Some(Algorithm::ES256)),
+        Key::import(
+            format!(r#"{{"kty":"OKP","crv":"Ed25519","d":"{}","x":"{}"}}"#, b64u(&seed), b64u(&x)).as_bytes(),
+            Some(Algorithm::ES256),
+        ),
         &seed,
     );
     check("Ed25519 PKCS#8 as ES256", Key::import(&ed.export(KeyFormat::Pkcs8Pem).unwrap(), Some(Algorithm::ES256)), &seed);
@@ -1162,7 +1205,11 @@ fn error_messages_never_show_key_bytes() {
     let mid = broken.len() / 2;
     broken[mid] ^= 0xff; // a damaged prime: parsing or ring's consistency check refuses it
     check("damaged RSA PKCS#1", Key::import(&broken, None), &rsa_der);
-    check("RSA private key as JWK", Key::import(format!(r#"{{"kty":"RSA","n":"AQAB","e":"AQAB","d":"{}"}}"#, b64u(&rsa_der[..64])).as_bytes(), None), &rsa_der);
+    check(
+        "RSA private key as JWK",
+        Key::import(format!(r#"{{"kty":"RSA","n":"AQAB","e":"AQAB","d":"{}"}}"#, b64u(&rsa_der[..64])).as_bytes(), None),
+        &rsa_der,
+    );
     check("RSA PKCS#8 as EdDSA", Key::import(&m.rsa_pkcs8_pem, Some(Algorithm::EdDSA)), &rsa_der);
     check("encrypted PKCS#8", Key::import(&m.ed_encrypted_pem, None), &m.ed_encrypted_der);
     assert_eq!(checked, 16);

@@ -15,11 +15,7 @@ const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors");
 
 fn vectors_dir(sub: &str) -> PathBuf {
     let dir = Path::new(VECTORS).join(sub);
-    assert!(
-        dir.is_dir(),
-        "vector folder {} is missing: clone the shared/ repository beside this one",
-        dir.display()
-    );
+    assert!(dir.is_dir(), "vector folder {} is missing: clone the shared/ repository beside this one", dir.display());
     dir
 }
 
@@ -30,10 +26,7 @@ fn read(path: &Path) -> Vec<u8> {
 fn hex_decode(text: &str) -> Vec<u8> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     assert!(digits.len() % 2 == 0, "odd number of hex digits");
-    digits
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).expect("hex digit"))
-        .collect()
+    digits.chunks(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).expect("hex digit")).collect()
 }
 
 fn strict() -> CanonOptions {
@@ -45,8 +38,7 @@ fn plain() -> CanonOptions {
 }
 
 fn canon_str(input: &str, options: &CanonOptions) -> String {
-    let out = canonicalize(input.as_bytes(), options)
-        .unwrap_or_else(|e| panic!("canonicalize({input:?}) failed: {e}"));
+    let out = canonicalize(input.as_bytes(), options).unwrap_or_else(|e| panic!("canonicalize({input:?}) failed: {e}"));
     String::from_utf8(out).expect("canonical output is UTF-8")
 }
 
@@ -70,10 +62,8 @@ const JCS_FILES: [&str; 6] = ["arrays", "french", "structures", "unicode", "valu
 #[test]
 fn jcs_testdata_input_matches_output_byte_for_byte() {
     let base = vectors_dir("json-canonicalization/testdata");
-    let mut names: Vec<String> = fs::read_dir(base.join("input"))
-        .expect("read testdata/input")
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut names: Vec<String> =
+        fs::read_dir(base.join("input")).expect("read testdata/input").map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     let expected_names: Vec<String> = JCS_FILES.iter().map(|n| format!("{n}.json")).collect();
     assert_eq!(names, expected_names, "testdata/input does not hold the 6 files the README lists");
@@ -213,10 +203,7 @@ fn lossy_numbers_are_refused_by_default_and_accepted_on_request() {
         // Inside a FHIR resource too.
         let doc = format!(r#"{{"resourceType":"Observation","valueQuantity":{{"value":{input}}}}}"#);
         assert_eq!(code(doc.as_bytes(), &strict()), ResultCode::MEDSEAL_JSON_LOSSY_NUMBER, "{doc}");
-        assert_eq!(
-            canon_str(&doc, &lossy),
-            format!(r#"{{"resourceType":"Observation","valueQuantity":{{"value":{canonical}}}}}"#)
-        );
+        assert_eq!(canon_str(&doc, &lossy), format!(r#"{{"resourceType":"Observation","valueQuantity":{{"value":{canonical}}}}}"#));
     }
     // Canonical spellings pass the strict default.
     for ok in ["0", "-1", "1.5", "100", "1e+30", "1e-7", "0.002", "9007199254740991", "-9007199254740991"] {
@@ -432,7 +419,9 @@ fn duplicate_keys() {
 
 #[test]
 fn lone_surrogates() {
-    for doc in [r#""\ud800""#, r#""\udfff""#, r#""\ud83dx""#, r#""\ude02\ud83d""#, r#"{"\udc00":1}"#, r#""\ud800\u0041""#, r#""\ud800\ud800""#] {
+    for doc in
+        [r#""\ud800""#, r#""\udfff""#, r#""\ud83dx""#, r#""\ude02\ud83d""#, r#"{"\udc00":1}"#, r#""\ud800\u0041""#, r#""\ud800\ud800""#]
+    {
         for options in [strict(), plain()] {
             assert_eq!(code(doc.as_bytes(), &options), ResultCode::MEDSEAL_JSON_LONE_SURROGATE, "{doc}");
         }
@@ -506,7 +495,9 @@ fn too_large() {
 
 #[test]
 fn syntax_errors() {
-    for doc in ["", "[1,]", "{\"a\"}", "01", "+1", ".5", "1.", "NaN", "[\"a\u{1}\"]", "\u{feff}{}", "{} {}", "'a'", "[1 2]", r#""\x""#, "tru"] {
+    for doc in
+        ["", "[1,]", "{\"a\"}", "01", "+1", ".5", "1.", "NaN", "[\"a\u{1}\"]", "\u{feff}{}", "{} {}", "'a'", "[1 2]", r#""\x""#, "tru"]
+    {
         assert_eq!(code(doc.as_bytes(), &plain()), ResultCode::MEDSEAL_JSON_SYNTAX, "{doc:?}");
     }
 }

@@ -68,7 +68,13 @@ struct Tally {
 
 /// Imports every encoding of the group's public key the file offers; they must all agree.
 /// Returns the keys, or the error when every form is refused.
-fn import_group_keys(file: &str, index: usize, group: &Value, alg: Option<Algorithm>, tally: &mut Tally) -> Result<Vec<Key>, medseal::Error> {
+fn import_group_keys(
+    file: &str,
+    index: usize,
+    group: &Value,
+    alg: Option<Algorithm>,
+    tally: &mut Tally,
+) -> Result<Vec<Key>, medseal::Error> {
     let mut forms: Vec<(&str, Vec<u8>)> = Vec::new();
     if let Some(der) = group["publicKeyDer"].as_str() {
         forms.push(("publicKeyDer", hex(der)));
@@ -342,10 +348,7 @@ fn rfc8037_appendix_a() {
     assert_eq!(unb64u(thumbprint), hex(s(a3, "sha256_hex")));
     let canonical_jwk = s(a3, "canonical_jwk").as_bytes();
     assert_eq!(canonicalize(&serde_json::to_vec(&v["A.2_public_key"]["jwk"]).unwrap(), &CanonOptions::default()).unwrap(), canonical_jwk);
-    assert_eq!(
-        ring::digest::digest(&ring::digest::SHA256, canonical_jwk).as_ref(),
-        &hex(s(a3, "sha256_hex"))[..]
-    );
+    assert_eq!(ring::digest::digest(&ring::digest::SHA256, canonical_jwk).as_ref(), &hex(s(a3, "sha256_hex"))[..]);
     // The exported JWK carries the same members plus alg, kid and use.
     let exported: Value = serde_json::from_slice(&public.export(KeyFormat::Jwk).unwrap()).unwrap();
     assert_eq!(exported, serde_json::json!({"alg":"EdDSA","crv":"Ed25519","kid":thumbprint,"kty":"OKP","use":"sig","x":a1["jwk"]["x"]}));

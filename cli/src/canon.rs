@@ -82,11 +82,7 @@ pub fn read_document(path: Option<&Path>, options: &CanonOptions) -> Result<Vec<
     if bytes.len() > options.max_bytes {
         return Err(Failure::Medseal(medseal::Error::new(
             ResultCode::MEDSEAL_JSON_TOO_LARGE,
-            format!(
-                "{} is larger than the limit of {} bytes",
-                io::name(path),
-                options.max_bytes
-            ),
+            format!("{} is larger than the limit of {} bytes", io::name(path), options.max_bytes),
         )));
     }
     Ok(bytes)
@@ -103,11 +99,7 @@ pub fn in_file(e: medseal::Error, path: Option<&Path>) -> medseal::Error {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let base = if args.plain {
-        CanonOptions::plain()
-    } else {
-        CanonOptions::default()
-    };
+    let base = if args.plain { CanonOptions::plain() } else { CanonOptions::default() };
     let options = args.canon.options(base);
     let path = args.file.as_deref();
     let input = read_document(path, &options)?;

@@ -27,21 +27,14 @@ pub fn name(path: Option<&Path>) -> String {
 /// Reads at most `limit` bytes of an input. Callers pass one byte more than they accept, so
 /// an oversized input is detected without reading all of a hostile stream.
 pub fn read_input(path: Option<&Path>, limit: u64) -> Result<Vec<u8>, Failure> {
-    let cannot =
-        |e: io::Error| Failure::Other(format!("cannot read {}: {}", name(path), reason(&e)));
+    let cannot = |e: io::Error| Failure::Other(format!("cannot read {}: {}", name(path), reason(&e)));
     let mut bytes = Vec::new();
     match path {
         Some(p) if !is_stdin(path) => {
-            File::open(p)
-                .and_then(|f| f.take(limit).read_to_end(&mut bytes))
-                .map_err(cannot)?;
+            File::open(p).and_then(|f| f.take(limit).read_to_end(&mut bytes)).map_err(cannot)?;
         }
         _ => {
-            io::stdin()
-                .lock()
-                .take(limit)
-                .read_to_end(&mut bytes)
-                .map_err(cannot)?;
+            io::stdin().lock().take(limit).read_to_end(&mut bytes).map_err(cannot)?;
         }
     }
     Ok(bytes)
@@ -50,12 +43,10 @@ pub fn read_input(path: Option<&Path>, limit: u64) -> Result<Vec<u8>, Failure> {
 /// Writes everything to stdout. A reader that went away (`| head`) ends the command quietly.
 pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     let mut out = io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::BrokenPipe => Failure::BrokenPipe,
-            _ => Failure::Other(format!("cannot write to standard output: {}", reason(&e))),
-        })
+    out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| match e.kind() {
+        io::ErrorKind::BrokenPipe => Failure::BrokenPipe,
+        _ => Failure::Other(format!("cannot write to standard output: {}", reason(&e))),
+    })
 }
 
 /// An I/O error without Rust's " (os error N)" suffix, which says nothing to a user.
@@ -74,9 +65,7 @@ pub fn reason(e: &io::Error) -> String {
 pub fn write_private_file(path: &Path, bytes: &[u8], force: bool) -> Result<(), Failure> {
     let shown = path.display();
     if !force && fs::symlink_metadata(path).is_ok() {
-        return Err(Failure::Other(format!(
-            "{shown} already exists; use --force to replace it"
-        )));
+        return Err(Failure::Other(format!("{shown} already exists; use --force to replace it")));
     }
     let Some(file_name) = path.file_name() else {
         return Err(Failure::Other(format!("{shown} does not name a file")));
@@ -88,9 +77,7 @@ pub fn write_private_file(path: &Path, bytes: &[u8], force: bool) -> Result<(), 
     let cannot = |e: io::Error| Failure::Other(format!("cannot write {shown}: {}", reason(&e)));
     let (temp_path, mut file) = create_temp(dir, file_name).map_err(cannot)?;
     let mut temp = TempFile(Some(temp_path));
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(cannot)?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(cannot)?;
     drop(file);
     let temp_path = temp.path().to_path_buf();
     if force {
@@ -101,16 +88,12 @@ pub fn write_private_file(path: &Path, bytes: &[u8], force: bool) -> Result<(), 
         match fs::hard_link(&temp_path, path) {
             Ok(()) => {} // the temporary name is removed on drop
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(Failure::Other(format!(
-                    "{shown} already exists; use --force to replace it"
-                )));
+                return Err(Failure::Other(format!("{shown} already exists; use --force to replace it")));
             }
             Err(_) => {
                 // File systems without hard links: check, then rename (a narrow race remains).
                 if fs::symlink_metadata(path).is_ok() {
-                    return Err(Failure::Other(format!(
-                        "{shown} already exists; use --force to replace it"
-                    )));
+                    return Err(Failure::Other(format!("{shown} already exists; use --force to replace it")));
                 }
                 fs::rename(&temp_path, path).map_err(cannot)?;
                 temp.keep();
@@ -127,18 +110,12 @@ pub fn write_private_file(path: &Path, bytes: &[u8], force: bool) -> Result<(), 
 
 /// Creates a new, owner-only temporary file next to where the key will live.
 fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let mut last_error = None;
     for attempt in 0..16u32 {
         let mut temp_name = OsString::from(".");
         temp_name.push(file_name);
-        temp_name.push(format!(
-            ".{}-{}.tmp",
-            std::process::id(),
-            nanos.wrapping_add(attempt)
-        ));
+        temp_name.push(format!(".{}-{}.tmp", std::process::id(), nanos.wrapping_add(attempt)));
         let temp_path = dir.join(temp_name);
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);

@@ -108,12 +108,7 @@ pub fn load(path: &Path, rsa_alg: Option<RsaAlg>) -> Result<Key, Failure> {
             format!("{shown} is larger than 1 MiB; it is not a key file"),
         )));
     }
-    let in_file = |e: medseal::Error| {
-        Failure::Medseal(medseal::Error::new(
-            e.code(),
-            format!("{shown}: {}", e.message()),
-        ))
-    };
+    let in_file = |e: medseal::Error| Failure::Medseal(medseal::Error::new(e.code(), format!("{shown}: {}", e.message())));
     let key = Key::import(&bytes, None).map_err(in_file)?;
     match rsa_alg {
         Some(alg) if is_rsa(key.algorithm()) && key.algorithm() != alg.algorithm() => {
@@ -130,11 +125,7 @@ pub fn load_one(path: &Path, rsa_alg: Option<RsaAlg>) -> Result<Key, Failure> {
     if rsa_alg.is_some() && !is_rsa(key.algorithm()) {
         return Err(Failure::Medseal(medseal::Error::new(
             ResultCode::MEDSEAL_KEY_UNSUPPORTED,
-            format!(
-                "{}: --alg rs256/ps256 applies to RSA keys only; this key is {}",
-                io::name(Some(path)),
-                key.algorithm()
-            ),
+            format!("{}: --alg rs256/ps256 applies to RSA keys only; this key is {}", io::name(Some(path)), key.algorithm()),
         )));
     }
     Ok(key)
@@ -194,15 +185,7 @@ fn public(args: PublicArgs) -> Result<(), Failure> {
 
 fn info(args: InfoArgs) -> Result<(), Failure> {
     let key = load(&args.file, None)?;
-    let kind = if key.has_private() {
-        "private"
-    } else {
-        "public"
-    };
-    let text = format!(
-        "algorithm: {}\nkid: {}\ntype: {kind}\n",
-        key.algorithm(),
-        key.kid()
-    );
+    let kind = if key.has_private() { "private" } else { "public" };
+    let text = format!("algorithm: {}\nkid: {}\ntype: {kind}\n", key.algorithm(), key.kid());
     io::write_stdout(text.as_bytes())
 }

@@ -54,12 +54,8 @@ impl From<medseal::Error> for Failure {
 pub fn usage_error(subcommand: &str, message: &str) -> ! {
     let mut cli = Cli::command();
     cli.build(); // gives subcommands their full "medseal <name>" usage
-    let command = cli
-        .find_subcommand_mut(subcommand)
-        .expect("known subcommand");
-    command
-        .error(clap::error::ErrorKind::ArgumentConflict, message)
-        .exit()
+    let command = cli.find_subcommand_mut(subcommand).expect("known subcommand");
+    command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
 }
 
 fn main() -> ExitCode {

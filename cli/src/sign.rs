@@ -46,10 +46,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     if io::is_stdin(Some(&args.key)) && io::is_stdin(args.file.as_deref()) {
-        usage_error(
-            "sign",
-            "standard input can feed the key or the record, not both",
-        );
+        usage_error("sign", "standard input can feed the key or the record, not both");
     }
     let key = key::load_one(&args.key, args.alg)?;
     let options = SignOptions {
@@ -61,10 +58,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     // Option errors name the option; key errors (a public key given) name the key file.
     let signer = Signer::new(Arc::new(key), options).map_err(|e| match e.code() {
-        ResultCode::MEDSEAL_KEY_NOT_PRIVATE => medseal::Error::new(
-            e.code(),
-            format!("{}: {}", io::name(Some(&args.key)), e.message()),
-        ),
+        ResultCode::MEDSEAL_KEY_NOT_PRIVATE => medseal::Error::new(e.code(), format!("{}: {}", io::name(Some(&args.key)), e.message())),
         _ => e,
     })?;
     let serialization = if args.detached {
@@ -76,8 +70,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     let path = args.file.as_deref();
     let document = canon::read_document(path, &signer.options().canon)?;
-    let jws = signer
-        .sign(&document, serialization)
-        .map_err(|e| canon::in_file(e, path))?;
+    let jws = signer.sign(&document, serialization).map_err(|e| canon::in_file(e, path))?;
     io::write_stdout(format!("{jws}\n").as_bytes())
 }

@@ -42,27 +42,17 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     if args.canon.any() && !args.payload_document {
-        usage_error(
-            "verify",
-            "--allow-lossy-numbers, --nfc and --fhir apply to --payload-document",
-        );
+        usage_error("verify", "--allow-lossy-numbers, --nfc and --fhir apply to --payload-document");
     }
     let inputs = args.keys.iter().map(|k| Some(k.as_path()));
     let inputs = inputs.chain([args.file.as_deref()]);
     let inputs = inputs.chain(args.payload.as_deref().map(Some));
     let stdin_uses = inputs.filter(|p| io::is_stdin(*p)).count();
     if stdin_uses > 1 {
-        usage_error(
-            "verify",
-            "standard input can feed only one of the JWS, the payload and the keys",
-        );
+        usage_error("verify", "standard input can feed only one of the JWS, the payload and the keys");
     }
 
-    let keys = args
-        .keys
-        .iter()
-        .map(|path| key::load(path, args.alg).map(Arc::new))
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys = args.keys.iter().map(|path| key::load(path, args.alg).map(Arc::new)).collect::<Result<Vec<_>, _>>()?;
     let verifier = Verifier::new(keys);
     let jws = io::read_input(args.file.as_deref(), u64::MAX)?;
     let options = args.canon.options(CanonOptions::default());
@@ -76,9 +66,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Some(doc) if args.payload_document => DetachedPayload::Document(doc, &options),
         Some(bytes) => DetachedPayload::Bytes(bytes),
     };
-    let verified = verifier
-        .verify(&jws, detached)
-        .map_err(|e| Failure::Invalid(canon::in_file(e, args.payload.as_deref())))?;
+    let verified = verifier.verify(&jws, detached).map_err(|e| Failure::Invalid(canon::in_file(e, args.payload.as_deref())))?;
     if args.print_payload {
         io::write_stdout(&verified.payload)
     } else {
@@ -108,17 +96,8 @@ fn summary(v: &Verified) -> String {
 /// tricks, one line stays one line) and keep them short.
 fn shown(text: &str) -> String {
     const MAX_CHARS: usize = 100;
-    let mut out: String = text
-        .chars()
-        .take(MAX_CHARS)
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
+    let mut out: String =
+        text.chars().take(MAX_CHARS).flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
     if text.chars().nth(MAX_CHARS).is_some() {
         out.push('…');
     }

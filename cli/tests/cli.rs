@@ -14,8 +14,7 @@ impl TempDir {
     fn new() -> TempDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path =
-            std::env::temp_dir().join(format!("medseal-cli-test-{}-{n}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("medseal-cli-test-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir(&path).unwrap();
         TempDir(path)
@@ -42,11 +41,7 @@ impl Drop for TempDir {
 fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_medseal"))
         .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -67,24 +62,14 @@ fn stderr(out: &Output) -> String {
 
 /// Asserts success and returns stdout.
 fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success, got {:?}\nstderr: {}",
-        out.status,
-        stderr(&out)
-    );
+    assert!(out.status.success(), "expected success, got {:?}\nstderr: {}", out.status, stderr(&out));
     stdout(&out)
 }
 
 /// Asserts exit code 1 with `needle` on stderr, and returns stderr.
 fn fails(out: Output, needle: &str) -> String {
     let err = stderr(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "expected exit 1\nstdout: {}\nstderr: {err}",
-        stdout(&out)
-    );
+    assert_eq!(out.status.code(), Some(1), "expected exit 1\nstdout: {}\nstderr: {err}", stdout(&out));
     assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
     assert!(!err.contains("panicked"), "{err}");
     err
@@ -93,54 +78,30 @@ fn fails(out: Output, needle: &str) -> String {
 /// Generates a key in `dir` and returns (path, kid).
 fn generate(dir: &TempDir, alg: &str, name: &str) -> (String, String) {
     let path = dir.path(name).to_str().unwrap().to_owned();
-    let out = ok(run(
-        &["key", "generate", "--alg", alg, "--out", &path],
-        None,
-    ));
-    let kid = out
-        .trim()
-        .strip_prefix("kid: ")
-        .expect("prints the kid")
-        .to_owned();
+    let out = ok(run(&["key", "generate", "--alg", alg, "--out", &path], None));
+    let kid = out.trim().strip_prefix("kid: ").expect("prints the kid").to_owned();
     (path, kid)
 }
 
 const RECORD: &str = r#"{"resourceType":"Observation","status":"final","valueQuantity":{"value":7.25,"unit":"mmol/L"},"id":"x1"}"#;
-const RECORD_CANONICAL: &str = r#"{"id":"x1","resourceType":"Observation","status":"final","valueQuantity":{"unit":"mmol/L","value":7.25}}"#;
+const RECORD_CANONICAL: &str =
+    r#"{"id":"x1","resourceType":"Observation","status":"final","valueQuantity":{"unit":"mmol/L","value":7.25}}"#;
 
 #[test]
 fn canon_reads_stdin_and_files_and_writes_no_newline() {
     let dir = TempDir::new();
-    assert_eq!(
-        ok(run(&["canon"], Some(RECORD.as_bytes()))),
-        RECORD_CANONICAL
-    );
-    assert_eq!(
-        ok(run(&["canon", "-"], Some(RECORD.as_bytes()))),
-        RECORD_CANONICAL
-    );
+    assert_eq!(ok(run(&["canon"], Some(RECORD.as_bytes()))), RECORD_CANONICAL);
+    assert_eq!(ok(run(&["canon", "-"], Some(RECORD.as_bytes()))), RECORD_CANONICAL);
     let file = dir.write("record.json", RECORD);
     assert_eq!(ok(run(&["canon", &file], None)), RECORD_CANONICAL);
 }
 
 #[test]
 fn canon_default_refuses_lossy_numbers_and_plain_accepts_them() {
-    let err = fails(
-        run(&["canon"], Some(br#"{"a":1.50}"#)),
-        "MEDSEAL_JSON_LOSSY_NUMBER",
-    );
+    let err = fails(run(&["canon"], Some(br#"{"a":1.50}"#)), "MEDSEAL_JSON_LOSSY_NUMBER");
     assert!(err.starts_with("medseal: error: "), "{err}");
-    assert_eq!(
-        ok(run(&["canon", "--plain"], Some(br#"{"a":1.50}"#))),
-        r#"{"a":1.5}"#
-    );
-    assert_eq!(
-        ok(run(
-            &["canon", "--allow-lossy-numbers"],
-            Some(br#"{"a":1.50}"#)
-        )),
-        r#"{"a":1.5}"#
-    );
+    assert_eq!(ok(run(&["canon", "--plain"], Some(br#"{"a":1.50}"#))), r#"{"a":1.5}"#);
+    assert_eq!(ok(run(&["canon", "--allow-lossy-numbers"], Some(br#"{"a":1.50}"#))), r#"{"a":1.5}"#);
 }
 
 #[test]
@@ -150,10 +111,7 @@ fn canon_duplicate_key_names_line_and_column() {
     let err = fails(run(&["canon", &file], None), "MEDSEAL_JSON_DUPLICATE_KEY");
     assert!(err.contains("line 3") && err.contains("column 3"), "{err}");
     assert!(err.contains("dup.json"), "names the file: {err}");
-    fails(
-        run(&["canon", "--plain"], Some(b"{\"a\":1,\"a\":2}")),
-        "MEDSEAL_JSON_DUPLICATE_KEY",
-    );
+    fails(run(&["canon", "--plain"], Some(b"{\"a\":1,\"a\":2}")), "MEDSEAL_JSON_DUPLICATE_KEY");
     fails(run(&["canon"], Some(b"{\"a\":")), "MEDSEAL_JSON_SYNTAX");
 }
 
@@ -161,14 +119,8 @@ fn canon_duplicate_key_names_line_and_column() {
 fn canon_refuses_nfd_unless_nfc_is_asked_for() {
     // "Nguyễn" decomposed: e + combining circumflex + combining tilde.
     let nfd = "{\"family\":\"Nguye\u{0302}\u{0303}n\"}";
-    fails(
-        run(&["canon"], Some(nfd.as_bytes())),
-        "MEDSEAL_JSON_NOT_NFC",
-    );
-    assert_eq!(
-        ok(run(&["canon", "--nfc"], Some(nfd.as_bytes()))),
-        "{\"family\":\"Nguy\u{1EC5}n\"}"
-    );
+    fails(run(&["canon"], Some(nfd.as_bytes())), "MEDSEAL_JSON_NOT_NFC");
+    assert_eq!(ok(run(&["canon", "--nfc"], Some(nfd.as_bytes()))), "{\"family\":\"Nguy\u{1EC5}n\"}");
     // Plain RFC 8785 leaves the text as it is.
     assert_eq!(ok(run(&["canon", "--plain"], Some(nfd.as_bytes()))), nfd);
 }
@@ -180,18 +132,12 @@ fn canon_fhir_variants() {
         ok(run(&["canon", "--fhir", "data"], Some(doc.as_bytes()))),
         r#"{"active":true,"id":"p1","meta":{"versionId":"2"},"resourceType":"Patient"}"#
     );
-    assert_eq!(
-        ok(run(&["canon", "--fhir", "static"], Some(doc.as_bytes()))),
-        r#"{"active":true,"id":"p1","resourceType":"Patient"}"#
-    );
+    assert_eq!(ok(run(&["canon", "--fhir", "static"], Some(doc.as_bytes()))), r#"{"active":true,"id":"p1","resourceType":"Patient"}"#);
     assert_eq!(
         ok(run(&["canon", "--fhir", "document"], Some(doc.as_bytes()))),
         r#"{"active":true,"resourceType":"Patient","text":{"status":"generated"}}"#
     );
-    fails(
-        run(&["canon", "--fhir", "data"], Some(b"[1]")),
-        "MEDSEAL_JSON_NOT_FHIR",
-    );
+    fails(run(&["canon", "--fhir", "data"], Some(b"[1]")), "MEDSEAL_JSON_NOT_FHIR");
 }
 
 #[cfg(unix)]
@@ -208,64 +154,23 @@ fn key_generate_is_owner_only_and_never_overwrites() {
         let pem = fs::read_to_string(&path).unwrap();
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
 
-        let err = fails(
-            run(&["key", "generate", "--alg", alg, "--out", &path], None),
-            "already exists",
-        );
+        let err = fails(run(&["key", "generate", "--alg", alg, "--out", &path], None), "already exists");
         assert!(err.contains("--force"), "{err}");
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            pem,
-            "the existing key is untouched"
-        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), pem, "the existing key is untouched");
 
-        let out = ok(run(
-            &["key", "generate", "--alg", alg, "--out", &path, "--force"],
-            None,
-        ));
-        assert_ne!(
-            out.trim(),
-            format!("kid: {kid}"),
-            "a new key replaced the old one"
-        );
+        let out = ok(run(&["key", "generate", "--alg", alg, "--out", &path, "--force"], None));
+        assert_ne!(out.trim(), format!("kid: {kid}"), "a new key replaced the old one");
         assert_ne!(fs::read_to_string(&path).unwrap(), pem);
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
     // No temporary files are left behind.
-    let mut names: Vec<String> = fs::read_dir(&dir.0)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut names: Vec<String> = fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["ed25519.pem", "es256.pem"]);
 
     let missing_dir = dir.path("no/such/dir/k.pem");
-    fails(
-        run(
-            &[
-                "key",
-                "generate",
-                "--alg",
-                "ed25519",
-                "--out",
-                missing_dir.to_str().unwrap(),
-            ],
-            None,
-        ),
-        "cannot write",
-    );
-    assert_eq!(
-        run(
-            &["key", "generate", "--alg", "rs256", "--out", "x.pem"],
-            None
-        )
-        .status
-        .code(),
-        Some(2)
-    );
+    fails(run(&["key", "generate", "--alg", "ed25519", "--out", missing_dir.to_str().unwrap()], None), "cannot write");
+    assert_eq!(run(&["key", "generate", "--alg", "rs256", "--out", "x.pem"], None).status.code(), Some(2));
 }
 
 #[test]
@@ -274,24 +179,13 @@ fn key_public_and_info() {
     for (alg, jws_alg) in [("ed25519", "EdDSA"), ("es256", "ES256")] {
         let (private, kid) = generate(&dir, alg, &format!("{alg}.pem"));
         let pem = ok(run(&["key", "public", &private], None));
-        assert!(
-            pem.starts_with("-----BEGIN PUBLIC KEY-----")
-                && pem.ends_with("-----END PUBLIC KEY-----\n"),
-            "{pem}"
-        );
-        assert_eq!(
-            ok(run(&["key", "public", "--format", "pem", &private], None)),
-            pem
-        );
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----") && pem.ends_with("-----END PUBLIC KEY-----\n"), "{pem}");
+        assert_eq!(ok(run(&["key", "public", "--format", "pem", &private], None)), pem);
         let public = dir.write(&format!("{alg}.pub.pem"), &pem);
 
         let jwk = ok(run(&["key", "public", "--format", "jwk", &private], None));
         assert!(jwk.starts_with('{') && jwk.ends_with("}\n"), "{jwk}");
-        assert!(
-            jwk.contains(&format!("\"kid\":\"{kid}\""))
-                && jwk.contains(&format!("\"alg\":\"{jws_alg}\"")),
-            "{jwk}"
-        );
+        assert!(jwk.contains(&format!("\"kid\":\"{kid}\"")) && jwk.contains(&format!("\"alg\":\"{jws_alg}\"")), "{jwk}");
         assert!(!jwk.contains("\"d\""), "no private member: {jwk}");
         // The public key of a public key (PEM or JWK) is itself.
         assert_eq!(ok(run(&["key", "public", &public], None)), pem);
@@ -299,15 +193,9 @@ fn key_public_and_info() {
         assert_eq!(ok(run(&["key", "public", &public_jwk], None)), pem);
 
         let info = ok(run(&["key", "info", &private], None));
-        assert_eq!(
-            info,
-            format!("algorithm: {jws_alg}\nkid: {kid}\ntype: private\n")
-        );
+        assert_eq!(info, format!("algorithm: {jws_alg}\nkid: {kid}\ntype: private\n"));
         let info = ok(run(&["key", "info", &public], None));
-        assert_eq!(
-            info,
-            format!("algorithm: {jws_alg}\nkid: {kid}\ntype: public\n")
-        );
+        assert_eq!(info, format!("algorithm: {jws_alg}\nkid: {kid}\ntype: public\n"));
     }
     let junk = dir.write("junk.pem", "not a key");
     fails(run(&["key", "info", &junk], None), "MEDSEAL_KEY_FORMAT");
@@ -319,98 +207,39 @@ fn sign_and_verify_round_trip_in_every_form() {
     let record = dir.write("record.json", RECORD);
     for (alg, jws_alg) in [("ed25519", "EdDSA"), ("es256", "ES256")] {
         let (private, kid) = generate(&dir, alg, &format!("{alg}.pem"));
-        let public = dir.write(
-            &format!("{alg}.pub"),
-            ok(run(&["key", "public", &private], None)),
-        );
-        let public_jwk = dir.write(
-            &format!("{alg}.jwk"),
-            ok(run(&["key", "public", "--format", "jwk", &private], None)),
-        );
+        let public = dir.write(&format!("{alg}.pub"), ok(run(&["key", "public", &private], None)));
+        let public_jwk = dir.write(&format!("{alg}.jwk"), ok(run(&["key", "public", "--format", "jwk", &private], None)));
         let summary_start = format!("valid: {jws_alg} signature by kid {kid}, sigT ");
-        let summary_end = format!(
-            ", typ medseal+jws, {} payload bytes\n",
-            RECORD_CANONICAL.len()
-        );
+        let summary_end = format!(", typ medseal+jws, {} payload bytes\n", RECORD_CANONICAL.len());
 
         // Flattened (default), from a file and from stdin.
         let flattened = ok(run(&["sign", "--key", &private, &record], None));
-        assert!(
-            flattened.starts_with("{\"payload\":") && flattened.ends_with("}\n"),
-            "{flattened}"
-        );
-        assert_eq!(
-            ok(run(&["sign", "--key", &private], Some(RECORD.as_bytes()))).len(),
-            flattened.len()
-        );
+        assert!(flattened.starts_with("{\"payload\":") && flattened.ends_with("}\n"), "{flattened}");
+        assert_eq!(ok(run(&["sign", "--key", &private], Some(RECORD.as_bytes()))).len(), flattened.len());
         let file = dir.write("flattened.jws", &flattened);
         let summary = ok(run(&["verify", "--key", &public, &file], None));
-        assert!(
-            summary.starts_with(&summary_start) && summary.ends_with(&summary_end),
-            "{summary}"
-        );
-        ok(run(
-            &["verify", "--key", &public_jwk],
-            Some(flattened.as_bytes()),
-        ));
-        assert_eq!(
-            ok(run(
-                &["verify", "--key", &public, "--print-payload", &file],
-                None
-            )),
-            RECORD_CANONICAL
-        );
+        assert!(summary.starts_with(&summary_start) && summary.ends_with(&summary_end), "{summary}");
+        ok(run(&["verify", "--key", &public_jwk], Some(flattened.as_bytes())));
+        assert_eq!(ok(run(&["verify", "--key", &public, "--print-payload", &file], None)), RECORD_CANONICAL);
 
         // Compact.
-        let compact = ok(run(
-            &["sign", "--key", &private, "--compact", &record],
-            None,
-        ));
+        let compact = ok(run(&["sign", "--key", &private, "--compact", &record], None));
         assert_eq!(compact.trim_end().split('.').count(), 3);
         assert!(compact.split('.').all(|part| !part.is_empty()), "{compact}");
         let summary = ok(run(&["verify", "--key", &public], Some(compact.as_bytes())));
         assert!(summary.starts_with(&summary_start), "{summary}");
 
         // Detached: the payload travels separately, as canonical bytes or as the document.
-        let detached = ok(run(
-            &["sign", "--key", &private, "--detached", &record],
-            None,
-        ));
+        let detached = ok(run(&["sign", "--key", &private, "--detached", &record], None));
         assert!(detached.contains(".."), "{detached}");
         let jws = dir.write("detached.jws", &detached);
         let canonical = dir.write("record.canon", RECORD_CANONICAL);
-        let summary = ok(run(
-            &["verify", "--key", &public, "--payload", &canonical, &jws],
-            None,
-        ));
-        assert!(
-            summary.starts_with(&summary_start) && summary.ends_with(&summary_end),
-            "{summary}"
-        );
-        ok(run(
-            &[
-                "verify",
-                "--key",
-                &public,
-                "--payload",
-                &record,
-                "--payload-document",
-                &jws,
-            ],
-            None,
-        ));
+        let summary = ok(run(&["verify", "--key", &public, "--payload", &canonical, &jws], None));
+        assert!(summary.starts_with(&summary_start) && summary.ends_with(&summary_end), "{summary}");
+        ok(run(&["verify", "--key", &public, "--payload", &record, "--payload-document", &jws], None));
         // The uncanonicalized document is not the signed bytes.
-        fails(
-            run(
-                &["verify", "--key", &public, "--payload", &record, &jws],
-                None,
-            ),
-            "MEDSEAL_JWS_SIGNATURE_INVALID",
-        );
-        fails(
-            run(&["verify", "--key", &public, &jws], None),
-            "MEDSEAL_JWS_PAYLOAD_MISSING",
-        );
+        fails(run(&["verify", "--key", &public, "--payload", &record, &jws], None), "MEDSEAL_JWS_SIGNATURE_INVALID");
+        fails(run(&["verify", "--key", &public, &jws], None), "MEDSEAL_JWS_PAYLOAD_MISSING");
     }
 }
 
@@ -434,33 +263,12 @@ fn sign_options_reach_the_header() {
     // Ed25519 is deterministic: a fixed signing time gives reproducible output.
     assert_eq!(ok(run(&args, Some(RECORD.as_bytes()))), first);
     let summary = ok(run(&["verify", "--key", &private], Some(first.as_bytes())));
-    assert!(
-        summary.contains("(header kid dr-house)") && summary.contains("sigT 2023-11-14T22:13:20Z"),
-        "{summary}"
-    );
+    assert!(summary.contains("(header kid dr-house)") && summary.contains("sigT 2023-11-14T22:13:20Z"), "{summary}");
 
-    fails(
-        run(
-            &["sign", "--key", &private, "--commitment", "author"],
-            Some(RECORD.as_bytes()),
-        ),
-        "MEDSEAL_INVALID_ARGUMENT",
-    );
-    fails(
-        run(&["sign", "--key", &private], Some(br#"{"a":1.50}"#)),
-        "MEDSEAL_JSON_LOSSY_NUMBER",
-    );
-    let lossy = ok(run(
-        &["sign", "--key", &private, "--allow-lossy-numbers"],
-        Some(br#"{"a":1.50}"#),
-    ));
-    assert_eq!(
-        ok(run(
-            &["verify", "--key", &private, "--print-payload"],
-            Some(lossy.as_bytes())
-        )),
-        r#"{"a":1.5}"#
-    );
+    fails(run(&["sign", "--key", &private, "--commitment", "author"], Some(RECORD.as_bytes())), "MEDSEAL_INVALID_ARGUMENT");
+    fails(run(&["sign", "--key", &private], Some(br#"{"a":1.50}"#)), "MEDSEAL_JSON_LOSSY_NUMBER");
+    let lossy = ok(run(&["sign", "--key", &private, "--allow-lossy-numbers"], Some(br#"{"a":1.50}"#)));
+    assert_eq!(ok(run(&["verify", "--key", &private, "--print-payload"], Some(lossy.as_bytes()))), r#"{"a":1.5}"#);
 }
 
 #[test]
@@ -470,73 +278,38 @@ fn verify_with_the_wrong_key_fails() {
     let (other, _) = generate(&dir, "ed25519", "other.pem");
     let (p256, _) = generate(&dir, "es256", "p256.pem");
     let jws = ok(run(&["sign", "--key", &signer], Some(RECORD.as_bytes())));
-    let err = fails(
-        run(&["verify", "--key", &other], Some(jws.as_bytes())),
-        "MEDSEAL_JWS_SIGNATURE_INVALID",
-    );
+    let err = fails(run(&["verify", "--key", &other], Some(jws.as_bytes())), "MEDSEAL_JWS_SIGNATURE_INVALID");
     assert!(err.starts_with("medseal: invalid: "), "{err}");
-    fails(
-        run(&["verify", "--key", &p256], Some(jws.as_bytes())),
-        "MEDSEAL_JWS_ALG_MISMATCH",
-    );
+    fails(run(&["verify", "--key", &p256], Some(jws.as_bytes())), "MEDSEAL_JWS_ALG_MISMATCH");
     // With several keys, the right one among them verifies.
-    ok(run(
-        &["verify", "--key", &other, "--key", &p256, "--key", &signer],
-        Some(jws.as_bytes()),
-    ));
+    ok(run(&["verify", "--key", &other, "--key", &p256, "--key", &signer], Some(jws.as_bytes())));
     // A public-only key cannot sign.
     let public = dir.write("signer.pub", ok(run(&["key", "public", &signer], None)));
-    fails(
-        run(&["sign", "--key", &public], Some(RECORD.as_bytes())),
-        "MEDSEAL_KEY_NOT_PRIVATE",
-    );
+    fails(run(&["sign", "--key", &public], Some(RECORD.as_bytes())), "MEDSEAL_KEY_NOT_PRIVATE");
 }
 
 #[test]
 fn tampered_jws_fails() {
     let dir = TempDir::new();
     let (key, _) = generate(&dir, "es256", "k.pem");
-    let compact = ok(run(
-        &["sign", "--key", &key, "--compact"],
-        Some(RECORD.as_bytes()),
-    ));
+    let compact = ok(run(&["sign", "--key", &key, "--compact"], Some(RECORD.as_bytes())));
     let parts: Vec<&str> = compact.trim_end().split('.').collect();
 
     // Another payload under the original header and signature.
-    let forged_payload = ok(run(
-        &["sign", "--key", &key, "--compact"],
-        Some(br#"{"resourceType":"Observation","status":"cancelled"}"#),
-    ));
+    let forged_payload = ok(run(&["sign", "--key", &key, "--compact"], Some(br#"{"resourceType":"Observation","status":"cancelled"}"#)));
     let forged_payload = forged_payload.split('.').nth(1).unwrap().to_owned();
     let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
-    fails(
-        run(&["verify", "--key", &key], Some(forged.as_bytes())),
-        "MEDSEAL_JWS_SIGNATURE_INVALID",
-    );
+    fails(run(&["verify", "--key", &key], Some(forged.as_bytes())), "MEDSEAL_JWS_SIGNATURE_INVALID");
 
     // A flipped signature character.
     let mut signature = parts[2].to_owned().into_bytes();
     signature[10] = if signature[10] == b'A' { b'B' } else { b'A' };
-    let flipped = format!(
-        "{}.{}.{}",
-        parts[0],
-        parts[1],
-        String::from_utf8(signature).unwrap()
-    );
-    fails(
-        run(&["verify", "--key", &key], Some(flipped.as_bytes())),
-        "MEDSEAL_JWS_SIGNATURE_INVALID",
-    );
+    let flipped = format!("{}.{}.{}", parts[0], parts[1], String::from_utf8(signature).unwrap());
+    fails(run(&["verify", "--key", &key], Some(flipped.as_bytes())), "MEDSEAL_JWS_SIGNATURE_INVALID");
 
     // Not a JWS at all.
-    fails(
-        run(&["verify", "--key", &key], Some(b"hello")),
-        "MEDSEAL_JWS_MALFORMED",
-    );
-    fails(
-        run(&["verify", "--key", &key], Some(b"{\"payload\":1}")),
-        "MEDSEAL_JWS_MALFORMED",
-    );
+    fails(run(&["verify", "--key", &key], Some(b"hello")), "MEDSEAL_JWS_MALFORMED");
+    fails(run(&["verify", "--key", &key], Some(b"{\"payload\":1}")), "MEDSEAL_JWS_MALFORMED");
 }
 
 #[test]
@@ -547,20 +320,11 @@ fn missing_files_are_named() {
     let (key, _) = generate(&dir, "ed25519", "k.pem");
     let expected = format!("medseal: error: cannot read {missing}: No such file");
     assert!(fails(run(&["canon", missing], None), &expected).ends_with("\n"));
-    fails(
-        run(&["sign", "--key", missing], Some(RECORD.as_bytes())),
-        &expected,
-    );
+    fails(run(&["sign", "--key", missing], Some(RECORD.as_bytes())), &expected);
     fails(run(&["sign", "--key", &key, missing], None), &expected);
     fails(run(&["verify", "--key", missing], Some(b"x")), &expected);
     fails(run(&["verify", "--key", &key, missing], None), &expected);
-    fails(
-        run(
-            &["verify", "--key", &key, "--payload", missing],
-            Some(b"a..b"),
-        ),
-        &expected,
-    );
+    fails(run(&["verify", "--key", &key, "--payload", missing], Some(b"a..b")), &expected);
     fails(run(&["key", "public", missing], None), &expected);
     fails(run(&["key", "info", missing], None), &expected);
 }
@@ -580,27 +344,14 @@ fn usage_errors_exit_2() {
     ];
     for args in cases {
         let out = run(args, None);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "medseal {args:?}: {}",
-            stderr(&out)
-        );
+        assert_eq!(out.status.code(), Some(2), "medseal {args:?}: {}", stderr(&out));
     }
 }
 
 #[test]
 fn every_command_has_help() {
-    let commands: &[&[&str]] = &[
-        &[],
-        &["canon"],
-        &["key"],
-        &["key", "generate"],
-        &["key", "public"],
-        &["key", "info"],
-        &["sign"],
-        &["verify"],
-    ];
+    let commands: &[&[&str]] =
+        &[&[], &["canon"], &["key"], &["key", "generate"], &["key", "public"], &["key", "info"], &["sign"], &["verify"]];
     for command in commands {
         let mut args = command.to_vec();
         args.push("--help");

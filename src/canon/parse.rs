@@ -20,12 +20,7 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 /// Parses `input` as one strict I-JSON document under `options`.
 pub fn parse<'a>(input: &'a [u8], options: &CanonOptions) -> Result<Value<'a>> {
     if input.len() > options.max_bytes {
-        return Err(err!(
-            MEDSEAL_JSON_TOO_LARGE,
-            "JSON input is {} bytes; the limit is {} bytes",
-            input.len(),
-            options.max_bytes
-        ));
+        return Err(err!(MEDSEAL_JSON_TOO_LARGE, "JSON input is {} bytes; the limit is {} bytes", input.len(), options.max_bytes));
     }
     let text = std::str::from_utf8(input).map_err(|e| {
         let (line, column) = line_column(input, e.valid_up_to());
@@ -213,7 +208,7 @@ impl<'a> Parser<'a, '_> {
     fn string(&mut self) -> Result<Cow<'a, str>> {
         let start = self.pos;
         self.pos += 1; // opening quote
-        // Fast path: most strings have no escapes; copy them in one go.
+                       // Fast path: most strings have no escapes; copy them in one go.
         let rest = &self.bytes[self.pos..];
         if let Some(end) = rest.iter().position(|&b| NEEDS_ESCAPE[b as usize]) {
             if rest[end] == b'"' {

@@ -41,9 +41,9 @@ pub fn utf16_cmp(a: &str, b: &str) -> Ordering {
     let (ab, bb) = (a.as_bytes(), b.as_bytes());
     let prefix = ab.iter().zip(bb).take_while(|(x, y)| x == y).count();
     match (ab.get(prefix), bb.get(prefix)) {
-        (Some(&x), Some(&y)) if x >= 0xEE || y >= 0xEE => a[char_start(a, prefix)..]
-            .encode_utf16()
-            .cmp(b[char_start(b, prefix)..].encode_utf16()),
+        (Some(&x), Some(&y)) if x >= 0xEE || y >= 0xEE => {
+            a[char_start(a, prefix)..].encode_utf16().cmp(b[char_start(b, prefix)..].encode_utf16())
+        }
         _ => ab.cmp(bb),
     }
 }
@@ -59,8 +59,7 @@ impl<'a> Value<'a> {
     /// Builds an object from members in any order. Keys must be unique (callers build
     /// headers and JWKs from fixed names).
     pub fn object<K: Into<Cow<'a, str>>>(members: impl IntoIterator<Item = (K, Value<'a>)>) -> Value<'a> {
-        let mut members: Vec<(Cow<'a, str>, Value<'a>)> =
-            members.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        let mut members: Vec<(Cow<'a, str>, Value<'a>)> = members.into_iter().map(|(k, v)| (k.into(), v)).collect();
         members.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
         debug_assert!(members.windows(2).all(|w| w[0].0 != w[1].0), "duplicate key");
         Value::Object(members)
@@ -74,10 +73,7 @@ impl<'a> Value<'a> {
     /// The member `key` of an object, if this is an object and has it.
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
         match self {
-            Value::Object(members) => members
-                .binary_search_by(|(k, _)| utf16_cmp(k, key))
-                .ok()
-                .map(|i| &members[i].1),
+            Value::Object(members) => members.binary_search_by(|(k, _)| utf16_cmp(k, key)).ok().map(|i| &members[i].1),
             _ => None,
         }
     }
@@ -85,15 +81,13 @@ impl<'a> Value<'a> {
     /// Removes the member `key` of an object; returns whether it was there.
     pub fn remove(&mut self, key: &str) -> bool {
         match self {
-            Value::Object(members) => {
-                match members.binary_search_by(|(k, _)| utf16_cmp(k, key)) {
-                    Ok(i) => {
-                        members.remove(i);
-                        true
-                    }
-                    Err(_) => false,
+            Value::Object(members) => match members.binary_search_by(|(k, _)| utf16_cmp(k, key)) {
+                Ok(i) => {
+                    members.remove(i);
+                    true
                 }
-            }
+                Err(_) => false,
+            },
             _ => false,
         }
     }

@@ -21,7 +21,13 @@ fn static_text(code: i32, name: bool) -> *const c_char {
             .collect()
     });
     match texts.iter().find(|(c, _, _)| *c == code) {
-        Some((_, n, d)) => if name { n.as_ptr() } else { d.as_ptr() },
+        Some((_, n, d)) => {
+            if name {
+                n.as_ptr()
+            } else {
+                d.as_ptr()
+            }
+        }
         None if name => c"MEDSEAL_UNKNOWN".as_ptr(),
         None => c"unknown result code".as_ptr(),
     }

@@ -50,7 +50,8 @@ pub extern "C" fn medseal_key_import(data: *const u8, len: usize, alg: u32, out:
 pub extern "C" fn medseal_key_export(key: *const medseal_key, format: u32, out: *mut *mut medseal_buffer) -> ResultCode {
     let key = handle(key, "key")?;
     let out = Out::new(out, "out")?;
-    let format = KeyFormat::from_c_id(format).ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown key format {format} (use MEDSEAL_KEY_FORMAT_*)"))?;
+    let format = KeyFormat::from_c_id(format)
+        .ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown key format {format} (use MEDSEAL_KEY_FORMAT_*)"))?;
     let encoded = key.key.export(format)?;
     out.write_box(medseal_buffer { bytes: encoded });
     Ok(())

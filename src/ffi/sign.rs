@@ -112,7 +112,8 @@ pub extern "C" fn medseal_signer_sign(
     let signer = handle(signer, "signer")?;
     let document = bytes(document, len, "document")?;
     let out = Out::new(out, "out")?;
-    let format = Serialization::from_c_id(format).ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown JWS format {format} (use MEDSEAL_JWS_*)"))?;
+    let format = Serialization::from_c_id(format)
+        .ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown JWS format {format} (use MEDSEAL_JWS_*)"))?;
     let jws = signer.signer.sign(document, format)?;
     out.write_box(medseal_buffer::new(jws));
     Ok(())

@@ -28,11 +28,7 @@ pub fn format_sig_time(unix_seconds: i64) -> Result<String> {
 
 /// Builds the protected header for a medseal signature.
 pub(crate) fn build<'a>(alg: Algorithm, kid: &'a str, typ: Option<&'a str>, sig_time: &'a str, commitment: Option<&str>) -> Value<'a> {
-    let mut members = vec![
-        ("alg", Value::string(alg.jws_name())),
-        ("kid", Value::string(kid)),
-        ("sigT", Value::string(sig_time)),
-    ];
+    let mut members = vec![("alg", Value::string(alg.jws_name())), ("kid", Value::string(kid)), ("sigT", Value::string(sig_time))];
     let mut crit = vec![Value::string("sigT")];
     if let Some(typ) = typ {
         members.push(("typ", Value::string(typ)));

@@ -96,13 +96,8 @@ impl Signer {
             None => header::sig_time_now(),
         };
         let kid = self.options.kid.as_deref().unwrap_or(self.key.kid());
-        let protected = header::build(
-            self.key.algorithm(),
-            kid,
-            self.options.typ.as_deref(),
-            &sig_time,
-            self.options.commitment.as_deref(),
-        );
+        let protected =
+            header::build(self.key.algorithm(), kid, self.options.typ.as_deref(), &sig_time, self.options.commitment.as_deref());
         // One buffer for the signing input; the compact forms are cut from it, never rebuilt.
         let mut signing_input = b64::encode(&protected.to_canonical());
         let header_len = signing_input.len();

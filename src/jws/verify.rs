@@ -77,8 +77,8 @@ impl Verifier {
         } else {
             compact_parts(trimmed)?
         };
-        let header_json = b64::decode(parts.protected)
-            .ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the protected header is not strict base64url"))?;
+        let header_json =
+            b64::decode(parts.protected).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the protected header is not strict base64url"))?;
         let header = header::parse(&header_json)?;
         // Checked only now, after the header: an unsecured JWS (RFC 7515 A.5) has an empty
         // signature, and it must be reported as `alg` "none" (ALG_FORBIDDEN), not as malformed.
@@ -94,9 +94,7 @@ impl Verifier {
             (Some(p), DetachedPayload::None) => {
                 (b64::decode(p).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the payload is not strict base64url"))?, p.to_vec())
             }
-            (None, DetachedPayload::None) => {
-                return Err(err!(MEDSEAL_JWS_PAYLOAD_MISSING, "the JWS is detached; supply the payload"))
-            }
+            (None, DetachedPayload::None) => return Err(err!(MEDSEAL_JWS_PAYLOAD_MISSING, "the JWS is detached; supply the payload")),
             (None, DetachedPayload::Bytes(bytes)) => (bytes.to_vec(), b64::encode(bytes).into_bytes()),
             (None, DetachedPayload::Document(doc, options)) => {
                 let canonical = canon::canonicalize(doc, options)?;
@@ -145,7 +143,10 @@ impl Verifier {
                 held.join(", ")
             ));
         }
-        Err(Error::new(ResultCode::MEDSEAL_JWS_SIGNATURE_INVALID, format!("the signature does not verify with any of {tried} candidate key(s)")))
+        Err(Error::new(
+            ResultCode::MEDSEAL_JWS_SIGNATURE_INVALID,
+            format!("the signature does not verify with any of {tried} candidate key(s)"),
+        ))
     }
 }
 

@@ -20,8 +20,8 @@ const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1
 
 /// Imports a PEM document, dispatching on its label.
 pub(super) fn import_pem(text: &[u8], alg: Option<Algorithm>) -> Result<Key> {
-    let (label, der) = pkcs8::der::pem::decode_vec(text)
-        .map_err(|e| err!(MEDSEAL_KEY_FORMAT, "the PEM document cannot be decoded: {e}"))?;
+    let (label, der) =
+        pkcs8::der::pem::decode_vec(text).map_err(|e| err!(MEDSEAL_KEY_FORMAT, "the PEM document cannot be decoded: {e}"))?;
     let der = Zeroizing::new(der);
     match label {
         "PRIVATE KEY" => from_pkcs8_der(&der, alg),
@@ -29,10 +29,9 @@ pub(super) fn import_pem(text: &[u8], alg: Option<Algorithm>) -> Result<Key> {
         "RSA PRIVATE KEY" => from_pkcs1_der(&der, alg),
         "PUBLIC KEY" => from_spki_der(&der, alg),
         "RSA PUBLIC KEY" => from_pkcs1_public_der(&der, alg),
-        "EC PRIVATE KEY" => Err(err!(
-            MEDSEAL_KEY_FORMAT,
-            "SEC1 'EC PRIVATE KEY' PEM is not read directly; convert it with `openssl pkcs8 -topk8 -nocrypt`"
-        )),
+        "EC PRIVATE KEY" => {
+            Err(err!(MEDSEAL_KEY_FORMAT, "SEC1 'EC PRIVATE KEY' PEM is not read directly; convert it with `openssl pkcs8 -topk8 -nocrypt`"))
+        }
         other => Err(err!(MEDSEAL_KEY_FORMAT, "PEM label '{}' is not a key medseal reads", other.chars().take(40).collect::<String>())),
     }
 }
@@ -129,10 +128,7 @@ pub(super) fn rsa_public(n: &[u8], e: &[u8], alg: Option<Algorithm>) -> Result<K
 pub(super) fn from_spki_der(der: &[u8], alg: Option<Algorithm>) -> Result<Key> {
     let spki = SubjectPublicKeyInfoRef::try_from(der).map_err(|e| err!(MEDSEAL_KEY_FORMAT, "invalid SubjectPublicKeyInfo: {e}"))?;
     let oid = spki.algorithm.oid;
-    let bits = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or_else(|| err!(MEDSEAL_KEY_INVALID, "the public key bit string has unused bits"))?;
+    let bits = spki.subject_public_key.as_bytes().ok_or_else(|| err!(MEDSEAL_KEY_INVALID, "the public key bit string has unused bits"))?;
     let public = if oid == OID_ED25519 {
         ed25519_public(bits)?
     } else if oid == OID_EC_PUBLIC_KEY {
@@ -148,9 +144,8 @@ pub(super) fn from_spki_der(der: &[u8], alg: Option<Algorithm>) -> Result<Key> {
 }
 
 pub(super) fn ed25519_public(bytes: &[u8]) -> Result<PublicKey> {
-    let pk: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| err!(MEDSEAL_KEY_INVALID, "an Ed25519 public key has 32 bytes, not {}", bytes.len()))?;
+    let pk: [u8; 32] =
+        bytes.try_into().map_err(|_| err!(MEDSEAL_KEY_INVALID, "an Ed25519 public key has 32 bytes, not {}", bytes.len()))?;
     Ok(PublicKey::Ed25519(pk))
 }
 
@@ -173,22 +168,17 @@ pub(super) fn pkcs8_der(key: &Key, v2: bool) -> Result<Zeroizing<Vec<u8>>> {
             pk.to_vec(),
         ),
         (Secret::P256 { d, .. }, PublicKey::P256(point)) => {
-            let ec = sec1::EcPrivateKey {
-                private_key: d,
-                parameters: Some(sec1::EcParameters::NamedCurve(OID_P256)),
-                public_key: Some(point),
-            };
+            let ec =
+                sec1::EcPrivateKey { private_key: d, parameters: Some(sec1::EcParameters::NamedCurve(OID_P256)), public_key: Some(point) };
             (
                 AlgorithmIdentifierRef { oid: OID_EC_PUBLIC_KEY, parameters: Some(AnyRef::from(&OID_P256)) },
                 Zeroizing::new(ec.to_der().map_err(encode_failed)?),
                 point.clone(),
             )
         }
-        (Secret::Rsa { pkcs1, .. }, public @ PublicKey::Rsa { .. }) => (
-            AlgorithmIdentifierRef { oid: OID_RSA, parameters: Some(AnyRef::NULL) },
-            pkcs1.clone(),
-            rsa_public_der(public)?,
-        ),
+        (Secret::Rsa { pkcs1, .. }, public @ PublicKey::Rsa { .. }) => {
+            (AlgorithmIdentifierRef { oid: OID_RSA, parameters: Some(AnyRef::NULL) }, pkcs1.clone(), rsa_public_der(public)?)
+        }
         _ => unreachable!("secret and public halves always agree"),
     };
     let mut info = PrivateKeyInfo::new(algorithm, &inner);
@@ -213,9 +203,7 @@ pub(super) fn spki_der(public: &PublicKey) -> Result<Vec<u8>> {
     let rsa_der;
     let (algorithm, bits): (AlgorithmIdentifierRef<'_>, &[u8]) = match public {
         PublicKey::Ed25519(pk) => (AlgorithmIdentifierRef { oid: OID_ED25519, parameters: None }, pk),
-        PublicKey::P256(point) => {
-            (AlgorithmIdentifierRef { oid: OID_EC_PUBLIC_KEY, parameters: Some(AnyRef::from(&OID_P256)) }, point)
-        }
+        PublicKey::P256(point) => (AlgorithmIdentifierRef { oid: OID_EC_PUBLIC_KEY, parameters: Some(AnyRef::from(&OID_P256)) }, point),
         PublicKey::Rsa { .. } => {
             rsa_der = rsa_public_der(public)?;
             (AlgorithmIdentifierRef { oid: OID_RSA, parameters: Some(AnyRef::NULL) }, &rsa_der)
@@ -228,7 +216,7 @@ pub(super) fn spki_der(public: &PublicKey) -> Result<Vec<u8>> {
 
 /// PEM text for DER bytes, zeroized on drop since it may hold a private key.
 pub(super) fn pem(label: &'static str, der: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    let text = pkcs8::der::pem::encode_string(label, LineEnding::LF, der)
-        .map_err(|e| err!(MEDSEAL_KEY_INVALID, "cannot encode PEM: {e}"))?;
+    let text =
+        pkcs8::der::pem::encode_string(label, LineEnding::LF, der).map_err(|e| err!(MEDSEAL_KEY_INVALID, "cannot encode PEM: {e}"))?;
     Ok(Zeroizing::new(text.into_bytes()))
 }

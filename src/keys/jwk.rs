@@ -40,7 +40,8 @@ pub(super) fn public_jwk(key: &Key) -> Value<'static> {
 
 /// Imports a public or private JWK (OKP Ed25519, EC P-256, RSA public).
 pub(super) fn import(text: &[u8], alg: Option<Algorithm>) -> Result<Key> {
-    let jwk = canon::parse(text, &CanonOptions::plain()).map_err(|e| err!(MEDSEAL_KEY_FORMAT, "the JWK is not valid JSON: {}", e.message()))?;
+    let jwk =
+        canon::parse(text, &CanonOptions::plain()).map_err(|e| err!(MEDSEAL_KEY_FORMAT, "the JWK is not valid JSON: {}", e.message()))?;
     if !matches!(jwk, Value::Object(_)) {
         return Err(err!(MEDSEAL_KEY_FORMAT, "a JWK is a JSON object"));
     }
@@ -53,7 +54,11 @@ pub(super) fn import(text: &[u8], alg: Option<Algorithm>) -> Result<Key> {
     };
     let bytes_member = |name: &str| -> Result<Option<Zeroizing<Vec<u8>>>> {
         text_member(name)?
-            .map(|s| b64::decode(s.as_bytes()).map(Zeroizing::new).ok_or_else(|| err!(MEDSEAL_KEY_INVALID, "JWK member \"{name}\" is not base64url")))
+            .map(|s| {
+                b64::decode(s.as_bytes())
+                    .map(Zeroizing::new)
+                    .ok_or_else(|| err!(MEDSEAL_KEY_INVALID, "JWK member \"{name}\" is not base64url"))
+            })
             .transpose()
     };
     let required = |name: &str| -> Result<Zeroizing<Vec<u8>>> {
@@ -62,7 +67,10 @@ pub(super) fn import(text: &[u8], alg: Option<Algorithm>) -> Result<Key> {
     // The JWK's own `alg`, if any, must agree with the caller's choice.
     let jwk_alg = match text_member("alg")? {
         None => None,
-        Some(name) => Some(Algorithm::from_jws_name(name).ok_or_else(|| err!(MEDSEAL_KEY_UNSUPPORTED, "JWK alg \"{}\" is not supported", truncate(name)))?),
+        Some(name) => Some(
+            Algorithm::from_jws_name(name)
+                .ok_or_else(|| err!(MEDSEAL_KEY_UNSUPPORTED, "JWK alg \"{}\" is not supported", truncate(name)))?,
+        ),
     };
     let alg = match (alg, jwk_alg) {
         (Some(a), Some(b)) if a != b => return Err(err!(MEDSEAL_KEY_UNSUPPORTED, "the JWK says alg {b} but {a} was asked for")),
@@ -104,7 +112,12 @@ pub(super) fn import(text: &[u8], alg: Option<Algorithm>) -> Result<Key> {
         }
         ("oct", _) => return Err(err!(MEDSEAL_KEY_UNSUPPORTED, "symmetric (oct) keys are never used for records")),
         (kty, crv) => {
-            return Err(err!(MEDSEAL_KEY_UNSUPPORTED, "JWK kty \"{}\" crv \"{}\" is not supported", truncate(kty), truncate(crv.unwrap_or(""))))
+            return Err(err!(
+                MEDSEAL_KEY_UNSUPPORTED,
+                "JWK kty \"{}\" crv \"{}\" is not supported",
+                truncate(kty),
+                truncate(crv.unwrap_or(""))
+            ))
         }
     };
     Key::assemble(public, secret, alg)

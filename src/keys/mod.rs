@@ -140,16 +140,28 @@ pub(crate) enum PublicKey {
     /// Uncompressed SEC1 point, 65 bytes starting with 0x04.
     P256(Vec<u8>),
     /// Big-endian modulus and exponent without leading zeros.
-    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
 }
 
 /// The private half. Raw secret bytes are kept (zeroized on drop) for export; ring's key
 /// pairs hold their own copy, which ring does not zeroize (noted in docs/ARCHITECTURE.md).
 enum Secret {
-    Ed25519 { seed: Zeroizing<Vec<u8>>, pair: Ed25519KeyPair },
-    P256 { d: Zeroizing<Vec<u8>>, pair: EcdsaKeyPair },
+    Ed25519 {
+        seed: Zeroizing<Vec<u8>>,
+        pair: Ed25519KeyPair,
+    },
+    P256 {
+        d: Zeroizing<Vec<u8>>,
+        pair: EcdsaKeyPair,
+    },
     /// PKCS#1 RSAPrivateKey DER.
-    Rsa { pkcs1: Zeroizing<Vec<u8>>, pair: RsaKeyPair },
+    Rsa {
+        pkcs1: Zeroizing<Vec<u8>>,
+        pair: RsaKeyPair,
+    },
 }
 
 /// A signing or verification key bound to one algorithm. Immutable and shareable.
@@ -163,11 +175,7 @@ pub struct Key {
 impl fmt::Debug for Key {
     /// Shows the algorithm and kid only: never key bytes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Key")
-            .field("alg", &self.alg)
-            .field("kid", &self.kid)
-            .field("private", &self.secret.is_some())
-            .finish()
+        f.debug_struct("Key").field("alg", &self.alg).field("kid", &self.kid).field("private", &self.secret.is_some()).finish()
     }
 }
 
@@ -247,10 +255,8 @@ impl Key {
 
     /// Signs `message` with this key's algorithm.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let secret = self
-            .secret
-            .as_ref()
-            .ok_or_else(|| err!(MEDSEAL_KEY_NOT_PRIVATE, "signing needs a private key; this key is public only"))?;
+        let secret =
+            self.secret.as_ref().ok_or_else(|| err!(MEDSEAL_KEY_NOT_PRIVATE, "signing needs a private key; this key is public only"))?;
         let failed = |_| err!(MEDSEAL_SYSTEM_ERROR, "the signature operation failed (random generator)");
         match secret {
             Secret::Ed25519 { pair, .. } => Ok(pair.sign(message).as_ref().to_vec()),
@@ -272,9 +278,9 @@ impl Key {
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
         match &self.public {
             PublicKey::Ed25519(pk) => signature::UnparsedPublicKey::new(&signature::ED25519, pk).verify(message, sig).is_ok(),
-            PublicKey::P256(point) => signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                .verify(message, sig)
-                .is_ok(),
+            PublicKey::P256(point) => {
+                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(message, sig).is_ok()
+            }
             PublicKey::Rsa { n, e } => {
                 let params = match self.alg {
                     Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
@@ -295,9 +301,7 @@ impl Key {
         let alg = match alg {
             None => natural,
             Some(a) if a == natural || (a.is_rsa() && natural.is_rsa()) => a,
-            Some(a) => {
-                return Err(err!(MEDSEAL_KEY_UNSUPPORTED, "a {} key cannot be used with {}", natural.key_type(), a))
-            }
+            Some(a) => return Err(err!(MEDSEAL_KEY_UNSUPPORTED, "a {} key cannot be used with {}", natural.key_type(), a)),
         };
         if let PublicKey::Rsa { n, .. } = &public {
             let bits = bit_length(n);
@@ -352,7 +356,10 @@ impl Secret {
 
     fn p256(d: &[u8], public: Option<&[u8]>) -> Result<(PublicKey, Secret)> {
         let public = public.ok_or_else(|| {
-            err!(MEDSEAL_KEY_INVALID, "the P-256 private key does not include its public key; re-export it with `openssl pkcs8 -topk8 -nocrypt`")
+            err!(
+                MEDSEAL_KEY_INVALID,
+                "the P-256 private key does not include its public key; re-export it with `openssl pkcs8 -topk8 -nocrypt`"
+            )
         })?;
         if d.len() != 32 {
             return Err(err!(MEDSEAL_KEY_INVALID, "a P-256 private key has 32 bytes, not {}", d.len()));

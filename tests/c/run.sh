@@ -209,6 +209,8 @@ echo "time: $((SECONDS - START_SECONDS))s"
 if [ "${#FAILURES[@]}" -gt 0 ]; then
     echo "FAILED (${#FAILURES[@]}):"
     printf '  - %s\n' "${FAILURES[@]}"
+    echo "c-abi: $CHECKS_PASSED passed, ${#FAILURES[@]} failed"
     exit 1
 fi
 echo "OK: all C ABI checks passed (ASan+UBSan, valgrind, C/C++ headers)"
+echo "c-abi: $CHECKS_PASSED passed, 0 failed"
