@@ -9,8 +9,8 @@ use std::fmt;
 
 /// Stable result codes. In C this is `medseal_result`; `MEDSEAL_OK` is 0.
 ///
-/// Blocks: 1–99 general, 100–199 canonical JSON, 200–299 keys, 300–399 JWS.
-/// Reserved for later areas: 400 sealing, 500 trust, 600 signers, 700 outbox, 800 transport,
+/// Blocks: 1–99 general, 100–199 canonical JSON, 200–299 keys, 300–399 JWS, 400–499 sealed
+/// envelopes. Reserved for later areas: 500 trust, 600 signers, 700 outbox, 800 transport,
 /// 900 ledger.
 #[allow(non_camel_case_types)]
 #[repr(i32)]
@@ -88,6 +88,25 @@ pub enum ResultCode {
     MEDSEAL_JWS_NO_KEYS = 308,
     /// The JWS is detached but no payload was given (or the reverse).
     MEDSEAL_JWS_PAYLOAD_MISSING = 309,
+
+    /// The envelope's JSON mapping is not valid (missing or unknown member, wrong type).
+    MEDSEAL_SEAL_MALFORMED = 400,
+    /// The bytes are neither the JSON mapping nor a protobuf `medseal.v1.SealedRecord`.
+    MEDSEAL_SEAL_NOT_PROTOBUF = 401,
+    /// A field is shorter than it must be (encapsulated key, ciphertext without its tag).
+    MEDSEAL_SEAL_TRUNCATED = 402,
+    /// The envelope names an HPKE suite medseal does not open.
+    MEDSEAL_SEAL_UNKNOWN_SUITE = 403,
+    /// The envelope is not addressed to this key (no recipient with its kid).
+    MEDSEAL_SEAL_WRONG_RECIPIENT = 404,
+    /// Authentication failed: meta, enc or ct was altered, or the key does not match.
+    MEDSEAL_SEAL_DECRYPT_FAILED = 405,
+    /// The envelope or plaintext is larger than the limit.
+    MEDSEAL_SEAL_TOO_LARGE = 406,
+    /// An X25519 public key of low order gave an all-zero shared secret: refused.
+    MEDSEAL_SEAL_ZERO_SHARED_SECRET = 407,
+    /// A routing metadata field is missing or out of range.
+    MEDSEAL_SEAL_META_INVALID = 408,
 }
 
 impl ResultCode {
@@ -127,6 +146,15 @@ impl ResultCode {
         Self::MEDSEAL_JWS_SIGNATURE_INVALID,
         Self::MEDSEAL_JWS_NO_KEYS,
         Self::MEDSEAL_JWS_PAYLOAD_MISSING,
+        Self::MEDSEAL_SEAL_MALFORMED,
+        Self::MEDSEAL_SEAL_NOT_PROTOBUF,
+        Self::MEDSEAL_SEAL_TRUNCATED,
+        Self::MEDSEAL_SEAL_UNKNOWN_SUITE,
+        Self::MEDSEAL_SEAL_WRONG_RECIPIENT,
+        Self::MEDSEAL_SEAL_DECRYPT_FAILED,
+        Self::MEDSEAL_SEAL_TOO_LARGE,
+        Self::MEDSEAL_SEAL_ZERO_SHARED_SECRET,
+        Self::MEDSEAL_SEAL_META_INVALID,
     ];
 
     /// The code for a raw number, if it is one of ours.
@@ -183,6 +211,17 @@ impl ResultCode {
             MEDSEAL_JWS_SIGNATURE_INVALID => ("MEDSEAL_JWS_SIGNATURE_INVALID", "the signature does not verify"),
             MEDSEAL_JWS_NO_KEYS => ("MEDSEAL_JWS_NO_KEYS", "the verifier holds no keys"),
             MEDSEAL_JWS_PAYLOAD_MISSING => ("MEDSEAL_JWS_PAYLOAD_MISSING", "the detached payload is missing or was given twice"),
+            MEDSEAL_SEAL_MALFORMED => ("MEDSEAL_SEAL_MALFORMED", "the sealed envelope's JSON is not valid"),
+            MEDSEAL_SEAL_NOT_PROTOBUF => ("MEDSEAL_SEAL_NOT_PROTOBUF", "the bytes are not a sealed envelope (JSON or protobuf)"),
+            MEDSEAL_SEAL_TRUNCATED => ("MEDSEAL_SEAL_TRUNCATED", "a field of the sealed envelope is truncated"),
+            MEDSEAL_SEAL_UNKNOWN_SUITE => ("MEDSEAL_SEAL_UNKNOWN_SUITE", "the envelope's HPKE suite is not supported"),
+            MEDSEAL_SEAL_WRONG_RECIPIENT => ("MEDSEAL_SEAL_WRONG_RECIPIENT", "the envelope is not addressed to this key"),
+            MEDSEAL_SEAL_DECRYPT_FAILED => {
+                ("MEDSEAL_SEAL_DECRYPT_FAILED", "the envelope failed authentication (altered, or the wrong key)")
+            }
+            MEDSEAL_SEAL_TOO_LARGE => ("MEDSEAL_SEAL_TOO_LARGE", "the envelope or record is larger than the limit"),
+            MEDSEAL_SEAL_ZERO_SHARED_SECRET => ("MEDSEAL_SEAL_ZERO_SHARED_SECRET", "a low-order X25519 key gave an all-zero shared secret"),
+            MEDSEAL_SEAL_META_INVALID => ("MEDSEAL_SEAL_META_INVALID", "a routing metadata field is missing or invalid"),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! medseal: seal health records so that any system can check them, years later.
 //!
 //! Capabilities, one module each: [`canon`] (RFC 8785 canonical JSON, strict and FHIR-aware),
-//! [`keys`] (generation, import, export, key ids), [`jws`] (JWS/JAdES signing and verification)
-//! and [`ffi`] (the stable C ABI). See docs/ARCHITECTURE.md for the map.
+//! [`keys`] (generation, import, export, key ids), [`jws`] (JWS/JAdES signing and verification),
+//! [`seal`] (HPKE envelopes to the hub and other recipients) and [`ffi`] (the stable C ABI).
+//! See docs/ARCHITECTURE.md for the map.
 
 mod b64;
 pub mod canon;
@@ -10,8 +11,10 @@ pub mod error;
 pub mod ffi;
 pub mod jws;
 pub mod keys;
+pub mod seal;
 
 pub use canon::{canonicalize, CanonOptions, FhirVariant, NfcPolicy};
 pub use error::{Error, Result, ResultCode};
 pub use jws::{DetachedPayload, Serialization, SignOptions, Signer, Verified, Verifier};
-pub use keys::{Algorithm, Key};
+pub use keys::{Algorithm, Key, KeyFormat};
+pub use seal::{Aead, Envelope, Meta, RecipientKey};

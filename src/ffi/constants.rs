@@ -29,6 +29,10 @@ pub enum medseal_key_format {
     MEDSEAL_KEY_FORMAT_SPKI_DER = 5,
     MEDSEAL_KEY_FORMAT_SPKI_PEM = 6,
     MEDSEAL_KEY_FORMAT_JWK = 7,
+    /// Raw private key bytes (Ed25519 seed, P-256 scalar, X25519 scalar; not RSA).
+    MEDSEAL_KEY_FORMAT_RAW_PRIVATE = 8,
+    /// Raw public key bytes (32 bytes for Ed25519/X25519, the 65-byte point for P-256).
+    MEDSEAL_KEY_FORMAT_RAW_PUBLIC = 9,
 }
 
 /// JWS serializations for `medseal_signer_sign`.

@@ -17,12 +17,19 @@ const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112"
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// id-X25519 (RFC 8410), for HPKE recipient keys.
+pub(crate) const OID_X25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
+
+/// Decodes a PEM document into its label and (zeroized) DER bytes.
+pub(crate) fn decode_pem(text: &[u8]) -> Result<(&str, Zeroizing<Vec<u8>>)> {
+    let (label, der) =
+        pkcs8::der::pem::decode_vec(text).map_err(|e| err!(MEDSEAL_KEY_FORMAT, "the PEM document cannot be decoded: {e}"))?;
+    Ok((label, Zeroizing::new(der)))
+}
 
 /// Imports a PEM document, dispatching on its label.
 pub(super) fn import_pem(text: &[u8], alg: Option<Algorithm>) -> Result<Key> {
-    let (label, der) =
-        pkcs8::der::pem::decode_vec(text).map_err(|e| err!(MEDSEAL_KEY_FORMAT, "the PEM document cannot be decoded: {e}"))?;
-    let der = Zeroizing::new(der);
+    let (label, der) = decode_pem(text)?;
     match label {
         "PRIVATE KEY" => from_pkcs8_der(&der, alg),
         "ENCRYPTED PRIVATE KEY" => Err(encrypted()),
@@ -56,12 +63,12 @@ pub(super) fn import_der(der: &[u8], alg: Option<Algorithm>) -> Result<Key> {
     Err(err!(MEDSEAL_KEY_FORMAT, "the key is not PKCS#8, SPKI, PKCS#1 (DER or PEM) or a JWK"))
 }
 
-fn encrypted() -> Error {
+pub(crate) fn encrypted() -> Error {
     err!(MEDSEAL_KEY_ENCRYPTED, "the key is encrypted PKCS#8, which medseal does not read yet; decrypt it with `openssl pkcs8 -nocrypt`")
 }
 
 /// EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING }.
-fn is_encrypted_pkcs8(der: &[u8]) -> bool {
+pub(crate) fn is_encrypted_pkcs8(der: &[u8]) -> bool {
     let Ok(mut reader) = SliceReader::new(der) else { return false };
     let parsed = reader.sequence(|r| {
         AlgorithmIdentifierRef::decode(r)?;
@@ -162,11 +169,7 @@ pub(super) fn pkcs8_der(key: &Key, v2: bool) -> Result<Zeroizing<Vec<u8>>> {
     let secret = key.secret.as_ref().expect("checked by Key::export");
     let encode_failed = |e: pkcs8::der::Error| err!(MEDSEAL_KEY_INVALID, "cannot encode the key: {e}");
     let (algorithm, inner, public): (AlgorithmIdentifierRef<'_>, Zeroizing<Vec<u8>>, Vec<u8>) = match (secret, &key.public) {
-        (Secret::Ed25519 { seed, .. }, PublicKey::Ed25519(pk)) => (
-            AlgorithmIdentifierRef { oid: OID_ED25519, parameters: None },
-            Zeroizing::new(OctetStringRef::new(seed).and_then(|o| o.to_der()).map_err(encode_failed)?),
-            pk.to_vec(),
-        ),
+        (Secret::Ed25519 { seed, .. }, PublicKey::Ed25519(pk)) => return okp_pkcs8(OID_ED25519, seed, v2.then_some(pk.as_slice())),
         (Secret::P256 { d, .. }, PublicKey::P256(point)) => {
             let ec =
                 sec1::EcPrivateKey { private_key: d, parameters: Some(sec1::EcParameters::NamedCurve(OID_P256)), public_key: Some(point) };
@@ -202,7 +205,7 @@ fn to_uint(b: &[u8]) -> Result<pkcs1::UintRef<'_>> {
 pub(super) fn spki_der(public: &PublicKey) -> Result<Vec<u8>> {
     let rsa_der;
     let (algorithm, bits): (AlgorithmIdentifierRef<'_>, &[u8]) = match public {
-        PublicKey::Ed25519(pk) => (AlgorithmIdentifierRef { oid: OID_ED25519, parameters: None }, pk),
+        PublicKey::Ed25519(pk) => return okp_spki(OID_ED25519, pk),
         PublicKey::P256(point) => (AlgorithmIdentifierRef { oid: OID_EC_PUBLIC_KEY, parameters: Some(AnyRef::from(&OID_P256)) }, point),
         PublicKey::Rsa { .. } => {
             rsa_der = rsa_public_der(public)?;
@@ -215,8 +218,42 @@ pub(super) fn spki_der(public: &PublicKey) -> Result<Vec<u8>> {
 }
 
 /// PEM text for DER bytes, zeroized on drop since it may hold a private key.
-pub(super) fn pem(label: &'static str, der: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn pem(label: &'static str, der: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let text =
         pkcs8::der::pem::encode_string(label, LineEnding::LF, der).map_err(|e| err!(MEDSEAL_KEY_INVALID, "cannot encode PEM: {e}"))?;
     Ok(Zeroizing::new(text.into_bytes()))
+}
+
+/// The algorithm OID, the raw secret and the optional public key of an RFC 8410 (Ed25519,
+/// X25519) PKCS#8 document.
+pub(crate) fn okp_from_pkcs8(der: &[u8]) -> Result<(ObjectIdentifier, Zeroizing<Vec<u8>>, Option<Vec<u8>>)> {
+    let info = PrivateKeyInfo::try_from(der).map_err(|e| err!(MEDSEAL_KEY_FORMAT, "invalid PKCS#8 private key: {e}"))?;
+    let secret = OctetStringRef::from_der(info.private_key).map_err(|e| err!(MEDSEAL_KEY_INVALID, "invalid private key in PKCS#8: {e}"))?;
+    Ok((info.algorithm.oid, Zeroizing::new(secret.as_bytes().to_vec()), info.public_key.map(<[u8]>::to_vec)))
+}
+
+/// The algorithm OID and raw public key of a SubjectPublicKeyInfo.
+pub(crate) fn okp_from_spki(der: &[u8]) -> Result<(ObjectIdentifier, Vec<u8>)> {
+    let spki = SubjectPublicKeyInfoRef::try_from(der).map_err(|e| err!(MEDSEAL_KEY_FORMAT, "invalid SubjectPublicKeyInfo: {e}"))?;
+    let bits = spki.subject_public_key.as_bytes().ok_or_else(|| err!(MEDSEAL_KEY_INVALID, "the public key bit string has unused bits"))?;
+    Ok((spki.algorithm.oid, bits.to_vec()))
+}
+
+/// RFC 8410 PKCS#8 (v1, or v2 with the public key) for an Ed25519 or X25519 secret.
+pub(crate) fn okp_pkcs8(oid: ObjectIdentifier, secret: &[u8], public: Option<&[u8]>) -> Result<Zeroizing<Vec<u8>>> {
+    let encode_failed = |e: pkcs8::der::Error| err!(MEDSEAL_KEY_INVALID, "cannot encode the key: {e}");
+    let inner = Zeroizing::new(OctetStringRef::new(secret).and_then(|o| o.to_der()).map_err(encode_failed)?);
+    let mut info = PrivateKeyInfo::new(AlgorithmIdentifierRef { oid, parameters: None }, &inner);
+    info.public_key = public;
+    Ok(Zeroizing::new(info.to_der().map_err(encode_failed)?))
+}
+
+/// SubjectPublicKeyInfo for an Ed25519 or X25519 public key.
+pub(crate) fn okp_spki(oid: ObjectIdentifier, public: &[u8]) -> Result<Vec<u8>> {
+    let encode_failed = |e: pkcs8::der::Error| err!(MEDSEAL_KEY_INVALID, "cannot encode the public key: {e}");
+    let spki = SubjectPublicKeyInfoRef {
+        algorithm: AlgorithmIdentifierRef { oid, parameters: None },
+        subject_public_key: BitStringRef::from_bytes(public).map_err(encode_failed)?,
+    };
+    spki.to_der().map_err(encode_failed)
 }

@@ -10,8 +10,12 @@ use crate::error::{err, Result};
 
 /// RFC 7638 thumbprint: base64url SHA-256 of the canonical required members.
 pub(super) fn thumbprint(public: &PublicKey) -> String {
-    let digest = digest::digest(&digest::SHA256, &required_members(public).to_canonical());
-    b64::encode(digest.as_ref())
+    thumbprint_of(&required_members(public))
+}
+
+/// The RFC 7638 thumbprint of a JWK given by its required members only.
+pub(crate) fn thumbprint_of(required: &Value<'_>) -> String {
+    b64::encode(digest::digest(&digest::SHA256, &required.to_canonical()).as_ref())
 }
 
 /// The members RFC 7638 hashes, which are also the core of every exported JWK.

@@ -5,8 +5,8 @@
 //! key, never from a header, which is what makes algorithm confusion impossible. An RSA key is
 //! RS256 unless imported as PS256 (or its JWK says `"alg":"PS256"`).
 
-mod der;
-mod jwk;
+pub(crate) mod der;
+pub(crate) mod jwk;
 
 use std::fmt;
 
@@ -109,11 +109,15 @@ pub enum KeyFormat {
     SpkiPem,
     /// Public key as a JWK with `kid` and `alg`.
     Jwk,
+    /// Private key as raw bytes (Ed25519 seed, P-256 scalar, X25519 scalar; not RSA).
+    RawPrivate,
+    /// Public key as raw bytes (Ed25519/X25519: 32 bytes; P-256: 65-byte uncompressed point).
+    RawPublic,
 }
 
 impl KeyFormat {
     /// Every format, in C ABI order (`MEDSEAL_KEY_FORMAT_*` = index + 1).
-    pub const ALL: [KeyFormat; 7] = [
+    pub const ALL: [KeyFormat; 9] = [
         KeyFormat::Pkcs8Der,
         KeyFormat::Pkcs8Pem,
         KeyFormat::Pkcs8V2Der,
@@ -121,6 +125,8 @@ impl KeyFormat {
         KeyFormat::SpkiDer,
         KeyFormat::SpkiPem,
         KeyFormat::Jwk,
+        KeyFormat::RawPrivate,
+        KeyFormat::RawPublic,
     ];
 
     /// The format for a C ABI number.
@@ -128,8 +134,9 @@ impl KeyFormat {
         (id as usize).checked_sub(1).and_then(|i| Self::ALL.get(i)).copied()
     }
 
-    fn is_private(self) -> bool {
-        matches!(self, KeyFormat::Pkcs8Der | KeyFormat::Pkcs8Pem | KeyFormat::Pkcs8V2Der | KeyFormat::Pkcs8V2Pem)
+    /// Whether the format holds the private key.
+    pub fn is_private(self) -> bool {
+        matches!(self, KeyFormat::Pkcs8Der | KeyFormat::Pkcs8Pem | KeyFormat::Pkcs8V2Der | KeyFormat::Pkcs8V2Pem | KeyFormat::RawPrivate)
     }
 }
 
@@ -250,6 +257,16 @@ impl Key {
             KeyFormat::SpkiDer => der::spki_der(&self.public).map(Zeroizing::new),
             KeyFormat::SpkiPem => der::pem("PUBLIC KEY", &der::spki_der(&self.public)?),
             KeyFormat::Jwk => Ok(Zeroizing::new(jwk::public_jwk(self).to_canonical())),
+            KeyFormat::RawPrivate => match self.secret.as_ref().expect("checked above") {
+                Secret::Ed25519 { seed, .. } => Ok(seed.clone()),
+                Secret::P256 { d, .. } => Ok(d.clone()),
+                Secret::Rsa { .. } => Err(err!(MEDSEAL_UNSUPPORTED, "an RSA private key has no raw form; export PKCS#8")),
+            },
+            KeyFormat::RawPublic => match &self.public {
+                PublicKey::Ed25519(pk) => Ok(Zeroizing::new(pk.to_vec())),
+                PublicKey::P256(point) => Ok(Zeroizing::new(point.clone())),
+                PublicKey::Rsa { .. } => Err(err!(MEDSEAL_UNSUPPORTED, "an RSA public key has no raw form; export SPKI or JWK")),
+            },
         }
     }
 

@@ -1,0 +1,391 @@
+//! The sealed envelope (DESIGN 3.3): routing metadata in clear, bound through the HPKE info;
+//! one or several recipients; protobuf and JSON encodings of the same fields.
+
+use super::hpke::{self, Aead, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256};
+use super::recipient::RecipientKey;
+use super::wire;
+use crate::b64;
+use crate::canon::{self, CanonOptions, Value};
+use crate::error::{err, Result};
+
+/// Prefix of the HPKE info: `info = "medseal/v1\n" || JCS(meta)`.
+pub const INFO_PREFIX: &[u8] = b"medseal/v1\n";
+/// Largest envelope accepted for decoding, and largest plaintext sealed: 64 MiB.
+pub const MAX_ENVELOPE_BYTES: usize = 64 << 20;
+/// Most recipients in one envelope.
+pub const MAX_RECIPIENTS: usize = 16;
+/// Largest integer a JCS number carries exactly, hence the largest sequence number.
+const MAX_SEQUENCE: u64 = (1 << 53) - 1;
+/// Multi-recipient bodies are sealed under a fresh random key, used once: a zero nonce is safe.
+const BODY_NONCE: [u8; 12] = [0; 12];
+/// Length of the random content key of multi-recipient envelopes.
+const CONTENT_KEY_LEN: usize = 32;
+
+/// Routing metadata: who sent what, in which order. In clear, but any change is detected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// Unique id of the record; also its idempotency key at the hub.
+    pub record_id: String,
+    /// The sending facility.
+    pub source: String,
+    /// Per-source sequence number: 1, 2, 3, … (at most 2^53 − 1).
+    pub sequence: u64,
+    /// RFC 3339 UTC time the envelope was made.
+    pub created: String,
+    /// Media type of the plaintext, e.g. `application/jose+json` for a signed record.
+    pub content_type: String,
+}
+
+impl Meta {
+    /// Meta for `record_id` from `source` with `sequence`, created now, content type
+    /// `application/jose+json` (a signed record).
+    pub fn new(record_id: impl Into<String>, source: impl Into<String>, sequence: u64) -> Meta {
+        Meta {
+            record_id: record_id.into(),
+            source: source.into(),
+            sequence,
+            created: crate::jws::sig_time_now(),
+            content_type: "application/jose+json".to_owned(),
+        }
+    }
+
+    /// Checks every field: non-empty text of at most 256 bytes, sequence 1..=2^53−1, `created`
+    /// an RFC 3339 time.
+    pub fn validate(&self) -> Result<()> {
+        for (name, value) in [("record_id", &self.record_id), ("source", &self.source), ("content_type", &self.content_type)] {
+            if value.is_empty() || value.len() > 256 || value.chars().any(char::is_control) {
+                return Err(err!(MEDSEAL_SEAL_META_INVALID, "meta.{name} must be 1 to 256 bytes of text without control characters"));
+            }
+        }
+        if !(1..=MAX_SEQUENCE).contains(&self.sequence) {
+            return Err(err!(MEDSEAL_SEAL_META_INVALID, "meta.sequence must be between 1 and 2^53-1, not {}", self.sequence));
+        }
+        time::OffsetDateTime::parse(&self.created, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| err!(MEDSEAL_SEAL_META_INVALID, "meta.created must be an RFC 3339 time"))?;
+        Ok(())
+    }
+
+    /// The meta as a JSON object (field names as in the .proto).
+    pub fn to_value(&self) -> Value<'_> {
+        Value::object([
+            ("content_type", Value::string(self.content_type.as_str())),
+            ("created", Value::string(self.created.as_str())),
+            ("record_id", Value::string(self.record_id.as_str())),
+            ("sequence", Value::Number(canon::Number::new(self.sequence as f64).expect("finite"))),
+            ("source", Value::string(self.source.as_str())),
+        ])
+    }
+
+    /// The HPKE info that binds this meta: `"medseal/v1\n" || JCS(meta)`.
+    pub fn info(&self) -> Result<Vec<u8>> {
+        self.validate()?;
+        let mut info = INFO_PREFIX.to_vec();
+        canon::write_canonical(&self.to_value(), &mut info);
+        Ok(info)
+    }
+}
+
+/// One recipient's entry in an envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    /// RFC 7638 thumbprint of the recipient's X25519 key.
+    pub kid: String,
+    /// HPKE encapsulated key.
+    pub enc: Vec<u8>,
+    /// Several recipients only: the content key sealed to this recipient. Empty otherwise.
+    pub wrapped_key: Vec<u8>,
+}
+
+/// A sealed record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    pub meta: Meta,
+    pub aead: Aead,
+    pub recipients: Vec<Recipient>,
+    pub ct: Vec<u8>,
+}
+
+impl Envelope {
+    /// Seals `plaintext` to `recipients` (public keys suffice) with `aead` (AES-256-GCM or
+    /// ChaCha20-Poly1305). One recipient: plain RFC 9180 single-shot. Several: a random content
+    /// key sealed to each, the body sealed once under it.
+    pub fn seal(plaintext: &[u8], meta: Meta, recipients: &[&RecipientKey], aead: Aead) -> Result<Envelope> {
+        if aead == Aead::Aes128Gcm {
+            return Err(err!(MEDSEAL_SEAL_UNKNOWN_SUITE, "envelopes use AES-256-GCM or ChaCha20-Poly1305"));
+        }
+        if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
+            return Err(err!(MEDSEAL_INVALID_ARGUMENT, "an envelope has 1 to {MAX_RECIPIENTS} recipients, not {}", recipients.len()));
+        }
+        if plaintext.len() > MAX_ENVELOPE_BYTES {
+            return Err(err!(MEDSEAL_SEAL_TOO_LARGE, "the record is {} bytes; the limit is {MAX_ENVELOPE_BYTES}", plaintext.len()));
+        }
+        let info = meta.info()?;
+        if let [only] = recipients {
+            let sealed = hpke::seal(aead, only.public_bytes(), &info, b"", plaintext)?;
+            let recipient = Recipient { kid: only.kid().to_owned(), enc: sealed.enc.to_vec(), wrapped_key: Vec::new() };
+            return Ok(Envelope { meta, aead, recipients: vec![recipient], ct: sealed.ct });
+        }
+        let mut content_key = zeroize::Zeroizing::new([0u8; CONTENT_KEY_LEN]);
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), content_key.as_mut())
+            .map_err(|_| err!(MEDSEAL_SYSTEM_ERROR, "the system random generator failed"))?;
+        let mut entries = Vec::with_capacity(recipients.len());
+        for key in recipients {
+            let sealed = hpke::seal(aead, key.public_bytes(), &info, b"", content_key.as_slice())?;
+            entries.push(Recipient { kid: key.kid().to_owned(), enc: sealed.enc.to_vec(), wrapped_key: sealed.ct });
+        }
+        let mut ct = plaintext.to_vec();
+        hpke::aead_seal(aead, content_key.as_slice(), &BODY_NONCE, &info, &mut ct)?;
+        Ok(Envelope { meta, aead, recipients: entries, ct })
+    }
+
+    /// Opens the envelope with a private recipient key. The info is recomputed from `meta`,
+    /// so any change to the metadata fails authentication.
+    pub fn open(&self, key: &RecipientKey) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let secret = key.secret()?;
+        let entry = self.recipients.iter().find(|r| r.kid == key.kid()).ok_or_else(|| {
+            err!(
+                MEDSEAL_SEAL_WRONG_RECIPIENT,
+                "the envelope is not addressed to key {} ({} recipient(s))",
+                key.kid(),
+                self.recipients.len()
+            )
+        })?;
+        let info = self.meta.info()?;
+        if self.recipients.len() == 1 {
+            return hpke::open(self.aead, secret, &entry.enc, &info, b"", &self.ct);
+        }
+        let content_key = hpke::open(self.aead, secret, &entry.enc, &info, b"", &entry.wrapped_key)?;
+        if content_key.len() != CONTENT_KEY_LEN {
+            return Err(err!(MEDSEAL_SEAL_MALFORMED, "the wrapped content key has {} bytes, not {CONTENT_KEY_LEN}", content_key.len()));
+        }
+        if self.ct.len() < self.aead.tag_len() {
+            return Err(err!(MEDSEAL_SEAL_TRUNCATED, "the ciphertext has {} bytes, shorter than its tag", self.ct.len()));
+        }
+        let mut body = zeroize::Zeroizing::new(self.ct.clone());
+        let len = hpke::aead_open(self.aead, &content_key, &BODY_NONCE, &info, &mut body)?;
+        body.truncate(len);
+        Ok(body)
+    }
+
+    /// The HPKE info of this envelope (recomputed from meta).
+    pub fn info(&self) -> Result<Vec<u8>> {
+        self.meta.info()
+    }
+
+    /// The protobuf encoding (`medseal.v1.SealedRecord`).
+    pub fn to_protobuf(&self) -> Result<Vec<u8>> {
+        let message = wire::SealedRecord {
+            meta: Some(wire::Meta {
+                record_id: self.meta.record_id.clone(),
+                source: self.meta.source.clone(),
+                sequence: self.meta.sequence,
+                created: self.meta.created.clone(),
+                content_type: self.meta.content_type.clone(),
+            }),
+            suite: Some(wire::Suite { kem: KEM_X25519_HKDF_SHA256.into(), kdf: KDF_HKDF_SHA256.into(), aead: self.aead.id().into() }),
+            recipients: self
+                .recipients
+                .iter()
+                .map(|r| wire::Recipient { kid: r.kid.clone(), enc: r.enc.clone(), wrapped_key: r.wrapped_key.clone() })
+                .collect(),
+            ct: self.ct.clone(),
+            info: self.info()?,
+        };
+        Ok(prost::Message::encode_to_vec(&message))
+    }
+
+    /// Decodes the protobuf encoding.
+    pub fn from_protobuf(bytes: &[u8]) -> Result<Envelope> {
+        check_size(bytes)?;
+        let message: wire::SealedRecord = prost::Message::decode(bytes)
+            .map_err(|e| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the bytes are not a protobuf medseal.v1.SealedRecord: {e}"))?;
+        let meta = message.meta.ok_or_else(|| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the SealedRecord has no meta"))?;
+        let suite = message.suite.ok_or_else(|| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the SealedRecord has no suite"))?;
+        let meta = Meta {
+            record_id: meta.record_id,
+            source: meta.source,
+            sequence: meta.sequence,
+            created: meta.created,
+            content_type: meta.content_type,
+        };
+        let recipients = message.recipients.into_iter().map(|r| Recipient { kid: r.kid, enc: r.enc, wrapped_key: r.wrapped_key }).collect();
+        Envelope::checked(meta, (suite.kem, suite.kdf, suite.aead), recipients, message.ct)
+    }
+
+    /// The JSON mapping: the same fields, bytes as base64url, written as canonical JSON.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        let recipients = self
+            .recipients
+            .iter()
+            .map(|r| {
+                let mut members = vec![("enc", Value::string(b64::encode(&r.enc))), ("kid", Value::string(r.kid.as_str()))];
+                if !r.wrapped_key.is_empty() {
+                    members.push(("wrapped_key", Value::string(b64::encode(&r.wrapped_key))));
+                }
+                Value::object(members)
+            })
+            .collect();
+        let number = |n: u16| Value::Number(canon::Number::new(f64::from(n)).expect("finite"));
+        let envelope = Value::object([
+            ("ct", Value::string(b64::encode(&self.ct))),
+            ("info", Value::string(b64::encode(&self.info()?))),
+            ("meta", self.meta.to_value()),
+            ("recipients", Value::Array(recipients)),
+            (
+                "suite",
+                Value::object([
+                    ("aead", number(self.aead.id())),
+                    ("kdf", number(KDF_HKDF_SHA256)),
+                    ("kem", number(KEM_X25519_HKDF_SHA256)),
+                ]),
+            ),
+        ]);
+        Ok(envelope.to_canonical())
+    }
+
+    /// Decodes the JSON mapping. Unknown members are refused, so a typo is not silently lost.
+    pub fn from_json(bytes: &[u8]) -> Result<Envelope> {
+        check_size(bytes)?;
+        let options = CanonOptions { max_bytes: MAX_ENVELOPE_BYTES * 2, ..CanonOptions::plain() };
+        let json =
+            canon::parse(bytes, &options).map_err(|e| err!(MEDSEAL_SEAL_MALFORMED, "the envelope is not valid JSON: {}", e.message()))?;
+        let top = Fields::new(&json, "envelope", &["ct", "info", "meta", "recipients", "suite"])?;
+        let meta_json = top.object("meta")?;
+        let meta_fields = Fields::new(meta_json, "meta", &["content_type", "created", "record_id", "sequence", "source"])?;
+        let meta = Meta {
+            record_id: meta_fields.text("record_id")?.to_owned(),
+            source: meta_fields.text("source")?.to_owned(),
+            sequence: meta_fields.integer("sequence")?,
+            created: meta_fields.text("created")?.to_owned(),
+            content_type: meta_fields.text("content_type")?.to_owned(),
+        };
+        let suite = Fields::new(top.object("suite")?, "suite", &["aead", "kdf", "kem"])?;
+        let suite = (suite.small("kem")?, suite.small("kdf")?, suite.small("aead")?);
+        let Some(Value::Array(list)) = json.get("recipients") else {
+            return Err(err!(MEDSEAL_SEAL_MALFORMED, "\"recipients\" must be an array"));
+        };
+        let mut recipients = Vec::with_capacity(list.len());
+        for entry in list {
+            let fields = Fields::new(entry, "recipient", &["enc", "kid", "wrapped_key"])?;
+            recipients.push(Recipient {
+                kid: fields.text("kid")?.to_owned(),
+                enc: fields.bytes("enc")?,
+                wrapped_key: if entry.get("wrapped_key").is_some() { fields.bytes("wrapped_key")? } else { Vec::new() },
+            });
+        }
+        // "info" is informative: it must decode, but it is never used.
+        top.bytes("info")?;
+        Envelope::checked(meta, suite, recipients, top.bytes("ct")?)
+    }
+
+    /// Decodes either encoding: JSON when the first non-blank byte is `{`, protobuf otherwise.
+    pub fn decode(bytes: &[u8]) -> Result<Envelope> {
+        if bytes.trim_ascii_start().starts_with(b"{") {
+            Envelope::from_json(bytes)
+        } else {
+            Envelope::from_protobuf(bytes)
+        }
+    }
+
+    /// Structural checks shared by both decoders.
+    fn checked(meta: Meta, (kem, kdf, aead): (u32, u32, u32), recipients: Vec<Recipient>, ct: Vec<u8>) -> Result<Envelope> {
+        let aead_suite = u16::try_from(aead).ok().and_then(Aead::from_id).filter(|a| *a != Aead::Aes128Gcm);
+        let aead = match aead_suite {
+            Some(a) if kem == u32::from(KEM_X25519_HKDF_SHA256) && kdf == u32::from(KDF_HKDF_SHA256) => a,
+            _ => {
+                return Err(err!(
+                    MEDSEAL_SEAL_UNKNOWN_SUITE,
+                    "HPKE suite kem 0x{kem:04x} kdf 0x{kdf:04x} aead 0x{aead:04x} is not supported (0x0020/0x0001 with 0x0002 or 0x0003)"
+                ))
+            }
+        };
+        meta.validate()?;
+        if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
+            return Err(err!(MEDSEAL_SEAL_MALFORMED, "an envelope has 1 to {MAX_RECIPIENTS} recipients, not {}", recipients.len()));
+        }
+        let several = recipients.len() > 1;
+        for r in &recipients {
+            if r.enc.len() != hpke::X25519_LEN {
+                return Err(err!(MEDSEAL_SEAL_TRUNCATED, "a recipient's enc has {} bytes; X25519 needs 32", r.enc.len()));
+            }
+            if several && r.wrapped_key.len() != CONTENT_KEY_LEN + aead.tag_len() {
+                return Err(err!(
+                    MEDSEAL_SEAL_TRUNCATED,
+                    "a recipient's wrapped_key has {} bytes, not {}",
+                    r.wrapped_key.len(),
+                    CONTENT_KEY_LEN + aead.tag_len()
+                ));
+            }
+            if !several && !r.wrapped_key.is_empty() {
+                return Err(err!(MEDSEAL_SEAL_MALFORMED, "a single-recipient envelope carries no wrapped_key"));
+            }
+        }
+        if ct.len() < aead.tag_len() {
+            return Err(err!(
+                MEDSEAL_SEAL_TRUNCATED,
+                "the ciphertext has {} bytes, shorter than its {}-byte tag",
+                ct.len(),
+                aead.tag_len()
+            ));
+        }
+        Ok(Envelope { meta, aead, recipients, ct })
+    }
+}
+
+fn check_size(bytes: &[u8]) -> Result<()> {
+    // Base64 in the JSON mapping grows the content by a third; allow for it.
+    if bytes.len() > MAX_ENVELOPE_BYTES * 2 {
+        return Err(err!(MEDSEAL_SEAL_TOO_LARGE, "the envelope is {} bytes; the limit is {}", bytes.len(), MAX_ENVELOPE_BYTES * 2));
+    }
+    Ok(())
+}
+
+/// Typed access to the members of one JSON object of the mapping, refusing unknown members.
+struct Fields<'v, 'a> {
+    value: &'v Value<'a>,
+    what: &'static str,
+}
+
+impl<'v, 'a> Fields<'v, 'a> {
+    fn new(value: &'v Value<'a>, what: &'static str, allowed: &[&str]) -> Result<Self> {
+        let Value::Object(members) = value else {
+            return Err(err!(MEDSEAL_SEAL_MALFORMED, "the {what} must be a JSON object"));
+        };
+        if let Some((name, _)) = members.iter().find(|(k, _)| !allowed.contains(&k.as_ref())) {
+            return Err(err!(MEDSEAL_SEAL_MALFORMED, "unknown member \"{}\" in the {what}", name.chars().take(40).collect::<String>()));
+        }
+        Ok(Fields { value, what })
+    }
+
+    fn get(&self, name: &str) -> Result<&'v Value<'a>> {
+        self.value.get(name).ok_or_else(|| err!(MEDSEAL_SEAL_MALFORMED, "the {} has no \"{name}\"", self.what))
+    }
+
+    fn object(&self, name: &str) -> Result<&'v Value<'a>> {
+        self.get(name)
+    }
+
+    fn text(&self, name: &str) -> Result<&'v str> {
+        self.get(name)?.as_str().ok_or_else(|| err!(MEDSEAL_SEAL_MALFORMED, "{}.{name} must be a string", self.what))
+    }
+
+    fn bytes(&self, name: &str) -> Result<Vec<u8>> {
+        b64::decode(self.text(name)?.as_bytes()).ok_or_else(|| err!(MEDSEAL_SEAL_MALFORMED, "{}.{name} is not strict base64url", self.what))
+    }
+
+    fn integer(&self, name: &str) -> Result<u64> {
+        match self.get(name)? {
+            Value::Number(n) if n.as_f64() >= 0.0 && n.as_f64().fract() == 0.0 && n.as_f64() <= MAX_SEQUENCE as f64 => {
+                Ok(n.as_f64() as u64)
+            }
+            _ => Err(err!(MEDSEAL_SEAL_MALFORMED, "{}.{name} must be a whole number between 0 and 2^53-1", self.what)),
+        }
+    }
+
+    fn small(&self, name: &str) -> Result<u32> {
+        match self.get(name)? {
+            Value::Number(n) if (0.0..=65535.0).contains(&n.as_f64()) && n.as_f64().fract() == 0.0 => Ok(n.as_f64() as u32),
+            _ => Err(err!(MEDSEAL_SEAL_MALFORMED, "{}.{name} must be a registry number (0 to 65535)", self.what)),
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! HPKE (RFC 9180) single-shot base mode with DHKEM(X25519, HKDF-SHA256) and HKDF-SHA256.
+//!
+//! HKDF, HMAC and the AEADs are ring's; the X25519 scalar multiplication is x25519-dalek's,
+//! because ring cannot hold a static X25519 private key (ring issue 331). Only what medseal
+//! needs is here: `SealBase`/`OpenBase` with sequence number 0.
+
+use ring::{aead, hkdf, hmac};
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+use crate::error::{err, Result};
+
+/// DHKEM(X25519, HKDF-SHA256), the only KEM medseal uses.
+pub const KEM_X25519_HKDF_SHA256: u16 = 0x0020;
+/// HKDF-SHA256, the only KDF medseal uses.
+pub const KDF_HKDF_SHA256: u16 = 0x0001;
+
+/// Length of an X25519 encapsulated key, public key and private key.
+pub const X25519_LEN: usize = 32;
+
+/// The AEADs of the RFC 9180 registry that medseal implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Aead {
+    /// 0x0001. Implemented for the published test vectors; envelopes use AES-256-GCM.
+    Aes128Gcm,
+    /// 0x0002, medseal's default.
+    Aes256Gcm,
+    /// 0x0003.
+    ChaCha20Poly1305,
+}
+
+impl Aead {
+    /// The RFC 9180 registry value.
+    pub fn id(self) -> u16 {
+        match self {
+            Aead::Aes128Gcm => 0x0001,
+            Aead::Aes256Gcm => 0x0002,
+            Aead::ChaCha20Poly1305 => 0x0003,
+        }
+    }
+
+    /// The AEAD for a registry value.
+    pub fn from_id(id: u16) -> Option<Aead> {
+        [Aead::Aes128Gcm, Aead::Aes256Gcm, Aead::ChaCha20Poly1305].into_iter().find(|a| a.id() == id)
+    }
+
+    fn algorithm(self) -> &'static aead::Algorithm {
+        match self {
+            Aead::Aes128Gcm => &aead::AES_128_GCM,
+            Aead::Aes256Gcm => &aead::AES_256_GCM,
+            Aead::ChaCha20Poly1305 => &aead::CHACHA20_POLY1305,
+        }
+    }
+
+    /// Key length Nk in bytes.
+    pub fn key_len(self) -> usize {
+        self.algorithm().key_len()
+    }
+
+    /// Tag length in bytes (16 for all three).
+    pub fn tag_len(self) -> usize {
+        self.algorithm().tag_len()
+    }
+}
+
+/// The result of a single-shot seal: the encapsulated key and the ciphertext (with tag).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    pub enc: [u8; X25519_LEN],
+    pub ct: Vec<u8>,
+}
+
+/// `SealBase(pkR, info, aad, pt)` with a fresh random ephemeral key.
+pub fn seal(suite: Aead, recipient: &[u8; X25519_LEN], info: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Sealed> {
+    let mut ephemeral = Zeroizing::new([0u8; X25519_LEN]);
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), ephemeral.as_mut())
+        .map_err(|_| err!(MEDSEAL_SYSTEM_ERROR, "the system random generator failed"))?;
+    seal_with_ephemeral(suite, &ephemeral, recipient, info, aad, plaintext)
+}
+
+/// `SealBase` with a caller-chosen ephemeral private key: for known-answer tests only.
+/// Reusing an ephemeral key for two messages destroys their confidentiality.
+#[doc(hidden)]
+pub fn seal_with_ephemeral(
+    suite: Aead,
+    ephemeral_secret: &[u8; X25519_LEN],
+    recipient: &[u8; X25519_LEN],
+    info: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Sealed> {
+    let sk_e = StaticSecret::from(*ephemeral_secret);
+    let enc = PublicKey::from(&sk_e).to_bytes();
+    let dh = x25519(&sk_e, recipient)?;
+    let shared = extract_and_expand(&dh, &enc, recipient);
+    let (key, nonce) = key_schedule(suite, &shared, info);
+    let mut ct = plaintext.to_vec();
+    aead_seal(suite, &key, &nonce, aad, &mut ct)?;
+    Ok(Sealed { enc, ct })
+}
+
+/// `OpenBase(enc, skR, info, aad, ct)`.
+pub fn open(suite: Aead, recipient: &StaticSecret, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    let enc: [u8; X25519_LEN] =
+        enc.try_into().map_err(|_| err!(MEDSEAL_SEAL_TRUNCATED, "the encapsulated key has {} bytes; X25519 needs 32", enc.len()))?;
+    if ct.len() < suite.tag_len() {
+        return Err(err!(MEDSEAL_SEAL_TRUNCATED, "the ciphertext has {} bytes, shorter than its {}-byte tag", ct.len(), suite.tag_len()));
+    }
+    let dh = x25519(recipient, &enc)?;
+    let pk_r = PublicKey::from(recipient).to_bytes();
+    let shared = extract_and_expand(&dh, &enc, &pk_r);
+    let (key, nonce) = key_schedule(suite, &shared, info);
+    let mut buffer = Zeroizing::new(ct.to_vec());
+    let len = aead_open(suite, &key, &nonce, aad, &mut buffer)?;
+    buffer.truncate(len);
+    Ok(buffer)
+}
+
+/// `OpenBase` with a recipient key (which must hold its private half).
+pub fn open_with_key(suite: Aead, key: &super::RecipientKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    open(suite, key.secret()?, enc, info, aad, ct)
+}
+
+/// X25519 (RFC 7748) as DHKEM uses it, refusing an all-zero result (RFC 9180 §7.1.4).
+pub fn x25519(secret: &StaticSecret, public: &[u8; X25519_LEN]) -> Result<Zeroizing<[u8; X25519_LEN]>> {
+    let dh = secret.diffie_hellman(&PublicKey::from(*public));
+    if !dh.was_contributory() {
+        return Err(err!(MEDSEAL_SEAL_ZERO_SHARED_SECRET, "the X25519 shared secret is all zeros (a low-order public key); refused"));
+    }
+    Ok(Zeroizing::new(dh.to_bytes()))
+}
+
+/// AEAD seal in place with an explicit key and nonce (also used for multi-recipient bodies).
+pub fn aead_seal(suite: Aead, key: &[u8], nonce: &[u8; 12], aad: &[u8], in_out: &mut Vec<u8>) -> Result<()> {
+    let key =
+        aead::LessSafeKey::new(aead::UnboundKey::new(suite.algorithm(), key).expect("the key schedule makes keys of the suite's length"));
+    key.seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(*nonce), aead::Aad::from(aad), in_out)
+        .map_err(|_| err!(MEDSEAL_SEAL_TOO_LARGE, "the plaintext is too large for one AEAD message"))
+}
+
+/// AEAD open in place; returns the plaintext length.
+pub fn aead_open(suite: Aead, key: &[u8], nonce: &[u8; 12], aad: &[u8], in_out: &mut [u8]) -> Result<usize> {
+    let key =
+        aead::LessSafeKey::new(aead::UnboundKey::new(suite.algorithm(), key).expect("the key schedule makes keys of the suite's length"));
+    let plain = key.open_in_place(aead::Nonce::assume_unique_for_key(*nonce), aead::Aad::from(aad), in_out).map_err(|_| {
+        err!(MEDSEAL_SEAL_DECRYPT_FAILED, "authentication failed: the envelope was altered (meta, enc or ct) or was not sealed to this key")
+    })?;
+    Ok(plain.len())
+}
+
+const KEM_SUITE_ID: [u8; 5] = [b'K', b'E', b'M', 0x00, 0x20];
+
+fn hpke_suite_id(suite: Aead) -> [u8; 10] {
+    let [a0, a1] = suite.id().to_be_bytes();
+    [b'H', b'P', b'K', b'E', 0x00, 0x20, 0x00, 0x01, a0, a1]
+}
+
+/// HKDF-SHA256-Extract over the concatenation of `ikm` parts. HMAC directly, since ring's
+/// HKDF does not expose the PRK bytes that the key schedule context needs.
+pub fn hkdf_extract(salt: &[u8], ikm: &[&[u8]]) -> Zeroizing<[u8; 32]> {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, if salt.is_empty() { &[0u8; 32] } else { salt });
+    let mut context = hmac::Context::with_key(&key);
+    ikm.iter().for_each(|part| context.update(part));
+    let mut prk = Zeroizing::new([0u8; 32]);
+    prk.copy_from_slice(context.sign().as_ref());
+    prk
+}
+
+/// HKDF-SHA256-Expand of `prk` over the concatenation of `info` parts into `out`
+/// (at most 255 × 32 bytes, else `MEDSEAL_INVALID_ARGUMENT`).
+pub fn hkdf_expand(prk: &[u8], info: &[&[u8]], out: &mut [u8]) -> Result<()> {
+    struct Len(usize);
+    impl hkdf::KeyType for Len {
+        fn len(&self) -> usize {
+            self.0
+        }
+    }
+    hkdf::Prk::new_less_safe(hkdf::HKDF_SHA256, prk)
+        .expand(info, Len(out.len()))
+        .and_then(|okm| okm.fill(out))
+        .map_err(|_| err!(MEDSEAL_INVALID_ARGUMENT, "HKDF-SHA256 can expand to at most 8160 bytes, not {}", out.len()))
+}
+
+/// LabeledExtract(salt, label, ikm) = HKDF-Extract(salt, "HPKE-v1" || suite_id || label || ikm).
+fn labeled_extract(suite_id: &[u8], salt: &[u8], label: &[u8], ikm: &[u8]) -> Zeroizing<[u8; 32]> {
+    hkdf_extract(salt, &[b"HPKE-v1", suite_id, label, ikm])
+}
+
+/// LabeledExpand = HKDF-Expand(prk, I2OSP(L, 2) || "HPKE-v1" || suite_id || label || info, L).
+fn labeled_expand(suite_id: &[u8], prk: &[u8; 32], label: &[u8], info: &[u8], out: &mut [u8]) {
+    let length = (out.len() as u16).to_be_bytes();
+    hkdf_expand(prk, &[length.as_slice(), b"HPKE-v1", suite_id, label, info], out).expect("HPKE expands to at most 32 bytes");
+}
+
+/// DHKEM ExtractAndExpand: the KEM shared secret from the DH output and `enc || pkR`.
+fn extract_and_expand(dh: &[u8; 32], enc: &[u8; 32], pk_r: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+    let eae_prk = labeled_extract(&KEM_SUITE_ID, b"", b"eae_prk", dh);
+    let kem_context = [enc.as_slice(), pk_r.as_slice()].concat();
+    let mut shared = Zeroizing::new([0u8; 32]);
+    labeled_expand(&KEM_SUITE_ID, &eae_prk, b"shared_secret", &kem_context, shared.as_mut());
+    shared
+}
+
+/// KeySchedule for mode_base: the AEAD key and base nonce.
+fn key_schedule(suite: Aead, shared: &[u8; 32], info: &[u8]) -> (Zeroizing<Vec<u8>>, [u8; 12]) {
+    let suite_id = hpke_suite_id(suite);
+    let psk_id_hash = labeled_extract(&suite_id, b"", b"psk_id_hash", b"");
+    let info_hash = labeled_extract(&suite_id, b"", b"info_hash", info);
+    let context = [[0u8].as_slice(), psk_id_hash.as_slice(), info_hash.as_slice()].concat();
+    let secret = labeled_extract(&suite_id, shared, b"secret", b"");
+    let mut key = Zeroizing::new(vec![0u8; suite.key_len()]);
+    labeled_expand(&suite_id, &secret, b"key", &context, &mut key);
+    let mut nonce = [0u8; 12];
+    labeled_expand(&suite_id, &secret, b"base_nonce", &context, &mut nonce);
+    (key, nonce)
+}
