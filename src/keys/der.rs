@@ -224,12 +224,23 @@ pub(crate) fn pem(label: &'static str, der: &[u8]) -> Result<Zeroizing<Vec<u8>>>
     Ok(Zeroizing::new(text.into_bytes()))
 }
 
-/// The algorithm OID, the raw secret and the optional public key of an RFC 8410 (Ed25519,
-/// X25519) PKCS#8 document.
-pub(crate) fn okp_from_pkcs8(der: &[u8]) -> Result<(ObjectIdentifier, Zeroizing<Vec<u8>>, Option<Vec<u8>>)> {
+/// An RFC 8410 (Ed25519, X25519) private key as read from PKCS#8.
+pub(crate) struct OkpPrivate {
+    pub oid: ObjectIdentifier,
+    pub secret: Zeroizing<Vec<u8>>,
+    /// Present in PKCS#8 v2.
+    pub public: Option<Vec<u8>>,
+}
+
+/// Reads an RFC 8410 PKCS#8 document.
+pub(crate) fn okp_from_pkcs8(der: &[u8]) -> Result<OkpPrivate> {
     let info = PrivateKeyInfo::try_from(der).map_err(|e| err!(MEDSEAL_KEY_FORMAT, "invalid PKCS#8 private key: {e}"))?;
     let secret = OctetStringRef::from_der(info.private_key).map_err(|e| err!(MEDSEAL_KEY_INVALID, "invalid private key in PKCS#8: {e}"))?;
-    Ok((info.algorithm.oid, Zeroizing::new(secret.as_bytes().to_vec()), info.public_key.map(<[u8]>::to_vec)))
+    Ok(OkpPrivate {
+        oid: info.algorithm.oid,
+        secret: Zeroizing::new(secret.as_bytes().to_vec()),
+        public: info.public_key.map(<[u8]>::to_vec),
+    })
 }
 
 /// The algorithm OID and raw public key of a SubjectPublicKeyInfo.

@@ -89,10 +89,10 @@ impl RecipientKey {
     }
 
     fn from_pkcs8(der: &[u8]) -> Result<RecipientKey> {
-        let (oid, secret, public) = der::okp_from_pkcs8(der)?;
-        check_oid(oid)?;
-        let key = Self::from_raw_private(&secret)?;
-        if public.is_some_and(|p| p != key.public) {
+        let okp = der::okp_from_pkcs8(der)?;
+        check_oid(okp.oid)?;
+        let key = Self::from_raw_private(&okp.secret)?;
+        if okp.public.is_some_and(|p| p != key.public) {
             return Err(err!(MEDSEAL_KEY_INVALID, "the X25519 public key in the PKCS#8 document does not match its private key"));
         }
         Ok(key)
