@@ -1,24 +1,28 @@
 # medseal: the two commands README.md promises, and a few helpers.
 #   make demo   canonicalize, sign and verify a FHIR Patient through the CLI and the C example
 #   make test   every test: Rust unit/integration/vector tests, header drift, C ABI tests
-#               under ASAN+UBSAN and valgrind, the C example
+#               under ASAN+UBSAN and valgrind, the C examples, interop with PyCA (Python venv)
 CARGO ?= cargo
 JOBS ?= -j2
 
-.PHONY: all build test test-rust test-c demo headers bench lint clean
+.PHONY: all build test test-rust test-c test-python demo headers bench bench-seal fuzz lint clean
 
 all: build
 
 build:
 	$(CARGO) build $(JOBS) --workspace
 
-test: test-rust test-c
+test: test-rust test-c test-python
 
 test-rust:
 	$(CARGO) test $(JOBS) --workspace
 
 test-c:
 	bash tests/c/run.sh
+
+# Interop with PyCA cryptography (HPKE, Ed25519) against the real medseal binary.
+test-python: build
+	bash tests/python/run.sh
 
 demo:
 	bash examples/demo.sh
@@ -30,6 +34,16 @@ headers:
 # Criterion benchmarks; each prints "RATIO ..." lines against a reference run in the same process.
 bench:
 	$(CARGO) bench $(JOBS) --bench canon --bench sign
+
+# Seal/open vs PyCA's hpke.Suite in one Python process (medseal through its C ABI).
+bench-seal:
+	$(CARGO) build $(JOBS) --release --lib
+	bash tests/python/run.sh --venv-only
+	build/venv/bin/python benches/seal_vs_pyca.py target/release/libmedseal.so
+
+# Fuzzes envelope decoding and opening for a bounded time (FUZZ_SECONDS, default 60).
+fuzz:
+	bash fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 lint:
 	$(CARGO) fmt --all -- --check
