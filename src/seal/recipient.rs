@@ -76,7 +76,9 @@ impl RecipientKey {
                 other => Err(err!(MEDSEAL_KEY_FORMAT, "PEM label '{}' is not an X25519 key", other.chars().take(40).collect::<String>())),
             };
         }
-        if der::okp_from_pkcs8(bytes).is_ok() {
+        // Any PKCS#8 document, not only an OKP one, so that a P-256 or RSA key is refused as
+        // UNSUPPORTED by `from_pkcs8` rather than as KEY_FORMAT (fix, found by tests/seal.rs).
+        if der::okp_from_pkcs8(bytes).is_ok() || pkcs8::PrivateKeyInfo::try_from(bytes).is_ok() {
             return Self::from_pkcs8(bytes);
         }
         if der::okp_from_spki(bytes).is_ok() {
@@ -89,6 +91,12 @@ impl RecipientKey {
     }
 
     fn from_pkcs8(der: &[u8]) -> Result<RecipientKey> {
+        // The algorithm first (fix, found by tests/seal.rs): the private key of a P-256 or RSA
+        // PKCS#8 is not an OCTET STRING, and okp_from_pkcs8 called it KEY_INVALID, where the
+        // SPKI and JWK forms of the same key are KEY_UNSUPPORTED (as the C ABI documents).
+        if let Ok(info) = pkcs8::PrivateKeyInfo::try_from(der) {
+            check_oid(info.algorithm.oid)?;
+        }
         let okp = der::okp_from_pkcs8(der)?;
         check_oid(okp.oid)?;
         let key = Self::from_raw_private(&okp.secret)?;
