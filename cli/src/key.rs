@@ -1,10 +1,11 @@
-//! `medseal key`: generate signing keys, show their public half, describe a key file.
+//! `medseal key`: generate signing and recipient keys, show their public half, describe a key
+//! file.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Subcommand, ValueEnum};
 use medseal::keys::KeyFormat;
-use medseal::{Algorithm, Key, ResultCode};
+use medseal::{Algorithm, Key, RecipientKey, ResultCode};
 
 use crate::{io, Failure};
 
@@ -37,6 +38,8 @@ pub struct GenerateArgs {
 }
 
 /// Print the public key (SPKI PEM or JWK) of a private or public key file.
+///
+/// Works for signing keys (Ed25519, P-256, RSA) and X25519 recipient keys alike.
 #[derive(clap::Args)]
 pub struct PublicArgs {
     /// Key file: PKCS#8, PKCS#1 or SPKI (PEM or DER), or JWK.
@@ -51,6 +54,9 @@ pub struct PublicArgs {
 }
 
 /// Show a key file's algorithm, key id (kid) and whether it holds the private key.
+///
+/// The algorithm is a JWS name (EdDSA, ES256, RS256, PS256) for signing keys and X25519 for
+/// recipient keys (HPKE, sealed envelopes).
 #[derive(clap::Args)]
 pub struct InfoArgs {
     /// Key file: PKCS#8, PKCS#1 or SPKI (PEM or DER), or JWK.
@@ -65,6 +71,8 @@ enum GenerateAlg {
     Ed25519,
     /// ECDSA P-256 with SHA-256 (JWS ES256).
     Es256,
+    /// X25519, a recipient key for sealed envelopes (HPKE); it cannot sign.
+    X25519,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -97,38 +105,105 @@ fn is_rsa(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::RS256 | Algorithm::PS256)
 }
 
-/// Reads and imports a key file. `rsa_alg` binds RSA keys to RS256 or PS256 and leaves other
-/// keys alone, so one `--alg` can accompany several `--key`s of mixed types.
-pub fn load(path: &Path, rsa_alg: Option<RsaAlg>) -> Result<Key, Failure> {
+/// Reads a key file, refusing anything far larger than a key.
+fn read_key_file(path: &Path) -> Result<Wiped, Failure> {
     let bytes = Wiped(io::read_input(Some(path), KEY_FILE_LIMIT + 1)?);
-    let shown = io::name(Some(path));
     if bytes.len() as u64 > KEY_FILE_LIMIT {
         return Err(Failure::Medseal(medseal::Error::new(
             ResultCode::MEDSEAL_KEY_FORMAT,
-            format!("{shown} is larger than 1 MiB; it is not a key file"),
+            format!("{} is larger than 1 MiB; it is not a key file", io::name(Some(path))),
         )));
     }
-    let in_file = |e: medseal::Error| Failure::Medseal(medseal::Error::new(e.code(), format!("{shown}: {}", e.message())));
-    let key = Key::import(&bytes, None).map_err(in_file)?;
+    Ok(bytes)
+}
+
+/// Prefixes a library error with the key file it is about.
+fn in_key_file(path: &Path) -> impl Fn(medseal::Error) -> Failure + '_ {
+    move |e| Failure::Medseal(medseal::Error::new(e.code(), format!("{}: {}", io::name(Some(path)), e.message())))
+}
+
+/// Reads and imports a key file. `rsa_alg` binds RSA keys to RS256 or PS256 and leaves other
+/// keys alone, so one `--alg` can accompany several `--key`s of mixed types.
+pub fn load(path: &Path, rsa_alg: Option<RsaAlg>) -> Result<Key, Failure> {
+    let bytes = read_key_file(path)?;
+    import_signing(&bytes, path, rsa_alg)
+}
+
+fn import_signing(bytes: &[u8], path: &Path, rsa_alg: Option<RsaAlg>) -> Result<Key, Failure> {
+    let key = Key::import(bytes, None).map_err(|e| match RecipientKey::import(bytes) {
+        // The library says the algorithm is not one it signs with; say what the key is for.
+        Ok(_) if e.code() == ResultCode::MEDSEAL_KEY_UNSUPPORTED => in_key_file(path)(medseal::Error::new(
+            e.code(),
+            "this is an X25519 recipient key: it seals and opens envelopes (seal --to, open --key) but cannot sign or verify",
+        )),
+        _ => in_key_file(path)(e),
+    })?;
     match rsa_alg {
         Some(alg) if is_rsa(key.algorithm()) && key.algorithm() != alg.algorithm() => {
-            Key::import(&bytes, Some(alg.algorithm())).map_err(in_file)
+            Key::import(bytes, Some(alg.algorithm())).map_err(in_key_file(path))
         }
         _ => Ok(key),
     }
+}
+
+/// Reads and imports an X25519 recipient key file (private or public).
+pub fn load_recipient(path: &Path) -> Result<RecipientKey, Failure> {
+    let bytes = read_key_file(path)?;
+    RecipientKey::import(&bytes).map_err(in_key_file(path))
+}
+
+/// A key file of either kind: `key public` and `key info` take both.
+enum AnyKey {
+    Signing(Box<Key>),
+    Recipient(RecipientKey),
+}
+
+/// Imports a signing key, or else an X25519 recipient key. When neither import succeeds, the
+/// error is the one that says most: a recipient-key problem (bad X25519 key) if the file is an
+/// X25519 key, the signing-key error otherwise, and one message naming both kinds when the
+/// file is no key at all.
+fn load_any(path: &Path, rsa_alg: Option<RsaAlg>) -> Result<AnyKey, Failure> {
+    let bytes = read_key_file(path)?;
+    let signing_error = match Key::import(&bytes, None) {
+        Ok(_) => return import_signing(&bytes, path, rsa_alg).map(|key| AnyKey::Signing(Box::new(key))),
+        Err(e) => e,
+    };
+    let recipient_error = match RecipientKey::import(&bytes) {
+        Ok(key) => return Ok(AnyKey::Recipient(key)),
+        Err(e) => e,
+    };
+    let not_x25519 = matches!(recipient_error.code(), ResultCode::MEDSEAL_KEY_FORMAT | ResultCode::MEDSEAL_KEY_UNSUPPORTED);
+    let error = if !not_x25519 {
+        recipient_error
+    } else if signing_error.code() == ResultCode::MEDSEAL_KEY_FORMAT {
+        medseal::Error::new(
+            ResultCode::MEDSEAL_KEY_FORMAT,
+            "neither a signing key (Ed25519, P-256 or RSA) nor an X25519 recipient key in PKCS#8, PKCS#1 or SPKI \
+             (PEM or DER) or JWK",
+        )
+    } else {
+        signing_error
+    };
+    Err(in_key_file(path)(error))
 }
 
 /// Like `load`, but `--alg` on a key that is not RSA is an error rather than ignored: with a
 /// single key, the user clearly meant that key.
 pub fn load_one(path: &Path, rsa_alg: Option<RsaAlg>) -> Result<Key, Failure> {
     let key = load(path, rsa_alg)?;
-    if rsa_alg.is_some() && !is_rsa(key.algorithm()) {
+    check_rsa_alg(path, rsa_alg, is_rsa(key.algorithm()), key.algorithm())?;
+    Ok(key)
+}
+
+/// `--alg rs256/ps256` with a single key that is not RSA (`algorithm` names it) is an error.
+fn check_rsa_alg(path: &Path, rsa_alg: Option<RsaAlg>, rsa: bool, algorithm: impl std::fmt::Display) -> Result<(), Failure> {
+    if rsa_alg.is_some() && !rsa {
         return Err(Failure::Medseal(medseal::Error::new(
             ResultCode::MEDSEAL_KEY_UNSUPPORTED,
-            format!("{}: --alg rs256/ps256 applies to RSA keys only; this key is {}", io::name(Some(path)), key.algorithm()),
+            format!("{}: --alg rs256/ps256 applies to RSA keys only; this key is {algorithm}", io::name(Some(path))),
         )));
     }
-    Ok(key)
+    Ok(())
 }
 
 /// Key file bytes may hold a private key: overwrite them once imported. Volatile writes, so
@@ -160,23 +235,37 @@ pub fn run(command: Command) -> Result<(), Failure> {
 }
 
 fn generate(args: GenerateArgs) -> Result<(), Failure> {
-    let alg = match args.alg {
-        GenerateAlg::Ed25519 => Algorithm::EdDSA,
-        GenerateAlg::Es256 => Algorithm::ES256,
+    let (pem, kid) = match args.alg {
+        GenerateAlg::Ed25519 | GenerateAlg::Es256 => {
+            let alg = if matches!(args.alg, GenerateAlg::Ed25519) { Algorithm::EdDSA } else { Algorithm::ES256 };
+            let key = Key::generate(alg)?;
+            (key.export(KeyFormat::Pkcs8Pem)?, key.kid().to_owned())
+        }
+        GenerateAlg::X25519 => {
+            let key = RecipientKey::generate()?;
+            (key.export(KeyFormat::Pkcs8Pem)?, key.kid().to_owned())
+        }
     };
-    let key = Key::generate(alg)?;
-    let pem = key.export(KeyFormat::Pkcs8Pem)?;
     io::write_private_file(&args.out, &pem, args.force)?;
-    io::write_stdout(format!("kid: {}\n", key.kid()).as_bytes())
+    io::write_stdout(format!("kid: {kid}\n").as_bytes())
 }
 
 fn public(args: PublicArgs) -> Result<(), Failure> {
-    let key = load_one(&args.file, args.alg)?;
     let format = match args.format {
         PublicFormat::Pem => KeyFormat::SpkiPem,
         PublicFormat::Jwk => KeyFormat::Jwk,
     };
-    let mut text = key.export(format)?.to_vec();
+    let exported = match load_any(&args.file, args.alg)? {
+        AnyKey::Signing(key) => {
+            check_rsa_alg(&args.file, args.alg, is_rsa(key.algorithm()), key.algorithm())?;
+            key.export(format)?
+        }
+        AnyKey::Recipient(key) => {
+            check_rsa_alg(&args.file, args.alg, false, "X25519")?;
+            key.export(format)?
+        }
+    };
+    let mut text = exported.to_vec();
     if text.last() != Some(&b'\n') {
         text.push(b'\n');
     }
@@ -184,8 +273,10 @@ fn public(args: PublicArgs) -> Result<(), Failure> {
 }
 
 fn info(args: InfoArgs) -> Result<(), Failure> {
-    let key = load(&args.file, None)?;
-    let kind = if key.has_private() { "private" } else { "public" };
-    let text = format!("algorithm: {}\nkid: {}\ntype: {kind}\n", key.algorithm(), key.kid());
-    io::write_stdout(text.as_bytes())
+    let (algorithm, kid, private) = match load_any(&args.file, None)? {
+        AnyKey::Signing(key) => (key.algorithm().to_string(), key.kid().to_owned(), key.has_private()),
+        AnyKey::Recipient(key) => ("X25519".to_owned(), key.kid().to_owned(), key.has_private()),
+    };
+    let kind = if private { "private" } else { "public" };
+    io::write_stdout(format!("algorithm: {algorithm}\nkid: {kid}\ntype: {kind}\n").as_bytes())
 }

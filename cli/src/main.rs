@@ -1,5 +1,5 @@
-//! `medseal`: canonicalize, sign and verify health records from the shell, for auditors and
-//! admins. A thin layer over the `medseal` library: every check and every message about the
+//! `medseal`: canonicalize, sign, verify, seal and open health records from the shell, for
+//! auditors and admins. A thin layer over the `medseal` library: every check and every message about the
 //! data comes from the library, so the tool and the C ABI never disagree.
 //!
 //! Exit codes: 0 success, 1 bad input or failed verification, 2 usage error (clap's).
@@ -7,6 +7,8 @@
 mod canon;
 mod io;
 mod key;
+mod open;
+mod seal;
 mod sign;
 mod verify;
 
@@ -14,7 +16,8 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-/// Canonical JSON (RFC 8785), keys and JWS/JAdES signatures for health records.
+/// Canonical JSON (RFC 8785), keys, JWS/JAdES signatures and HPKE sealed envelopes for health
+/// records.
 #[derive(Parser)]
 #[command(name = "medseal", version, propagate_version = true)]
 struct Cli {
@@ -29,6 +32,8 @@ enum Command {
     Key(key::Command),
     Sign(sign::Args),
     Verify(verify::Args),
+    Seal(seal::Args),
+    Open(open::Args),
 }
 
 /// Why a command failed. Kept apart from printing so commands stay testable and quiet.
@@ -65,6 +70,8 @@ fn main() -> ExitCode {
         Command::Key(command) => key::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Seal(args) => seal::run(args),
+        Command::Open(args) => open::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
 /// `valid: EdDSA signature by kid <kid>, sigT <time>, typ <typ>, <n> payload bytes`. The kid
 /// shown is the thumbprint of the key that verified; a different header kid is shown too,
 /// since it is only a claim.
-fn summary(v: &Verified) -> String {
+pub fn summary(v: &Verified) -> String {
     let header_kid = match &v.header_kid {
         Some(kid) if kid != &v.key_id => format!(" (header kid {})", shown(kid)),
         _ => String::new(),

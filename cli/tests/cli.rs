@@ -47,7 +47,11 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
         .spawn()
         .expect("the medseal binary runs");
     if let Some(bytes) = stdin {
-        child.stdin.take().unwrap().write_all(bytes).unwrap();
+        // A command that fails before reading its input (usage error, missing key file) may
+        // have exited already: a broken pipe here is not the test's concern.
+        if let Err(e) = child.stdin.take().unwrap().write_all(bytes) {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing to medseal's stdin: {e}");
+        }
     }
     child.wait_with_output().unwrap()
 }
@@ -341,6 +345,14 @@ fn usage_errors_exit_2() {
         &["verify", "--key", "k.pem", "--payload-document"],
         &["verify", "--key", "k.pem", "--nfc"],
         &["verify", "--key", "-"],
+        &["seal", "--meta", "source=a", "--meta", "sequence=1"],
+        &["seal", "--to", "k.pub", "--meta", "source=a", "--meta", "sequence=1", "--aead", "aes128gcm"],
+        &["seal", "--to", "k.pub", "--meta", "source=a", "--meta", "sequence=1", "--format", "xml"],
+        &["seal", "--to", "-", "--meta", "source=a", "--meta", "sequence=1"],
+        &["open"],
+        &["open", "--meta-only", "--key", "k.pem"],
+        &["open", "--key", "-"],
+        &["open", "--key", "k.pem", "--verify-key", "-", "-"],
     ];
     for args in cases {
         let out = run(args, None);
@@ -350,8 +362,18 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn every_command_has_help() {
-    let commands: &[&[&str]] =
-        &[&[], &["canon"], &["key"], &["key", "generate"], &["key", "public"], &["key", "info"], &["sign"], &["verify"]];
+    let commands: &[&[&str]] = &[
+        &[],
+        &["canon"],
+        &["key"],
+        &["key", "generate"],
+        &["key", "public"],
+        &["key", "info"],
+        &["sign"],
+        &["verify"],
+        &["seal"],
+        &["open"],
+    ];
     for command in commands {
         let mut args = command.to_vec();
         args.push("--help");
@@ -367,4 +389,305 @@ fn stdin_dash_works_for_key_files_too() {
     let (key, kid) = generate(&dir, "ed25519", "k.pem");
     let pem = fs::read(Path::new(&key)).unwrap();
     assert!(ok(run(&["key", "info", "-"], Some(&pem))).contains(&kid));
+}
+
+// ---- X25519 recipient keys and sealed envelopes ----
+
+/// Generates an X25519 recipient key in `dir`; returns (private PEM path, public PEM path, kid).
+fn generate_recipient(dir: &TempDir, name: &str) -> (String, String, String) {
+    let (private, kid) = generate(dir, "x25519", &format!("{name}.pem"));
+    let public = dir.write(&format!("{name}.pub"), ok(run(&["key", "public", &private], None)));
+    (private, public, kid)
+}
+
+/// Asserts a usage error: exit 2 with `needle` on stderr.
+fn usage(out: Output, needle: &str) {
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "expected exit 2\nstderr: {err}");
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+}
+
+/// The `"name":value` text of a member in canonical one-line JSON (strings keep their quotes).
+fn member<'a>(json: &'a str, name: &str) -> &'a str {
+    let start = json.find(&format!("\"{name}\":")).unwrap_or_else(|| panic!("no {name} in {json}")) + name.len() + 3;
+    let rest = &json[start..];
+    let end = match rest.strip_prefix('"') {
+        Some(text) => text.find('"').unwrap() + 2,
+        None => rest.find([',', '}']).unwrap(),
+    };
+    &rest[..end]
+}
+
+#[cfg(unix)]
+#[test]
+fn key_x25519_generate_public_and_info() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new();
+    let (private, kid) = generate(&dir, "x25519", "hub.pem");
+    assert_eq!(kid.len(), 43, "{kid}");
+    assert_eq!(fs::metadata(&private).unwrap().permissions().mode() & 0o777, 0o600);
+    let pem = fs::read_to_string(&private).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+    fails(run(&["key", "generate", "--alg", "x25519", "--out", &private], None), "already exists");
+    assert_eq!(fs::read_to_string(&private).unwrap(), pem, "the existing key is untouched");
+
+    let public_pem = ok(run(&["key", "public", &private], None));
+    assert!(public_pem.starts_with("-----BEGIN PUBLIC KEY-----") && public_pem.ends_with("-----END PUBLIC KEY-----\n"));
+    let public = dir.write("hub.pub", &public_pem);
+    let jwk = ok(run(&["key", "public", "--format", "jwk", &private], None));
+    assert!(jwk.starts_with("{\"crv\":\"X25519\",") && jwk.ends_with("}\n"), "{jwk}");
+    assert!(jwk.contains(&format!("\"kid\":\"{kid}\"")) && jwk.contains("\"use\":\"enc\"") && !jwk.contains("\"d\""), "{jwk}");
+    let public_jwk = dir.write("hub.jwk", &jwk);
+    assert_eq!(ok(run(&["key", "public", &public], None)), public_pem);
+    assert_eq!(ok(run(&["key", "public", &public_jwk], None)), public_pem);
+    assert_eq!(ok(run(&["key", "public", "--format", "jwk", &public], None)), jwk);
+
+    assert_eq!(ok(run(&["key", "info", &private], None)), format!("algorithm: X25519\nkid: {kid}\ntype: private\n"));
+    assert_eq!(ok(run(&["key", "info", &public], None)), format!("algorithm: X25519\nkid: {kid}\ntype: public\n"));
+    assert_eq!(ok(run(&["key", "info", &public_jwk], None)), format!("algorithm: X25519\nkid: {kid}\ntype: public\n"));
+    assert!(ok(run(&["key", "info", "-"], Some(pem.as_bytes()))).contains(&kid));
+
+    // Neither kind of key: one message naming both.
+    let junk = dir.write("junk.pem", "not a key");
+    let err = fails(run(&["key", "public", &junk], None), "MEDSEAL_KEY_FORMAT");
+    assert!(err.contains("junk.pem") && err.contains("signing key") && err.contains("X25519"), "{err}");
+    // An X25519 key whose PKCS#8 public half does not match is the recipient importer's error.
+    let bad_jwk = jwk.replacen("\"kty\"", "\"d\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"kty\"", 1);
+    fails(run(&["key", "info", &dir.write("bad.jwk", bad_jwk)], None), "MEDSEAL_KEY_INVALID");
+    fails(run(&["key", "public", "--alg", "rs256", &private], None), "MEDSEAL_KEY_UNSUPPORTED");
+    // A recipient key cannot sign or verify, and says so.
+    let err = fails(run(&["sign", "--key", &private], Some(RECORD.as_bytes())), "MEDSEAL_KEY_UNSUPPORTED");
+    assert!(err.contains("X25519 recipient key"), "{err}");
+    fails(run(&["verify", "--key", &public], Some(b"a.b.c")), "X25519 recipient key");
+}
+
+#[test]
+fn seal_and_open_round_trip_every_suite_encoding_and_recipient_count() {
+    let dir = TempDir::new();
+    let (hub, hub_pub, hub_kid) = generate_recipient(&dir, "hub");
+    let (insurer, _, insurer_kid) = generate_recipient(&dir, "insurer");
+    let insurer_jwk = dir.write("insurer.jwk", ok(run(&["key", "public", "--format", "jwk", &insurer], None)));
+    let plaintext = "Nguyễn Văn An: any bytes, not only JSON \u{0}\n";
+    let file = dir.write("record.bin", plaintext);
+    let meta =
+        ["--meta", "source=bv-cho-ray", "--meta", "sequence=42", "--meta", "record_id=rec-1", "--meta", "created=2024-05-01T08:00:00Z"];
+    for aead in ["aes256gcm", "chacha20poly1305"] {
+        for recipients in [vec![hub_pub.as_str()], vec![hub_pub.as_str(), insurer_jwk.as_str()]] {
+            let mut args = vec!["seal", "--aead", aead];
+            for r in &recipients {
+                args.extend(["--to", r]);
+            }
+            args.extend(meta);
+            let json = ok(run(&[&args[..], &[file.as_str()]].concat(), None));
+            assert!(json.starts_with("{\"ct\":\"") && json.ends_with("}\n") && json.matches('\n').count() == 1, "{json}");
+            assert_eq!(member(&json, "aead"), if aead == "aes256gcm" { "2" } else { "3" });
+            assert_eq!(member(&json, "kem"), "32");
+            assert_eq!(member(&json, "kdf"), "1");
+            assert_eq!(json.contains("wrapped_key"), recipients.len() > 1, "{json}");
+            assert!(json.contains(&hub_kid) && json.contains(&insurer_kid) == (recipients.len() > 1));
+            let proto = run(&[&args[..], &["--format", "proto"]].concat(), Some(plaintext.as_bytes()));
+            assert!(proto.status.success(), "{}", stderr(&proto));
+            assert!(proto.stdout[0] != b'{' && !proto.stdout.ends_with(b"\n"), "raw protobuf bytes");
+
+            let json_file = dir.write("env.json", &json);
+            let proto_file = dir.write("env.pb", &proto.stdout);
+            for envelope in [&json_file, &proto_file] {
+                assert_eq!(ok(run(&["open", "--key", &hub, envelope], None)), plaintext);
+                assert_eq!(ok(run(&["open", "--key", &hub], Some(&fs::read(envelope).unwrap()))), plaintext);
+                if recipients.len() > 1 {
+                    assert_eq!(ok(run(&["open", "--key", &insurer, envelope], None)), plaintext);
+                } else {
+                    fails(run(&["open", "--key", &insurer, envelope], None), "MEDSEAL_SEAL_WRONG_RECIPIENT");
+                }
+                assert_eq!(
+                    ok(run(&["open", "--meta-only", envelope], None)),
+                    "{\"content_type\":\"application/jose+json\",\"created\":\"2024-05-01T08:00:00Z\",\"record_id\":\"rec-1\",\
+                     \"sequence\":42,\"source\":\"bv-cho-ray\"}\n"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn seal_meta_defaults() {
+    let dir = TempDir::new();
+    let (hub, hub_pub, _) = generate_recipient(&dir, "hub");
+    let seal = |extra: &[&str]| {
+        let args = [&["seal", "--to", &hub_pub, "--meta", "source=bv-cho-ray", "--meta", "sequence=1"][..], extra].concat();
+        let env = ok(run(&args, Some(b"x")));
+        ok(run(&["open", "--meta-only"], Some(env.as_bytes())))
+    };
+    let first = seal(&[]);
+    let second = seal(&[]);
+    // A random version-4 UUID as record id, different each time.
+    let id = member(&first, "record_id").trim_matches('"');
+    let groups: Vec<usize> = id.split('-').map(str::len).collect();
+    assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
+    assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{id}");
+    assert_eq!(&id[14..15], "4", "{id}");
+    assert!("89ab".contains(&id[19..20]), "{id}");
+    assert_ne!(member(&second, "record_id"), member(&first, "record_id"));
+    // Created now, as an RFC 3339 UTC time; content type a signed record.
+    let created = member(&first, "created").trim_matches('"');
+    assert!(created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T', "{created}");
+    assert_eq!(member(&first, "content_type"), "\"application/jose+json\"");
+    assert_eq!(member(&seal(&["--meta", "content_type=text/plain"]), "content_type"), "\"text/plain\"");
+    // A value containing '=' keeps everything after the first one.
+    assert_eq!(member(&seal(&["--meta", "record_id=a=b"]), "record_id"), "\"a=b\"");
+    let env = ok(run(&["seal", "--to", &hub, "--meta", "source=s", "--meta", "sequence=9007199254740991"], Some(b"x")));
+    assert_eq!(ok(run(&["open", "--key", &hub], Some(env.as_bytes()))), "x");
+}
+
+#[test]
+fn seal_meta_errors() {
+    let dir = TempDir::new();
+    let (_, hub_pub, _) = generate_recipient(&dir, "hub");
+    let seal = |meta: &[&str]| {
+        let mut args = vec!["seal", "--to", hub_pub.as_str()];
+        for m in meta {
+            args.extend(["--meta", m]);
+        }
+        run(&args, Some(b"x"))
+    };
+    usage(seal(&["sequence=1"]), "'source' is required");
+    usage(seal(&["source=a"]), "'sequence' is required");
+    usage(seal(&["source=a", "sequence=1", "colour=blue"]), "unknown meta key 'colour'");
+    usage(seal(&["source=a", "sequence=1", "source=b"]), "'source' is given twice");
+    usage(seal(&["source=a", "sequence=one"]), "whole number");
+    usage(seal(&["source=a", "sequence=-1"]), "whole number");
+    usage(seal(&["source", "sequence=1"]), "KEY=VALUE");
+    // Values are the library's to judge.
+    fails(seal(&["source=a", "sequence=0"]), "MEDSEAL_SEAL_META_INVALID");
+    fails(seal(&["source=a", "sequence=9007199254740992"]), "MEDSEAL_SEAL_META_INVALID");
+    fails(seal(&["source=", "sequence=1"]), "MEDSEAL_SEAL_META_INVALID");
+    fails(seal(&["source=a", "sequence=1", "created=yesterday"]), "MEDSEAL_SEAL_META_INVALID");
+}
+
+#[test]
+fn seal_and_open_key_errors() {
+    let dir = TempDir::new();
+    let (hub, hub_pub, _) = generate_recipient(&dir, "hub");
+    let (other, _, other_kid) = generate_recipient(&dir, "other");
+    let (signer, _) = generate(&dir, "ed25519", "signer.pem");
+    let meta = ["--meta", "source=a", "--meta", "sequence=1"];
+    let err = fails(run(&[&["seal", "--to", &signer][..], &meta].concat(), Some(b"x")), "MEDSEAL_KEY_UNSUPPORTED");
+    assert!(err.contains("signer.pem") && err.contains("X25519"), "{err}");
+    fails(run(&[&["seal", "--to", &dir.write("junk", "junk")][..], &meta].concat(), Some(b"x")), "MEDSEAL_KEY_FORMAT");
+
+    let env = ok(run(&[&["seal", "--to", &hub_pub][..], &meta].concat(), Some(b"x")));
+    let err = fails(run(&["open", "--key", &other], Some(env.as_bytes())), "MEDSEAL_SEAL_WRONG_RECIPIENT");
+    assert!(err.contains(&other_kid), "names the key tried: {err}");
+    let err = fails(run(&["open", "--key", &hub_pub], Some(env.as_bytes())), "MEDSEAL_KEY_NOT_PRIVATE");
+    assert!(err.contains("hub.pub"), "{err}");
+    fails(run(&["open", "--key", &signer], Some(env.as_bytes())), "MEDSEAL_KEY_UNSUPPORTED");
+    // The same key is fine as a private file, or its own recipient.
+    assert_eq!(ok(run(&["open", "--key", &hub], Some(env.as_bytes()))), "x");
+}
+
+#[test]
+fn tampered_and_garbage_envelopes_fail() {
+    let dir = TempDir::new();
+    let (hub, hub_pub, _) = generate_recipient(&dir, "hub");
+    let (insurer, insurer_pub, _) = generate_recipient(&dir, "insurer");
+    for recipients in [vec!["--to", &hub_pub], vec!["--to", &hub_pub, "--to", &insurer_pub]] {
+        let several = recipients.len() > 2;
+        let args = [&["seal"][..], &recipients, &["--meta", "source=bv-cho-ray", "--meta", "sequence=7"]].concat();
+        let env = ok(run(&args, Some(RECORD.as_bytes())));
+        assert_eq!(ok(run(&["open", "--key", &hub], Some(env.as_bytes()))), RECORD);
+        // Meta and body are shared: every recipient refuses them altered.
+        let tampered = [
+            env.replace("\"sequence\":7", "\"sequence\":8"),
+            env.replace("\"source\":\"bv-cho-ray\"", "\"source\":\"bv-cho-rey\""),
+            flip_inside(&env, "ct"),
+        ];
+        let keys = if several { vec![&hub, &insurer] } else { vec![&hub] };
+        for bad in &tampered {
+            assert_ne!(bad, &env);
+            for key in &keys {
+                fails(run(&["open", "--key", key], Some(bad.as_bytes())), "MEDSEAL_SEAL_DECRYPT_FAILED");
+            }
+        }
+        // A recipient entry (the hub's comes first) is the hub's alone: the insurer still opens.
+        let entry_fields: &[&str] = if several { &["enc", "wrapped_key"] } else { &["enc"] };
+        for field in entry_fields {
+            let bad = flip_inside(&env, field);
+            fails(run(&["open", "--key", &hub], Some(bad.as_bytes())), "MEDSEAL_SEAL_DECRYPT_FAILED");
+            if several {
+                assert_eq!(ok(run(&["open", "--key", &insurer], Some(bad.as_bytes()))), RECORD);
+            }
+        }
+    }
+    fails(run(&["open", "--key", &hub], Some(b"hello, not an envelope")), "MEDSEAL_SEAL_NOT_PROTOBUF");
+    fails(run(&["open", "--key", &hub], Some(b"")), "MEDSEAL_SEAL_NOT_PROTOBUF");
+    fails(run(&["open", "--meta-only"], Some(&[0xff, 0xff, 0xff, 0xff])), "MEDSEAL_SEAL_NOT_PROTOBUF");
+    fails(run(&["open", "--key", &hub], Some(b"{\"ct\":1}")), "MEDSEAL_SEAL_MALFORMED");
+    let garbage = dir.write("garbage.bin", b"\x08\x96\x01");
+    let err = fails(run(&["open", "--key", &hub, &garbage], None), "MEDSEAL_SEAL_NOT_PROTOBUF");
+    assert!(err.contains("garbage.bin"), "names the file: {err}");
+}
+
+/// Changes one base64url character in the middle of string member `name` (kept canonical).
+fn flip_inside(json: &str, name: &str) -> String {
+    let start = json.find(&format!("\"{name}\":\"")).unwrap() + name.len() + 4;
+    let at = start + 5;
+    let mut bytes = json.as_bytes().to_vec();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn open_verifies_the_signed_record_inside() {
+    let dir = TempDir::new();
+    let (hub, hub_pub, _) = generate_recipient(&dir, "hub");
+    let (signer, signer_kid) = generate(&dir, "ed25519", "signer.pem");
+    let (other, _) = generate(&dir, "es256", "other.pem");
+    let signer_pub = dir.write("signer.pub", ok(run(&["key", "public", &signer], None)));
+    let jws = ok(run(&["sign", "--key", &signer], Some(RECORD.as_bytes())));
+    let meta = ["--meta", "source=a", "--meta", "sequence=1"];
+    let env =
+        dir.write("env.pb", run(&[&["seal", "--format", "proto", "--to", &hub_pub][..], &meta].concat(), Some(jws.as_bytes())).stdout);
+
+    let out = run(&["open", "--key", &hub, "--verify-key", &signer_pub, &env], None);
+    let summary = stderr(&out);
+    assert_eq!(ok(out), jws, "the plaintext (the JWS) goes to stdout");
+    assert!(summary.starts_with(&format!("valid: EdDSA signature by kid {signer_kid}, sigT ")), "{summary}");
+    assert!(summary.ends_with(&format!(", typ medseal+jws, {} payload bytes\n", RECORD_CANONICAL.len())), "{summary}");
+    assert_eq!(summary.lines().count(), 1);
+    ok(run(&["open", "--key", &hub, "--verify-key", &other, "--verify-key", &signer, &env], None));
+
+    // Not signed by a trusted key: reported as invalid, and nothing is written.
+    let out = run(&["open", "--key", &hub, "--verify-key", &other, &env], None);
+    assert!(out.stdout.is_empty());
+    let err = fails(out, "MEDSEAL_JWS_ALG_MISMATCH");
+    assert!(err.starts_with("medseal: invalid: "), "{err}");
+    let (other_ed, _) = generate(&dir, "ed25519", "other-ed.pem");
+    fails(run(&["open", "--key", &hub, "--verify-key", &other_ed, &env], None), "MEDSEAL_JWS_SIGNATURE_INVALID");
+    // A sealed record that is not a JWS at all.
+    let env = ok(run(&[&["seal", "--to", &hub_pub][..], &meta].concat(), Some(RECORD.as_bytes())));
+    let out = run(&["open", "--key", &hub, "--verify-key", &signer], Some(env.as_bytes()));
+    assert!(out.stdout.is_empty());
+    fails(out, "MEDSEAL_JWS_MALFORMED");
+    // The content type says the record is not a signed record.
+    let env = ok(run(&[&["seal", "--to", &hub_pub, "--meta", "content_type=text/plain"][..], &meta].concat(), Some(jws.as_bytes())));
+    fails(run(&["open", "--key", &hub, "--verify-key", &signer], Some(env.as_bytes())), "MEDSEAL_SEAL_META_INVALID");
+    // Opening still comes first: the wrong recipient is that error, not a signature one.
+    let (other_hub, _, _) = generate_recipient(&dir, "other-hub");
+    fails(run(&["open", "--key", &other_hub, "--verify-key", &signer], Some(env.as_bytes())), "MEDSEAL_SEAL_");
+}
+
+#[test]
+fn seal_and_open_name_missing_files() {
+    let dir = TempDir::new();
+    let (hub, hub_pub, _) = generate_recipient(&dir, "hub");
+    let missing = dir.path("missing.bin");
+    let missing = missing.to_str().unwrap();
+    let expected = format!("medseal: error: cannot read {missing}: No such file");
+    let meta = ["--meta", "source=a", "--meta", "sequence=1"];
+    fails(run(&[&["seal", "--to", missing][..], &meta].concat(), Some(b"x")), &expected);
+    fails(run(&[&["seal", "--to", &hub_pub][..], &meta, &[missing]].concat(), None), &expected);
+    fails(run(&["open", "--key", missing], Some(b"x")), &expected);
+    fails(run(&["open", "--key", &hub, missing], None), &expected);
+    fails(run(&["open", "--meta-only", missing], None), &expected);
+    fails(run(&["open", "--key", &hub, "--verify-key", missing], Some(b"x")), &expected);
 }
