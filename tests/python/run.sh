@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interop tests of the medseal binary against PyCA cryptography (HPKE, Ed25519).
 #   bash tests/python/run.sh [PYTEST_ARGS...]     from anywhere; needs `cargo build` first
+#   bash tests/python/run.sh --venv-only          only prepare build/venv (for make bench-seal)
 # Creates a virtualenv in build/venv on first use and reinstalls only when requirements.txt
 # changes. MEDSEAL_BIN picks the binary (default target/debug/medseal).
 set -euo pipefail
@@ -17,6 +18,10 @@ fi
 if ! cmp -s "$requirements" "$stamp"; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
     cp "$requirements" "$stamp"
+fi
+
+if [ "${1:-}" = "--venv-only" ]; then
+    exit 0
 fi
 
 export PYTHONDONTWRITEBYTECODE=1
