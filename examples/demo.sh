@@ -60,6 +60,33 @@ if "$medseal" verify --key "$out/hospital.pub.pem" "$out/tampered.jws"; then
   echo "a tampered record verified: the demo expected a refusal" >&2; exit 1
 fi
 
+step "the hub and the insurer make X25519 keys to receive sealed records"
+"$medseal" key generate --alg x25519 --out "$out/hub.pem"
+"$medseal" key public "$out/hub.pem" --format jwk > "$out/hub.pub.jwk"
+"$medseal" key generate --alg x25519 --out "$out/insurer.pem"
+"$medseal" key public "$out/insurer.pem" --format pem > "$out/insurer.pub.pem"
+
+step "seal the signed record to the hub and the insurer (HPKE, RFC 9180; meta in clear but bound)"
+"$medseal" seal --to "$out/hub.pub.jwk" --to "$out/insurer.pub.pem" \
+    --meta source=bv-cho-ray --meta sequence=1 --meta record_id=patient-nguyen-van-an-1 \
+    "$out/patient.jws" > "$out/patient.sealed.json"
+"$medseal" seal --to "$out/hub.pub.jwk" --meta source=bv-cho-ray --meta sequence=1 --format proto \
+    "$out/patient.jws" > "$out/patient.sealed.pb"
+echo "routing meta anyone can read (no key):"
+"$medseal" open --meta-only "$out/patient.sealed.json"
+
+step "the hub opens it and verifies the hospital's signature inside"
+"$medseal" open --key "$out/hub.pem" --verify-key "$out/hospital.pub.pem" "$out/patient.sealed.json" | head -c 120; echo " ..."
+"$medseal" open --key "$out/insurer.pem" --verify-key "$out/hospital.pub.pem" "$out/patient.sealed.json" > /dev/null
+"$medseal" open --key "$out/hub.pem" --verify-key "$out/hospital.pub.pem" "$out/patient.sealed.pb" > /dev/null
+echo "the insurer and the protobuf copy open and verify too"
+
+step "a changed sequence number in the clear meta is caught"
+sed 's/"sequence":1/"sequence":2/' "$out/patient.sealed.json" > "$out/tampered.sealed.json"
+if "$medseal" open --key "$out/hub.pem" "$out/tampered.sealed.json" > /dev/null; then
+  echo "a tampered envelope opened: the demo expected a refusal" >&2; exit 1
+fi
+
 step "the same through the C ABI (examples/c/sign_verify.c)"
 "$out/sign_verify" examples/data/patient.json
 
