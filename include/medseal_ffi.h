@@ -35,6 +35,15 @@ enum medseal_result
   MEDSEAL_JWS_SIGNATURE_INVALID = 307,
   MEDSEAL_JWS_NO_KEYS = 308,
   MEDSEAL_JWS_PAYLOAD_MISSING = 309,
+  MEDSEAL_SEAL_MALFORMED = 400,
+  MEDSEAL_SEAL_NOT_PROTOBUF = 401,
+  MEDSEAL_SEAL_TRUNCATED = 402,
+  MEDSEAL_SEAL_UNKNOWN_SUITE = 403,
+  MEDSEAL_SEAL_WRONG_RECIPIENT = 404,
+  MEDSEAL_SEAL_DECRYPT_FAILED = 405,
+  MEDSEAL_SEAL_TOO_LARGE = 406,
+  MEDSEAL_SEAL_ZERO_SHARED_SECRET = 407,
+  MEDSEAL_SEAL_META_INVALID = 408,
 };
 typedef int32_t medseal_result;
 
@@ -57,6 +66,8 @@ enum medseal_key_format
   MEDSEAL_KEY_FORMAT_SPKI_DER = 5,
   MEDSEAL_KEY_FORMAT_SPKI_PEM = 6,
   MEDSEAL_KEY_FORMAT_JWK = 7,
+  MEDSEAL_KEY_FORMAT_RAW_PRIVATE = 8,
+  MEDSEAL_KEY_FORMAT_RAW_PUBLIC = 9,
 };
 typedef uint32_t medseal_key_format;
 
@@ -87,9 +98,29 @@ enum medseal_payload_kind
 };
 typedef uint32_t medseal_payload_kind;
 
+enum medseal_aead
+ {
+  MEDSEAL_AEAD_AES_256_GCM = 2,
+  MEDSEAL_AEAD_CHACHA20_POLY1305 = 3,
+};
+typedef uint32_t medseal_aead;
+
+enum medseal_envelope_encoding
+ {
+  MEDSEAL_ENVELOPE_JSON = 1,
+  MEDSEAL_ENVELOPE_PROTOBUF = 2,
+};
+typedef uint32_t medseal_envelope_encoding;
+
 typedef struct medseal_buffer medseal_buffer;
 
+typedef struct medseal_envelope medseal_envelope;
+
 typedef struct medseal_key medseal_key;
+
+typedef struct medseal_meta medseal_meta;
+
+typedef struct medseal_recipient_key medseal_recipient_key;
 
 typedef struct medseal_signer medseal_signer;
 
@@ -128,6 +159,42 @@ medseal_result medseal_key_algorithm(const struct medseal_key *key, uint32_t *al
 medseal_result medseal_key_has_private(const struct medseal_key *key, uint32_t *has_private);
 
 void medseal_key_free(struct medseal_key *key);
+
+medseal_result medseal_recipient_key_generate(struct medseal_recipient_key **out);
+
+medseal_result medseal_recipient_key_import(const uint8_t *data, size_t len, struct medseal_recipient_key **out);
+
+medseal_result medseal_recipient_key_from_raw(const uint8_t *data, size_t len, uint32_t kind, struct medseal_recipient_key **out);
+
+medseal_result medseal_recipient_key_export(const struct medseal_recipient_key *key, uint32_t format, struct medseal_buffer **out);
+
+medseal_result medseal_recipient_key_kid(const struct medseal_recipient_key *key, struct medseal_buffer **out);
+
+medseal_result medseal_recipient_key_has_private(const struct medseal_recipient_key *key, uint32_t *has_private);
+
+void medseal_recipient_key_free(struct medseal_recipient_key *key);
+
+medseal_result medseal_meta_new(const uint8_t *record_id, size_t record_id_len, const uint8_t *source, size_t source_len, uint64_t sequence, struct medseal_meta **out);
+
+medseal_result medseal_meta_set_created(struct medseal_meta *meta, const uint8_t *created, size_t len);
+
+medseal_result medseal_meta_set_content_type(struct medseal_meta *meta, const uint8_t *content_type, size_t len);
+
+void medseal_meta_free(struct medseal_meta *meta);
+
+medseal_result medseal_seal(const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *plaintext, size_t len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
+
+medseal_result medseal_seal_signed(const struct medseal_signer *signer, const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *document, size_t len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
+
+medseal_result medseal_envelope_decode(const uint8_t *data, size_t len, struct medseal_envelope **out);
+
+medseal_result medseal_envelope_meta(const struct medseal_envelope *envelope, struct medseal_buffer **out);
+
+medseal_result medseal_envelope_open(const struct medseal_envelope *envelope, const struct medseal_recipient_key *key, struct medseal_buffer **out);
+
+medseal_result medseal_envelope_open_verified(const struct medseal_envelope *envelope, const struct medseal_recipient_key *key, const struct medseal_verifier *verifier, struct medseal_verified **out);
+
+void medseal_envelope_free(struct medseal_envelope *envelope);
 
 medseal_result medseal_signer_builder_new(const struct medseal_key *key, struct medseal_signer_builder **out);
 

@@ -77,5 +77,31 @@ pub enum medseal_payload_kind {
     MEDSEAL_PAYLOAD_DOCUMENT = 2,
 }
 
+/// AEADs for sealed envelopes (`medseal_seal`, `medseal_seal_signed`): the RFC 9180 registry
+/// values. The KEM is always DHKEM(X25519, HKDF-SHA256) and the KDF HKDF-SHA256.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum medseal_aead {
+    /// AES-256-GCM (0x0002), the medseal default.
+    MEDSEAL_AEAD_AES_256_GCM = 2,
+    /// ChaCha20-Poly1305 (0x0003), for hosts without AES instructions.
+    MEDSEAL_AEAD_CHACHA20_POLY1305 = 3,
+}
+
+/// Encodings of a sealed envelope written by `medseal_seal` and `medseal_seal_signed`.
+/// `medseal_envelope_decode` reads both.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum medseal_envelope_encoding {
+    /// The JSON mapping (canonical JSON, bytes as base64url).
+    MEDSEAL_ENVELOPE_JSON = 1,
+    /// Protobuf `medseal.v1.SealedRecord`.
+    MEDSEAL_ENVELOPE_PROTOBUF = 2,
+}
+
+/// Most recipients one envelope may be sealed to.
+pub const MEDSEAL_MAX_RECIPIENTS: usize = 16;
+const _: () = assert!(MEDSEAL_MAX_RECIPIENTS == crate::seal::MAX_RECIPIENTS);
+
 /// Length of a key id (RFC 7638 thumbprint, base64url of SHA-256), without terminator.
 pub const MEDSEAL_KID_BYTES: usize = 43;

@@ -7,7 +7,8 @@
 //! * NULL is checked everywhere, and no slice is ever made from NULL.
 //!
 //! Handles are boxed Rust values behind opaque C types; keys are shared (`Arc`) with the
-//! signers and verifiers built from them, so a key may be freed while they live on.
+//! signers and verifiers built from them, so a key may be freed while they live on. Sealing
+//! copies what it needs from its arguments, so nothing borrows a handle past a call.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 // Handle types carry their C names.
 #![allow(non_camel_case_types)]
@@ -18,6 +19,7 @@ mod canon;
 mod constants;
 mod error;
 mod key;
+mod seal;
 mod sign;
 mod verify;
 pub mod version;
@@ -25,6 +27,7 @@ pub mod version;
 pub use buffer::medseal_buffer;
 pub use constants::*;
 pub use key::medseal_key;
+pub use seal::{medseal_envelope, medseal_meta, medseal_recipient_key};
 pub use sign::{medseal_signer, medseal_signer_builder};
 pub use verify::{medseal_verified, medseal_verifier, medseal_verifier_builder};
 pub use version::{MEDSEAL_ABI_VERSION, MEDSEAL_VERSION_MAJOR, MEDSEAL_VERSION_MINOR, MEDSEAL_VERSION_PATCH};

@@ -18,7 +18,7 @@ pub struct medseal_signer_builder {
 
 /// Signs records. Immutable: share it between threads freely.
 pub struct medseal_signer {
-    signer: Signer,
+    pub(crate) signer: Signer,
 }
 
 /// Starts a signer for `key` (which must hold a private key) with the medseal defaults:

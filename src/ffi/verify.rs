@@ -21,14 +21,14 @@ pub struct medseal_verifier_builder {
 
 /// Verifies JWS against its trusted keys. Immutable: share it between threads freely.
 pub struct medseal_verifier {
-    verifier: Verifier,
+    pub(crate) verifier: Verifier,
     canon: CanonOptions,
 }
 
 /// The result of a successful verification. Read with the `medseal_verified_*` accessors;
 /// pointers they return stay valid until `medseal_verified_free`.
 pub struct medseal_verified {
-    verified: Verified,
+    pub(crate) verified: Verified,
 }
 
 /// Starts an empty verifier builder.

@@ -8,7 +8,8 @@
 #    include/medseal_ffi.h declares the same functions without any preprocessor line;
 # 3. checks the headers: medseal.h as C99, C11, C++11 and C++17 (and a C++ program links and
 #    runs against the library); medseal_ffi.h as C11 after <stdint.h> and <stddef.h>;
-# 4. (a) builds each test and examples/c/sign_verify.c with ASan + UBSan against
+# 4. (a) builds each test and the examples (examples/c/sign_verify.c, examples/c/seal_open.c)
+#        with ASan + UBSan against
 #        target/debug/libmedseal.a and runs them with leak detection;
 #    (b) builds them plainly against target/debug/libmedseal.so (rpath set) and runs them under
 #        valgrind: no memory error, no definite or indirect leak. ("Still reachable" blocks,
@@ -34,8 +35,9 @@ read -r -a NATIVE_LIBS <<<"${MEDSEAL_NATIVE_LIBS:--lpthread -ldl -lm -lrt -lutil
 VALGRIND=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=1)
 
-TESTS=(test_abi test_canon test_keys test_jws test_threads)
+TESTS=(test_abi test_canon test_keys test_jws test_seal test_threads)
 EXAMPLE=examples/c/sign_verify.c
+SEAL_EXAMPLE=examples/c/seal_open.c
 
 FAILURES=()
 STEPS=0
@@ -66,7 +68,7 @@ check_run() {
         return 1
     fi
     # On success, the lines that matter (full output in the log).
-    grep -E '^[0-9]+ passed, [0-9]+ failed$|^(verified|algorithm|signed by): |^medseal: |^==[0-9]+==' "$log" |
+    grep -E '^[0-9]+ passed, [0-9]+ failed$|^(verified|algorithm|signed by|meta): |^medseal: |^==[0-9]+==' "$log" |
         sed 's/^/    /' || true
     return 0
 }
@@ -174,17 +176,39 @@ run_example() {
     fi
 }
 
+# The sealing example: a hospital signs and seals a record to the hub, which opens and verifies
+# it, with either envelope encoding; a bad argument is refused.
+run_seal_example() {
+    local mode=$1 exe=$2
+    shift 2
+    local prefix=("$@") encoding
+    for encoding in json protobuf; do
+        if check_run "$mode-seal-open-$encoding" 0 "${prefix[@]}" "$exe" "$encoding"; then
+            grep -q '^verified: yes$' "$LOGS/$mode-seal-open-$encoding.log" \
+                || fail "$mode-seal-open-$encoding: no \"verified: yes\""
+            grep -q '^meta: {"content_type":"application/jose+json",' "$LOGS/$mode-seal-open-$encoding.log" \
+                || fail "$mode-seal-open-$encoding: no routing metadata"
+        fi
+    done
+    check_run "$mode-seal-open-usage" 1 "${prefix[@]}" "$exe" xml || true
+    if grep -q '^==[0-9]*==' "$LOGS/$mode-seal-open-usage.log"; then
+        fail "$mode-seal-open-usage: sanitizer or valgrind report"
+    fi
+}
+
 section "(a) ASan + UBSan, static library"
 for t in "${TESTS[@]}"; do
     run "$CC" "${CFLAGS[@]}" "${SANITIZE[@]}" "tests/c/$t.c" target/debug/libmedseal.a "${NATIVE_LIBS[@]}" -o "$OUT/asan/$t"
 done
 run "$CC" "${CFLAGS[@]}" "${SANITIZE[@]}" "$EXAMPLE" target/debug/libmedseal.a "${NATIVE_LIBS[@]}" -o "$OUT/asan/sign_verify"
+run "$CC" "${CFLAGS[@]}" "${SANITIZE[@]}" "$SEAL_EXAMPLE" target/debug/libmedseal.a "${NATIVE_LIBS[@]}" -o "$OUT/asan/seal_open"
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in "${TESTS[@]}"; do
     check_run "asan-$t" 0 "$OUT/asan/$t" && count_checks "asan-$t" || true
 done
 run_example asan "$OUT/asan/sign_verify"
+run_seal_example asan "$OUT/asan/seal_open"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 section "(b) valgrind, shared library"
@@ -193,6 +217,7 @@ for t in "${TESTS[@]}"; do
     run "$CC" "${CFLAGS[@]}" "tests/c/$t.c" -Ltarget/debug -lmedseal "$RPATH" -o "$OUT/valgrind/$t"
 done
 run "$CC" "${CFLAGS[@]}" "$EXAMPLE" -Ltarget/debug -lmedseal "$RPATH" -o "$OUT/valgrind/sign_verify"
+run "$CC" "${CFLAGS[@]}" "$SEAL_EXAMPLE" -Ltarget/debug -lmedseal "$RPATH" -o "$OUT/valgrind/seal_open"
 if ! ldd "$OUT/valgrind/test_abi" | grep -q "$ROOT/target/debug/libmedseal.so"; then
     fail "the valgrind builds do not load target/debug/libmedseal.so"
 fi
@@ -200,10 +225,11 @@ for t in "${TESTS[@]}"; do
     check_run "valgrind-$t" 0 "${VALGRIND[@]}" "$OUT/valgrind/$t" && count_checks "valgrind-$t" || true
 done
 run_example valgrind "$OUT/valgrind/sign_verify" "${VALGRIND[@]}"
+run_seal_example valgrind "$OUT/valgrind/seal_open" "${VALGRIND[@]}"
 
 section "summary"
 echo "exports exercised: $((${#EXPORTS[@]} - ${#missing[@]}))/${#EXPORTS[@]}"
-echo "checks passed: $CHECKS_PASSED (5 test programs x 2 builds)"
+echo "checks passed: $CHECKS_PASSED (${#TESTS[@]} test programs x 2 builds)"
 echo "steps run: $STEPS"
 echo "time: $((SECONDS - START_SECONDS))s"
 if [ "${#FAILURES[@]}" -gt 0 ]; then

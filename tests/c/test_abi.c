@@ -74,6 +74,15 @@ static const struct code_name CODES[] = {
     CODE(MEDSEAL_JWS_SIGNATURE_INVALID),
     CODE(MEDSEAL_JWS_NO_KEYS),
     CODE(MEDSEAL_JWS_PAYLOAD_MISSING),
+    CODE(MEDSEAL_SEAL_MALFORMED),
+    CODE(MEDSEAL_SEAL_NOT_PROTOBUF),
+    CODE(MEDSEAL_SEAL_TRUNCATED),
+    CODE(MEDSEAL_SEAL_UNKNOWN_SUITE),
+    CODE(MEDSEAL_SEAL_WRONG_RECIPIENT),
+    CODE(MEDSEAL_SEAL_DECRYPT_FAILED),
+    CODE(MEDSEAL_SEAL_TOO_LARGE),
+    CODE(MEDSEAL_SEAL_ZERO_SHARED_SECRET),
+    CODE(MEDSEAL_SEAL_META_INVALID),
 };
 #undef CODE
 #define N_CODES (sizeof CODES / sizeof CODES[0])
@@ -106,7 +115,7 @@ static void test_result_codes(void) {
     CHECK_STR(medseal_result_describe(MEDSEAL_OK), "success");
 
     /* Unknown codes: never NULL, and not the name of a real code. */
-    const int32_t unknown[] = {-1, 8, 99, 110, 199, 206, 310, 400, 999, INT32_MAX, INT32_MIN};
+    const int32_t unknown[] = {-1, 8, 99, 110, 199, 206, 310, 409, 499, 500, 999, INT32_MAX, INT32_MIN};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *name = medseal_result_name(unknown[i]);
         const char *text = medseal_result_describe(unknown[i]);

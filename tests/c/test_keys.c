@@ -247,8 +247,18 @@ static void test_generate(void) {
     CHECK(out == SENTINEL_PTR);
     medseal_buffer_free(der);
 
+    /* Raw formats: Ed25519 seed and public key, 32 bytes each. */
+    static const uint32_t raw_formats[] = {MEDSEAL_KEY_FORMAT_RAW_PRIVATE, MEDSEAL_KEY_FORMAT_RAW_PUBLIC};
+    for (size_t i = 0; i < 2; i++) {
+        medseal_buffer *raw = SENTINEL_PTR;
+        if (CHECK_OK(medseal_key_export(ed, raw_formats[i], &raw))) {
+            CHECK(medseal_buffer_len(raw) == 32);
+            medseal_buffer_free(raw);
+        }
+    }
+
     /* Unknown formats. */
-    const uint32_t bad_formats[] = {0, 8, 99, UINT32_MAX};
+    const uint32_t bad_formats[] = {0, 10, 99, UINT32_MAX};
     for (size_t i = 0; i < sizeof bad_formats / sizeof bad_formats[0]; i++) {
         medseal_buffer *buf = SENTINEL_PTR;
         CHECK_RC(medseal_key_export(ed, bad_formats[i], &buf), MEDSEAL_INVALID_ARGUMENT);
