@@ -39,9 +39,32 @@ fn sign_seal_open_verify_round_trips() {
 #[test]
 fn changed_meta_fails_authentication() {
     let hub = RecipientKey::generate().unwrap();
-    for recipients in [vec![&hub], vec![&hub, &hub]] {
+    let insurer = RecipientKey::generate().unwrap();
+    for recipients in [vec![&hub], vec![&hub, &insurer]] {
         let mut envelope = Envelope::seal(b"record", Meta::new("rec-1", "bv-cho-ray", 7), &recipients, Aead::Aes256Gcm).unwrap();
         envelope.meta.sequence = 8;
         assert_eq!(envelope.open(&hub).unwrap_err().code(), medseal::ResultCode::MEDSEAL_SEAL_DECRYPT_FAILED);
     }
+}
+
+#[test]
+fn strictness_of_the_mapping() {
+    use medseal::ResultCode::*;
+    let hub = RecipientKey::generate().unwrap();
+    let insurer = RecipientKey::generate().unwrap();
+    // A recipient listed twice is a mistake: refused when sealing and when decoding.
+    let twice = Envelope::seal(b"record", Meta::new("rec-1", "bv-cho-ray", 1), &[&hub, &hub], Aead::Aes256Gcm);
+    assert_eq!(twice.unwrap_err().code(), MEDSEAL_INVALID_ARGUMENT);
+    let envelope = Envelope::seal(b"record", Meta::new("rec-1", "bv-cho-ray", 1), &[&hub, &insurer], Aead::Aes256Gcm).unwrap();
+    let json = String::from_utf8(envelope.to_json().unwrap()).unwrap();
+    let duplicated = json.replace(insurer.kid(), hub.kid());
+    assert_eq!(Envelope::from_json(duplicated.as_bytes()).unwrap_err().code(), MEDSEAL_SEAL_MALFORMED);
+    // Numbers must be written canonically: the info is recomputed from them.
+    assert!(json.contains("\"sequence\":1,"));
+    let lossy = json.replace("\"sequence\":1,", "\"sequence\":1.0,");
+    assert_eq!(Envelope::from_json(lossy.as_bytes()).unwrap_err().code(), MEDSEAL_SEAL_MALFORMED);
+    // created must be UTC.
+    let mut meta = Meta::new("rec-1", "bv-cho-ray", 1);
+    meta.created = "2026-11-26T15:00:00+07:00".into();
+    assert_eq!(meta.validate().unwrap_err().code(), MEDSEAL_SEAL_META_INVALID);
 }

@@ -53,7 +53,7 @@ pub extern "C" fn medseal_key_export(key: *const medseal_key, format: u32, out: 
     let format = KeyFormat::from_c_id(format)
         .ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown key format {format} (use MEDSEAL_KEY_FORMAT_*)"))?;
     let encoded = key.key.export(format)?;
-    out.write_box(medseal_buffer { bytes: encoded });
+    out.write_box(medseal_buffer::key_export(format, encoded));
     Ok(())
 }
 
@@ -63,7 +63,7 @@ pub extern "C" fn medseal_key_export(key: *const medseal_key, format: u32, out: 
 pub extern "C" fn medseal_key_kid(key: *const medseal_key, out: *mut *mut medseal_buffer) -> ResultCode {
     let key = handle(key, "key")?;
     let out = Out::new(out, "out")?;
-    out.write_box(medseal_buffer::new(key.key.kid().as_bytes()));
+    out.write_box(medseal_buffer::public(key.key.kid().as_bytes()));
     Ok(())
 }
 

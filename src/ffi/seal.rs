@@ -137,7 +137,8 @@ pub extern "C" fn medseal_recipient_key_export(
     let out = Out::new(out, "out")?;
     let format = KeyFormat::from_c_id(format)
         .ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown key format {format} (use MEDSEAL_KEY_FORMAT_*)"))?;
-    out.write_box(medseal_buffer { bytes: key.key.export(format)? });
+    let encoded = key.key.export(format)?;
+    out.write_box(medseal_buffer::key_export(format, encoded));
     Ok(())
 }
 
@@ -148,7 +149,7 @@ pub extern "C" fn medseal_recipient_key_export(
 pub extern "C" fn medseal_recipient_key_kid(key: *const medseal_recipient_key, out: *mut *mut medseal_buffer) -> ResultCode {
     let key = handle(key, "key")?;
     let out = Out::new(out, "out")?;
-    out.write_box(medseal_buffer::new(key.key.kid().as_bytes()));
+    out.write_box(medseal_buffer::public(key.key.kid().as_bytes()));
     Ok(())
 }
 
@@ -251,7 +252,8 @@ pub extern "C" fn medseal_seal(
     let aead = self::aead(aead)?;
     let encoding = self::encoding(encoding)?;
     let envelope = Envelope::seal(plaintext, meta.meta.clone(), &recipients, aead)?;
-    out.write_box(medseal_buffer::new(encode(&envelope, encoding)?));
+    // Ciphertext: public bytes, not wiped on free.
+    out.write_box(medseal_buffer::public(encode(&envelope, encoding)?));
     Ok(())
 }
 
@@ -280,7 +282,8 @@ pub extern "C" fn medseal_seal_signed(
     let aead = self::aead(aead)?;
     let encoding = self::encoding(encoding)?;
     let envelope = seal::seal_signed(&signer.signer, document, meta.meta.clone(), &recipients, aead)?;
-    out.write_box(medseal_buffer::new(encode(&envelope, encoding)?));
+    // Ciphertext: public bytes, not wiped on free.
+    out.write_box(medseal_buffer::public(encode(&envelope, encoding)?));
     Ok(())
 }
 
@@ -303,7 +306,7 @@ pub extern "C" fn medseal_envelope_decode(data: *const u8, len: usize, out: *mut
 pub extern "C" fn medseal_envelope_meta(envelope: *const medseal_envelope, out: *mut *mut medseal_buffer) -> ResultCode {
     let envelope = handle(envelope, "envelope")?;
     let out = Out::new(out, "out")?;
-    out.write_box(medseal_buffer::new(envelope.envelope.meta.to_value().to_canonical()));
+    out.write_box(medseal_buffer::public(envelope.envelope.meta.to_value().to_canonical()));
     Ok(())
 }
 
@@ -320,7 +323,7 @@ pub extern "C" fn medseal_envelope_open(
     let envelope = handle(envelope, "envelope")?;
     let key = handle(key, "key")?;
     let out = Out::new(out, "out")?;
-    out.write_box(medseal_buffer { bytes: envelope.envelope.open(&key.key)? });
+    out.write_box(medseal_buffer::from_secret(envelope.envelope.open(&key.key)?));
     Ok(())
 }
 

@@ -50,7 +50,7 @@ impl Meta {
     }
 
     /// Checks every field: non-empty text of at most 256 bytes, sequence 1..=2^53−1, `created`
-    /// an RFC 3339 time.
+    /// an RFC 3339 time in UTC (`Z`), as the wire format says.
     pub fn validate(&self) -> Result<()> {
         for (name, value) in [("record_id", &self.record_id), ("source", &self.source), ("content_type", &self.content_type)] {
             if value.is_empty() || value.len() > 256 || value.chars().any(char::is_control) {
@@ -60,8 +60,11 @@ impl Meta {
         if !(1..=MAX_SEQUENCE).contains(&self.sequence) {
             return Err(err!(MEDSEAL_SEAL_META_INVALID, "meta.sequence must be between 1 and 2^53-1, not {}", self.sequence));
         }
-        time::OffsetDateTime::parse(&self.created, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| err!(MEDSEAL_SEAL_META_INVALID, "meta.created must be an RFC 3339 time"))?;
+        let utc = self.created.ends_with('Z')
+            && time::OffsetDateTime::parse(&self.created, &time::format_description::well_known::Rfc3339).is_ok();
+        if !utc {
+            return Err(err!(MEDSEAL_SEAL_META_INVALID, "meta.created must be an RFC 3339 UTC time such as 2026-11-26T08:00:00Z"));
+        }
         Ok(())
     }
 
@@ -119,6 +122,9 @@ impl Envelope {
         if plaintext.len() > MAX_ENVELOPE_BYTES {
             return Err(err!(MEDSEAL_SEAL_TOO_LARGE, "the record is {} bytes; the limit is {MAX_ENVELOPE_BYTES}", plaintext.len()));
         }
+        if let Some(kid) = duplicate_kid(recipients.iter().map(|k| k.kid())) {
+            return Err(err!(MEDSEAL_INVALID_ARGUMENT, "recipient {kid} is listed twice"));
+        }
         let info = meta.info()?;
         if let [only] = recipients {
             let sealed = hpke::seal(aead, only.public_bytes(), &info, b"", plaintext)?;
@@ -133,7 +139,8 @@ impl Envelope {
             let sealed = hpke::seal(aead, key.public_bytes(), &info, b"", content_key.as_slice())?;
             entries.push(Recipient { kid: key.kid().to_owned(), enc: sealed.enc.to_vec(), wrapped_key: sealed.ct });
         }
-        let mut ct = plaintext.to_vec();
+        let mut ct = Vec::with_capacity(plaintext.len() + aead.tag_len());
+        ct.extend_from_slice(plaintext);
         hpke::aead_seal(aead, content_key.as_slice(), &BODY_NONCE, &info, &mut ct)?;
         Ok(Envelope { meta, aead, recipients: entries, ct })
     }
@@ -141,7 +148,7 @@ impl Envelope {
     /// Opens the envelope with a private recipient key. The info is recomputed from `meta`,
     /// so any change to the metadata fails authentication.
     pub fn open(&self, key: &RecipientKey) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-        let secret = key.secret()?;
+        key.secret()?; // a public-only key cannot open: say so before looking for its kid
         let entry = self.recipients.iter().find(|r| r.kid == key.kid()).ok_or_else(|| {
             err!(
                 MEDSEAL_SEAL_WRONG_RECIPIENT,
@@ -152,9 +159,9 @@ impl Envelope {
         })?;
         let info = self.meta.info()?;
         if self.recipients.len() == 1 {
-            return hpke::open(self.aead, secret, &entry.enc, &info, b"", &self.ct);
+            return hpke::open_with_key(self.aead, key, &entry.enc, &info, b"", &self.ct);
         }
-        let content_key = hpke::open(self.aead, secret, &entry.enc, &info, b"", &entry.wrapped_key)?;
+        let content_key = hpke::open_with_key(self.aead, key, &entry.enc, &info, b"", &entry.wrapped_key)?;
         if content_key.len() != CONTENT_KEY_LEN {
             return Err(err!(MEDSEAL_SEAL_MALFORMED, "the wrapped content key has {} bytes, not {CONTENT_KEY_LEN}", content_key.len()));
         }
@@ -172,9 +179,10 @@ impl Envelope {
         self.meta.info()
     }
 
-    /// The protobuf encoding (`medseal.v1.SealedRecord`).
+    /// The protobuf encoding (`medseal.v1.SealedRecord`), fields in number order. The
+    /// ciphertext is written straight into the output instead of being cloned into a message.
     pub fn to_protobuf(&self) -> Result<Vec<u8>> {
-        let message = wire::SealedRecord {
+        let head = wire::SealedRecord {
             meta: Some(wire::Meta {
                 record_id: self.meta.record_id.clone(),
                 source: self.meta.source.clone(),
@@ -188,10 +196,15 @@ impl Envelope {
                 .iter()
                 .map(|r| wire::Recipient { kid: r.kid.clone(), enc: r.enc.clone(), wrapped_key: r.wrapped_key.clone() })
                 .collect(),
-            ct: self.ct.clone(),
-            info: self.info()?,
+            ct: Vec::new(),
+            info: Vec::new(),
         };
-        Ok(prost::Message::encode_to_vec(&message))
+        let info = self.info()?;
+        let mut out = Vec::with_capacity(prost::Message::encoded_len(&head) + self.ct.len() + info.len() + 20);
+        prost::Message::encode_raw(&head, &mut out);
+        prost::encoding::bytes::encode(4, &self.ct, &mut out);
+        prost::encoding::bytes::encode(5, &info, &mut out);
+        Ok(out)
     }
 
     /// Decodes the protobuf encoding.
@@ -246,7 +259,9 @@ impl Envelope {
     /// Decodes the JSON mapping. Unknown members are refused, so a typo is not silently lost.
     pub fn from_json(bytes: &[u8]) -> Result<Envelope> {
         check_size(bytes)?;
-        let options = CanonOptions { max_bytes: MAX_ENVELOPE_BYTES * 2, ..CanonOptions::plain() };
+        // Numbers must be written canonically (`42`, not `42.0`): the info is recomputed from
+        // them, and other readers must get the same bytes.
+        let options = CanonOptions { max_bytes: MAX_ENVELOPE_BYTES * 2, allow_lossy_numbers: false, ..CanonOptions::plain() };
         let json =
             canon::parse(bytes, &options).map_err(|e| err!(MEDSEAL_SEAL_MALFORMED, "the envelope is not valid JSON: {}", e.message()))?;
         let top = Fields::new(&json, "envelope", &["ct", "info", "meta", "recipients", "suite"])?;
@@ -316,6 +331,9 @@ impl Envelope {
         if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
             return Err(err!(MEDSEAL_SEAL_MALFORMED, "an envelope has 1 to {MAX_RECIPIENTS} recipients, not {}", recipients.len()));
         }
+        if let Some(kid) = duplicate_kid(recipients.iter().map(|r| r.kid.as_str())) {
+            return Err(err!(MEDSEAL_SEAL_MALFORMED, "recipient {} is listed twice", kid.chars().take(64).collect::<String>()));
+        }
         let several = recipients.len() > 1;
         for r in &recipients {
             if r.enc.len() != hpke::X25519_LEN {
@@ -343,6 +361,11 @@ impl Envelope {
         }
         Ok(Envelope { meta, aead, recipients, ct })
     }
+}
+
+/// The first kid that appears twice, if any (at most 16 recipients: quadratic is fine).
+fn duplicate_kid<'k>(kids: impl Iterator<Item = &'k str> + Clone) -> Option<&'k str> {
+    kids.clone().enumerate().find(|(i, kid)| kids.clone().skip(i + 1).any(|other| other == *kid)).map(|(_, kid)| kid)
 }
 
 fn check_size(bytes: &[u8]) -> Result<()> {

@@ -94,31 +94,28 @@ pub fn seal_with_ephemeral(
     let dh = x25519(&sk_e, recipient)?;
     let shared = extract_and_expand(&dh, &enc, recipient);
     let (key, nonce) = key_schedule(suite, &shared, info);
-    let mut ct = plaintext.to_vec();
+    // Room for the tag up front: appending it must not copy a megabyte record again.
+    let mut ct = Vec::with_capacity(plaintext.len() + suite.tag_len());
+    ct.extend_from_slice(plaintext);
     aead_seal(suite, &key, &nonce, aad, &mut ct)?;
     Ok(Sealed { enc, ct })
 }
 
-/// `OpenBase(enc, skR, info, aad, ct)`.
-pub fn open(suite: Aead, recipient: &StaticSecret, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+/// `OpenBase(enc, skR, info, aad, ct)` with a recipient key holding its private half. The
+/// key's public half is reused for the KEM context rather than recomputed.
+pub fn open_with_key(suite: Aead, key: &super::RecipientKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let enc: [u8; X25519_LEN] =
         enc.try_into().map_err(|_| err!(MEDSEAL_SEAL_TRUNCATED, "the encapsulated key has {} bytes; X25519 needs 32", enc.len()))?;
     if ct.len() < suite.tag_len() {
         return Err(err!(MEDSEAL_SEAL_TRUNCATED, "the ciphertext has {} bytes, shorter than its {}-byte tag", ct.len(), suite.tag_len()));
     }
-    let dh = x25519(recipient, &enc)?;
-    let pk_r = PublicKey::from(recipient).to_bytes();
-    let shared = extract_and_expand(&dh, &enc, &pk_r);
-    let (key, nonce) = key_schedule(suite, &shared, info);
+    let dh = x25519(key.secret()?, &enc)?;
+    let shared = extract_and_expand(&dh, &enc, key.public_bytes());
+    let (aead_key, nonce) = key_schedule(suite, &shared, info);
     let mut buffer = Zeroizing::new(ct.to_vec());
-    let len = aead_open(suite, &key, &nonce, aad, &mut buffer)?;
+    let len = aead_open(suite, &aead_key, &nonce, aad, &mut buffer)?;
     buffer.truncate(len);
     Ok(buffer)
-}
-
-/// `OpenBase` with a recipient key (which must hold its private half).
-pub fn open_with_key(suite: Aead, key: &super::RecipientKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    open(suite, key.secret()?, enc, info, aad, ct)
 }
 
 /// X25519 (RFC 7748) as DHKEM uses it, refusing an all-zero result (RFC 9180 §7.1.4).

@@ -170,7 +170,11 @@ impl RecipientKey {
     /// Writes the key in `format`. PKCS#8 v1 and v2 are the same RFC 8410 structure, v2 with
     /// the public key. The result is zeroized on drop.
     pub fn export(&self, format: KeyFormat) -> Result<Zeroizing<Vec<u8>>> {
-        let secret = if format.is_private() { Some(Zeroizing::new(self.secret()?.to_bytes())) } else { None };
+        let secret = match (&self.secret, format.is_private()) {
+            (Some(secret), true) => Some(Zeroizing::new(secret.to_bytes())),
+            (None, true) => return Err(err!(MEDSEAL_KEY_NOT_PRIVATE, "this key holds only the public part; it has no private form")),
+            (_, false) => None,
+        };
         let secret = || secret.as_ref().expect("private formats fetched the secret above");
         match format {
             KeyFormat::Pkcs8Der => der::okp_pkcs8(OID_X25519, secret().as_slice(), None),
