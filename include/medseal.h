@@ -300,9 +300,10 @@ typedef uint32_t medseal_envelope_encoding;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Bytes returned by medseal (canonical JSON, a JWS, an exported key). Read with
+// Bytes returned by medseal (canonical JSON, a JWS, an exported key, an envelope). Read with
 // `medseal_buffer_data` and `medseal_buffer_len`; free with `medseal_buffer_free`, which
-// zeroizes the bytes first. Thread safety: may be read from any thread; freed once.
+// zeroizes the bytes first unless they are public (envelopes, which are ciphertext; public
+// keys; key ids; routing metadata). Thread safety: may be read from any thread; freed once.
 typedef struct medseal_buffer medseal_buffer;
 
 // A decoded sealed envelope. Immutable: share it between threads freely.

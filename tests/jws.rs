@@ -689,7 +689,26 @@ fn signer_options_are_checked() {
 // ---------------------------------------------------------------------------------------------
 
 fn is_private_format(format: KeyFormat) -> bool {
-    matches!(format, KeyFormat::Pkcs8Der | KeyFormat::Pkcs8Pem | KeyFormat::Pkcs8V2Der | KeyFormat::Pkcs8V2Pem)
+    matches!(format, KeyFormat::Pkcs8Der | KeyFormat::Pkcs8Pem | KeyFormat::Pkcs8V2Der | KeyFormat::Pkcs8V2Pem | KeyFormat::RawPrivate)
+}
+
+/// The formats `Key::import` reads back (raw bytes carry no type, so they are not among them).
+fn importable_formats() -> impl Iterator<Item = KeyFormat> {
+    KeyFormat::ALL.into_iter().filter(|f| !matches!(f, KeyFormat::RawPrivate | KeyFormat::RawPublic))
+}
+
+#[test]
+fn raw_exports() {
+    let ed = Key::generate(Algorithm::EdDSA).unwrap();
+    let raw = ed.export(KeyFormat::RawPrivate).unwrap();
+    assert_eq!(raw.len(), 32);
+    assert_eq!(&raw[..], &ed.export(KeyFormat::Pkcs8Der).unwrap()[16..48], "the seed inside PKCS#8");
+    assert_eq!(ed.export(KeyFormat::RawPublic).unwrap().len(), 32);
+    let p256 = Key::generate(Algorithm::ES256).unwrap();
+    assert_eq!(p256.export(KeyFormat::RawPrivate).unwrap().len(), 32);
+    let point = p256.export(KeyFormat::RawPublic).unwrap();
+    assert_eq!((point.len(), point[0]), (65, 0x04));
+    assert_eq!(p256.to_public().export(KeyFormat::RawPrivate).unwrap_err().code(), ResultCode::MEDSEAL_KEY_NOT_PRIVATE);
 }
 
 #[test]
@@ -698,7 +717,7 @@ fn export_import_round_trips_in_every_format() {
     for key in all_keys() {
         let alg = key.algorithm();
         let message = b"round trip";
-        for format in KeyFormat::ALL {
+        for format in importable_formats() {
             let exported = key.export(format).unwrap_or_else(|e| panic!("{alg} {format:?}: {e}"));
             match format {
                 KeyFormat::Pkcs8Pem | KeyFormat::Pkcs8V2Pem => assert!(exported.starts_with(b"-----BEGIN PRIVATE KEY-----\n")),
@@ -785,7 +804,7 @@ fn key_refusals() {
         let public = key.to_public();
         assert!(!public.has_private());
         assert_eq!(public.kid(), key.kid());
-        for format in KeyFormat::ALL {
+        for format in importable_formats() {
             match public.export(format) {
                 Ok(bytes) => {
                     assert!(!is_private_format(format));

@@ -491,13 +491,16 @@ static void test_meta(void) {
     medseal_envelope_free(env);
     medseal_buffer_free(sealed);
 
-    /* Other accepted values: an offset time, another media type. */
+    /* The wire format says UTC: an offset time is refused (and the meta keeps its value). */
     static const char offset_time[] = "2025-01-31T15:00:00+07:00";
-    CHECK_OK(medseal_meta_set_created(meta, (const uint8_t *)offset_time, strlen(offset_time)));
+    CHECK_RC(medseal_meta_set_created(meta, (const uint8_t *)offset_time, strlen(offset_time)), MEDSEAL_SEAL_META_INVALID);
+    /* Other accepted values: fractional seconds, another media type. */
+    static const char utc_time[] = "2025-01-31T08:00:00.25Z";
+    CHECK_OK(medseal_meta_set_created(meta, (const uint8_t *)utc_time, strlen(utc_time)));
     CHECK_OK(medseal_meta_set_content_type(meta, (const uint8_t *)"application/fhir+json", 21));
     sealed = seal(meta, to, 1, PLAINTEXT, MEDSEAL_AEAD_AES_256_GCM, MEDSEAL_ENVELOPE_JSON);
     env = decode(medseal_buffer_data(sealed), medseal_buffer_len(sealed));
-    META_IS(env, "{\"content_type\":\"application/fhir+json\",\"created\":\"2025-01-31T15:00:00+07:00\",\"record_id\":\"" RECORD_ID
+    META_IS(env, "{\"content_type\":\"application/fhir+json\",\"created\":\"2025-01-31T08:00:00.25Z\",\"record_id\":\"" RECORD_ID
                  "\",\"sequence\":7,\"source\":\"" SOURCE "\"}");
     OPEN_OK(env, key, PLAINTEXT);
     medseal_envelope_free(env);
@@ -597,24 +600,37 @@ static void test_round_trips(void) {
         medseal_buffer_free(empty);
     }
 
-    /* The most recipients allowed (the same key may be listed twice). */
+    /* The most recipients allowed, all distinct. */
+    medseal_recipient_key *distinct[MEDSEAL_MAX_RECIPIENTS + 1];
     const medseal_recipient_key *many[MEDSEAL_MAX_RECIPIENTS + 1];
     for (size_t i = 0; i <= MEDSEAL_MAX_RECIPIENTS; i++) {
-        many[i] = publics[i % 3];
+        distinct[i] = new_key();
+        many[i] = distinct[i];
     }
     sealed = NULL;
     if (CHECK_OK(medseal_seal(meta, many, MEDSEAL_MAX_RECIPIENTS, (const uint8_t *)PLAINTEXT, strlen(PLAINTEXT),
                               MEDSEAL_AEAD_AES_256_GCM, MEDSEAL_ENVELOPE_PROTOBUF, &sealed))) {
         env = decode(medseal_buffer_data(sealed), medseal_buffer_len(sealed));
-        OPEN_OK(env, keys[2], PLAINTEXT);
+        OPEN_OK(env, distinct[2], PLAINTEXT);
         medseal_envelope_free(env);
     }
     medseal_buffer_free(sealed);
+    /* A key listed twice is a mistake: refused. */
+    const medseal_recipient_key *twice[] = {distinct[0], distinct[1], distinct[0]};
+    sealed = SENTINEL_PTR;
+    CHECK_RC(medseal_seal(meta, twice, 3, (const uint8_t *)PLAINTEXT, strlen(PLAINTEXT), MEDSEAL_AEAD_AES_256_GCM,
+                          MEDSEAL_ENVELOPE_PROTOBUF, &sealed),
+             MEDSEAL_INVALID_ARGUMENT);
+    CHECK(sealed == SENTINEL_PTR);
+    CHECK_ERROR_CONTAINS("twice");
     medseal_buffer *b = SENTINEL_PTR;
     CHECK_RC(medseal_seal(meta, many, MEDSEAL_MAX_RECIPIENTS + 1, (const uint8_t *)PLAINTEXT, strlen(PLAINTEXT),
                           MEDSEAL_AEAD_AES_256_GCM, MEDSEAL_ENVELOPE_PROTOBUF, &b),
              MEDSEAL_INVALID_ARGUMENT);
     CHECK(b == SENTINEL_PTR);
+    for (size_t i = 0; i <= MEDSEAL_MAX_RECIPIENTS; i++) {
+        medseal_recipient_key_free(distinct[i]);
+    }
 
     medseal_meta_free(meta);
     medseal_recipient_key_free(outsider);

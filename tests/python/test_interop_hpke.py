@@ -243,10 +243,14 @@ def test_pyca_seals_and_medseal_opens(tmp_path, hub, aead, count):
     assert json.loads(medseal("open", "--meta-only", input=encoded).stdout) == envelope["meta"]
 
 
-def test_tampered_meta_is_refused_both_ways(hub):
+def test_tampered_meta_is_refused_both_ways(tmp_path, hub):
+    # A second recipient (medseal refuses the same key listed twice).
+    other_private, other_public = tmp_path / "other.pem", tmp_path / "other.pub"
+    medseal("key", "generate", "--alg", "x25519", "--out", other_private)
+    other_public.write_bytes(medseal("key", "public", other_private).stdout)
     # medseal seals, PyCA opens with one meta field changed: the recomputed info differs.
     for fmt in ["json", "proto"]:
-        for recipients in [[hub.public_path], [hub.public_path, hub.public_path]]:
+        for recipients in [[hub.public_path], [hub.public_path, other_public]]:
             envelope = decode(medseal(*seal_args(*recipients, fmt=fmt), input=b"secret").stdout)
             assert audit.open_envelope(envelope, hub.private_key) == b"secret"
             changed = json.loads(json.dumps(envelope))
