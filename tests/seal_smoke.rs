@@ -68,3 +68,22 @@ fn strictness_of_the_mapping() {
     meta.created = "2026-11-26T15:00:00+07:00".into();
     assert_eq!(meta.validate().unwrap_err().code(), MEDSEAL_SEAL_META_INVALID);
 }
+
+#[test]
+fn sealing_straight_into_protobuf_gives_the_same_envelope() {
+    let hub = RecipientKey::generate().unwrap();
+    let insurer = RecipientKey::generate().unwrap();
+    for recipients in [vec![&hub], vec![&hub, &insurer]] {
+        for aead in [Aead::Aes256Gcm, Aead::ChaCha20Poly1305] {
+            let meta = Meta::new("rec-9", "bv-cho-ray", 9);
+            let encoded = Envelope::seal_to_protobuf(b"record bytes", meta.clone(), &recipients, aead).unwrap();
+            let decoded = Envelope::from_protobuf(&encoded).unwrap();
+            assert_eq!((&decoded.meta, decoded.aead, decoded.recipients.len()), (&meta, aead, recipients.len()));
+            // Field for field the same bytes as the two-step path (which re-encodes the decoded one).
+            assert_eq!(decoded.to_protobuf().unwrap(), encoded);
+            for key in &recipients {
+                assert_eq!(decoded.open(key).unwrap().as_slice(), b"record bytes");
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@ use medseal_macros::ffi_export;
 use super::constants::{medseal_aead, medseal_envelope_encoding, MEDSEAL_MAX_RECIPIENTS};
 use super::{bytes, free_box, handle, handle_mut, medseal_buffer, medseal_signer, medseal_verified, medseal_verifier, text, Out};
 use crate::error::{err, Result, ResultCode};
+use crate::jws::Serialization;
 use crate::keys::KeyFormat;
 use crate::seal::{self, Aead, Envelope, Meta, RecipientKey};
 
@@ -45,10 +46,17 @@ fn encoding(id: u32) -> Result<medseal_envelope_encoding> {
     }
 }
 
-fn encode(envelope: &Envelope, encoding: medseal_envelope_encoding) -> Result<Vec<u8>> {
+/// Seals and encodes; protobuf is written in one pass (one copy of the record).
+fn seal_encoded(
+    plaintext: &[u8],
+    meta: Meta,
+    recipients: &[&RecipientKey],
+    aead: Aead,
+    encoding: medseal_envelope_encoding,
+) -> Result<Vec<u8>> {
     match encoding {
-        medseal_envelope_encoding::MEDSEAL_ENVELOPE_JSON => envelope.to_json(),
-        medseal_envelope_encoding::MEDSEAL_ENVELOPE_PROTOBUF => envelope.to_protobuf(),
+        medseal_envelope_encoding::MEDSEAL_ENVELOPE_JSON => Envelope::seal(plaintext, meta, recipients, aead)?.to_json(),
+        medseal_envelope_encoding::MEDSEAL_ENVELOPE_PROTOBUF => Envelope::seal_to_protobuf(plaintext, meta, recipients, aead),
     }
 }
 
@@ -251,9 +259,8 @@ pub extern "C" fn medseal_seal(
     let out = Out::new(out, "out")?;
     let aead = self::aead(aead)?;
     let encoding = self::encoding(encoding)?;
-    let envelope = Envelope::seal(plaintext, meta.meta.clone(), &recipients, aead)?;
     // Ciphertext: public bytes, not wiped on free.
-    out.write_box(medseal_buffer::public(encode(&envelope, encoding)?));
+    out.write_box(medseal_buffer::public(seal_encoded(plaintext, meta.meta.clone(), &recipients, aead, encoding)?));
     Ok(())
 }
 
@@ -281,9 +288,12 @@ pub extern "C" fn medseal_seal_signed(
     let out = Out::new(out, "out")?;
     let aead = self::aead(aead)?;
     let encoding = self::encoding(encoding)?;
-    let envelope = seal::seal_signed(&signer.signer, document, meta.meta.clone(), &recipients, aead)?;
+    // Sign first, then seal (as seal::seal_signed does), encoding in one pass.
+    let jws = signer.signer.sign(document, Serialization::Flattened)?;
+    let mut meta = meta.meta.clone();
+    meta.content_type = seal::SIGNED_RECORD_CONTENT_TYPE.to_owned();
     // Ciphertext: public bytes, not wiped on free.
-    out.write_box(medseal_buffer::public(encode(&envelope, encoding)?));
+    out.write_box(medseal_buffer::public(seal_encoded(jws.as_bytes(), meta, &recipients, aead, encoding)?));
     Ok(())
 }
 

@@ -72,10 +72,12 @@ pub struct Sealed {
 
 /// `SealBase(pkR, info, aad, pt)` with a fresh random ephemeral key.
 pub fn seal(suite: Aead, recipient: &[u8; X25519_LEN], info: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Sealed> {
-    let mut ephemeral = Zeroizing::new([0u8; X25519_LEN]);
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), ephemeral.as_mut())
-        .map_err(|_| err!(MEDSEAL_SYSTEM_ERROR, "the system random generator failed"))?;
-    seal_with_ephemeral(suite, &ephemeral, recipient, info, aad, plaintext)
+    let sender = Sender::new(suite, recipient, info)?;
+    let mut ct = Vec::with_capacity(plaintext.len() + suite.tag_len());
+    ct.extend_from_slice(plaintext);
+    let tag = aead_seal_in_place(suite, &sender.key, &sender.nonce, aad, &mut ct)?;
+    ct.extend_from_slice(&tag);
+    Ok(Sealed { enc: sender.enc, ct })
 }
 
 /// `SealBase` with a caller-chosen ephemeral private key: for known-answer tests only.
@@ -89,16 +91,41 @@ pub fn seal_with_ephemeral(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Sealed> {
-    let sk_e = StaticSecret::from(*ephemeral_secret);
-    let enc = PublicKey::from(&sk_e).to_bytes();
-    let dh = x25519(&sk_e, recipient)?;
-    let shared = extract_and_expand(&dh, &enc, recipient);
-    let (key, nonce) = key_schedule(suite, &shared, info);
+    let sender = Sender::with_ephemeral(suite, ephemeral_secret, recipient, info)?;
     // Room for the tag up front: appending it must not copy a megabyte record again.
     let mut ct = Vec::with_capacity(plaintext.len() + suite.tag_len());
     ct.extend_from_slice(plaintext);
-    aead_seal(suite, &key, &nonce, aad, &mut ct)?;
-    Ok(Sealed { enc, ct })
+    let tag = aead_seal_in_place(suite, &sender.key, &sender.nonce, aad, &mut ct)?;
+    ct.extend_from_slice(&tag);
+    Ok(Sealed { enc: sender.enc, ct })
+}
+
+/// The sender's side of `SetupBaseS`: the encapsulated key and the single-shot AEAD key and
+/// nonce, so that the caller can encrypt wherever the ciphertext belongs (straight into an
+/// encoded envelope, without an intermediate copy).
+pub(crate) struct Sender {
+    pub enc: [u8; X25519_LEN],
+    pub key: Zeroizing<Vec<u8>>,
+    pub nonce: [u8; 12],
+}
+
+impl Sender {
+    /// `SetupBaseS(pkR, info)` with a fresh ephemeral key.
+    pub fn new(suite: Aead, recipient: &[u8; X25519_LEN], info: &[u8]) -> Result<Sender> {
+        let mut ephemeral = Zeroizing::new([0u8; X25519_LEN]);
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), ephemeral.as_mut())
+            .map_err(|_| err!(MEDSEAL_SYSTEM_ERROR, "the system random generator failed"))?;
+        Sender::with_ephemeral(suite, &ephemeral, recipient, info)
+    }
+
+    fn with_ephemeral(suite: Aead, ephemeral_secret: &[u8; X25519_LEN], recipient: &[u8; X25519_LEN], info: &[u8]) -> Result<Sender> {
+        let sk_e = StaticSecret::from(*ephemeral_secret);
+        let enc = PublicKey::from(&sk_e).to_bytes();
+        let dh = x25519(&sk_e, recipient)?;
+        let shared = extract_and_expand(&dh, &enc, recipient);
+        let (key, nonce) = key_schedule(suite, &shared, info);
+        Ok(Sender { enc, key, nonce })
+    }
 }
 
 /// `OpenBase(enc, skR, info, aad, ct)` with a recipient key holding its private half. The
@@ -129,10 +156,21 @@ pub fn x25519(secret: &StaticSecret, public: &[u8; X25519_LEN]) -> Result<Zeroiz
 
 /// AEAD seal in place with an explicit key and nonce (also used for multi-recipient bodies).
 pub fn aead_seal(suite: Aead, key: &[u8], nonce: &[u8; 12], aad: &[u8], in_out: &mut Vec<u8>) -> Result<()> {
+    let tag = aead_seal_in_place(suite, key, nonce, aad, in_out)?;
+    in_out.extend_from_slice(&tag);
+    Ok(())
+}
+
+/// AEAD seal of `in_out` in place; returns the tag, for the caller to append.
+pub fn aead_seal_in_place(suite: Aead, key: &[u8], nonce: &[u8; 12], aad: &[u8], in_out: &mut [u8]) -> Result<[u8; 16]> {
     let key =
         aead::LessSafeKey::new(aead::UnboundKey::new(suite.algorithm(), key).expect("the key schedule makes keys of the suite's length"));
-    key.seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(*nonce), aead::Aad::from(aad), in_out)
-        .map_err(|_| err!(MEDSEAL_SEAL_TOO_LARGE, "the plaintext is too large for one AEAD message"))
+    let tag = key
+        .seal_in_place_separate_tag(aead::Nonce::assume_unique_for_key(*nonce), aead::Aad::from(aad), in_out)
+        .map_err(|_| err!(MEDSEAL_SEAL_TOO_LARGE, "the plaintext is too large for one AEAD message"))?;
+    let mut out = [0u8; 16];
+    out.copy_from_slice(tag.as_ref());
+    Ok(out)
 }
 
 /// AEAD open in place; returns the plaintext length.
