@@ -13,8 +13,10 @@ step() { printf '\n== %s\n' "$*"; }
 step "build the library, the CLI and the C example"
 cargo build -j2 --quiet --workspace
 medseal=target/debug/medseal
-cc -std=c11 -Wall -Wextra -Werror -Iinclude examples/c/sign_verify.c \
-   -Ltarget/debug -Wl,-rpath,"$PWD/target/debug" -lmedseal -o "$out/sign_verify"
+for example in sign_verify seal_open; do
+  cc -std=c11 -Wall -Wextra -Werror -Iinclude "examples/c/$example.c" \
+     -Ltarget/debug -Wl,-rpath,"$PWD/target/debug" -lmedseal -o "$out/$example"
+done
 
 step "canonicalize examples/data/patient.json (RFC 8785, strict: NFC, no lossy numbers)"
 "$medseal" canon examples/data/patient.json > "$out/patient.canonical.json"
@@ -87,7 +89,8 @@ if "$medseal" open --key "$out/hub.pem" "$out/tampered.sealed.json" > /dev/null;
   echo "a tampered envelope opened: the demo expected a refusal" >&2; exit 1
 fi
 
-step "the same through the C ABI (examples/c/sign_verify.c)"
+step "the same through the C ABI (examples/c/sign_verify.c, examples/c/seal_open.c)"
 "$out/sign_verify" examples/data/patient.json
+"$out/seal_open" protobuf
 
 printf '\ndemo finished: every step behaved as expected\n'
