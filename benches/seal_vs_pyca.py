@@ -4,7 +4,10 @@ measured in the same process and run. Prints RATIO lines (PyCA time / medseal ti
 means as fast as PyCA; the issue's goal is >= 1.0).
 
 medseal does more than PyCA here: it also writes the routing metadata into the HPKE info
-(JCS) and encodes the protobuf envelope, and decodes it again before opening.
+(JCS) and encodes the protobuf envelope, and decodes it again before opening. Its results come
+back in a medseal_buffer that Python copies into bytes, so a megabyte record costs medseal two
+or three fresh megabyte allocations where PyCA has one; with glibc's default thresholds each
+of them page-faults anew (make bench-seal also runs with the thresholds raised, to show it).
 
 Usage: python3 benches/seal_vs_pyca.py [path/to/libmedseal.so]   (make bench-seal builds it)
 """
