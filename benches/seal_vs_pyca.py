@@ -4,10 +4,16 @@ measured in the same process and run. Prints RATIO lines (PyCA time / medseal ti
 means as fast as PyCA; the issue's goal is >= 1.0).
 
 medseal does more than PyCA here: it also writes the routing metadata into the HPKE info
-(JCS) and encodes the protobuf envelope, and decodes it again before opening. Its results come
-back in a medseal_buffer that Python copies into bytes, so a megabyte record costs medseal two
-or three fresh megabyte allocations where PyCA has one; with glibc's default thresholds each
-of them page-faults anew (make bench-seal also runs with the thresholds raised, to show it).
+(JCS) and encodes the protobuf envelope, and decodes it again before opening.
+
+Two ways of getting results out of medseal are measured:
+  * "buffer": medseal_seal / medseal_envelope_open return a medseal_buffer that Python copies
+    into bytes (the simple API; for a megabyte record that is an extra megabyte allocation);
+  * "into": medseal_seal_into / medseal_open_into write into a bytearray Python allocated
+    after asking for the size (the API for large records; the one-call open reads the
+    protobuf ciphertext in place).
+With glibc's default thresholds every fresh megabyte allocation page-faults anew, so
+make bench-seal also runs once with the thresholds raised, for both libraries.
 
 Usage: python3 benches/seal_vs_pyca.py [path/to/libmedseal.so]   (make bench-seal builds it)
 """
@@ -30,6 +36,8 @@ ms.medseal_meta_new.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_
 ms.medseal_seal.argtypes = [P, ctypes.POINTER(P), ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(P)]
 ms.medseal_envelope_decode.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(P)]
 ms.medseal_envelope_open.argtypes = [P, P, ctypes.POINTER(P)]
+ms.medseal_seal_into.argtypes = [P, ctypes.POINTER(P), ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+ms.medseal_open_into.argtypes = [P, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
 ms.medseal_buffer_data.argtypes = [P]
 ms.medseal_buffer_data.restype = ctypes.POINTER(ctypes.c_uint8)
 ms.medseal_buffer_len.argtypes = [P]
@@ -37,7 +45,7 @@ ms.medseal_buffer_len.restype = ctypes.c_size_t
 for name in ("medseal_buffer_free", "medseal_envelope_free", "medseal_meta_free", "medseal_recipient_key_free"):
     getattr(ms, name).argtypes = [P]
 
-AES_256_GCM, PROTOBUF = 2, 2
+AES_256_GCM, PROTOBUF, BUFFER_TOO_SMALL = 2, 2, 3
 
 
 def check(rc, what):
@@ -89,18 +97,39 @@ def main():
             ms.medseal_envelope_free(env)
             return take(out)
 
-        assert medseal_open() == plaintext
+        def into(call):
+            """Asks for the size, then lets medseal write into a bytearray Python owns."""
+            size = ctypes.c_size_t()
+            rc = call(None, 0, size)
+            if rc != BUFFER_TOO_SMALL:
+                check(rc, "size query")
+            out = bytearray(size.value)
+            view = (ctypes.c_char * len(out)).from_buffer(out) if out else None
+            check(call(view, len(out), size), "into")
+            return out
+
+        def medseal_seal_into():
+            return into(lambda out, cap, size: ms.medseal_seal_into(
+                meta, recipients, 1, plaintext, len(plaintext), AES_256_GCM, out, cap, ctypes.byref(size)))
+
+        def medseal_open_into():
+            return into(lambda out, cap, size: ms.medseal_open_into(key, envelope, len(envelope), out, cap, ctypes.byref(size)))
+
+        assert medseal_open() == plaintext and medseal_open_into() == plaintext
+        assert len(medseal_seal_into()) == len(envelope)
         sealed = suite.encrypt(plaintext, py_pub, info=info)
         assert suite.decrypt(sealed, py_key, info=info) == plaintext
 
-        for op, ours, theirs in (
-            ("seal", medseal_seal, lambda: suite.encrypt(plaintext, py_pub, info=info)),
-            ("open", medseal_open, lambda: suite.decrypt(sealed, py_key, info=info)),
+        for op, api, ours, theirs in (
+            ("seal", "buffer", medseal_seal, lambda: suite.encrypt(plaintext, py_pub, info=info)),
+            ("seal", "into", medseal_seal_into, lambda: suite.encrypt(plaintext, py_pub, info=info)),
+            ("open", "buffer", medseal_open, lambda: suite.decrypt(sealed, py_key, info=info)),
+            ("open", "into", medseal_open_into, lambda: suite.decrypt(sealed, py_key, info=info)),
         ):
             t_ours, t_theirs = best_time(ours, repeat), best_time(theirs, repeat)
             ratio = t_theirs / t_ours
             verdict = "meets" if ratio >= 1.0 else "BELOW"
-            print(f"RATIO {op} {label}: medseal {t_ours * 1e6:.1f} us, PyCA {t_theirs * 1e6:.1f} us, speed ratio {ratio:.2f}x ({verdict} goal >= 1.0x)")
+            print(f"RATIO {op} {label} ({api}): medseal {t_ours * 1e6:.1f} us, PyCA {t_theirs * 1e6:.1f} us, speed ratio {ratio:.2f}x ({verdict} goal >= 1.0x)")
 
     ms.medseal_meta_free(meta)
     ms.medseal_recipient_key_free(key)

@@ -447,6 +447,13 @@ medseal_result medseal_meta_set_content_type(struct medseal_meta *meta, const ui
 // Frees routing metadata. NULL is a no-op.
 void medseal_meta_free(struct medseal_meta *meta);
 
+// Seals like `medseal_seal` with `MEDSEAL_ENVELOPE_PROTOBUF`, into caller memory: the
+// envelope is written at the start of `out` (`cap` bytes) and its length to `*written`. Ask
+// for the size with `out = NULL, cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the exact envelope
+// length in `*written` (computed without any cryptography). The record is copied once, into
+// `out`, and encrypted there. On any other failure `*written` is untouched.
+medseal_result medseal_seal_into(const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *plaintext, size_t len, uint32_t aead, uint8_t *out, size_t cap, size_t *written);
+
 // Seals `plaintext` to `recipients` (an array of `recipients_len` keys, 1 to
 // `MEDSEAL_MAX_RECIPIENTS`; public keys suffice; a NULL entry is `MEDSEAL_NULL_ARGUMENT`)
 // with `aead` (`MEDSEAL_AEAD_*`), binding `meta`; writes the envelope in `encoding`
@@ -467,6 +474,22 @@ medseal_result medseal_envelope_decode(const uint8_t *data, size_t len, struct m
 // `content_type`, `created`, `record_id`, `sequence`, `source`). Needs no key, so a router
 // can read it; it is authenticated only when the envelope is opened.
 medseal_result medseal_envelope_meta(const struct medseal_envelope *envelope, struct medseal_buffer **out);
+
+// Decodes and opens an encoded envelope (`data`, JSON or protobuf) in one call, writing the
+// plaintext at the start of `out` (`cap` bytes) and its length to `*written`; a protobuf
+// envelope's ciphertext is read in place, never copied. Ask for the size with `out = NULL,
+// cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the plaintext length in `*written`. On any other
+// failure `out` holds no plaintext and `*written` is untouched. Codes as for
+// `medseal_envelope_decode` and `medseal_envelope_open`.
+medseal_result medseal_open_into(const struct medseal_recipient_key *key, const uint8_t *data, size_t len, uint8_t *out, size_t cap, size_t *written);
+
+// Opens the envelope into caller memory: the plaintext is written at the start of `out`
+// (`cap` bytes) and its length to `*written`. Ask for the size with `out = NULL, cap = 0`:
+// `MEDSEAL_BUFFER_TOO_SMALL` with the plaintext length in `*written`. For megabyte records
+// this avoids a library-allocated copy. On any other failure `out` holds no plaintext (it
+// may have been overwritten with zeros) and `*written` is untouched. Other codes as for
+// `medseal_envelope_open`.
+medseal_result medseal_envelope_open_into(const struct medseal_envelope *envelope, const struct medseal_recipient_key *key, uint8_t *out, size_t cap, size_t *written);
 
 // Opens the envelope with a private recipient key and writes the plaintext into a new
 // buffer. `MEDSEAL_KEY_NOT_PRIVATE` for a public key, `MEDSEAL_SEAL_WRONG_RECIPIENT` if the

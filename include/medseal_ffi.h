@@ -182,6 +182,8 @@ medseal_result medseal_meta_set_content_type(struct medseal_meta *meta, const ui
 
 void medseal_meta_free(struct medseal_meta *meta);
 
+medseal_result medseal_seal_into(const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *plaintext, size_t len, uint32_t aead, uint8_t *out, size_t cap, size_t *written);
+
 medseal_result medseal_seal(const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *plaintext, size_t len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
 
 medseal_result medseal_seal_signed(const struct medseal_signer *signer, const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *document, size_t len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
@@ -189,6 +191,10 @@ medseal_result medseal_seal_signed(const struct medseal_signer *signer, const st
 medseal_result medseal_envelope_decode(const uint8_t *data, size_t len, struct medseal_envelope **out);
 
 medseal_result medseal_envelope_meta(const struct medseal_envelope *envelope, struct medseal_buffer **out);
+
+medseal_result medseal_open_into(const struct medseal_recipient_key *key, const uint8_t *data, size_t len, uint8_t *out, size_t cap, size_t *written);
+
+medseal_result medseal_envelope_open_into(const struct medseal_envelope *envelope, const struct medseal_recipient_key *key, uint8_t *out, size_t cap, size_t *written);
 
 medseal_result medseal_envelope_open(const struct medseal_envelope *envelope, const struct medseal_recipient_key *key, struct medseal_buffer **out);
 

@@ -87,3 +87,44 @@ fn sealing_straight_into_protobuf_gives_the_same_envelope() {
         }
     }
 }
+
+#[test]
+fn one_shot_open_agrees_with_decode_then_open() {
+    let hub = RecipientKey::generate().unwrap();
+    let insurer = RecipientKey::generate().unwrap();
+    let plaintext = vec![0x5au8; 3000];
+    for recipients in [vec![&hub], vec![&hub, &insurer]] {
+        let envelope = Envelope::seal(&plaintext, Meta::new("rec-3", "bv-cho-ray", 3), &recipients, Aead::Aes256Gcm).unwrap();
+        for encoded in [envelope.to_json().unwrap(), envelope.to_protobuf().unwrap()] {
+            assert_eq!(Envelope::encoded_plaintext_len(&encoded).unwrap(), plaintext.len());
+            let mut out = vec![0u8; plaintext.len()];
+            assert_eq!(
+                Envelope::open_encoded_into(&encoded, &insurer, &mut out[..10]).map_err(|e| e.code()),
+                Err(if recipients.len() == 1 {
+                    medseal::ResultCode::MEDSEAL_SEAL_WRONG_RECIPIENT
+                } else {
+                    medseal::ResultCode::MEDSEAL_BUFFER_TOO_SMALL
+                })
+            );
+            for key in &recipients {
+                assert_eq!(Envelope::open_encoded_into(&encoded, key, &mut out).unwrap(), plaintext.len());
+                assert_eq!(out, plaintext);
+            }
+            // Every truncation, and a flipped byte at every 7th position: the one-shot path gives
+            // exactly what decode-then-open gives.
+            let two_step = |bytes: &[u8]| Envelope::decode(bytes).and_then(|e| e.open(&hub).map(|p| p.to_vec())).map_err(|e| e.code());
+            let one_shot = |bytes: &[u8]| {
+                let mut out = vec![0u8; plaintext.len() + 64];
+                Envelope::open_encoded_into(bytes, &hub, &mut out).map(|n| out[..n].to_vec()).map_err(|e| e.code())
+            };
+            for cut in 0..encoded.len() {
+                assert_eq!(one_shot(&encoded[..cut]), two_step(&encoded[..cut]), "cut at {cut}");
+            }
+            for at in (0..encoded.len()).step_by(7) {
+                let mut changed = encoded.clone();
+                changed[at] ^= 0x21;
+                assert_eq!(one_shot(&changed), two_step(&changed), "byte {at} changed");
+            }
+        }
+    }
+}

@@ -89,6 +89,36 @@ impl<T> Out<*mut T> {
     }
 }
 
+/// Writes into caller memory `out[0..cap]` with `fill` (which checks the size and returns the
+/// length written), and the length into `*written`. The size-query convention of DESIGN §4.5:
+/// `out = NULL, cap = 0` (or any `cap` too small) gives `MEDSEAL_BUFFER_TOO_SMALL` with the
+/// required size in `*written`, which is written in no other failure.
+fn fill_caller_buffer(
+    out: *mut u8,
+    cap: usize,
+    written: *mut usize,
+    needed: usize,
+    fill: impl FnOnce(&mut [u8]) -> Result<usize>,
+) -> Result<()> {
+    let written = Out::new(written, "written")?;
+    if out.is_null() && cap > 0 {
+        return Err(err!(MEDSEAL_NULL_ARGUMENT, "argument `out` is NULL but `cap` is {cap}"));
+    }
+    if cap < needed {
+        written.write(needed);
+        return Err(err!(MEDSEAL_BUFFER_TOO_SMALL, "the output needs {needed} bytes; `cap` is {cap}"));
+    }
+    if cap > isize::MAX as usize {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "argument `cap` is an impossible length"));
+    }
+    // SAFETY: `out` is non-NULL here (cap >= needed > 0, or needed == 0 with a dangling-free
+    // empty slice below) and the caller promises `cap` writable bytes (documented contract).
+    let slice = if cap == 0 { &mut [][..] } else { unsafe { std::slice::from_raw_parts_mut(out, cap) } };
+    let len = fill(slice)?;
+    written.write(len);
+    Ok(())
+}
+
 /// Frees a handle made by `Out::write_box`; NULL is a no-op.
 fn free_box<T>(ptr: *mut T) {
     if !ptr.is_null() {

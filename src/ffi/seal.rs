@@ -4,7 +4,9 @@
 use medseal_macros::ffi_export;
 
 use super::constants::{medseal_aead, medseal_envelope_encoding, MEDSEAL_MAX_RECIPIENTS};
-use super::{bytes, free_box, handle, handle_mut, medseal_buffer, medseal_signer, medseal_verified, medseal_verifier, text, Out};
+use super::{
+    bytes, fill_caller_buffer, free_box, handle, handle_mut, medseal_buffer, medseal_signer, medseal_verified, medseal_verifier, text, Out,
+};
 use crate::error::{err, Result, ResultCode};
 use crate::jws::Serialization;
 use crate::keys::KeyFormat;
@@ -237,6 +239,34 @@ pub extern "C" fn medseal_meta_free(meta: *mut medseal_meta) {
     free_box(meta)
 }
 
+/// Seals like `medseal_seal` with `MEDSEAL_ENVELOPE_PROTOBUF`, into caller memory: the
+/// envelope is written at the start of `out` (`cap` bytes) and its length to `*written`. Ask
+/// for the size with `out = NULL, cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the exact envelope
+/// length in `*written` (computed without any cryptography). The record is copied once, into
+/// `out`, and encrypted there. On any other failure `*written` is untouched.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_seal_into(
+    meta: *const medseal_meta,
+    recipients: *const *const medseal_recipient_key,
+    recipients_len: usize,
+    plaintext: *const u8,
+    len: usize,
+    aead: u32,
+    out: *mut u8,
+    cap: usize,
+    written: *mut usize,
+) -> ResultCode {
+    let meta = handle(meta, "meta")?;
+    let recipients = self::recipients(recipients, recipients_len)?;
+    let plaintext = bytes(plaintext, len, "plaintext")?;
+    let aead = self::aead(aead)?;
+    let needed = Envelope::protobuf_len(plaintext.len(), &meta.meta, &recipients, aead)?;
+    fill_caller_buffer(out, cap, written, needed, |buffer| {
+        Envelope::seal_to_protobuf_into(plaintext, meta.meta.clone(), &recipients, aead, buffer)
+    })
+}
+
 /// Seals `plaintext` to `recipients` (an array of `recipients_len` keys, 1 to
 /// `MEDSEAL_MAX_RECIPIENTS`; public keys suffice; a NULL entry is `MEDSEAL_NULL_ARGUMENT`)
 /// with `aead` (`MEDSEAL_AEAD_*`), binding `meta`; writes the envelope in `encoding`
@@ -318,6 +348,49 @@ pub extern "C" fn medseal_envelope_meta(envelope: *const medseal_envelope, out: 
     let out = Out::new(out, "out")?;
     out.write_box(medseal_buffer::public(envelope.envelope.meta.to_value().to_canonical()));
     Ok(())
+}
+
+/// Decodes and opens an encoded envelope (`data`, JSON or protobuf) in one call, writing the
+/// plaintext at the start of `out` (`cap` bytes) and its length to `*written`; a protobuf
+/// envelope's ciphertext is read in place, never copied. Ask for the size with `out = NULL,
+/// cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the plaintext length in `*written`. On any other
+/// failure `out` holds no plaintext and `*written` is untouched. Codes as for
+/// `medseal_envelope_decode` and `medseal_envelope_open`.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_open_into(
+    key: *const medseal_recipient_key,
+    data: *const u8,
+    len: usize,
+    out: *mut u8,
+    cap: usize,
+    written: *mut usize,
+) -> ResultCode {
+    let key = handle(key, "key")?;
+    let data = bytes(data, len, "data")?;
+    let needed = Envelope::encoded_plaintext_len(data)?;
+    fill_caller_buffer(out, cap, written, needed, |buffer| Envelope::open_encoded_into(data, &key.key, buffer))
+}
+
+/// Opens the envelope into caller memory: the plaintext is written at the start of `out`
+/// (`cap` bytes) and its length to `*written`. Ask for the size with `out = NULL, cap = 0`:
+/// `MEDSEAL_BUFFER_TOO_SMALL` with the plaintext length in `*written`. For megabyte records
+/// this avoids a library-allocated copy. On any other failure `out` holds no plaintext (it
+/// may have been overwritten with zeros) and `*written` is untouched. Other codes as for
+/// `medseal_envelope_open`.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_envelope_open_into(
+    envelope: *const medseal_envelope,
+    key: *const medseal_recipient_key,
+    out: *mut u8,
+    cap: usize,
+    written: *mut usize,
+) -> ResultCode {
+    let envelope = handle(envelope, "envelope")?;
+    let key = handle(key, "key")?;
+    let needed = envelope.envelope.plaintext_len();
+    fill_caller_buffer(out, cap, written, needed, |buffer| envelope.envelope.open_into(&key.key, buffer))
 }
 
 /// Opens the envelope with a private recipient key and writes the plaintext into a new

@@ -125,24 +125,151 @@ impl Envelope {
     /// `Envelope::seal(..)?.to_protobuf()`, with the record copied once instead of three times,
     /// which is what a megabyte record costs.
     pub fn seal_to_protobuf(plaintext: &[u8], meta: Meta, recipients: &[&RecipientKey], aead: Aead) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; Envelope::protobuf_len(plaintext.len(), &meta, recipients, aead)?];
+        let written = Envelope::seal_to_protobuf_into(plaintext, meta, recipients, aead, &mut out)?;
+        debug_assert_eq!(written, out.len());
+        Ok(out)
+    }
+
+    /// The exact length of the protobuf envelope `seal_to_protobuf` makes for a record of
+    /// `plaintext_len` bytes, computed without any cryptography (for caller-allocated output).
+    pub fn protobuf_len(plaintext_len: usize, meta: &Meta, recipients: &[&RecipientKey], aead: Aead) -> Result<usize> {
+        check_recipients(plaintext_len, recipients, aead)?;
+        let several = recipients.len() > 1;
+        let entries = recipients
+            .iter()
+            .map(|k| Recipient {
+                kid: k.kid().to_owned(),
+                enc: vec![0; hpke::X25519_LEN],
+                wrapped_key: if several { vec![0; CONTENT_KEY_LEN + aead.tag_len()] } else { Vec::new() },
+            })
+            .collect();
+        let head = Envelope { meta: meta.clone(), aead, recipients: entries, ct: Vec::new() }.wire_head();
+        let info_len = meta.info()?.len();
+        let ct_len = plaintext_len + aead.tag_len();
+        Ok(prost::Message::encoded_len(&head)
+            + prost::encoding::key_len(4)
+            + prost::encoding::encoded_len_varint(ct_len as u64)
+            + ct_len
+            + prost::encoding::key_len(5)
+            + prost::encoding::encoded_len_varint(info_len as u64)
+            + info_len)
+    }
+
+    /// Seals into caller memory: writes the protobuf envelope at the start of `out` and
+    /// returns its length, `MEDSEAL_BUFFER_TOO_SMALL` if `out` is shorter than
+    /// [`Envelope::protobuf_len`]. The record is copied once, into `out`, and encrypted there.
+    pub fn seal_to_protobuf_into(plaintext: &[u8], meta: Meta, recipients: &[&RecipientKey], aead: Aead, out: &mut [u8]) -> Result<usize> {
+        let needed = Envelope::protobuf_len(plaintext.len(), &meta, recipients, aead)?;
+        if out.len() < needed {
+            return Err(err!(MEDSEAL_BUFFER_TOO_SMALL, "the envelope needs {needed} bytes; the buffer has {}", out.len()));
+        }
         let sealing = Sealing::new(plaintext.len(), &meta, recipients, aead)?;
         let head = Envelope { meta, aead, recipients: sealing.entries.clone(), ct: Vec::new() }.wire_head();
         let ct_len = plaintext.len() + aead.tag_len();
-        let mut out = Vec::with_capacity(prost::Message::encoded_len(&head) + ct_len + sealing.info.len() + 24);
-        prost::Message::encode_raw(&head, &mut out);
-        prost::encoding::encode_key(4, prost::encoding::WireType::LengthDelimited, &mut out);
-        prost::encoding::encode_varint(ct_len as u64, &mut out);
-        let start = out.len();
-        out.extend_from_slice(plaintext);
-        let tag = sealing.seal_in_place(aead, &mut out[start..])?;
-        out.extend_from_slice(&tag);
-        prost::encoding::bytes::encode(5, &sealing.info, &mut out);
-        Ok(out)
+        let mut cursor = &mut out[..needed];
+        prost::Message::encode_raw(&head, &mut cursor);
+        prost::encoding::encode_key(4, prost::encoding::WireType::LengthDelimited, &mut cursor);
+        prost::encoding::encode_varint(ct_len as u64, &mut cursor);
+        let (body, rest) = std::mem::take(&mut cursor).split_at_mut(plaintext.len());
+        body.copy_from_slice(plaintext);
+        let tag = sealing.seal_in_place(aead, body)?;
+        let (tag_slot, mut rest) = rest.split_at_mut(aead.tag_len());
+        tag_slot.copy_from_slice(&tag);
+        prost::encoding::bytes::encode(5, &sealing.info, &mut rest);
+        debug_assert!(rest.is_empty(), "protobuf_len is exact");
+        Ok(needed)
     }
 
     /// Opens the envelope with a private recipient key. The info is recomputed from `meta`,
     /// so any change to the metadata fails authentication.
     pub fn open(&self, key: &RecipientKey) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let mut plaintext = zeroize::Zeroizing::new(vec![0u8; self.plaintext_len()]);
+        self.open_into(key, &mut plaintext)?;
+        Ok(plaintext)
+    }
+
+    /// The length of the plaintext inside (for caller-allocated output).
+    pub fn plaintext_len(&self) -> usize {
+        self.ct.len().saturating_sub(self.aead.tag_len())
+    }
+
+    /// Opens into caller memory: writes the plaintext at the start of `out` (at least
+    /// [`Envelope::plaintext_len`] bytes, else `MEDSEAL_BUFFER_TOO_SMALL`) and returns its
+    /// length. On failure nothing readable is left in `out`.
+    pub fn open_into(&self, key: &RecipientKey, out: &mut [u8]) -> Result<usize> {
+        self.open_ciphertext_into(&self.ct, key, out)
+    }
+
+    /// Opens an encoded envelope (JSON or protobuf, as [`Envelope::decode`] reads them) into
+    /// caller memory in one call. A protobuf envelope's ciphertext is read where it lies in
+    /// `bytes`, not copied into an `Envelope` first.
+    pub fn open_encoded_into(bytes: &[u8], key: &RecipientKey, out: &mut [u8]) -> Result<usize> {
+        match Envelope::split_protobuf(bytes) {
+            Ok((head, ct)) => head.open_ciphertext_into(ct, key, out),
+            Err(_) => Envelope::decode(bytes)?.open_into(key, out),
+        }
+    }
+
+    /// The plaintext length of an encoded envelope, without any cryptography.
+    pub fn encoded_plaintext_len(bytes: &[u8]) -> Result<usize> {
+        match Envelope::split_protobuf(bytes) {
+            Ok((head, ct)) => Ok(ct.len().saturating_sub(head.aead.tag_len())),
+            Err(_) => Ok(Envelope::decode(bytes)?.plaintext_len()),
+        }
+    }
+
+    /// Decodes a protobuf envelope leaving its ciphertext in place: the returned envelope has
+    /// an empty `ct`, and the slice is the ciphertext inside `bytes`. Fails on anything that
+    /// is not a well-formed SealedRecord (callers fall back to [`Envelope::decode`]).
+    fn split_protobuf(bytes: &[u8]) -> Result<(Envelope, &[u8])> {
+        check_size(bytes)?;
+        let not_protobuf = || err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the bytes are not a protobuf medseal.v1.SealedRecord");
+        let mut head = Vec::new();
+        let mut ct: &[u8] = &[];
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let field_start = rest;
+            let key = prost::encoding::decode_varint(&mut rest).map_err(|_| not_protobuf())?;
+            let (number, wire_type) = (key >> 3, key & 7);
+            let payload_len = match wire_type {
+                0 => {
+                    prost::encoding::decode_varint(&mut rest).map_err(|_| not_protobuf())?;
+                    0
+                }
+                1 => 8,
+                2 => usize::try_from(prost::encoding::decode_varint(&mut rest).map_err(|_| not_protobuf())?).map_err(|_| not_protobuf())?,
+                5 => 4,
+                _ => return Err(not_protobuf()),
+            };
+            if payload_len > rest.len() {
+                return Err(not_protobuf());
+            }
+            let (payload, after) = rest.split_at(payload_len);
+            if number == 4 && wire_type == 2 {
+                ct = payload; // the last occurrence wins, as in protobuf (and prost)
+            } else {
+                head.extend_from_slice(&field_start[..field_start.len() - after.len()]);
+            }
+            rest = after;
+        }
+        let message: wire::SealedRecord = prost::Message::decode(head.as_slice()).map_err(|_| not_protobuf())?;
+        let (Some(meta), Some(suite)) = (message.meta, message.suite) else { return Err(not_protobuf()) };
+        let meta = Meta {
+            record_id: meta.record_id,
+            source: meta.source,
+            sequence: meta.sequence,
+            created: meta.created,
+            content_type: meta.content_type,
+        };
+        let recipients: Vec<Recipient> =
+            message.recipients.into_iter().map(|r| Recipient { kid: r.kid, enc: r.enc, wrapped_key: r.wrapped_key }).collect();
+        let aead = Envelope::check_parts(&meta, (suite.kem, suite.kdf, suite.aead), &recipients, ct.len())?;
+        Ok((Envelope { meta, aead, recipients, ct: Vec::new() }, ct))
+    }
+
+    /// Opens with `ct` as the ciphertext (this envelope's own, or one still in its encoding).
+    fn open_ciphertext_into(&self, ct: &[u8], key: &RecipientKey, out: &mut [u8]) -> Result<usize> {
         key.secret()?; // a public-only key cannot open: say so before looking for its kid
         let entry = self.recipients.iter().find(|r| r.kid == key.kid()).ok_or_else(|| {
             err!(
@@ -152,21 +279,19 @@ impl Envelope {
                 self.recipients.len()
             )
         })?;
+        let plaintext_len = ct.len().saturating_sub(self.aead.tag_len());
+        if out.len() < plaintext_len {
+            return Err(err!(MEDSEAL_BUFFER_TOO_SMALL, "the plaintext needs {plaintext_len} bytes; the buffer has {}", out.len()));
+        }
         let info = self.meta.info()?;
         if self.recipients.len() == 1 {
-            return hpke::open_with_key(self.aead, key, &entry.enc, &info, b"", &self.ct);
+            return hpke::open_into(self.aead, key, &entry.enc, &info, b"", ct, out);
         }
         let content_key = hpke::open_with_key(self.aead, key, &entry.enc, &info, b"", &entry.wrapped_key)?;
         if content_key.len() != CONTENT_KEY_LEN {
             return Err(err!(MEDSEAL_SEAL_MALFORMED, "the wrapped content key has {} bytes, not {CONTENT_KEY_LEN}", content_key.len()));
         }
-        if self.ct.len() < self.aead.tag_len() {
-            return Err(err!(MEDSEAL_SEAL_TRUNCATED, "the ciphertext has {} bytes, shorter than its tag", self.ct.len()));
-        }
-        let mut body = zeroize::Zeroizing::new(self.ct.clone());
-        let len = hpke::aead_open(self.aead, &content_key, &BODY_NONCE, &info, &mut body)?;
-        body.truncate(len);
-        Ok(body)
+        hpke::aead_open_into(self.aead, &content_key, &BODY_NONCE, &info, ct, out)
     }
 
     /// The HPKE info of this envelope (recomputed from meta).
@@ -316,7 +441,13 @@ impl Envelope {
     }
 
     /// Structural checks shared by both decoders.
-    fn checked(meta: Meta, (kem, kdf, aead): (u32, u32, u32), recipients: Vec<Recipient>, ct: Vec<u8>) -> Result<Envelope> {
+    fn checked(meta: Meta, suite: (u32, u32, u32), recipients: Vec<Recipient>, ct: Vec<u8>) -> Result<Envelope> {
+        let aead = Envelope::check_parts(&meta, suite, &recipients, ct.len())?;
+        Ok(Envelope { meta, aead, recipients, ct })
+    }
+
+    /// The structural checks, on parts that may borrow their ciphertext; returns the AEAD.
+    fn check_parts(meta: &Meta, (kem, kdf, aead): (u32, u32, u32), recipients: &[Recipient], ct_len: usize) -> Result<Aead> {
         let aead_suite = u16::try_from(aead).ok().and_then(Aead::from_id).filter(|a| *a != Aead::Aes128Gcm);
         let aead = match aead_suite {
             Some(a) if kem == u32::from(KEM_X25519_HKDF_SHA256) && kdf == u32::from(KDF_HKDF_SHA256) => a,
@@ -335,7 +466,7 @@ impl Envelope {
             return Err(err!(MEDSEAL_SEAL_MALFORMED, "recipient {} is listed twice", kid.chars().take(64).collect::<String>()));
         }
         let several = recipients.len() > 1;
-        for r in &recipients {
+        for r in recipients {
             if r.enc.len() != hpke::X25519_LEN {
                 return Err(err!(MEDSEAL_SEAL_TRUNCATED, "a recipient's enc has {} bytes; X25519 needs 32", r.enc.len()));
             }
@@ -351,15 +482,10 @@ impl Envelope {
                 return Err(err!(MEDSEAL_SEAL_MALFORMED, "a single-recipient envelope carries no wrapped_key"));
             }
         }
-        if ct.len() < aead.tag_len() {
-            return Err(err!(
-                MEDSEAL_SEAL_TRUNCATED,
-                "the ciphertext has {} bytes, shorter than its {}-byte tag",
-                ct.len(),
-                aead.tag_len()
-            ));
+        if ct_len < aead.tag_len() {
+            return Err(err!(MEDSEAL_SEAL_TRUNCATED, "the ciphertext has {} bytes, shorter than its {}-byte tag", ct_len, aead.tag_len()));
         }
-        Ok(Envelope { meta, aead, recipients, ct })
+        Ok(aead)
     }
 }
 
@@ -376,18 +502,7 @@ struct Sealing {
 
 impl Sealing {
     fn new(plaintext_len: usize, meta: &Meta, recipients: &[&RecipientKey], aead: Aead) -> Result<Sealing> {
-        if aead == Aead::Aes128Gcm {
-            return Err(err!(MEDSEAL_SEAL_UNKNOWN_SUITE, "envelopes use AES-256-GCM or ChaCha20-Poly1305"));
-        }
-        if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
-            return Err(err!(MEDSEAL_INVALID_ARGUMENT, "an envelope has 1 to {MAX_RECIPIENTS} recipients, not {}", recipients.len()));
-        }
-        if plaintext_len > MAX_ENVELOPE_BYTES {
-            return Err(err!(MEDSEAL_SEAL_TOO_LARGE, "the record is {plaintext_len} bytes; the limit is {MAX_ENVELOPE_BYTES}"));
-        }
-        if let Some(kid) = duplicate_kid(recipients.iter().map(|k| k.kid())) {
-            return Err(err!(MEDSEAL_INVALID_ARGUMENT, "recipient {kid} is listed twice"));
-        }
+        check_recipients(plaintext_len, recipients, aead)?;
         let info = meta.info()?;
         if let [only] = recipients {
             let sender = hpke::Sender::new(aead, only.public_bytes(), &info)?;
@@ -410,6 +525,23 @@ impl Sealing {
     fn seal_in_place(&self, aead: Aead, body: &mut [u8]) -> Result<[u8; 16]> {
         hpke::aead_seal_in_place(aead, &self.key, &self.nonce, &self.aad, body)
     }
+}
+
+/// What every seal checks before any work: suite, recipient count and uniqueness, size.
+fn check_recipients(plaintext_len: usize, recipients: &[&RecipientKey], aead: Aead) -> Result<()> {
+    if aead == Aead::Aes128Gcm {
+        return Err(err!(MEDSEAL_SEAL_UNKNOWN_SUITE, "envelopes use AES-256-GCM or ChaCha20-Poly1305"));
+    }
+    if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "an envelope has 1 to {MAX_RECIPIENTS} recipients, not {}", recipients.len()));
+    }
+    if plaintext_len > MAX_ENVELOPE_BYTES {
+        return Err(err!(MEDSEAL_SEAL_TOO_LARGE, "the record is {plaintext_len} bytes; the limit is {MAX_ENVELOPE_BYTES}"));
+    }
+    if let Some(kid) = duplicate_kid(recipients.iter().map(|k| k.kid())) {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "recipient {kid} is listed twice"));
+    }
+    Ok(())
 }
 
 /// The first kid that appears twice, if any (at most 16 recipients: quadratic is fine).

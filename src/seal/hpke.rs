@@ -131,6 +131,14 @@ impl Sender {
 /// `OpenBase(enc, skR, info, aad, ct)` with a recipient key holding its private half. The
 /// key's public half is reused for the KEM context rather than recomputed.
 pub fn open_with_key(suite: Aead, key: &super::RecipientKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    let mut plaintext = Zeroizing::new(vec![0u8; ct.len().saturating_sub(suite.tag_len())]);
+    open_into(suite, key, enc, info, aad, ct, &mut plaintext)?;
+    Ok(plaintext)
+}
+
+/// `OpenBase` writing the plaintext (`ct.len() - 16` bytes) into the start of `out`, which
+/// must be at least that long. On any failure nothing readable is left in `out`.
+pub fn open_into(suite: Aead, key: &super::RecipientKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8], out: &mut [u8]) -> Result<usize> {
     let enc: [u8; X25519_LEN] =
         enc.try_into().map_err(|_| err!(MEDSEAL_SEAL_TRUNCATED, "the encapsulated key has {} bytes; X25519 needs 32", enc.len()))?;
     if ct.len() < suite.tag_len() {
@@ -139,10 +147,7 @@ pub fn open_with_key(suite: Aead, key: &super::RecipientKey, enc: &[u8], info: &
     let dh = x25519(key.secret()?, &enc)?;
     let shared = extract_and_expand(&dh, &enc, key.public_bytes());
     let (aead_key, nonce) = key_schedule(suite, &shared, info);
-    let mut buffer = Zeroizing::new(ct.to_vec());
-    let len = aead_open(suite, &aead_key, &nonce, aad, &mut buffer)?;
-    buffer.truncate(len);
-    Ok(buffer)
+    aead_open_into(suite, &aead_key, &nonce, aad, ct, out)
 }
 
 /// X25519 (RFC 7748) as DHKEM uses it, refusing an all-zero result (RFC 9180 §7.1.4).
@@ -171,6 +176,32 @@ pub fn aead_seal_in_place(suite: Aead, key: &[u8], nonce: &[u8; 12], aad: &[u8],
     let mut out = [0u8; 16];
     out.copy_from_slice(tag.as_ref());
     Ok(out)
+}
+
+/// AEAD open of `ct` (ciphertext and tag) into the start of `out`; returns the plaintext
+/// length. The ciphertext is copied once, into `out`, and decrypted there; if authentication
+/// fails, the copied bytes are zeroed so no unauthenticated data is left behind.
+pub fn aead_open_into(suite: Aead, key: &[u8], nonce: &[u8; 12], aad: &[u8], ct: &[u8], out: &mut [u8]) -> Result<usize> {
+    let Some(body_len) = ct.len().checked_sub(suite.tag_len()) else {
+        return Err(err!(MEDSEAL_SEAL_TRUNCATED, "the ciphertext has {} bytes, shorter than its {}-byte tag", ct.len(), suite.tag_len()));
+    };
+    if out.len() < body_len {
+        return Err(err!(MEDSEAL_BUFFER_TOO_SMALL, "the plaintext needs {body_len} bytes; the buffer has {}", out.len()));
+    }
+    let (body, tag) = ct.split_at(body_len);
+    let target = &mut out[..body_len];
+    target.copy_from_slice(body);
+    let key =
+        aead::LessSafeKey::new(aead::UnboundKey::new(suite.algorithm(), key).expect("the key schedule makes keys of the suite's length"));
+    let tag = aead::Tag::try_from(tag).expect("a 16-byte tag");
+    if key.open_in_place_separate_tag(aead::Nonce::assume_unique_for_key(*nonce), aead::Aad::from(aad), tag, target, 0..).is_err() {
+        target.fill(0);
+        return Err(err!(
+            MEDSEAL_SEAL_DECRYPT_FAILED,
+            "authentication failed: the envelope was altered (meta, enc or ct) or was not sealed to this key"
+        ));
+    }
+    Ok(body_len)
 }
 
 /// AEAD open in place; returns the plaintext length.

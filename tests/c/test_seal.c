@@ -1080,7 +1080,136 @@ static void test_threads(void) {
     medseal_recipient_key_free(insurer);
 }
 
+/* A scratch buffer for calls that must fail before writing anything. */
+static uint8_t *big_dummy(void) {
+    static uint8_t scratch[256];
+    return scratch;
+}
+
+/* Caller-allocated output: medseal_seal_into and medseal_envelope_open_into, with the size query
+ * convention (out = NULL, cap = 0 gives MEDSEAL_BUFFER_TOO_SMALL and the size). */
+static void test_caller_buffers(void) {
+    medseal_meta *meta = fixed_meta("text/plain");
+    medseal_recipient_key *hub = new_key();
+    medseal_recipient_key *insurer = new_key();
+    const medseal_recipient_key *one[] = {hub};
+    const medseal_recipient_key *two[] = {hub, insurer};
+    const size_t pt_len = strlen(PLAINTEXT);
+    for (size_t n = 1; n <= 2; n++) {
+        const medseal_recipient_key *const *to = n == 1 ? one : two;
+        for (size_t a = 0; a < sizeof AEADS / sizeof AEADS[0]; a++) {
+            size_t needed = SENTINEL_LEN;
+            CHECK_RC(medseal_seal_into(meta, to, n, (const uint8_t *)PLAINTEXT, pt_len, AEADS[a], NULL, 0, &needed),
+                     MEDSEAL_BUFFER_TOO_SMALL);
+            CHECK(needed > pt_len && needed != SENTINEL_LEN);
+            /* The same length as the library-allocated protobuf envelope. */
+            medseal_buffer *reference = seal(meta, to, n, PLAINTEXT, AEADS[a], MEDSEAL_ENVELOPE_PROTOBUF);
+            CHECK(medseal_buffer_len(reference) == needed);
+            medseal_buffer_free(reference);
+            /* One byte short: the size again, nothing else. */
+            uint8_t *buf = xmalloc(needed + 8);
+            memset(buf, 'X', needed + 8);
+            size_t written = SENTINEL_LEN;
+            CHECK_RC(medseal_seal_into(meta, to, n, (const uint8_t *)PLAINTEXT, pt_len, AEADS[a], buf, needed - 1, &written),
+                     MEDSEAL_BUFFER_TOO_SMALL);
+            CHECK(written == needed);
+            CHECK(buf[0] == 'X');
+            /* A larger buffer: exactly `needed` bytes written. */
+            written = SENTINEL_LEN;
+            CHECK_OK(medseal_seal_into(meta, to, n, (const uint8_t *)PLAINTEXT, pt_len, AEADS[a], buf, needed + 8, &written));
+            CHECK(written == needed);
+            CHECK(buf[needed] == 'X');
+            medseal_envelope *env = decode(buf, written);
+            for (size_t k = 0; k < n; k++) {
+                OPEN_OK(env, to[k], PLAINTEXT);
+                /* One call from the encoded bytes, protobuf read in place. */
+                size_t one_len = SENTINEL_LEN;
+                CHECK_RC(medseal_open_into(to[k], buf, written, NULL, 0, &one_len), MEDSEAL_BUFFER_TOO_SMALL);
+                CHECK(one_len == pt_len);
+                char *one = xmalloc(pt_len);
+                one_len = SENTINEL_LEN;
+                CHECK_OK(medseal_open_into(to[k], buf, written, (uint8_t *)one, pt_len, &one_len));
+                CHECK(one_len == pt_len && memcmp(one, PLAINTEXT, pt_len) == 0);
+                free(one);
+                size_t plain_len = SENTINEL_LEN;
+                CHECK_RC(medseal_envelope_open_into(env, to[k], NULL, 0, &plain_len), MEDSEAL_BUFFER_TOO_SMALL);
+                CHECK(plain_len == pt_len);
+                char *plain = xmalloc(pt_len + 1);
+                size_t got = SENTINEL_LEN;
+                CHECK_RC(medseal_envelope_open_into(env, to[k], (uint8_t *)plain, pt_len - 1, &got), MEDSEAL_BUFFER_TOO_SMALL);
+                CHECK(got == pt_len);
+                got = SENTINEL_LEN;
+                CHECK_OK(medseal_envelope_open_into(env, to[k], (uint8_t *)plain, pt_len + 1, &got));
+                CHECK(got == pt_len && memcmp(plain, PLAINTEXT, pt_len) == 0);
+                free(plain);
+            }
+            medseal_envelope_free(env);
+            /* A flipped ciphertext byte: refused, and no plaintext is left in the buffer. */
+            size_t ct_at = 0, ct_len = 0;
+            CHECK(protobuf_field(buf, written, 4, &ct_at, &ct_len) && ct_len > 0);
+            buf[ct_at + ct_len / 2] ^= 1;
+            env = decode(buf, written);
+            char *plain = xmalloc(pt_len);
+            memset(plain, 'Y', pt_len);
+            size_t got = SENTINEL_LEN;
+            CHECK_RC(medseal_envelope_open_into(env, hub, (uint8_t *)plain, pt_len, &got), MEDSEAL_SEAL_DECRYPT_FAILED);
+            CHECK(got == SENTINEL_LEN);
+            int leaked = 0;
+            for (size_t i = 0; i + 8 <= pt_len; i++) {
+                leaked |= memcmp(plain + i, PLAINTEXT + i, 8) == 0;
+            }
+            CHECK(!leaked);
+            free(plain);
+            medseal_envelope_free(env);
+            free(buf);
+        }
+    }
+    /* Errors: NULL arguments, a NULL buffer with a capacity, bad AEAD, a public key. */
+    uint8_t small[8];
+    size_t w = SENTINEL_LEN;
+    CHECK_RC(medseal_seal_into(NULL, one, 1, (const uint8_t *)PLAINTEXT, pt_len, AEADS[0], NULL, 0, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_seal_into(meta, NULL, 1, (const uint8_t *)PLAINTEXT, pt_len, AEADS[0], NULL, 0, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_seal_into(meta, one, 1, NULL, pt_len, AEADS[0], NULL, 0, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_seal_into(meta, one, 1, (const uint8_t *)PLAINTEXT, pt_len, AEADS[0], NULL, 0, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_seal_into(meta, one, 1, (const uint8_t *)PLAINTEXT, pt_len, AEADS[0], NULL, 8, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_seal_into(meta, one, 1, (const uint8_t *)PLAINTEXT, pt_len, 1, small, sizeof small, &w), MEDSEAL_INVALID_ARGUMENT);
+    CHECK(w == SENTINEL_LEN);
+    medseal_buffer *sealed = seal(meta, one, 1, PLAINTEXT, AEADS[0], MEDSEAL_ENVELOPE_JSON);
+    medseal_envelope *env = decode(medseal_buffer_data(sealed), medseal_buffer_len(sealed));
+    medseal_recipient_key *hub_public = public_of(hub);
+    /* The one-call open reads JSON too; its errors are those of decode and open. */
+    uint8_t json_plain[128];
+    size_t json_len = SENTINEL_LEN;
+    CHECK_OK(medseal_open_into(hub, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, &json_len));
+    CHECK(json_len == pt_len && memcmp(json_plain, PLAINTEXT, pt_len) == 0);
+    CHECK_RC(medseal_open_into(NULL, medseal_buffer_data(sealed), medseal_buffer_len(sealed), big_dummy(), 256, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_open_into(hub, NULL, 4, json_plain, sizeof json_plain, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_open_into(hub, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, NULL),
+             MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_open_into(hub, (const uint8_t *)"garbage", 7, json_plain, sizeof json_plain, &w), MEDSEAL_SEAL_NOT_PROTOBUF);
+    CHECK_RC(medseal_open_into(insurer, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, &w),
+             MEDSEAL_SEAL_WRONG_RECIPIENT);
+    CHECK_RC(medseal_open_into(hub_public, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, &w),
+             MEDSEAL_KEY_NOT_PRIVATE);
+    CHECK(w == SENTINEL_LEN);
+    CHECK_RC(medseal_envelope_open_into(NULL, hub, small, sizeof small, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_open_into(env, NULL, small, sizeof small, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_open_into(env, hub, small, sizeof small, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_open_into(env, hub, NULL, 8, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_open_into(env, hub_public, NULL, 0, &w), MEDSEAL_BUFFER_TOO_SMALL);
+    uint8_t big[256];
+    CHECK_RC(medseal_envelope_open_into(env, hub_public, big, sizeof big, &w), MEDSEAL_KEY_NOT_PRIVATE);
+    CHECK_RC(medseal_envelope_open_into(env, insurer, big, sizeof big, &w), MEDSEAL_SEAL_WRONG_RECIPIENT);
+    medseal_recipient_key_free(hub_public);
+    medseal_envelope_free(env);
+    medseal_buffer_free(sealed);
+    medseal_recipient_key_free(insurer);
+    medseal_recipient_key_free(hub);
+    medseal_meta_free(meta);
+}
+
 int main(void) {
+    test_caller_buffers();
     test_recipient_key_formats();
     test_rfc8037_key();
     test_recipient_key_errors();
