@@ -99,6 +99,18 @@ pub struct Recipient {
     pub wrapped_key: Vec<u8>,
 }
 
+impl From<wire::Meta> for Meta {
+    fn from(m: wire::Meta) -> Meta {
+        Meta { record_id: m.record_id, source: m.source, sequence: m.sequence, created: m.created, content_type: m.content_type }
+    }
+}
+
+impl From<wire::Recipient> for Recipient {
+    fn from(r: wire::Recipient) -> Recipient {
+        Recipient { kid: r.kid, enc: r.enc, wrapped_key: r.wrapped_key }
+    }
+}
+
 /// A sealed record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
@@ -255,15 +267,8 @@ impl Envelope {
         }
         let message: wire::SealedRecord = prost::Message::decode(head.as_slice()).map_err(|_| not_protobuf())?;
         let (Some(meta), Some(suite)) = (message.meta, message.suite) else { return Err(not_protobuf()) };
-        let meta = Meta {
-            record_id: meta.record_id,
-            source: meta.source,
-            sequence: meta.sequence,
-            created: meta.created,
-            content_type: meta.content_type,
-        };
-        let recipients: Vec<Recipient> =
-            message.recipients.into_iter().map(|r| Recipient { kid: r.kid, enc: r.enc, wrapped_key: r.wrapped_key }).collect();
+        let meta = Meta::from(meta);
+        let recipients: Vec<Recipient> = message.recipients.into_iter().map(Recipient::from).collect();
         let aead = Envelope::check_parts(&meta, (suite.kem, suite.kdf, suite.aead), &recipients, ct.len())?;
         Ok((Envelope { meta, aead, recipients, ct: Vec::new() }, ct))
     }
@@ -339,14 +344,8 @@ impl Envelope {
             .map_err(|e| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the bytes are not a protobuf medseal.v1.SealedRecord: {e}"))?;
         let meta = message.meta.ok_or_else(|| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the SealedRecord has no meta"))?;
         let suite = message.suite.ok_or_else(|| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the SealedRecord has no suite"))?;
-        let meta = Meta {
-            record_id: meta.record_id,
-            source: meta.source,
-            sequence: meta.sequence,
-            created: meta.created,
-            content_type: meta.content_type,
-        };
-        let recipients = message.recipients.into_iter().map(|r| Recipient { kid: r.kid, enc: r.enc, wrapped_key: r.wrapped_key }).collect();
+        let meta = Meta::from(meta);
+        let recipients = message.recipients.into_iter().map(Recipient::from).collect();
         Envelope::checked(meta, (suite.kem, suite.kdf, suite.aead), recipients, message.ct)
     }
 
