@@ -451,7 +451,8 @@ void medseal_meta_free(struct medseal_meta *meta);
 // envelope is written at the start of `out` (`cap` bytes) and its length to `*written`. Ask
 // for the size with `out = NULL, cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the exact envelope
 // length in `*written` (computed without any cryptography). The record is copied once, into
-// `out`, and encrypted there. On any other failure `*written` is untouched.
+// `out`, and encrypted there. `out` must not overlap `plaintext` (`MEDSEAL_INVALID_ARGUMENT`).
+// On any other failure `*written` is untouched and `out` holds no plaintext.
 medseal_result medseal_seal_into(const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *plaintext, size_t len, uint32_t aead, uint8_t *out, size_t cap, size_t *written);
 
 // Seals `plaintext` to `recipients` (an array of `recipients_len` keys, 1 to
@@ -478,9 +479,10 @@ medseal_result medseal_envelope_meta(const struct medseal_envelope *envelope, st
 // Decodes and opens an encoded envelope (`data`, JSON or protobuf) in one call, writing the
 // plaintext at the start of `out` (`cap` bytes) and its length to `*written`; a protobuf
 // envelope's ciphertext is read in place, never copied. Ask for the size with `out = NULL,
-// cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the plaintext length in `*written`. On any other
-// failure `out` holds no plaintext and `*written` is untouched. Codes as for
-// `medseal_envelope_decode` and `medseal_envelope_open`.
+// cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the plaintext length in `*written`. `out` must not
+// overlap `data` (`MEDSEAL_INVALID_ARGUMENT`). On any other failure `out` holds no plaintext
+// and `*written` is untouched. Codes as for `medseal_envelope_decode` and
+// `medseal_envelope_open`.
 medseal_result medseal_open_into(const struct medseal_recipient_key *key, const uint8_t *data, size_t len, uint8_t *out, size_t cap, size_t *written);
 
 // Opens the envelope into caller memory: the plaintext is written at the start of `out`

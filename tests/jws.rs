@@ -1233,3 +1233,20 @@ fn error_messages_never_show_key_bytes() {
     check("encrypted PKCS#8", Key::import(&m.ed_encrypted_pem, None), &m.ed_encrypted_der);
     assert_eq!(checked, 16);
 }
+
+#[test]
+fn sig_time_must_be_utc() {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let key = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
+    let verifier = Verifier::new(vec![Arc::new(key.to_public())]);
+    for (sig_t, ok) in [("2026-11-26T01:00:00Z", true), ("2026-11-26T08:00:00+07:00", false), ("2026-11-26", false)] {
+        let header = format!(r#"{{"alg":"EdDSA","crit":["sigT"],"sigT":"{sig_t}","typ":"medseal+jws"}}"#);
+        let input = format!("{}.{}", b64(header.as_bytes()), b64(b"{}"));
+        let jws = format!("{input}.{}", b64(&key.sign(input.as_bytes()).unwrap()));
+        let result = verifier.verify(jws.as_bytes(), DetachedPayload::None);
+        assert_eq!(result.is_ok(), ok, "{sig_t}: {result:?}");
+        if !ok {
+            assert_eq!(result.unwrap_err().code(), ResultCode::MEDSEAL_JWS_HEADER);
+        }
+    }
+}

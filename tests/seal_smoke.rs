@@ -128,3 +128,28 @@ fn one_shot_open_agrees_with_decode_then_open() {
         }
     }
 }
+
+#[test]
+fn a_flood_of_recipient_fields_is_refused_before_decoding() {
+    use medseal::ResultCode::*;
+    // 8 MiB of empty field-3 entries: millions of recipients if they were decoded first.
+    let flood: Vec<u8> = [0x1a, 0x00].repeat(4 << 20);
+    assert_eq!(Envelope::decode(&flood).unwrap_err().code(), MEDSEAL_SEAL_MALFORMED);
+    let key = RecipientKey::generate().unwrap();
+    let mut out = [0u8; 16];
+    assert_eq!(Envelope::open_encoded_into(&flood, &key, &mut out).unwrap_err().code(), MEDSEAL_SEAL_MALFORMED);
+    // JSON: a valid envelope holds a few dozen values; a huge array is refused by count.
+    let json = format!(r#"{{"ct":"","info":"","meta":{{}},"recipients":[{}0],"suite":{{}}}}"#, "0,".repeat(100_000));
+    assert_eq!(Envelope::decode(json.as_bytes()).unwrap_err().code(), MEDSEAL_SEAL_MALFORMED);
+}
+
+#[test]
+fn open_verified_accepts_only_medseal_records() {
+    let key = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
+    let verifier = Verifier::new(vec![Arc::new(key.to_public())]);
+    let hub = RecipientKey::generate().unwrap();
+    // A valid JWS from the trusted key, but not a record (no typ): refused after opening.
+    let not_a_record = Signer::new(key.clone(), SignOptions { typ: None, ..SignOptions::default() }).unwrap();
+    let envelope = seal_signed(&not_a_record, RECORD.as_bytes(), Meta::new("r", "s", 1), &[&hub], Aead::Aes256Gcm).unwrap();
+    assert_eq!(open_verified(&envelope, &hub, &verifier).unwrap_err().code(), medseal::ResultCode::MEDSEAL_JWS_HEADER);
+}

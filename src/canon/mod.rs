@@ -41,12 +41,17 @@ pub struct CanonOptions {
     pub max_depth: usize,
     /// Largest input accepted, in bytes.
     pub max_bytes: usize,
+    /// Most values (scalars, arrays, objects) in one document. Each costs 32–56 bytes of
+    /// memory, so without it `[0,0,0,…]` could make a 64 MiB input use over a gigabyte.
+    pub max_values: usize,
 }
 
 /// Default nesting limit: far above any FHIR resource, far below a stack overflow.
 pub const DEFAULT_MAX_DEPTH: usize = 128;
 /// Default input limit: 64 MiB.
 pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
+/// Default value limit: 8 Mi values, about twice what a 64 MiB FHIR document holds.
+pub const DEFAULT_MAX_VALUES: usize = 8 << 20;
 
 impl Default for CanonOptions {
     fn default() -> Self {
@@ -56,6 +61,7 @@ impl Default for CanonOptions {
             fhir: None,
             max_depth: DEFAULT_MAX_DEPTH,
             max_bytes: DEFAULT_MAX_BYTES,
+            max_values: DEFAULT_MAX_VALUES,
         }
     }
 }

@@ -26,7 +26,7 @@ pub fn parse<'a>(input: &'a [u8], options: &CanonOptions) -> Result<Value<'a>> {
         let (line, column) = line_column(input, e.valid_up_to());
         err!(MEDSEAL_JSON_INVALID_UTF8, "invalid UTF-8 at line {line}, column {column}")
     })?;
-    let mut parser = Parser { text, bytes: input, pos: 0, options };
+    let mut parser = Parser { text, bytes: input, pos: 0, values: 0, options };
     // A byte-order mark is not JSON (RFC 8259 §8.1 lets parsers refuse it); say so clearly.
     if text.starts_with('\u{FEFF}') {
         return Err(parser.syntax("a byte-order mark (BOM) is not allowed"));
@@ -54,6 +54,8 @@ struct Parser<'a, 'o> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Values parsed so far, against `max_values`.
+    values: usize,
     options: &'o CanonOptions,
 }
 
@@ -87,6 +89,14 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Value<'a>> {
+        self.values += 1;
+        if self.values > self.options.max_values {
+            return Err(self.error_at(
+                ResultCode::MEDSEAL_JSON_TOO_LARGE,
+                self.pos,
+                &format!("more than {} values in one document", self.options.max_values),
+            ));
+        }
         match self.peek() {
             None => Err(self.syntax("unexpected end of input, expected a value")),
             Some(b'{') => self.object(depth + 1),
@@ -181,7 +191,7 @@ impl<'a> Parser<'a, '_> {
     /// Only for the error message: keeping every key's offset while parsing would cost every
     /// document an allocation for this rare case.
     fn second_occurrence(&self, start: usize, depth: usize, key: &str) -> usize {
-        let mut scan = Parser { text: self.text, bytes: self.bytes, pos: start + 1, options: self.options };
+        let mut scan = Parser { text: self.text, bytes: self.bytes, pos: start + 1, values: 0, options: self.options };
         let mut seen = 0;
         while scan.pos < self.pos {
             scan.skip_ws();
@@ -454,5 +464,9 @@ mod tests {
     fn size_limit() {
         let options = CanonOptions { max_bytes: 4, ..CanonOptions::default() };
         assert_eq!(code("[1,2,3]", &options), ResultCode::MEDSEAL_JSON_TOO_LARGE);
+        let options = CanonOptions { max_values: 3, ..CanonOptions::default() };
+        assert!(parse(b"[1,2]", &options).is_ok());
+        assert_eq!(code("[1,2,3]", &options), ResultCode::MEDSEAL_JSON_TOO_LARGE);
+        assert_eq!(code(r#"{"a":{"b":[1]}}"#, &options), ResultCode::MEDSEAL_JSON_TOO_LARGE);
     }
 }

@@ -9,9 +9,11 @@ thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// Records the detail of the error just returned on this thread.
+/// Records the detail of the error just returned on this thread. During thread teardown the
+/// thread-local may be gone: then the detail is dropped rather than panicking outside the
+/// boundary (here, and in the other accessors, `try_with` never panics).
 pub(crate) fn set_last_error(message: &str) {
-    LAST_ERROR.with(|e| {
+    let _ = LAST_ERROR.try_with(|e| {
         let mut e = e.borrow_mut();
         e.clear();
         e.push_str(message);
@@ -20,7 +22,8 @@ pub(crate) fn set_last_error(message: &str) {
 
 /// Runs `f` with `read` access to the last error message.
 pub(crate) fn with_last_error<R>(read: impl FnOnce(&str) -> R) -> R {
-    LAST_ERROR.with(|e| read(&e.borrow()))
+    let mut read = Some(read);
+    LAST_ERROR.try_with(|e| (read.take().expect("called once"))(&e.borrow())).unwrap_or_else(|_| (read.take().expect("not called yet"))(""))
 }
 
 /// What an export returns when it panicked: an error code, or a neutral value.
@@ -54,7 +57,7 @@ impl<T> PanicValue for *const T {
 
 fn enter(keep_last_error: bool) {
     if !keep_last_error {
-        LAST_ERROR.with(|e| e.borrow_mut().clear());
+        let _ = LAST_ERROR.try_with(|e| e.borrow_mut().clear());
     }
 }
 

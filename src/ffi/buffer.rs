@@ -52,9 +52,10 @@ impl Drop for medseal_buffer {
 /// stores, which costs about a millisecond per megabyte record; here one `write_bytes` is kept
 /// by `black_box`, which obliges the compiler to assume the zeros are read afterwards (the
 /// technique of BoringSSL's OPENSSL_cleanse, with an optimization barrier instead of asm).
-fn wipe(bytes: &mut [u8]) {
-    // SAFETY: writes exactly the slice's own bytes.
-    unsafe { std::ptr::write_bytes(bytes.as_mut_ptr(), 0, bytes.len()) };
+fn wipe(bytes: &mut Vec<u8>) {
+    // The whole allocation, spare capacity included: a truncated JWS keeps its payload there.
+    // SAFETY: writes within the vector's own allocation of `capacity()` bytes.
+    unsafe { std::ptr::write_bytes(bytes.as_mut_ptr(), 0, bytes.capacity()) };
     std::hint::black_box(&bytes);
     std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }

@@ -94,6 +94,7 @@ impl<T> Out<*mut T> {
 /// `out = NULL, cap = 0` (or any `cap` too small) gives `MEDSEAL_BUFFER_TOO_SMALL` with the
 /// required size in `*written`, which is written in no other failure.
 fn fill_caller_buffer(
+    input: &[u8],
     out: *mut u8,
     cap: usize,
     written: *mut usize,
@@ -103,6 +104,12 @@ fn fill_caller_buffer(
     let written = Out::new(written, "written")?;
     if out.is_null() && cap > 0 {
         return Err(err!(MEDSEAL_NULL_ARGUMENT, "argument `out` is NULL but `cap` is {cap}"));
+    }
+    // The output is written while the input is read: overlapping them would corrupt the data
+    // (and alias a `&[u8]` with a `&mut [u8]`, which Rust forbids).
+    let (out_start, in_start) = (out as usize, input.as_ptr() as usize);
+    if cap > 0 && !input.is_empty() && out_start < in_start.saturating_add(input.len()) && in_start < out_start.saturating_add(cap) {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "the output buffer overlaps the input; use separate buffers"));
     }
     if cap < needed {
         written.write(needed);

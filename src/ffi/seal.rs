@@ -243,7 +243,8 @@ pub extern "C" fn medseal_meta_free(meta: *mut medseal_meta) {
 /// envelope is written at the start of `out` (`cap` bytes) and its length to `*written`. Ask
 /// for the size with `out = NULL, cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the exact envelope
 /// length in `*written` (computed without any cryptography). The record is copied once, into
-/// `out`, and encrypted there. On any other failure `*written` is untouched.
+/// `out`, and encrypted there. `out` must not overlap `plaintext` (`MEDSEAL_INVALID_ARGUMENT`).
+/// On any other failure `*written` is untouched and `out` holds no plaintext.
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_seal_into(
@@ -262,7 +263,7 @@ pub extern "C" fn medseal_seal_into(
     let plaintext = bytes(plaintext, len, "plaintext")?;
     let aead = self::aead(aead)?;
     let needed = Envelope::protobuf_len(plaintext.len(), &meta.meta, &recipients, aead)?;
-    fill_caller_buffer(out, cap, written, needed, |buffer| {
+    fill_caller_buffer(plaintext, out, cap, written, needed, |buffer| {
         Envelope::seal_to_protobuf_into(plaintext, meta.meta.clone(), &recipients, aead, buffer)
     })
 }
@@ -319,7 +320,7 @@ pub extern "C" fn medseal_seal_signed(
     let aead = self::aead(aead)?;
     let encoding = self::encoding(encoding)?;
     // Sign first, then seal (as seal::seal_signed does), encoding in one pass.
-    let jws = signer.signer.sign(document, Serialization::Flattened)?;
+    let jws = zeroize::Zeroizing::new(signer.signer.sign(document, Serialization::Flattened)?);
     let mut meta = meta.meta.clone();
     meta.content_type = seal::SIGNED_RECORD_CONTENT_TYPE.to_owned();
     // Ciphertext: public bytes, not wiped on free.
@@ -353,9 +354,10 @@ pub extern "C" fn medseal_envelope_meta(envelope: *const medseal_envelope, out: 
 /// Decodes and opens an encoded envelope (`data`, JSON or protobuf) in one call, writing the
 /// plaintext at the start of `out` (`cap` bytes) and its length to `*written`; a protobuf
 /// envelope's ciphertext is read in place, never copied. Ask for the size with `out = NULL,
-/// cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the plaintext length in `*written`. On any other
-/// failure `out` holds no plaintext and `*written` is untouched. Codes as for
-/// `medseal_envelope_decode` and `medseal_envelope_open`.
+/// cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the plaintext length in `*written`. `out` must not
+/// overlap `data` (`MEDSEAL_INVALID_ARGUMENT`). On any other failure `out` holds no plaintext
+/// and `*written` is untouched. Codes as for `medseal_envelope_decode` and
+/// `medseal_envelope_open`.
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_open_into(
@@ -369,7 +371,7 @@ pub extern "C" fn medseal_open_into(
     let key = handle(key, "key")?;
     let data = bytes(data, len, "data")?;
     let needed = Envelope::encoded_plaintext_len(data)?;
-    fill_caller_buffer(out, cap, written, needed, |buffer| Envelope::open_encoded_into(data, &key.key, buffer))
+    fill_caller_buffer(data, out, cap, written, needed, |buffer| Envelope::open_encoded_into(data, &key.key, buffer))
 }
 
 /// Opens the envelope into caller memory: the plaintext is written at the start of `out`
@@ -390,7 +392,7 @@ pub extern "C" fn medseal_envelope_open_into(
     let envelope = handle(envelope, "envelope")?;
     let key = handle(key, "key")?;
     let needed = envelope.envelope.plaintext_len();
-    fill_caller_buffer(out, cap, written, needed, |buffer| envelope.envelope.open_into(&key.key, buffer))
+    fill_caller_buffer(&[], out, cap, written, needed, |buffer| envelope.envelope.open_into(&key.key, buffer))
 }
 
 /// Opens the envelope with a private recipient key and writes the plaintext into a new

@@ -82,7 +82,10 @@ pub(crate) fn parse(json: &[u8]) -> Result<Parsed> {
     }
     let sig_time = text("sigT")?;
     if let Some(t) = &sig_time {
-        OffsetDateTime::parse(t, &Rfc3339).map_err(|_| err!(MEDSEAL_JWS_HEADER, "\"sigT\" is not an RFC 3339 time"))?;
+        // JAdES sigT is UTC ("Z"), which is also what keeps it comparable as text.
+        if !t.ends_with('Z') || OffsetDateTime::parse(t, &Rfc3339).is_err() {
+            return Err(err!(MEDSEAL_JWS_HEADER, "\"sigT\" is not an RFC 3339 UTC time"));
+        }
     }
     Ok(Parsed { alg, kid: text("kid")?, typ: text("typ")?, sig_time, json: header.to_canonical() })
 }

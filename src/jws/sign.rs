@@ -84,7 +84,7 @@ impl Signer {
     /// Canonicalizes `document` under the signer's canonicalization options and signs the
     /// canonical bytes.
     pub fn sign(&self, document: &[u8], serialization: Serialization) -> Result<String> {
-        let canonical = canon::canonicalize(document, &self.options.canon)?;
+        let canonical = zeroize::Zeroizing::new(canon::canonicalize(document, &self.options.canon)?);
         self.sign_payload(&canonical, serialization)
     }
 
@@ -99,7 +99,8 @@ impl Signer {
         let protected =
             header::build(self.key.algorithm(), kid, self.options.typ.as_deref(), &sig_time, self.options.commitment.as_deref());
         // One buffer for the signing input; the compact forms are cut from it, never rebuilt.
-        let mut signing_input = b64::encode(&protected.to_canonical());
+        // Wiped on drop: it holds the record (base64url), and only the compact forms hand it on.
+        let mut signing_input = zeroize::Zeroizing::new(b64::encode(&protected.to_canonical()));
         let header_len = signing_input.len();
         signing_input.push('.');
         b64::encode_into(payload, &mut signing_input);
@@ -108,13 +109,11 @@ impl Signer {
             Serialization::Compact => {
                 signing_input.push('.');
                 b64::encode_into(&signature, &mut signing_input);
-                signing_input
+                std::mem::take(&mut *signing_input)
             }
             Serialization::DetachedCompact => {
-                signing_input.truncate(header_len + 1);
-                signing_input.push('.');
-                b64::encode_into(&signature, &mut signing_input);
-                signing_input
+                // A fresh string: truncating would leave the payload in the spare capacity.
+                format!("{}.{}", &signing_input[..=header_len], b64::encode(&signature))
             }
             Serialization::Flattened | Serialization::DetachedFlattened => {
                 let (protected_b64, payload_b64) = (&signing_input[..header_len], &signing_input[header_len + 1..]);

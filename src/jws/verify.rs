@@ -8,6 +8,7 @@ use crate::b64;
 use crate::canon::{self, CanonOptions, Value};
 use crate::error::{err, Error, Result, ResultCode};
 use crate::keys::{Algorithm, Key};
+use zeroize::Zeroizing;
 
 /// The payload of a detached JWS, supplied by the caller.
 #[derive(Clone, Copy, Debug)]
@@ -87,29 +88,32 @@ impl Verifier {
         }
         let signature = b64::decode(parts.signature).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the signature is not strict base64url"))?;
 
-        let (payload, payload_b64): (Vec<u8>, Vec<u8>) = match (parts.payload, detached) {
+        // The record and its base64url copies are wiped on every path but the successful one,
+        // which hands the payload to the caller.
+        let (mut payload, payload_b64): (Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>) = match (parts.payload, detached) {
             (Some(_), DetachedPayload::Bytes(_) | DetachedPayload::Document(..)) => {
                 return Err(err!(MEDSEAL_JWS_PAYLOAD_MISSING, "the JWS carries its payload; pass no detached payload"))
             }
-            (Some(p), DetachedPayload::None) => {
-                (b64::decode(p).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the payload is not strict base64url"))?, p.to_vec())
-            }
+            (Some(p), DetachedPayload::None) => (
+                Zeroizing::new(b64::decode(p).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the payload is not strict base64url"))?),
+                Zeroizing::new(p.to_vec()),
+            ),
             (None, DetachedPayload::None) => return Err(err!(MEDSEAL_JWS_PAYLOAD_MISSING, "the JWS is detached; supply the payload")),
-            (None, DetachedPayload::Bytes(bytes)) => (bytes.to_vec(), b64::encode(bytes).into_bytes()),
+            (None, DetachedPayload::Bytes(bytes)) => (Zeroizing::new(bytes.to_vec()), Zeroizing::new(b64::encode(bytes).into_bytes())),
             (None, DetachedPayload::Document(doc, options)) => {
-                let canonical = canon::canonicalize(doc, options)?;
-                let encoded = b64::encode(&canonical).into_bytes();
+                let canonical = Zeroizing::new(canon::canonicalize(doc, options)?);
+                let encoded = Zeroizing::new(b64::encode(&canonical).into_bytes());
                 (canonical, encoded)
             }
         };
-        let mut signing_input = Vec::with_capacity(parts.protected.len() + 1 + payload_b64.len());
+        let mut signing_input = Zeroizing::new(Vec::with_capacity(parts.protected.len() + 1 + payload_b64.len()));
         signing_input.extend_from_slice(parts.protected);
         signing_input.push(b'.');
         signing_input.extend_from_slice(&payload_b64);
 
         let key = self.find_key(&header, &signing_input, &signature)?;
         Ok(Verified {
-            payload,
+            payload: std::mem::take(&mut *payload),
             algorithm: key.algorithm(),
             key_id: key.kid().to_owned(),
             header_kid: header.kid,

@@ -185,7 +185,7 @@ impl Envelope {
         prost::encoding::encode_varint(ct_len as u64, &mut cursor);
         let (body, rest) = std::mem::take(&mut cursor).split_at_mut(plaintext.len());
         body.copy_from_slice(plaintext);
-        let tag = sealing.seal_in_place(aead, body)?;
+        let tag = sealing.seal_in_place(aead, body).inspect_err(|_| body.fill(0))?;
         let (tag_slot, mut rest) = rest.split_at_mut(aead.tag_len());
         tag_slot.copy_from_slice(&tag);
         prost::encoding::bytes::encode(5, &sealing.info, &mut rest);
@@ -217,25 +217,36 @@ impl Envelope {
     /// caller memory in one call. A protobuf envelope's ciphertext is read where it lies in
     /// `bytes`, not copied into an `Envelope` first.
     pub fn open_encoded_into(bytes: &[u8], key: &RecipientKey, out: &mut [u8]) -> Result<usize> {
-        match Envelope::split_protobuf(bytes) {
-            Ok((head, ct)) => head.open_ciphertext_into(ct, key, out),
-            Err(_) => Envelope::decode(bytes)?.open_into(key, out),
+        match Envelope::split_as_decode_would(bytes) {
+            Some((head, ct)) => head.open_ciphertext_into(ct, key, out),
+            None => Envelope::decode(bytes)?.open_into(key, out),
         }
     }
 
     /// The plaintext length of an encoded envelope, without any cryptography.
     pub fn encoded_plaintext_len(bytes: &[u8]) -> Result<usize> {
-        match Envelope::split_protobuf(bytes) {
-            Ok((head, ct)) => Ok(ct.len().saturating_sub(head.aead.tag_len())),
-            Err(_) => Ok(Envelope::decode(bytes)?.plaintext_len()),
+        match Envelope::split_as_decode_would(bytes) {
+            Some((head, ct)) => Ok(ct.len().saturating_sub(head.aead.tag_len())),
+            None => Ok(Envelope::decode(bytes)?.plaintext_len()),
         }
+    }
+
+    /// The in-place protobuf reading, only where [`Envelope::decode`] would read protobuf
+    /// straight away (input not starting with `{`), so both paths always see the same
+    /// envelope. Everything else, errors included, goes through `decode`.
+    fn split_as_decode_would(bytes: &[u8]) -> Option<(Envelope, &[u8])> {
+        if bytes.trim_ascii_start().starts_with(b"{") {
+            return None;
+        }
+        Envelope::split_protobuf(bytes).ok()
     }
 
     /// Decodes a protobuf envelope leaving its ciphertext in place: the returned envelope has
     /// an empty `ct`, and the slice is the ciphertext inside `bytes`. Fails on anything that
     /// is not a well-formed SealedRecord (callers fall back to [`Envelope::decode`]).
     fn split_protobuf(bytes: &[u8]) -> Result<(Envelope, &[u8])> {
-        check_size(bytes)?;
+        check_size(bytes, MAX_PROTOBUF_BYTES)?;
+        check_recipient_count(bytes)?;
         let not_protobuf = || err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the bytes are not a protobuf medseal.v1.SealedRecord");
         let mut head = Vec::new();
         let mut ct: &[u8] = &[];
@@ -339,7 +350,8 @@ impl Envelope {
 
     /// Decodes the protobuf encoding.
     pub fn from_protobuf(bytes: &[u8]) -> Result<Envelope> {
-        check_size(bytes)?;
+        check_size(bytes, MAX_PROTOBUF_BYTES)?;
+        check_recipient_count(bytes)?;
         let message: wire::SealedRecord = prost::Message::decode(bytes)
             .map_err(|e| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the bytes are not a protobuf medseal.v1.SealedRecord: {e}"))?;
         let meta = message.meta.ok_or_else(|| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the SealedRecord has no meta"))?;
@@ -382,10 +394,11 @@ impl Envelope {
 
     /// Decodes the JSON mapping. Unknown members are refused, so a typo is not silently lost.
     pub fn from_json(bytes: &[u8]) -> Result<Envelope> {
-        check_size(bytes)?;
+        check_size(bytes, MAX_JSON_BYTES)?;
         // Numbers must be written canonically (`42`, not `42.0`): the info is recomputed from
         // them, and other readers must get the same bytes.
-        let options = CanonOptions { max_bytes: MAX_ENVELOPE_BYTES * 2, allow_lossy_numbers: false, ..CanonOptions::plain() };
+        // A valid envelope has a few dozen values (at most 16 recipients): no more are parsed.
+        let options = CanonOptions { max_bytes: MAX_JSON_BYTES, max_values: 256, allow_lossy_numbers: false, ..CanonOptions::plain() };
         let json =
             canon::parse(bytes, &options).map_err(|e| err!(MEDSEAL_SEAL_MALFORMED, "the envelope is not valid JSON: {}", e.message()))?;
         let top = Fields::new(&json, "envelope", &["ct", "info", "meta", "recipients", "suite"])?;
@@ -548,10 +561,49 @@ fn duplicate_kid<'k>(kids: impl Iterator<Item = &'k str> + Clone) -> Option<&'k 
     kids.clone().enumerate().find(|(i, kid)| kids.clone().skip(i + 1).any(|other| other == *kid)).map(|(_, kid)| kid)
 }
 
-fn check_size(bytes: &[u8]) -> Result<()> {
-    // Base64 in the JSON mapping grows the content by a third; allow for it.
-    if bytes.len() > MAX_ENVELOPE_BYTES * 2 {
-        return Err(err!(MEDSEAL_SEAL_TOO_LARGE, "the envelope is {} bytes; the limit is {}", bytes.len(), MAX_ENVELOPE_BYTES * 2));
+/// Largest protobuf envelope: the largest record, its tag and room for the head.
+const MAX_PROTOBUF_BYTES: usize = MAX_ENVELOPE_BYTES + (1 << 20);
+/// Largest JSON envelope: base64 grows the content by a third.
+const MAX_JSON_BYTES: usize = MAX_ENVELOPE_BYTES / 3 * 4 + (1 << 20);
+
+fn check_size(bytes: &[u8], limit: usize) -> Result<()> {
+    if bytes.len() > limit {
+        return Err(err!(MEDSEAL_SEAL_TOO_LARGE, "the envelope is {} bytes; the limit is {limit}", bytes.len()));
+    }
+    Ok(())
+}
+
+/// Refuses a protobuf envelope with more recipient fields than allowed before anything is
+/// decoded: otherwise 128 MiB of empty field-3 entries would become tens of millions of
+/// allocated recipients before the count is checked. Malformed bytes are left to the decoder.
+fn check_recipient_count(bytes: &[u8]) -> Result<()> {
+    let mut rest = bytes;
+    let mut recipients = 0usize;
+    while !rest.is_empty() {
+        let Ok(key) = prost::encoding::decode_varint(&mut rest) else { return Ok(()) };
+        let skip = match key & 7 {
+            0 => match prost::encoding::decode_varint(&mut rest) {
+                Ok(_) => 0,
+                Err(_) => return Ok(()),
+            },
+            1 => 8,
+            2 => match prost::encoding::decode_varint(&mut rest).ok().and_then(|n| usize::try_from(n).ok()) {
+                Some(n) => n,
+                None => return Ok(()),
+            },
+            5 => 4,
+            _ => return Ok(()),
+        };
+        if key >> 3 == 3 {
+            recipients += 1;
+            if recipients > MAX_RECIPIENTS {
+                return Err(err!(MEDSEAL_SEAL_MALFORMED, "an envelope has 1 to {MAX_RECIPIENTS} recipients; this one has more"));
+            }
+        }
+        if skip > rest.len() {
+            return Ok(());
+        }
+        rest = &rest[skip..];
     }
     Ok(())
 }

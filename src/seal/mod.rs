@@ -34,7 +34,10 @@ pub fn seal_signed(signer: &Signer, document: &[u8], mut meta: Meta, recipients:
     Envelope::seal(jws.as_bytes(), meta, recipients, aead)
 }
 
-/// Opens `envelope` with `key` and verifies the signed record inside with `verifier`.
+/// Opens `envelope` with `key` and verifies the signed record inside with `verifier`. The JWS
+/// must be a medseal record (`typ` `medseal+jws`, with a `sigT`). Whether the record inside
+/// belongs with the envelope's routing meta (its id, its source) is the host's check: the
+/// record's own metadata is in its payload.
 pub fn open_verified(envelope: &Envelope, key: &RecipientKey, verifier: &Verifier) -> Result<Verified> {
     if envelope.meta.content_type != SIGNED_RECORD_CONTENT_TYPE {
         return Err(err!(
@@ -44,5 +47,15 @@ pub fn open_verified(envelope: &Envelope, key: &RecipientKey, verifier: &Verifie
         ));
     }
     let jws = envelope.open(key)?;
-    verifier.verify(&jws, DetachedPayload::None)
+    let verified = verifier.verify(&jws, DetachedPayload::None)?;
+    // A sealed record is a medseal record: another JWS from a trusted key (a receipt, a trust
+    // list) is not one, even if its signature is valid.
+    if verified.typ.as_deref() != Some(crate::jws::DEFAULT_TYP) || verified.signing_time.is_none() {
+        return Err(err!(
+            MEDSEAL_JWS_HEADER,
+            "the sealed JWS is not a medseal record (it needs \"typ\":\"{}\" and a \"sigT\")",
+            crate::jws::DEFAULT_TYP
+        ));
+    }
+    Ok(verified)
 }

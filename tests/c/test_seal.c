@@ -1173,6 +1173,14 @@ static void test_caller_buffers(void) {
     CHECK_RC(medseal_seal_into(meta, one, 1, (const uint8_t *)PLAINTEXT, pt_len, AEADS[0], NULL, 0, NULL), MEDSEAL_NULL_ARGUMENT);
     CHECK_RC(medseal_seal_into(meta, one, 1, (const uint8_t *)PLAINTEXT, pt_len, AEADS[0], NULL, 8, &w), MEDSEAL_NULL_ARGUMENT);
     CHECK_RC(medseal_seal_into(meta, one, 1, (const uint8_t *)PLAINTEXT, pt_len, 1, small, sizeof small, &w), MEDSEAL_INVALID_ARGUMENT);
+    /* Sealing in place (output over the input) would corrupt the record: refused. */
+    uint8_t *in_place = xmalloc(4096);
+    memcpy(in_place, PLAINTEXT, pt_len);
+    CHECK_RC(medseal_seal_into(meta, one, 1, in_place, pt_len, AEADS[0], in_place, 4096, &w), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_ERROR_CONTAINS("overlaps");
+    CHECK(memcmp(in_place, PLAINTEXT, pt_len) == 0);
+    CHECK_RC(medseal_seal_into(meta, one, 1, in_place + 100, pt_len, AEADS[0], in_place, 4096, &w), MEDSEAL_INVALID_ARGUMENT);
+    free(in_place);
     CHECK(w == SENTINEL_LEN);
     medseal_buffer *sealed = seal(meta, one, 1, PLAINTEXT, AEADS[0], MEDSEAL_ENVELOPE_JSON);
     medseal_envelope *env = decode(medseal_buffer_data(sealed), medseal_buffer_len(sealed));
