@@ -43,9 +43,10 @@ bench-seal:
 	@echo "-- again with glibc's trim/mmap thresholds raised (fewer page faults for megabyte buffers, both libraries):"
 	MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_MMAP_THRESHOLD_=100000000 build/venv/bin/python benches/seal_vs_pyca.py target/release/libmedseal.so
 
-# Fuzzes envelope decoding and opening for a bounded time (FUZZ_SECONDS, default 60).
+# Fuzzes one parser for a bounded time: FUZZ_SECONDS (default 60), FUZZ_TARGET envelope
+# (default), canon, keys, jws, or all (each target for FUZZ_SECONDS).
 fuzz:
-	bash fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+	bash fuzz/run.sh $(or $(FUZZ_SECONDS),60) $(or $(FUZZ_TARGET),envelope)
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,46 +1,94 @@
-//! Companion of the libFuzzer target, built with stable Rust and no instrumentation.
+//! Companion of the libFuzzer targets, built with stable Rust and no instrumentation. TARGET
+//! is one of `medseal_fuzz::TARGETS` (envelope, canon, keys, jws).
 //!
-//!   envelope_driver seed DIR                  write the seed corpus into DIR
-//!   envelope_driver run SECONDS CORPUS ARTIFACTS
-//!       the fallback fuzzer: mutates the corpus (and inputs that reached a new outcome) and
-//!       feeds it to `medseal_fuzz::envelope` for SECONDS; a panic is saved to ARTIFACTS as
-//!       crash-<hash> and ends the run with status 1. Not coverage-guided: use libFuzzer
-//!       (run.sh) whenever it builds.
-//!   envelope_driver replay FILE...            run the target once on each file
+//!   fuzz_driver seed TARGET DIR                write TARGET's seed corpus into DIR
+//!   fuzz_driver run TARGET SECONDS CORPUS ARTIFACTS [DICT]
+//!       the fallback fuzzer: mutates the corpus (and inputs that reached a new outcome),
+//!       inserting the tokens of the libFuzzer dictionary DICT, and feeds it to the target
+//!       function for SECONDS; a panic is saved to ARTIFACTS as crash-<hash> and ends the run
+//!       with status 1. Not coverage-guided: use libFuzzer (run.sh) whenever it builds.
+//!   fuzz_driver replay TARGET FILE...          run the target once on each file
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use medseal_fuzz::Target;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["seed", dir] => seed(Path::new(dir)),
-        ["run", seconds, corpus, artifacts] => {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let target = |name: &str| {
+        medseal_fuzz::target(name).unwrap_or_else(|| {
+            let names: Vec<&str> = medseal_fuzz::TARGETS.iter().map(|t| t.name).collect();
+            eprintln!("unknown target {name:?}; targets: {}", names.join(", "));
+            std::process::exit(2)
+        })
+    };
+    match args.as_slice() {
+        ["seed", name, dir] => seed(target(name), Path::new(dir)),
+        ["run", name, seconds, corpus, artifacts, dict @ ..] if dict.len() <= 1 => {
             let seconds: u64 = seconds.parse().expect("SECONDS is a whole number");
-            std::process::exit(run(Duration::from_secs(seconds), Path::new(corpus), Path::new(artifacts)));
+            let tokens = dict.first().map(|d| read_dict(Path::new(d))).unwrap_or_default();
+            std::process::exit(run(target(name), Duration::from_secs(seconds), Path::new(corpus), Path::new(artifacts), &tokens));
         }
-        ["replay", files @ ..] => {
+        ["replay", name, files @ ..] => {
+            let target = target(name);
             for file in files {
                 let data = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));
-                println!("{file}: signature {:#x}", medseal_fuzz::envelope(&data));
+                println!("{file}: signature {:#x}", (target.run)(&data));
             }
         }
         _ => {
-            eprintln!("usage: envelope_driver seed DIR | run SECONDS CORPUS ARTIFACTS | replay FILE...");
+            eprintln!("usage: fuzz_driver seed TARGET DIR | run TARGET SECONDS CORPUS ARTIFACTS [DICT] | replay TARGET FILE...");
             std::process::exit(2);
         }
     }
 }
 
-fn seed(dir: &Path) {
+fn seed(target: &Target, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let seeds = medseal_fuzz::seeds();
+    let seeds = (target.seeds)();
     for (name, bytes) in &seeds {
         std::fs::write(dir.join(format!("seed-{name}")), bytes).unwrap();
     }
-    println!("wrote {} seed inputs to {}", seeds.len(), dir.display());
+    println!("wrote {} {} seed inputs to {}", seeds.len(), target.name, dir.display());
+}
+
+/// The tokens of a libFuzzer dictionary: one `"…"` per line (optionally `name=` before it),
+/// with `\\`, `\"` and `\xNN` escapes; `#` lines are comments.
+fn read_dict(path: &Path) -> Vec<Vec<u8>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut tokens = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let (Some(start), Some(end)) = (line.find('"'), line.rfind('"')) else { continue };
+        if end <= start {
+            continue;
+        }
+        let body = &line.as_bytes()[start + 1..end];
+        let mut token = Vec::new();
+        let mut i = 0;
+        while i < body.len() {
+            match body[i] {
+                b'\\' if body.get(i + 1) == Some(&b'x') && i + 3 < body.len() => {
+                    let hex = std::str::from_utf8(&body[i + 2..i + 4]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                    token.push(hex.unwrap_or_else(|| panic!("{}: bad \\x escape in {line}", path.display())));
+                    i += 4;
+                }
+                b'\\' if i + 1 < body.len() => {
+                    token.push(body[i + 1]);
+                    i += 2;
+                }
+                b => {
+                    token.push(b);
+                    i += 1;
+                }
+            }
+        }
+        tokens.push(token);
+    }
+    tokens
 }
 
 /// xorshift64*: enough for mutation choices.
@@ -63,31 +111,7 @@ impl Rng {
 }
 
 const INTERESTING: &[u8] = &[0, 1, 0x0a, 0x12, 0x1a, 0x22, 0x2a, 0x7b, 0x7d, 0x22, 0x5c, 0x7f, 0x80, 0xff, b'A', b'=', b'-', b'_'];
-const TOKENS: &[&[u8]] = &[
-    b"\"ct\"",
-    b"\"info\"",
-    b"\"meta\"",
-    b"\"recipients\"",
-    b"\"suite\"",
-    b"\"wrapped_key\"",
-    b"\"kid\"",
-    b"\"enc\"",
-    b"\"sequence\"",
-    b"\"created\"",
-    b"\"aead\"",
-    b"9007199254740991",
-    b"9007199254740992",
-    b"1e300",
-    b"-0",
-    b"\\u0000",
-    b"\\ud800",
-    b"{}",
-    b"[]",
-    b"null",
-    b"\xff\xff\xff\xff\x0f",
-];
-
-fn mutate(rng: &mut Rng, data: &mut Vec<u8>, pool: &[Vec<u8>]) {
+fn mutate(rng: &mut Rng, data: &mut Vec<u8>, pool: &[Vec<u8>], tokens: &[Vec<u8>]) {
     for _ in 0..1 + rng.below(6) {
         let len = data.len();
         match rng.below(11) {
@@ -130,8 +154,8 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>, pool: &[Vec<u8>]) {
                 data.truncate(cut);
                 data.extend_from_slice(&other[from..]);
             }
-            8 => {
-                let token = TOKENS[rng.below(TOKENS.len())];
+            8 if !tokens.is_empty() => {
+                let token = &tokens[rng.below(tokens.len())];
                 let at = rng.below(len + 1);
                 data.splice(at..at, token.iter().copied());
             }
@@ -151,12 +175,12 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>, pool: &[Vec<u8>]) {
     }
 }
 
-fn run(duration: Duration, corpus: &Path, artifacts: &Path) -> i32 {
+fn run(target: &Target, duration: Duration, corpus: &Path, artifacts: &Path, tokens: &[Vec<u8>]) -> i32 {
     let mut pool: Vec<Vec<u8>> = std::fs::read_dir(corpus)
         .map(|dir| dir.filter_map(|e| e.ok()).filter_map(|e| std::fs::read(e.path()).ok()).collect())
         .unwrap_or_default();
     if pool.is_empty() {
-        pool = medseal_fuzz::seeds().into_iter().map(|(_, bytes)| bytes).collect();
+        pool = (target.seeds)().into_iter().map(|(_, bytes)| bytes).collect();
     }
     let seeds = pool.len();
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1;
@@ -165,17 +189,22 @@ fn run(duration: Duration, corpus: &Path, artifacts: &Path) -> i32 {
     let start = Instant::now();
     let mut last_report = start;
     let mut execs: u64 = 0;
-    println!("stable driver: {seeds} corpus inputs, {} s, rng seed {seed:#x}", duration.as_secs());
+    println!(
+        "stable driver: target {}, {seeds} corpus inputs, {} dictionary tokens, {} s, rng seed {seed:#x}",
+        target.name,
+        tokens.len(),
+        duration.as_secs()
+    );
     // Run the corpus itself first.
     for input in pool.clone() {
-        if let Some(status) = execute(&input, artifacts, &mut signatures, &mut execs).err() {
+        if let Some(status) = execute(target, &input, artifacts, &mut signatures, &mut execs).err() {
             return status;
         }
     }
     while start.elapsed() < duration {
         let mut input = pool[rng.below(pool.len())].clone();
-        mutate(&mut rng, &mut input, &pool);
-        match execute(&input, artifacts, &mut signatures, &mut execs) {
+        mutate(&mut rng, &mut input, &pool, tokens);
+        match execute(target, &input, artifacts, &mut signatures, &mut execs) {
             Ok(true) if pool.len() < 50_000 => pool.push(input),
             Ok(_) => {}
             Err(status) => return status,
@@ -198,16 +227,20 @@ fn run(duration: Duration, corpus: &Path, artifacts: &Path) -> i32 {
 }
 
 /// Runs one input. Ok(new outcome?) or Err(exit status) after saving a crash.
-fn execute(input: &[u8], artifacts: &Path, signatures: &mut HashSet<u32>, execs: &mut u64) -> Result<bool, i32> {
+fn execute(target: &Target, input: &[u8], artifacts: &Path, signatures: &mut HashSet<u32>, execs: &mut u64) -> Result<bool, i32> {
     *execs += 1;
-    match catch_unwind(AssertUnwindSafe(|| medseal_fuzz::envelope(input))) {
+    match catch_unwind(AssertUnwindSafe(|| (target.run)(input))) {
         Ok(signature) => Ok(signatures.insert(signature)),
         Err(_) => {
             std::fs::create_dir_all(artifacts).ok();
             let hash = input.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3));
             let path = artifacts.join(format!("crash-{hash:016x}"));
             std::fs::write(&path, input).ok();
-            eprintln!("CRASH after {execs} executions: input saved to {} (replay: envelope_driver replay FILE)", path.display());
+            eprintln!(
+                "CRASH after {execs} executions: input saved to {} (replay: fuzz_driver replay {} FILE)",
+                path.display(),
+                target.name
+            );
             Err(1)
         }
     }
