@@ -158,7 +158,18 @@ pub(super) fn ed25519_public(bytes: &[u8]) -> Result<PublicKey> {
 
 pub(super) fn p256_public(point: &[u8]) -> Result<PublicKey> {
     match point.first() {
-        Some(0x04) if point.len() == 65 => Ok(PublicKey::P256(point.to_vec())),
+        Some(0x04) if point.len() == 65 => {
+            // ring checks the point only when it verifies, and then a point off the curve looks
+            // like a bad signature. An ECDH agreement with a throwaway key validates it now, so a
+            // broken key is named as such at import (found by the fuzzer).
+            let rng = ring::rand::SystemRandom::new();
+            let ephemeral = ring::agreement::EphemeralPrivateKey::generate(&ring::agreement::ECDH_P256, &rng)
+                .map_err(|_| err!(MEDSEAL_SYSTEM_ERROR, "the system random generator failed"))?;
+            let peer = ring::agreement::UnparsedPublicKey::new(&ring::agreement::ECDH_P256, point);
+            ring::agreement::agree_ephemeral(ephemeral, &peer, |_| ())
+                .map_err(|_| err!(MEDSEAL_KEY_INVALID, "the P-256 public key is not a point on the curve"))?;
+            Ok(PublicKey::P256(point.to_vec()))
+        }
         Some(0x02 | 0x03) => Err(err!(MEDSEAL_KEY_UNSUPPORTED, "compressed P-256 points are not supported")),
         _ => Err(err!(MEDSEAL_KEY_INVALID, "a P-256 public key is a 65-byte uncompressed point")),
     }

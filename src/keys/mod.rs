@@ -415,6 +415,20 @@ mod tests {
     }
 
     #[test]
+    fn p256_points_off_the_curve_are_refused_at_import() {
+        let mut spki = hex_bytes("3059301306072a8648ce3d020106082a8648ce3d030107034200");
+        spki.push(0x04);
+        spki.extend([0u8; 64]); // the point (0, 0)
+        assert_eq!(Key::import(&spki, None).unwrap_err().code(), crate::ResultCode::MEDSEAL_KEY_INVALID);
+        let good = Key::generate(Algorithm::ES256).unwrap().export(KeyFormat::SpkiDer).unwrap();
+        assert!(Key::import(&good, None).is_ok());
+    }
+
+    fn hex_bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
     fn debug_shows_no_secret() {
         let key = Key::generate(Algorithm::EdDSA).unwrap();
         let shown = format!("{key:?}");
