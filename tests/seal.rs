@@ -1024,19 +1024,22 @@ fn recipient_key_import_export_round_trips() {
     assert_eq!(code(RecipientKey::from_raw_public(&[0; 33])), MEDSEAL_KEY_INVALID);
 }
 
+/// Every key format but the raw ones (which carry no key type).
+const ENCODED_FORMATS: [KeyFormat; 7] = [
+    KeyFormat::Pkcs8Der,
+    KeyFormat::Pkcs8Pem,
+    KeyFormat::Pkcs8V2Der,
+    KeyFormat::Pkcs8V2Pem,
+    KeyFormat::SpkiDer,
+    KeyFormat::SpkiPem,
+    KeyFormat::Jwk,
+];
+
 #[test]
 fn recipient_key_refuses_signing_keys_and_inconsistent_keys() {
     // Ed25519 keys share the OKP structures but are not X25519.
     let ed = Key::generate(Algorithm::EdDSA).unwrap();
-    for format in [
-        KeyFormat::Pkcs8Der,
-        KeyFormat::Pkcs8Pem,
-        KeyFormat::Pkcs8V2Der,
-        KeyFormat::Pkcs8V2Pem,
-        KeyFormat::SpkiDer,
-        KeyFormat::SpkiPem,
-        KeyFormat::Jwk,
-    ] {
+    for format in ENCODED_FORMATS {
         let bytes = ed.export(format).unwrap();
         assert_eq!(code(RecipientKey::import(&bytes)), MEDSEAL_KEY_UNSUPPORTED, "Ed25519 {format:?}");
     }
@@ -1073,15 +1076,7 @@ fn recipient_key_refuses_p256_keys_in_every_form() {
     // P-256 (and RSA) keys are not X25519 keys: UNSUPPORTED in every form, like Ed25519.
     // (Before the fix in recipient.rs, PKCS#8 DER gave KEY_FORMAT and PKCS#8 PEM KEY_INVALID.)
     let key = Key::generate(Algorithm::ES256).unwrap();
-    for format in [
-        KeyFormat::Pkcs8Der,
-        KeyFormat::Pkcs8Pem,
-        KeyFormat::Pkcs8V2Der,
-        KeyFormat::Pkcs8V2Pem,
-        KeyFormat::SpkiDer,
-        KeyFormat::SpkiPem,
-        KeyFormat::Jwk,
-    ] {
+    for format in ENCODED_FORMATS {
         assert_eq!(code(RecipientKey::import(&key.export(format).unwrap())), MEDSEAL_KEY_UNSUPPORTED, "P-256 {format:?}");
     }
 }

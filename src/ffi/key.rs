@@ -18,6 +18,11 @@ fn algorithm(alg: u32) -> Result<Algorithm> {
     Algorithm::from_c_id(alg).ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown algorithm {alg} (use MEDSEAL_ALG_*)"))
 }
 
+/// The key format for a `MEDSEAL_KEY_FORMAT_*` number (signing and recipient keys alike).
+pub(super) fn key_format(id: u32) -> Result<KeyFormat> {
+    KeyFormat::from_c_id(id).ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown key format {id} (use MEDSEAL_KEY_FORMAT_*)"))
+}
+
 /// Generates a new private key: `MEDSEAL_ALG_EDDSA` or `MEDSEAL_ALG_ES256`.
 #[ffi_export]
 #[no_mangle]
@@ -50,8 +55,7 @@ pub extern "C" fn medseal_key_import(data: *const u8, len: usize, alg: u32, out:
 pub extern "C" fn medseal_key_export(key: *const medseal_key, format: u32, out: *mut *mut medseal_buffer) -> ResultCode {
     let key = handle(key, "key")?;
     let out = Out::new(out, "out")?;
-    let format = KeyFormat::from_c_id(format)
-        .ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown key format {format} (use MEDSEAL_KEY_FORMAT_*)"))?;
+    let format = key_format(format)?;
     let encoded = key.key.export(format)?;
     out.write_box(medseal_buffer::key_export(format, encoded));
     Ok(())

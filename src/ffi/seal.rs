@@ -145,8 +145,7 @@ pub extern "C" fn medseal_recipient_key_export(
 ) -> ResultCode {
     let key = handle(key, "key")?;
     let out = Out::new(out, "out")?;
-    let format = KeyFormat::from_c_id(format)
-        .ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown key format {format} (use MEDSEAL_KEY_FORMAT_*)"))?;
+    let format = super::key::key_format(format)?;
     let encoded = key.key.export(format)?;
     out.write_box(medseal_buffer::key_export(format, encoded));
     Ok(())

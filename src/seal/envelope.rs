@@ -235,7 +235,7 @@ impl Envelope {
     /// straight away (input not starting with `{`), so both paths always see the same
     /// envelope. Everything else, errors included, goes through `decode`.
     fn split_as_decode_would(bytes: &[u8]) -> Option<(Envelope, &[u8])> {
-        if bytes.trim_ascii_start().starts_with(b"{") {
+        if looks_like_json(bytes) {
             return None;
         }
         Envelope::split_protobuf(bytes).ok()
@@ -246,35 +246,22 @@ impl Envelope {
     /// is not a well-formed SealedRecord (callers fall back to [`Envelope::decode`]).
     fn split_protobuf(bytes: &[u8]) -> Result<(Envelope, &[u8])> {
         check_size(bytes, MAX_PROTOBUF_BYTES)?;
-        check_recipient_count(bytes)?;
         let not_protobuf = || err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the bytes are not a protobuf medseal.v1.SealedRecord");
         let mut head = Vec::new();
         let mut ct: &[u8] = &[];
+        let mut recipients = 0usize;
         let mut rest = bytes;
         while !rest.is_empty() {
-            let field_start = rest;
-            let key = prost::encoding::decode_varint(&mut rest).map_err(|_| not_protobuf())?;
-            let (number, wire_type) = (key >> 3, key & 7);
-            let payload_len = match wire_type {
-                0 => {
-                    prost::encoding::decode_varint(&mut rest).map_err(|_| not_protobuf())?;
-                    0
-                }
-                1 => 8,
-                2 => usize::try_from(prost::encoding::decode_varint(&mut rest).map_err(|_| not_protobuf())?).map_err(|_| not_protobuf())?,
-                5 => 4,
-                _ => return Err(not_protobuf()),
-            };
-            if payload_len > rest.len() {
-                return Err(not_protobuf());
-            }
-            let (payload, after) = rest.split_at(payload_len);
-            if number == 4 && wire_type == 2 {
-                ct = payload; // the last occurrence wins, as in protobuf (and prost)
+            let field = next_field(&mut rest).ok_or_else(not_protobuf)?;
+            if field.number == 4 && field.wire_type == 2 {
+                ct = field.payload; // the last occurrence wins, as in protobuf (and prost)
             } else {
-                head.extend_from_slice(&field_start[..field_start.len() - after.len()]);
+                if field.number == 3 {
+                    recipients += 1;
+                    check_recipients_so_far(recipients)?;
+                }
+                head.extend_from_slice(field.raw);
             }
-            rest = after;
         }
         let message: wire::SealedRecord = prost::Message::decode(head.as_slice()).map_err(|_| not_protobuf())?;
         let (Some(meta), Some(suite)) = (message.meta, message.suite) else { return Err(not_protobuf()) };
@@ -434,7 +421,7 @@ impl Envelope {
     /// Bytes that only look like JSON after leading blanks are tried as protobuf too when they
     /// are not JSON (see below).
     pub fn decode(bytes: &[u8]) -> Result<Envelope> {
-        if bytes.trim_ascii_start().starts_with(b"{") {
+        if looks_like_json(bytes) {
             // Fix (found by tests/seal.rs): a SealedRecord starts with 0x0a (field 1, meta),
             // which is also a JSON blank, then the meta's length; a 123-byte meta makes that
             // length byte `{`, so valid protobuf was sent to the JSON decoder and refused.
@@ -576,36 +563,62 @@ fn check_size(bytes: &[u8], limit: usize) -> Result<()> {
 /// Refuses a protobuf envelope with more recipient fields than allowed before anything is
 /// decoded: otherwise 128 MiB of empty field-3 entries would become tens of millions of
 /// allocated recipients before the count is checked. Malformed bytes are left to the decoder.
+/// Whether `decode` reads `bytes` as the JSON mapping first: the first non-blank byte is `{`.
+fn looks_like_json(bytes: &[u8]) -> bool {
+    bytes.trim_ascii_start().starts_with(b"{")
+}
+
 fn check_recipient_count(bytes: &[u8]) -> Result<()> {
     let mut rest = bytes;
     let mut recipients = 0usize;
-    while !rest.is_empty() {
-        let Ok(key) = prost::encoding::decode_varint(&mut rest) else { return Ok(()) };
-        let skip = match key & 7 {
-            0 => match prost::encoding::decode_varint(&mut rest) {
-                Ok(_) => 0,
-                Err(_) => return Ok(()),
-            },
-            1 => 8,
-            2 => match prost::encoding::decode_varint(&mut rest).ok().and_then(|n| usize::try_from(n).ok()) {
-                Some(n) => n,
-                None => return Ok(()),
-            },
-            5 => 4,
-            _ => return Ok(()),
-        };
-        if key >> 3 == 3 {
+    while let Some(field) = next_field(&mut rest) {
+        if field.number == 3 {
             recipients += 1;
-            if recipients > MAX_RECIPIENTS {
-                return Err(err!(MEDSEAL_SEAL_MALFORMED, "an envelope has 1 to {MAX_RECIPIENTS} recipients; this one has more"));
-            }
+            check_recipients_so_far(recipients)?;
         }
-        if skip > rest.len() {
-            return Ok(());
-        }
-        rest = &rest[skip..];
     }
     Ok(())
+}
+
+fn check_recipients_so_far(count: usize) -> Result<()> {
+    if count > MAX_RECIPIENTS {
+        return Err(err!(MEDSEAL_SEAL_MALFORMED, "an envelope has 1 to {MAX_RECIPIENTS} recipients; this one has more"));
+    }
+    Ok(())
+}
+
+/// One top-level protobuf field, still in its encoding.
+struct Field<'a> {
+    number: u64,
+    wire_type: u64,
+    /// The whole field: key, length and payload.
+    raw: &'a [u8],
+    payload: &'a [u8],
+}
+
+/// Reads the field at the start of `rest` and advances past it; `None` when the bytes are
+/// not a well-formed field (the wire types proto3 uses: varint, 64-bit, bytes, 32-bit).
+fn next_field<'a>(rest: &mut &'a [u8]) -> Option<Field<'a>> {
+    let start: &'a [u8] = rest;
+    let mut cursor = start;
+    let key = prost::encoding::decode_varint(&mut cursor).ok()?;
+    let (number, wire_type) = (key >> 3, key & 7);
+    let payload_len = match wire_type {
+        0 => {
+            prost::encoding::decode_varint(&mut cursor).ok()?;
+            0
+        }
+        1 => 8,
+        2 => usize::try_from(prost::encoding::decode_varint(&mut cursor).ok()?).ok()?,
+        5 => 4,
+        _ => return None,
+    };
+    if payload_len > cursor.len() {
+        return None;
+    }
+    let (payload, after) = cursor.split_at(payload_len);
+    *rest = after;
+    Some(Field { number, wire_type, raw: &start[..start.len() - after.len()], payload })
 }
 
 /// Typed access to the members of one JSON object of the mapping, refusing unknown members.
