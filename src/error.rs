@@ -10,8 +10,8 @@ use std::fmt;
 /// Stable result codes. In C this is `medseal_result`; `MEDSEAL_OK` is 0.
 ///
 /// Blocks: 1–99 general, 100–199 canonical JSON, 200–299 keys, 300–399 JWS, 400–499 sealed
-/// envelopes. Reserved for later areas: 500 trust, 600 signers, 700 outbox, 800 transport,
-/// 900 ledger.
+/// envelopes, 500–599 certificates and trust lists, 600–699 signers (tokens, callbacks, clock).
+/// Reserved for later areas: 700 outbox, 800 transport, 900 ledger.
 #[allow(non_camel_case_types)]
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -107,6 +107,50 @@ pub enum ResultCode {
     MEDSEAL_SEAL_ZERO_SHARED_SECRET = 407,
     /// A routing metadata field is missing or out of range.
     MEDSEAL_SEAL_META_INVALID = 408,
+
+    /// A certificate is malformed, uses an unsupported algorithm or carries an unknown critical extension.
+    MEDSEAL_CERT_INVALID = 500,
+    /// A CA certificate in the chain (intermediate or anchor) had expired at the signing time.
+    MEDSEAL_CERT_EXPIRED = 501,
+    /// A CA certificate in the chain (intermediate or anchor) was not yet valid at the signing time.
+    MEDSEAL_CERT_NOT_YET_VALID = 502,
+    /// The chain does not lead to any configured trust anchor.
+    MEDSEAL_CERT_UNKNOWN_ISSUER = 503,
+    /// A certificate is not allowed this use: the signer lacks digitalSignature/nonRepudiation, or an issuer is not a CA.
+    MEDSEAL_CERT_KEY_USAGE = 504,
+    /// The chain is broken: names do not link, an issuer's signature does not verify, or `x5t#S256` does not match.
+    MEDSEAL_CERT_CHAIN_BROKEN = 505,
+    /// The signing time lies outside the signer's certificate or trust-list validity window.
+    MEDSEAL_SIGNED_OUTSIDE_VALIDITY = 506,
+    /// The trust list is malformed or inconsistent (for example one key in two roles).
+    MEDSEAL_TRUST_LIST_INVALID = 507,
+    /// The trust list is past its expiry: fetch a current one.
+    MEDSEAL_TRUST_LIST_EXPIRED = 508,
+    /// The trust list's sequence number is lower than one already seen (rollback refused).
+    MEDSEAL_TRUST_LIST_STALE = 509,
+    /// The trust list is not signed by the configured trust-list key.
+    MEDSEAL_TRUST_LIST_SIGNATURE = 510,
+    /// No key in the trust list (for this role) matches the signature.
+    MEDSEAL_TRUST_UNKNOWN_SIGNER = 511,
+
+    /// The signing backend (token or host callback) reported a failure.
+    MEDSEAL_SIGNER_FAILED = 600,
+    /// The signing backend returned a signature that does not verify with its public key; nothing was emitted.
+    MEDSEAL_SIGNER_BAD_SIGNATURE = 601,
+    /// The certificate's public key is not the signer's key.
+    MEDSEAL_SIGNER_CERT_MISMATCH = 602,
+    /// The requested signing time is further from the clock than the configured skew.
+    MEDSEAL_SIGNING_TIME_SKEW = 603,
+    /// The PKCS#11 module could not be loaded or initialized.
+    MEDSEAL_PKCS11_MODULE = 604,
+    /// No PKCS#11 token has the given label.
+    MEDSEAL_PKCS11_TOKEN_NOT_FOUND = 605,
+    /// The token holds no usable key with the given label.
+    MEDSEAL_PKCS11_KEY_NOT_FOUND = 606,
+    /// The PIN was refused, or the token is locked.
+    MEDSEAL_PKCS11_PIN = 607,
+    /// The token failed an operation (removed, device error, unsupported mechanism).
+    MEDSEAL_PKCS11_DEVICE = 608,
 }
 
 impl ResultCode {
@@ -155,6 +199,27 @@ impl ResultCode {
         Self::MEDSEAL_SEAL_TOO_LARGE,
         Self::MEDSEAL_SEAL_ZERO_SHARED_SECRET,
         Self::MEDSEAL_SEAL_META_INVALID,
+        Self::MEDSEAL_CERT_INVALID,
+        Self::MEDSEAL_CERT_EXPIRED,
+        Self::MEDSEAL_CERT_NOT_YET_VALID,
+        Self::MEDSEAL_CERT_UNKNOWN_ISSUER,
+        Self::MEDSEAL_CERT_KEY_USAGE,
+        Self::MEDSEAL_CERT_CHAIN_BROKEN,
+        Self::MEDSEAL_SIGNED_OUTSIDE_VALIDITY,
+        Self::MEDSEAL_TRUST_LIST_INVALID,
+        Self::MEDSEAL_TRUST_LIST_EXPIRED,
+        Self::MEDSEAL_TRUST_LIST_STALE,
+        Self::MEDSEAL_TRUST_LIST_SIGNATURE,
+        Self::MEDSEAL_TRUST_UNKNOWN_SIGNER,
+        Self::MEDSEAL_SIGNER_FAILED,
+        Self::MEDSEAL_SIGNER_BAD_SIGNATURE,
+        Self::MEDSEAL_SIGNER_CERT_MISMATCH,
+        Self::MEDSEAL_SIGNING_TIME_SKEW,
+        Self::MEDSEAL_PKCS11_MODULE,
+        Self::MEDSEAL_PKCS11_TOKEN_NOT_FOUND,
+        Self::MEDSEAL_PKCS11_KEY_NOT_FOUND,
+        Self::MEDSEAL_PKCS11_PIN,
+        Self::MEDSEAL_PKCS11_DEVICE,
     ];
 
     /// The code for a raw number, if it is one of ours.
@@ -222,6 +287,27 @@ impl ResultCode {
             MEDSEAL_SEAL_TOO_LARGE => ("MEDSEAL_SEAL_TOO_LARGE", "the envelope or record is larger than the limit"),
             MEDSEAL_SEAL_ZERO_SHARED_SECRET => ("MEDSEAL_SEAL_ZERO_SHARED_SECRET", "a low-order X25519 key gave an all-zero shared secret"),
             MEDSEAL_SEAL_META_INVALID => ("MEDSEAL_SEAL_META_INVALID", "a routing metadata field is missing or invalid"),
+            MEDSEAL_CERT_INVALID => ("MEDSEAL_CERT_INVALID", "a certificate is malformed or unsupported"),
+            MEDSEAL_CERT_EXPIRED => ("MEDSEAL_CERT_EXPIRED", "a certificate in the chain had expired at the signing time"),
+            MEDSEAL_CERT_NOT_YET_VALID => ("MEDSEAL_CERT_NOT_YET_VALID", "a certificate in the chain was not yet valid at the signing time"),
+            MEDSEAL_CERT_UNKNOWN_ISSUER => ("MEDSEAL_CERT_UNKNOWN_ISSUER", "the certificate chain does not lead to a trusted anchor"),
+            MEDSEAL_CERT_KEY_USAGE => ("MEDSEAL_CERT_KEY_USAGE", "a certificate's key usage does not allow this use"),
+            MEDSEAL_CERT_CHAIN_BROKEN => ("MEDSEAL_CERT_CHAIN_BROKEN", "the certificate chain is broken"),
+            MEDSEAL_SIGNED_OUTSIDE_VALIDITY => ("MEDSEAL_SIGNED_OUTSIDE_VALIDITY", "the signature was made outside the signer's validity window"),
+            MEDSEAL_TRUST_LIST_INVALID => ("MEDSEAL_TRUST_LIST_INVALID", "the trust list is malformed or inconsistent"),
+            MEDSEAL_TRUST_LIST_EXPIRED => ("MEDSEAL_TRUST_LIST_EXPIRED", "the trust list has expired"),
+            MEDSEAL_TRUST_LIST_STALE => ("MEDSEAL_TRUST_LIST_STALE", "the trust list is older than one already seen"),
+            MEDSEAL_TRUST_LIST_SIGNATURE => ("MEDSEAL_TRUST_LIST_SIGNATURE", "the trust list's signature does not verify"),
+            MEDSEAL_TRUST_UNKNOWN_SIGNER => ("MEDSEAL_TRUST_UNKNOWN_SIGNER", "no trusted key for this role matches the signature"),
+            MEDSEAL_SIGNER_FAILED => ("MEDSEAL_SIGNER_FAILED", "the signing backend (token or host callback) failed"),
+            MEDSEAL_SIGNER_BAD_SIGNATURE => ("MEDSEAL_SIGNER_BAD_SIGNATURE", "the signing backend returned a signature that does not verify"),
+            MEDSEAL_SIGNER_CERT_MISMATCH => ("MEDSEAL_SIGNER_CERT_MISMATCH", "the certificate does not belong to the signing key"),
+            MEDSEAL_SIGNING_TIME_SKEW => ("MEDSEAL_SIGNING_TIME_SKEW", "the signing time is too far from the clock"),
+            MEDSEAL_PKCS11_MODULE => ("MEDSEAL_PKCS11_MODULE", "the PKCS#11 module could not be loaded"),
+            MEDSEAL_PKCS11_TOKEN_NOT_FOUND => ("MEDSEAL_PKCS11_TOKEN_NOT_FOUND", "no PKCS#11 token has this label"),
+            MEDSEAL_PKCS11_KEY_NOT_FOUND => ("MEDSEAL_PKCS11_KEY_NOT_FOUND", "the PKCS#11 token holds no such key"),
+            MEDSEAL_PKCS11_PIN => ("MEDSEAL_PKCS11_PIN", "the PKCS#11 PIN was refused or the token is locked"),
+            MEDSEAL_PKCS11_DEVICE => ("MEDSEAL_PKCS11_DEVICE", "the PKCS#11 token failed the operation"),
         }
     }
 }

@@ -12,6 +12,9 @@ pub mod ffi;
 pub mod jws;
 pub mod keys;
 pub mod seal;
+pub mod signers;
+pub mod trust;
+pub mod x509;
 
 pub use canon::{canonicalize, CanonOptions, FhirVariant, NfcPolicy};
 pub use error::{Error, Result, ResultCode};

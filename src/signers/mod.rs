@@ -1,0 +1,129 @@
+//! Signers: where a signature comes from. One trait, three kinds:
+//!
+//! - software keys ([`Key`], from the foundation);
+//! - PKCS#11 tokens ([`pkcs11::Pkcs11Key`]): USB tokens and HSMs through `cryptoki`;
+//! - a host callback ([`callback::CallbackKey`]): Java KeyStore, the Windows certificate store,
+//!   remote-signing services, anything medseal cannot open itself.
+//!
+//! A signature made outside medseal (token or host) is checked against the signer's public key
+//! before any JWS is emitted ([`sign_checked`]), so a broken token or host code cannot produce a
+//! bad record.
+
+pub mod callback;
+pub mod pkcs11;
+
+use std::fmt;
+
+use crate::error::{err, Result};
+use crate::keys::{Algorithm, Key};
+
+pub use callback::CallbackKey;
+pub use pkcs11::{Pkcs11Config, Pkcs11Key};
+
+/// Something that signs JWS signing inputs with one fixed algorithm.
+pub trait SigningBackend: Send + Sync + fmt::Debug {
+    /// The JWS algorithm, fixed for the backend's lifetime.
+    fn algorithm(&self) -> Algorithm;
+
+    /// The public key every signature must verify with (bound to [`Self::algorithm`]).
+    fn public_key(&self) -> &Key;
+
+    /// Signs the exact bytes given and returns the JWS signature (raw r‖s for ES256).
+    fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>>;
+
+    /// Whether signatures come from outside medseal and so are checked before use.
+    fn is_external(&self) -> bool {
+        true
+    }
+}
+
+/// A software key signs in-process with ring.
+impl SigningBackend for Key {
+    fn algorithm(&self) -> Algorithm {
+        Key::algorithm(self)
+    }
+
+    fn public_key(&self) -> &Key {
+        self
+    }
+
+    fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>> {
+        self.sign(message)
+    }
+
+    fn is_external(&self) -> bool {
+        false
+    }
+}
+
+/// Signs with `backend` and, for external backends, verifies the result with the backend's
+/// public key: `MEDSEAL_SIGNER_BAD_SIGNATURE` if it does not verify.
+pub fn sign_checked(backend: &dyn SigningBackend, message: &[u8]) -> Result<Vec<u8>> {
+    let signature = backend.sign_raw(message)?;
+    if backend.is_external() && !backend.public_key().verify(message, &signature) {
+        return Err(err!(
+            MEDSEAL_SIGNER_BAD_SIGNATURE,
+            "the {} signer returned a {}-byte signature that does not verify with its public key {}; nothing was emitted",
+            backend.algorithm(),
+            signature.len(),
+            backend.public_key().kid()
+        ));
+    }
+    Ok(signature)
+}
+
+/// Converts an ASN.1 DER ECDSA signature (`SEQUENCE { r INTEGER, s INTEGER }`, what Java's
+/// `SHA256withECDSA` and many tokens return) to the raw 64-byte r‖s that ES256 uses.
+/// Anything else is returned unchanged, to fail the signature check with its own message.
+pub(crate) fn ecdsa_der_to_raw(sig: &[u8]) -> Vec<u8> {
+    fn integer(input: &[u8]) -> Option<(&[u8], &[u8])> {
+        let (&tag, rest) = input.split_first()?;
+        let (&len, rest) = rest.split_first()?;
+        let len = len as usize;
+        if tag != 0x02 || len == 0 || len > 33 || rest.len() < len {
+            return None;
+        }
+        let (value, rest) = rest.split_at(len);
+        let value = if value.len() == 33 && value[0] == 0 { &value[1..] } else { value };
+        (value.len() <= 32).then_some((value, rest))
+    }
+    let parse = || -> Option<Vec<u8>> {
+        let (&tag, rest) = sig.split_first()?;
+        let (&len, body) = rest.split_first()?;
+        if tag != 0x30 || len as usize != body.len() {
+            return None;
+        }
+        let (r, rest) = integer(body)?;
+        let (s, rest) = integer(rest)?;
+        if !rest.is_empty() {
+            return None;
+        }
+        let mut raw = vec![0u8; 64];
+        raw[32 - r.len()..32].copy_from_slice(r);
+        raw[64 - s.len()..].copy_from_slice(s);
+        Some(raw)
+    };
+    match parse() {
+        Some(raw) if sig.len() != 64 => raw,
+        _ => sig.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_ecdsa_signatures_become_raw() {
+        // r = 1, s = 0x80 (needs a leading zero in DER).
+        let der = [0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x02, 0x00, 0x80];
+        let raw = ecdsa_der_to_raw(&der);
+        assert_eq!(raw.len(), 64);
+        assert_eq!(raw[31], 1);
+        assert_eq!(raw[63], 0x80);
+        assert!(raw[..31].iter().all(|&b| b == 0));
+        // Raw input and garbage pass through unchanged.
+        assert_eq!(ecdsa_der_to_raw(&[7u8; 64]), vec![7u8; 64]);
+        assert_eq!(ecdsa_der_to_raw(&[0x30, 0x01]), vec![0x30, 0x01]);
+    }
+}
