@@ -12,7 +12,11 @@ all: build
 build:
 	$(CARGO) build $(JOBS) --workspace
 
-test: test-rust test-c test-python
+test: deps test-rust test-c test-python
+
+# Installs (only when missing) the Debian packages the tests need, SoftHSM2 among them.
+deps:
+	bash scripts/install-deps.sh
 
 test-rust:
 	$(CARGO) test $(JOBS) --workspace

@@ -289,18 +289,24 @@ impl ResultCode {
             MEDSEAL_SEAL_META_INVALID => ("MEDSEAL_SEAL_META_INVALID", "a routing metadata field is missing or invalid"),
             MEDSEAL_CERT_INVALID => ("MEDSEAL_CERT_INVALID", "a certificate is malformed or unsupported"),
             MEDSEAL_CERT_EXPIRED => ("MEDSEAL_CERT_EXPIRED", "a certificate in the chain had expired at the signing time"),
-            MEDSEAL_CERT_NOT_YET_VALID => ("MEDSEAL_CERT_NOT_YET_VALID", "a certificate in the chain was not yet valid at the signing time"),
+            MEDSEAL_CERT_NOT_YET_VALID => {
+                ("MEDSEAL_CERT_NOT_YET_VALID", "a certificate in the chain was not yet valid at the signing time")
+            }
             MEDSEAL_CERT_UNKNOWN_ISSUER => ("MEDSEAL_CERT_UNKNOWN_ISSUER", "the certificate chain does not lead to a trusted anchor"),
             MEDSEAL_CERT_KEY_USAGE => ("MEDSEAL_CERT_KEY_USAGE", "a certificate's key usage does not allow this use"),
             MEDSEAL_CERT_CHAIN_BROKEN => ("MEDSEAL_CERT_CHAIN_BROKEN", "the certificate chain is broken"),
-            MEDSEAL_SIGNED_OUTSIDE_VALIDITY => ("MEDSEAL_SIGNED_OUTSIDE_VALIDITY", "the signature was made outside the signer's validity window"),
+            MEDSEAL_SIGNED_OUTSIDE_VALIDITY => {
+                ("MEDSEAL_SIGNED_OUTSIDE_VALIDITY", "the signature was made outside the signer's validity window")
+            }
             MEDSEAL_TRUST_LIST_INVALID => ("MEDSEAL_TRUST_LIST_INVALID", "the trust list is malformed or inconsistent"),
             MEDSEAL_TRUST_LIST_EXPIRED => ("MEDSEAL_TRUST_LIST_EXPIRED", "the trust list has expired"),
             MEDSEAL_TRUST_LIST_STALE => ("MEDSEAL_TRUST_LIST_STALE", "the trust list is older than one already seen"),
             MEDSEAL_TRUST_LIST_SIGNATURE => ("MEDSEAL_TRUST_LIST_SIGNATURE", "the trust list's signature does not verify"),
             MEDSEAL_TRUST_UNKNOWN_SIGNER => ("MEDSEAL_TRUST_UNKNOWN_SIGNER", "no trusted key for this role matches the signature"),
             MEDSEAL_SIGNER_FAILED => ("MEDSEAL_SIGNER_FAILED", "the signing backend (token or host callback) failed"),
-            MEDSEAL_SIGNER_BAD_SIGNATURE => ("MEDSEAL_SIGNER_BAD_SIGNATURE", "the signing backend returned a signature that does not verify"),
+            MEDSEAL_SIGNER_BAD_SIGNATURE => {
+                ("MEDSEAL_SIGNER_BAD_SIGNATURE", "the signing backend returned a signature that does not verify")
+            }
             MEDSEAL_SIGNER_CERT_MISMATCH => ("MEDSEAL_SIGNER_CERT_MISMATCH", "the certificate does not belong to the signing key"),
             MEDSEAL_SIGNING_TIME_SKEW => ("MEDSEAL_SIGNING_TIME_SKEW", "the signing time is too far from the clock"),
             MEDSEAL_PKCS11_MODULE => ("MEDSEAL_PKCS11_MODULE", "the PKCS#11 module could not be loaded"),

@@ -2,7 +2,9 @@
 //!
 //! Capabilities, one module each: [`canon`] (RFC 8785 canonical JSON, strict and FHIR-aware),
 //! [`keys`] (generation, import, export, key ids), [`jws`] (JWS/JAdES signing and verification),
-//! [`seal`] (HPKE envelopes to the hub and other recipients) and [`ffi`] (the stable C ABI).
+//! [`seal`] (HPKE envelopes to the hub and other recipients), [`signers`] (software keys,
+//! PKCS#11 tokens, host callbacks), [`x509`] (certificate chains checked at `sigT`), [`trust`]
+//! (signed trust lists) and [`ffi`] (the stable C ABI).
 //! See docs/ARCHITECTURE.md for the map.
 
 mod b64;
@@ -18,6 +20,6 @@ pub mod x509;
 
 pub use canon::{canonicalize, CanonOptions, FhirVariant, NfcPolicy};
 pub use error::{Error, Result, ResultCode};
-pub use jws::{DetachedPayload, Serialization, SignOptions, Signer, Verified, Verifier};
+pub use jws::{Clock, DetachedPayload, Serialization, SignOptions, Signer, Verified, Verifier};
 pub use keys::{Algorithm, Key, KeyFormat};
 pub use seal::{Aead, Envelope, Meta, RecipientKey};

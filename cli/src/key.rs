@@ -93,7 +93,7 @@ pub enum RsaAlg {
 }
 
 impl RsaAlg {
-    fn algorithm(self) -> Algorithm {
+    pub fn algorithm(self) -> Algorithm {
         match self {
             RsaAlg::Rs256 => Algorithm::RS256,
             RsaAlg::Ps256 => Algorithm::PS256,

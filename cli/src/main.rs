@@ -10,6 +10,7 @@ mod key;
 mod open;
 mod seal;
 mod sign;
+mod trust;
 mod verify;
 
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ enum Command {
     Verify(verify::Args),
     Seal(seal::Args),
     Open(open::Args),
+    #[command(subcommand)]
+    Trust(trust::Command),
 }
 
 /// Why a command failed. Kept apart from printing so commands stay testable and quiet.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Seal(args) => seal::run(args),
         Command::Open(args) => open::run(args),
+        Command::Trust(command) => trust::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,23 +3,42 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use medseal::jws::TrustedBy;
+use medseal::trust::TrustList;
+use medseal::x509::{Certificate, TrustAnchors};
 use medseal::{CanonOptions, DetachedPayload, Verified, Verifier};
 
 use crate::canon::{self, CanonArgs};
 use crate::key::{self, RsaAlg};
 use crate::{io, usage_error, Failure};
 
-/// Verify a JWS (JSON flattened or compact) against one or more trusted keys.
+/// Verify a JWS (JSON flattened or compact) against trusted keys, certificate trust anchors
+/// or a signed trust list.
 ///
-/// The algorithm is taken from the key, never from the JWS header. On success prints a
+/// The algorithm is taken from the key, never from the JWS header alone. Certificate chains
+/// (x5c) and trust-list keys are checked at the signature's sigT. On success prints a
 /// one-line summary and exits 0; otherwise prints `medseal: invalid: <reason> (<CODE>)` to
 /// stderr and exits 1.
 #[derive(clap::Args)]
 pub struct Args {
     /// Trusted key file (PEM, DER or JWK; a private key is used for its public half). Repeat
     /// for several keys: the kid header picks the candidate to try first.
-    #[arg(long = "key", value_name = "KEY_FILE", required = true)]
+    #[arg(long = "key", value_name = "KEY_FILE", required_unless_present_any = ["trust_anchors", "trust_list"])]
     keys: Vec<PathBuf>,
+    /// Trusted CA certificates (PEM, one or more per file; repeatable): a JWS carrying x5c
+    /// verifies when its chain leads to one of them and was valid at sigT.
+    #[arg(long = "trust-anchor", value_name = "CERT_FILE")]
+    trust_anchors: Vec<PathBuf>,
+    /// A signed trust list (medseal trust sign): its record-signing keys are trusted, each
+    /// within its validity window at sigT.
+    #[arg(long, value_name = "FILE", requires = "trust_list_key")]
+    trust_list: Option<PathBuf>,
+    /// The trust-list signing key (public) that the trust list must verify with.
+    #[arg(long, value_name = "KEY_FILE", requires = "trust_list")]
+    trust_list_key: Option<PathBuf>,
+    /// Refuse a trust list whose sequence number is below this (the highest seen so far).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "trust_list")]
+    min_sequence: u64,
     /// For RSA keys: verify as RS256 (default) or PS256. Other keys keep their own algorithm.
     #[arg(long, value_enum)]
     alg: Option<RsaAlg>,
@@ -53,7 +72,23 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
 
     let keys = args.keys.iter().map(|path| key::load(path, args.alg).map(Arc::new)).collect::<Result<Vec<_>, _>>()?;
-    let verifier = Verifier::new(keys);
+    let mut verifier = Verifier::new(keys);
+    if !args.trust_anchors.is_empty() {
+        let mut anchors = Vec::new();
+        for path in &args.trust_anchors {
+            let bytes = io::read_input(Some(path), 1 << 20)?;
+            anchors.extend(Certificate::read_chain(&bytes).map_err(in_file(path))?);
+        }
+        verifier = verifier.with_trust_anchors(Arc::new(TrustAnchors::new(anchors)?));
+    }
+    if let (Some(list_path), Some(key_path)) = (&args.trust_list, &args.trust_list_key) {
+        let list_key = key::load(key_path, None)?;
+        let bytes = io::read_input(Some(list_path), 16 << 20)?;
+        let now = time_now();
+        let list =
+            TrustList::verify(&bytes, &Verifier::new(vec![Arc::new(list_key)]), now, args.min_sequence).map_err(in_file(list_path))?;
+        verifier = verifier.with_trust_list(Arc::new(list));
+    }
     let jws = io::read_input(args.file.as_deref(), u64::MAX)?;
     let options = args.canon.options(CanonOptions::default());
     let payload_bytes = match &args.payload {
@@ -74,16 +109,32 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
 }
 
-/// `valid: EdDSA signature by kid <kid>, sigT <time>, typ <typ>, <n> payload bytes`. The kid
-/// shown is the thumbprint of the key that verified; a different header kid is shown too,
-/// since it is only a claim.
+/// Prefixes a library error with the file it is about.
+fn in_file(path: &std::path::Path) -> impl Fn(medseal::Error) -> medseal::Error + '_ {
+    move |e| medseal::Error::new(e.code(), format!("{}: {}", io::name(Some(path)), e.message()))
+}
+
+/// The system clock, Unix seconds.
+fn time_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `valid: EdDSA signature by kid <kid>, sigT <time>, typ <typ>, <n> payload bytes`, then who
+/// the signer is when a certificate or trust list vouched for it. The kid shown is the
+/// thumbprint of the key that verified; a different header kid is shown too, since it is only
+/// a claim.
 pub fn summary(v: &Verified) -> String {
     let header_kid = match &v.header_kid {
         Some(kid) if kid != &v.key_id => format!(" (header kid {})", shown(kid)),
         _ => String::new(),
     };
+    let trusted = match &v.trusted_by {
+        TrustedBy::Key => String::new(),
+        TrustedBy::Certificate { subject, anchor } => format!(", certificate \"{}\" under \"{}\"", shown(subject), shown(anchor)),
+        TrustedBy::TrustList { facility } => format!(", trust-list facility {}", shown(facility)),
+    };
     format!(
-        "valid: {} signature by kid {}{header_kid}, sigT {}, typ {}, {} payload bytes\n",
+        "valid: {} signature by kid {}{header_kid}, sigT {}, typ {}, {} payload bytes{trusted}\n",
         v.algorithm,
         v.key_id,
         v.signing_time.as_deref().map_or("none".into(), shown),

@@ -105,3 +105,19 @@ const _: () = assert!(MEDSEAL_MAX_RECIPIENTS == crate::seal::MAX_RECIPIENTS);
 
 /// Length of a key id (RFC 7638 thumbprint, base64url of SHA-256), without terminator.
 pub const MEDSEAL_KID_BYTES: usize = 43;
+
+/// Most bytes a signature from a host callback may have (`medseal_sign_callback`'s buffer).
+pub const MEDSEAL_MAX_SIGNATURE_BYTES: usize = 1024;
+const _: () = assert!(MEDSEAL_MAX_SIGNATURE_BYTES == crate::signers::callback::MAX_SIGNATURE_BYTES);
+
+/// What made a verified signer trusted (`medseal_verified_trusted_by`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum medseal_trusted_by {
+    /// A key added with `medseal_verifier_builder_add_key`.
+    MEDSEAL_TRUSTED_BY_KEY = 1,
+    /// An `x5c` certificate chain that validated to a trust anchor at `sigT`.
+    MEDSEAL_TRUSTED_BY_CERTIFICATE = 2,
+    /// A trust-list entry whose window contains `sigT`.
+    MEDSEAL_TRUSTED_BY_TRUST_LIST = 3,
+}

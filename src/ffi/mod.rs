@@ -21,6 +21,7 @@ mod error;
 mod key;
 mod seal;
 mod sign;
+mod trust;
 mod verify;
 pub mod version;
 
@@ -28,7 +29,8 @@ pub use buffer::medseal_buffer;
 pub use constants::*;
 pub use key::medseal_key;
 pub use seal::{medseal_envelope, medseal_meta, medseal_recipient_key};
-pub use sign::{medseal_signer, medseal_signer_builder};
+pub use sign::{medseal_clock_callback, medseal_sign_callback, medseal_signer, medseal_signer_builder};
+pub use trust::medseal_trust_list;
 pub use verify::{medseal_verified, medseal_verifier, medseal_verifier_builder};
 pub use version::{MEDSEAL_ABI_VERSION, MEDSEAL_VERSION_MAJOR, MEDSEAL_VERSION_MINOR, MEDSEAL_VERSION_PATCH};
 

@@ -6,16 +6,22 @@ use std::sync::Arc;
 use medseal_macros::ffi_export;
 
 use super::canon::options_from_flags;
-use super::constants::medseal_payload_kind;
+use super::constants::{medseal_payload_kind, medseal_trusted_by};
+use super::trust::medseal_trust_list;
 use super::{bytes, free_box, handle, handle_mut, medseal_key, Out};
 use crate::canon::CanonOptions;
 use crate::error::{err, ResultCode};
-use crate::jws::{DetachedPayload, Verified, Verifier};
+use crate::jws::{DetachedPayload, TrustedBy, Verified, Verifier};
 use crate::keys::Key;
+use crate::trust::TrustList;
+use crate::x509::{Certificate, TrustAnchors};
 
-/// Collects trusted keys. One thread at a time; free with `medseal_verifier_builder_free`.
+/// Collects trusted keys, certificate anchors and a trust list. One thread at a time; free
+/// with `medseal_verifier_builder_free`.
 pub struct medseal_verifier_builder {
     keys: Vec<Arc<Key>>,
+    anchors: Vec<Certificate>,
+    trust_list: Option<Arc<TrustList>>,
     canon: CanonOptions,
 }
 
@@ -35,7 +41,12 @@ pub struct medseal_verified {
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_verifier_builder_new(out: *mut *mut medseal_verifier_builder) -> ResultCode {
-    Out::new(out, "out")?.write_box(medseal_verifier_builder { keys: Vec::new(), canon: CanonOptions::default() });
+    Out::new(out, "out")?.write_box(medseal_verifier_builder {
+        keys: Vec::new(),
+        anchors: Vec::new(),
+        trust_list: None,
+        canon: CanonOptions::default(),
+    });
     Ok(())
 }
 
@@ -49,6 +60,35 @@ pub extern "C" fn medseal_verifier_builder_add_key(builder: *mut medseal_verifie
     Ok(())
 }
 
+/// Trusts the CA certificates in `anchors` (PEM, one or more; or one DER certificate): a JWS
+/// carrying `x5c` verifies when its chain leads to one of them and every certificate was valid
+/// at the signature's `sigT` (errors `MEDSEAL_CERT_*`, `MEDSEAL_SIGNED_OUTSIDE_VALIDITY`).
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_builder_add_trust_anchors(
+    builder: *mut medseal_verifier_builder,
+    anchors: *const u8,
+    len: usize,
+) -> ResultCode {
+    let builder = handle_mut(builder, "builder")?;
+    let anchors = Certificate::read_chain(bytes(anchors, len, "anchors")?)?;
+    builder.anchors.extend(anchors);
+    Ok(())
+}
+
+/// Trusts the record-signing keys of `list` (verified with `medseal_trust_list_verify`), each
+/// only for signatures whose `sigT` lies in its window. The list may be freed afterwards.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_builder_set_trust_list(
+    builder: *mut medseal_verifier_builder,
+    list: *const medseal_trust_list,
+) -> ResultCode {
+    let builder = handle_mut(builder, "builder")?;
+    builder.trust_list = Some(handle(list, "list")?.list.clone());
+    Ok(())
+}
+
 /// Sets the canonicalization flags (`MEDSEAL_CANON_*`) for detached payloads given as
 /// documents (`MEDSEAL_PAYLOAD_DOCUMENT`).
 #[ffi_export]
@@ -59,17 +99,24 @@ pub extern "C" fn medseal_verifier_builder_set_canon_flags(builder: *mut medseal
     Ok(())
 }
 
-/// Builds the verifier; fails with `MEDSEAL_JWS_NO_KEYS` if no key was added. The builder
-/// stays valid (and must still be freed).
+/// Builds the verifier; fails with `MEDSEAL_JWS_NO_KEYS` if no key, anchor or trust list was
+/// added. The builder stays valid (and must still be freed).
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_verifier_builder_build(builder: *const medseal_verifier_builder, out: *mut *mut medseal_verifier) -> ResultCode {
     let builder = handle(builder, "builder")?;
     let out = Out::new(out, "out")?;
-    if builder.keys.is_empty() {
-        return Err(err!(MEDSEAL_JWS_NO_KEYS, "add at least one key before building a verifier"));
+    if builder.keys.is_empty() && builder.anchors.is_empty() && builder.trust_list.is_none() {
+        return Err(err!(MEDSEAL_JWS_NO_KEYS, "add a key, trust anchors or a trust list before building a verifier"));
     }
-    out.write_box(medseal_verifier { verifier: Verifier::new(builder.keys.clone()), canon: builder.canon });
+    let mut verifier = Verifier::new(builder.keys.clone());
+    if !builder.anchors.is_empty() {
+        verifier = verifier.with_trust_anchors(Arc::new(TrustAnchors::new(builder.anchors.clone())?));
+    }
+    if let Some(list) = &builder.trust_list {
+        verifier = verifier.with_trust_list(list.clone());
+    }
+    out.write_box(medseal_verifier { verifier, canon: builder.canon });
     Ok(())
 }
 
@@ -176,6 +223,34 @@ pub extern "C" fn medseal_verified_algorithm(verified: *const medseal_verified, 
     let verified = handle(verified, "verified")?;
     Out::new(alg, "alg")?.write(verified.verified.algorithm.c_id());
     Ok(())
+}
+
+/// Writes what made the signer trusted (`MEDSEAL_TRUSTED_BY_*`) to `*kind`.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verified_trusted_by(verified: *const medseal_verified, kind: *mut u32) -> ResultCode {
+    let verified = handle(verified, "verified")?;
+    let value = match verified.verified.trusted_by {
+        TrustedBy::Key => medseal_trusted_by::MEDSEAL_TRUSTED_BY_KEY,
+        TrustedBy::Certificate { .. } => medseal_trusted_by::MEDSEAL_TRUSTED_BY_CERTIFICATE,
+        TrustedBy::TrustList { .. } => medseal_trusted_by::MEDSEAL_TRUSTED_BY_TRUST_LIST,
+    };
+    Out::new(kind, "kind")?.write(value as u32);
+    Ok(())
+}
+
+/// Borrows who signed, as trusted: the signer certificate's subject (RFC 4514) or the
+/// trust-list facility; length 0 when a configured key verified.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verified_signer(verified: *const medseal_verified, data: *mut *const u8, len: *mut usize) -> ResultCode {
+    let verified = handle(verified, "verified")?;
+    let name = match &verified.verified.trusted_by {
+        TrustedBy::Key => "",
+        TrustedBy::Certificate { subject, .. } => subject,
+        TrustedBy::TrustList { facility } => facility,
+    };
+    lend(name.as_bytes(), data, len)
 }
 
 /// Frees a verified result (the payload is zeroized). NULL is a no-op.

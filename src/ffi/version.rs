@@ -35,6 +35,13 @@ pub extern "C" fn medseal_kid_bytes() -> usize {
     super::MEDSEAL_KID_BYTES
 }
 
+/// `MEDSEAL_MAX_SIGNATURE_BYTES` as a function, for FFI layers that cannot read macros.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_max_signature_bytes() -> usize {
+    super::MEDSEAL_MAX_SIGNATURE_BYTES
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,9 @@ use time::OffsetDateTime;
 use crate::canon::{self, CanonOptions, Value};
 use crate::error::{err, Result};
 use crate::keys::Algorithm;
+use crate::x509::{Certificate, MAX_CHAIN_LEN};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 
 /// `crit` extensions medseal understands (JAdES, ETSI TS 119 182-1). Anything else in `crit`
 /// is refused, as RFC 7515 §4.1.11 requires.
@@ -26,13 +29,32 @@ pub fn format_sig_time(unix_seconds: i64) -> Result<String> {
     time.format(&Rfc3339).map_err(|_| err!(MEDSEAL_INVALID_ARGUMENT, "signing time {unix_seconds} cannot be written as RFC 3339"))
 }
 
+/// What goes into a protected header besides the algorithm.
+pub(crate) struct Fields<'a> {
+    pub kid: &'a str,
+    pub typ: Option<&'a str>,
+    pub sig_time: &'a str,
+    pub commitment: Option<&'a str>,
+    /// The signer's certificate chain (leaf first): written as `x5c` plus `x5t#S256`.
+    pub chain: Option<&'a [Certificate]>,
+}
+
 /// Builds the protected header for a medseal signature.
-pub(crate) fn build<'a>(alg: Algorithm, kid: &'a str, typ: Option<&'a str>, sig_time: &'a str, commitment: Option<&str>) -> Value<'a> {
-    let mut members = vec![("alg", Value::string(alg.jws_name())), ("kid", Value::string(kid)), ("sigT", Value::string(sig_time))];
+pub(crate) fn build<'a>(alg: Algorithm, fields: &Fields<'a>) -> Value<'a> {
+    let mut members =
+        vec![("alg", Value::string(alg.jws_name())), ("kid", Value::string(fields.kid)), ("sigT", Value::string(fields.sig_time))];
     let mut crit = vec![Value::string("sigT")];
-    if let Some(typ) = typ {
+    if let Some(typ) = fields.typ {
         members.push(("typ", Value::string(typ)));
     }
+    if let Some(chain) = fields.chain {
+        // RFC 7515 4.1.6: standard base64 (not base64url) DER, leaf first.
+        members.push(("x5c", Value::Array(chain.iter().map(|c| Value::string(STANDARD.encode(c.der()))).collect())));
+        if let Some(leaf) = chain.first() {
+            members.push(("x5t#S256", Value::string(leaf.thumbprint_s256())));
+        }
+    }
+    let commitment = fields.commitment;
     if let Some(oid) = commitment {
         // JAdES srCms: the commitment type (ASTM E1762 purpose of signature) as a URN OID.
         let comm_id = Value::object([("id", Value::string(format!("urn:oid:{oid}")))]);
@@ -49,7 +71,20 @@ pub(crate) struct Parsed {
     pub kid: Option<String>,
     pub typ: Option<String>,
     pub sig_time: Option<String>,
+    /// `x5c`, decoded (DER, leaf first).
+    pub x5c: Option<Vec<Vec<u8>>>,
+    /// `x5t#S256`, as written.
+    pub x5t_s256: Option<String>,
     pub json: Vec<u8>,
+}
+
+impl Parsed {
+    /// `sigT` as Unix seconds; required when the verdict depends on when the signature was made.
+    pub fn sig_time_unix(&self, why: &str) -> Result<i64> {
+        let t = self.sig_time.as_deref().ok_or_else(|| err!(MEDSEAL_JWS_HEADER, "the header has no \"sigT\", which {why} needs"))?;
+        let parsed = OffsetDateTime::parse(t, &Rfc3339).map_err(|_| err!(MEDSEAL_JWS_HEADER, "\"sigT\" is not an RFC 3339 UTC time"))?;
+        Ok(parsed.unix_timestamp())
+    }
 }
 
 /// Parses and checks a decoded protected header.
@@ -87,7 +122,35 @@ pub(crate) fn parse(json: &[u8]) -> Result<Parsed> {
             return Err(err!(MEDSEAL_JWS_HEADER, "\"sigT\" is not an RFC 3339 UTC time"));
         }
     }
-    Ok(Parsed { alg, kid: text("kid")?, typ: text("typ")?, sig_time, json: header.to_canonical() })
+    Ok(Parsed {
+        alg,
+        kid: text("kid")?,
+        typ: text("typ")?,
+        sig_time,
+        x5c: x5c(&header)?,
+        x5t_s256: text("x5t#S256")?,
+        json: header.to_canonical(),
+    })
+}
+
+/// Reads `x5c`: a non-empty array of standard base64 DER certificates (RFC 7515 4.1.6).
+fn x5c(header: &Value) -> Result<Option<Vec<Vec<u8>>>> {
+    let Some(value) = header.get("x5c") else { return Ok(None) };
+    let Value::Array(items) = value else {
+        return Err(err!(MEDSEAL_JWS_HEADER, "\"x5c\" must be an array of base64 certificates"));
+    };
+    if items.is_empty() || items.len() > MAX_CHAIN_LEN {
+        return Err(err!(MEDSEAL_JWS_HEADER, "\"x5c\" must hold 1 to {MAX_CHAIN_LEN} certificates, not {}", items.len()));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::String(s) => STANDARD.decode(s.as_bytes()).map_err(|_| err!(MEDSEAL_JWS_HEADER, "\"x5c\"[{i}] is not standard base64")),
+            _ => Err(err!(MEDSEAL_JWS_HEADER, "\"x5c\"[{i}] must be a string")),
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 fn check_crit(header: &Value) -> Result<()> {

@@ -9,8 +9,8 @@ mod sign;
 mod verify;
 
 pub use header::{format_sig_time, sig_time_now, CRIT_UNDERSTOOD};
-pub use sign::{check_commitment, SignOptions, Signer, DEFAULT_TYP};
-pub use verify::{DetachedPayload, Verified, Verifier};
+pub use sign::{check_commitment, Clock, SignOptions, Signer, DEFAULT_TYP};
+pub use verify::{DetachedPayload, TrustedBy, Verified, Verifier};
 
 /// How a signed record is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Signing: canonicalize the record, build the JAdES header, sign, serialize.
 
+use std::fmt;
 use std::sync::Arc;
 
 use super::header::{self, format_sig_time};
@@ -8,6 +9,50 @@ use crate::b64;
 use crate::canon::{self, CanonOptions, Value};
 use crate::error::{err, Result};
 use crate::keys::Key;
+use crate::signers::{sign_checked, SigningBackend};
+use crate::x509::Certificate;
+
+/// Where signing reads the time: the system clock, or one a test or host supplies.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    /// The system clock (UTC Unix seconds).
+    pub fn system() -> Clock {
+        Clock(Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp()))
+    }
+
+    /// A clock that reads `now` (Unix seconds) from a function.
+    pub fn from_fn(now: impl Fn() -> i64 + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(now))
+    }
+
+    /// The current time, Unix seconds.
+    pub fn now(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::system()
+    }
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// Two clocks are equal when they are the same clock.
+impl PartialEq for Clock {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Clock {}
 
 /// The `typ` of medseal records.
 pub const DEFAULT_TYP: &str = "medseal+jws";
@@ -25,13 +70,27 @@ pub struct SignOptions {
     pub commitment: Option<String>,
     /// A fixed signing time (Unix seconds) for reproducible output; `None` uses the clock.
     pub signing_time: Option<i64>,
+    /// The clock guard: with `Some(seconds)`, a fixed `signing_time` further than this from
+    /// `clock` is refused (`MEDSEAL_SIGNING_TIME_SKEW`), so a host cannot backdate a record
+    /// into a window its key or certificate no longer has.
+    pub max_clock_skew: Option<u32>,
+    /// The time source for `sigT` and for the clock guard.
+    pub clock: Clock,
     /// How documents are canonicalized before signing.
     pub canon: CanonOptions,
 }
 
 impl Default for SignOptions {
     fn default() -> Self {
-        SignOptions { kid: None, typ: Some(DEFAULT_TYP.to_owned()), commitment: None, signing_time: None, canon: CanonOptions::default() }
+        SignOptions {
+            kid: None,
+            typ: Some(DEFAULT_TYP.to_owned()),
+            commitment: None,
+            signing_time: None,
+            max_clock_skew: None,
+            clock: Clock::system(),
+            canon: CanonOptions::default(),
+        }
     }
 }
 
@@ -44,19 +103,26 @@ pub fn check_commitment(oid: &str) -> Result<()> {
     Ok(())
 }
 
-/// Signs records with one key. Immutable and shareable between threads.
+/// Signs records with one key (software, token or host callback), optionally with its
+/// certificate chain. Immutable and shareable between threads.
 #[derive(Debug, Clone)]
 pub struct Signer {
-    key: Arc<Key>,
+    backend: Arc<dyn SigningBackend>,
+    chain: Option<Arc<[Certificate]>>,
     options: SignOptions,
 }
 
 impl Signer {
-    /// A signer for `key` (which must hold its private half) with `options`.
+    /// A signer for the software `key` (which must hold its private half) with `options`.
     pub fn new(key: Arc<Key>, options: SignOptions) -> Result<Signer> {
         if !key.has_private() {
             return Err(err!(MEDSEAL_KEY_NOT_PRIVATE, "a signer needs a private key; this key is public only"));
         }
+        Signer::with_backend(key, options)
+    }
+
+    /// A signer for any backend: a software [`Key`], a PKCS#11 token key or a host callback.
+    pub fn with_backend(backend: Arc<dyn SigningBackend>, options: SignOptions) -> Result<Signer> {
         if let Some(kid) = &options.kid {
             if kid.is_empty() || kid.len() > 256 {
                 return Err(err!(MEDSEAL_INVALID_ARGUMENT, "a kid has 1 to 256 bytes"));
@@ -68,12 +134,43 @@ impl Signer {
         if let Some(t) = options.signing_time {
             format_sig_time(t)?;
         }
-        Ok(Signer { key, options })
+        Ok(Signer { backend, chain: None, options })
     }
 
-    /// The signing key.
+    /// Adds the signer's certificate chain (leaf first), written into every signature as
+    /// `x5c` and `x5t#S256`. The leaf must hold this signer's key and allow digitalSignature
+    /// or nonRepudiation; without an explicit kid, the kid becomes the leaf's `x5t#S256`.
+    pub fn with_certificate_chain(mut self, chain: Vec<Certificate>) -> Result<Signer> {
+        let leaf = chain.first().ok_or_else(|| err!(MEDSEAL_CERT_INVALID, "the certificate chain is empty"))?;
+        if chain.len() > crate::x509::MAX_CHAIN_LEN {
+            return Err(err!(
+                MEDSEAL_CERT_INVALID,
+                "a chain of {} certificates is over the limit of {}",
+                chain.len(),
+                crate::x509::MAX_CHAIN_LEN
+            ));
+        }
+        if !leaf.holds_key(self.backend.public_key()) {
+            return Err(err!(
+                MEDSEAL_SIGNER_CERT_MISMATCH,
+                "the first certificate ({}) is not for the signing key {}; put the signer's certificate first",
+                leaf.subject(),
+                self.backend.public_key().kid()
+            ));
+        }
+        leaf.check_signer_usage()?;
+        self.chain = Some(chain.into());
+        Ok(self)
+    }
+
+    /// The key signatures verify with (for a software signer, the key itself).
     pub fn key(&self) -> &Key {
-        &self.key
+        self.backend.public_key()
+    }
+
+    /// The certificate chain, if one was given.
+    pub fn certificate_chain(&self) -> Option<&[Certificate]> {
+        self.chain.as_deref()
     }
 
     /// The options in force.
@@ -91,20 +188,28 @@ impl Signer {
     /// Signs `payload` as given. Use [`Signer::sign`] for records: a payload that is not
     /// canonical JSON will not survive a round trip through other systems.
     pub fn sign_payload(&self, payload: &[u8], serialization: Serialization) -> Result<String> {
-        let sig_time = match self.options.signing_time {
-            Some(t) => format_sig_time(t)?,
-            None => header::sig_time_now(),
+        let time = self.signing_time()?;
+        let sig_time = format_sig_time(time)?;
+        if let Some(leaf) = self.chain.as_deref().and_then(<[Certificate]>::first) {
+            leaf.check_signing_time(time, &sig_time)?;
+        }
+        let thumbprint = self.chain.as_deref().and_then(<[Certificate]>::first).map(Certificate::thumbprint_s256);
+        let kid = self.options.kid.as_deref().or(thumbprint.as_deref()).unwrap_or(self.key().kid());
+        let fields = header::Fields {
+            kid,
+            typ: self.options.typ.as_deref(),
+            sig_time: &sig_time,
+            commitment: self.options.commitment.as_deref(),
+            chain: self.chain.as_deref(),
         };
-        let kid = self.options.kid.as_deref().unwrap_or(self.key.kid());
-        let protected =
-            header::build(self.key.algorithm(), kid, self.options.typ.as_deref(), &sig_time, self.options.commitment.as_deref());
+        let protected = header::build(self.backend.algorithm(), &fields);
         // One buffer for the signing input; the compact forms are cut from it, never rebuilt.
         // Wiped on drop: it holds the record (base64url), and only the compact forms hand it on.
         let mut signing_input = zeroize::Zeroizing::new(b64::encode(&protected.to_canonical()));
         let header_len = signing_input.len();
         signing_input.push('.');
         b64::encode_into(payload, &mut signing_input);
-        let signature = self.key.sign(signing_input.as_bytes())?;
+        let signature = sign_checked(self.backend.as_ref(), signing_input.as_bytes())?;
         Ok(match serialization {
             Serialization::Compact => {
                 signing_input.push('.');
@@ -124,5 +229,24 @@ impl Signer {
                 String::from_utf8(Value::object(members).to_canonical()).expect("JSON of ASCII strings")
             }
         })
+    }
+
+    /// The `sigT` to write: the fixed time (checked against the clock when the guard is on)
+    /// or the clock's.
+    fn signing_time(&self) -> Result<i64> {
+        let Some(fixed) = self.options.signing_time else { return Ok(self.options.clock.now()) };
+        if let Some(skew) = self.options.max_clock_skew {
+            let now = self.options.clock.now();
+            if fixed.abs_diff(now) > u64::from(skew) {
+                return Err(err!(
+                    MEDSEAL_SIGNING_TIME_SKEW,
+                    "the signing time {} is {} s from the clock ({}); at most {skew} s is allowed",
+                    format_sig_time(fixed)?,
+                    fixed.abs_diff(now),
+                    format_sig_time(now).unwrap_or_else(|_| now.to_string())
+                ));
+            }
+        }
+        Ok(fixed)
     }
 }

@@ -8,6 +8,8 @@ use crate::b64;
 use crate::canon::{self, CanonOptions, Value};
 use crate::error::{err, Error, Result, ResultCode};
 use crate::keys::{Algorithm, Key};
+use crate::trust::{Role, TrustList};
+use crate::x509::{self, Certificate, TrustAnchors};
 use zeroize::Zeroizing;
 
 /// The payload of a detached JWS, supplied by the caller.
@@ -38,12 +40,36 @@ pub struct Verified {
     pub typ: Option<String>,
     /// The protected header as canonical JSON.
     pub protected_header: Vec<u8>,
+    /// How the signer was trusted, and who it is.
+    pub trusted_by: TrustedBy,
 }
 
-/// Verifies JWS against a fixed set of trusted keys. Immutable and shareable.
+/// What made the signing key trusted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrustedBy {
+    /// One of the verifier's configured keys.
+    Key,
+    /// An `x5c` chain that validated to a trust anchor at `sigT`.
+    Certificate {
+        /// The signer certificate's subject (RFC 4514).
+        subject: String,
+        /// The anchor's subject.
+        anchor: String,
+    },
+    /// A trust-list entry whose window contains `sigT`.
+    TrustList {
+        /// The facility the entry belongs to.
+        facility: String,
+    },
+}
+
+/// Verifies JWS against configured keys, certificate trust anchors and/or a trust list.
+/// Immutable and shareable.
 #[derive(Debug, Clone, Default)]
 pub struct Verifier {
     keys: Vec<Arc<Key>>,
+    anchors: Option<Arc<TrustAnchors>>,
+    trust_list: Option<Arc<TrustList>>,
 }
 
 /// The three parts of a JWS, still base64url.
@@ -56,7 +82,21 @@ struct Parts<'a> {
 impl Verifier {
     /// A verifier trusting `keys` (private keys are used only for their public half).
     pub fn new(keys: Vec<Arc<Key>>) -> Verifier {
-        Verifier { keys }
+        Verifier { keys, anchors: None, trust_list: None }
+    }
+
+    /// Also trusts signers whose `x5c` chain validates to one of `anchors` at the signature's
+    /// `sigT`. A JWS that carries `x5c` is then judged by its chain alone.
+    pub fn with_trust_anchors(mut self, anchors: Arc<TrustAnchors>) -> Verifier {
+        self.anchors = Some(anchors);
+        self
+    }
+
+    /// Also trusts the record-signing keys of a (verified, fresh) trust list, each within its
+    /// validity window at the signature's `sigT`.
+    pub fn with_trust_list(mut self, list: Arc<TrustList>) -> Verifier {
+        self.trust_list = Some(list);
+        self
     }
 
     /// The trusted keys.
@@ -64,10 +104,20 @@ impl Verifier {
         &self.keys
     }
 
+    /// The trust anchors, if any.
+    pub fn trust_anchors(&self) -> Option<&TrustAnchors> {
+        self.anchors.as_deref()
+    }
+
+    /// The trust list, if any.
+    pub fn trust_list(&self) -> Option<&TrustList> {
+        self.trust_list.as_deref()
+    }
+
     /// Verifies a compact or JSON (flattened, or general with one signature) JWS.
     pub fn verify(&self, jws: &[u8], detached: DetachedPayload<'_>) -> Result<Verified> {
-        if self.keys.is_empty() {
-            return Err(err!(MEDSEAL_JWS_NO_KEYS, "the verifier holds no keys"));
+        if self.keys.is_empty() && self.anchors.is_none() && self.trust_list.is_none() {
+            return Err(err!(MEDSEAL_JWS_NO_KEYS, "the verifier holds no keys, trust anchors or trust list"));
         }
         let json_form;
         let trimmed = trim(jws);
@@ -111,11 +161,12 @@ impl Verifier {
         signing_input.push(b'.');
         signing_input.extend_from_slice(&payload_b64);
 
-        let key = self.find_key(&header, &signing_input, &signature)?;
+        let (key, trusted_by) = self.find_key(&header, &signing_input, &signature)?;
         Ok(Verified {
             payload: std::mem::take(&mut *payload),
             algorithm: key.algorithm(),
             key_id: key.kid().to_owned(),
+            trusted_by,
             header_kid: header.kid,
             signing_time: header.sig_time,
             typ: header.typ,
@@ -123,9 +174,74 @@ impl Verifier {
         })
     }
 
+    /// Finds the key that made the signature and why it is trusted: the `x5c` chain when the
+    /// JWS carries one and anchors are configured; otherwise trust-list entries for the kid
+    /// (their window must contain `sigT`), then configured keys.
+    fn find_key(&self, header: &header::Parsed, input: &[u8], signature: &[u8]) -> Result<(Arc<Key>, TrustedBy)> {
+        if let (Some(x5c), Some(anchors)) = (&header.x5c, &self.anchors) {
+            return certificate_key(header, x5c, anchors, input, signature);
+        }
+        let mut outside_window = None;
+        if let Some(list) = &self.trust_list {
+            let candidates = list.candidates(Role::RecordSigning, header.kid.as_deref());
+            if !candidates.is_empty() {
+                let at = header.sig_time_unix("checking a trust-list key's validity window")?;
+                let mut alg_fits = false;
+                for entry in candidates {
+                    if entry.alg != header.alg {
+                        continue;
+                    }
+                    alg_fits = true;
+                    if !entry.key.verify(input, signature) {
+                        continue;
+                    }
+                    if entry.valid_at(at) {
+                        return Ok((entry.key.clone(), TrustedBy::TrustList { facility: entry.facility.clone() }));
+                    }
+                    outside_window = Some(err!(
+                        MEDSEAL_SIGNED_OUTSIDE_VALIDITY,
+                        "the signature verifies with {}'s key {}, but sigT {} is outside its window ({} to {})",
+                        entry.facility,
+                        entry.kid,
+                        header.sig_time.as_deref().unwrap_or("?"),
+                        x509::show_time(entry.not_before),
+                        x509::show_time(entry.not_after)
+                    ));
+                }
+                if !alg_fits && self.keys.is_empty() {
+                    return Err(err!(
+                        MEDSEAL_JWS_ALG_MISMATCH,
+                        "the header says {} but the trust list binds kid {} to another algorithm",
+                        header.alg,
+                        header.kid.as_deref().unwrap_or("")
+                    ));
+                }
+            } else if self.keys.is_empty() {
+                return Err(err!(
+                    MEDSEAL_TRUST_UNKNOWN_SIGNER,
+                    "the trust list has no record-signing key with kid {}",
+                    header.kid.as_deref().map_or("(none: the header has no kid)".to_owned(), |k| format!("\"{}\"", short(k)))
+                ));
+            }
+        }
+        if self.keys.is_empty() {
+            return Err(outside_window.unwrap_or_else(|| {
+                err!(
+                    MEDSEAL_JWS_SIGNATURE_INVALID,
+                    "the signature does not verify with any trust-list key for kid {}",
+                    header.kid.as_deref().map(short).unwrap_or_default()
+                )
+            }));
+        }
+        match self.configured_key(header, input, signature) {
+            Ok(key) => Ok((key.clone(), TrustedBy::Key)),
+            Err(e) => Err(outside_window.unwrap_or(e)),
+        }
+    }
+
     /// Tries the keys whose kid matches first, then the rest (a kid is only a hint); only keys
     /// whose own algorithm is the header's are tried at all.
-    fn find_key(&self, header: &header::Parsed, input: &[u8], signature: &[u8]) -> Result<&Arc<Key>> {
+    fn configured_key(&self, header: &header::Parsed, input: &[u8], signature: &[u8]) -> Result<&Arc<Key>> {
         let matches_kid = |k: &&Arc<Key>| header.kid.as_deref() == Some(k.kid());
         let ordered = self.keys.iter().filter(matches_kid).chain(self.keys.iter().filter(|k| !matches_kid(k)));
         let mut tried = 0;
@@ -152,6 +268,35 @@ impl Verifier {
             format!("the signature does not verify with any of {tried} candidate key(s)"),
         ))
     }
+}
+
+/// Validates the `x5c` chain at `sigT` and verifies with the leaf's key. The header's `alg`
+/// must fit the leaf's key type (RSA keys may sign RS256 or PS256: a certificate does not say).
+fn certificate_key(
+    header: &header::Parsed,
+    x5c: &[Vec<u8>],
+    anchors: &TrustAnchors,
+    input: &[u8],
+    signature: &[u8],
+) -> Result<(Arc<Key>, TrustedBy)> {
+    let at = header.sig_time_unix("validating the x5c certificate chain")?;
+    let chain = x5c.iter().map(|der| Certificate::from_der(der)).collect::<Result<Vec<_>>>()?;
+    if let Some(x5t) = &header.x5t_s256 {
+        // A hash of a public certificate: nothing secret to time.
+        if *x5t != chain[0].thumbprint_s256() {
+            return Err(err!(MEDSEAL_CERT_CHAIN_BROKEN, "\"x5t#S256\" does not match the first x5c certificate"));
+        }
+    }
+    let validated = x509::validate(&chain, anchors, at)?;
+    let key = chain[0].public_key(header.alg)?;
+    if !key.verify(input, signature) {
+        return Err(err!(MEDSEAL_JWS_SIGNATURE_INVALID, "the signature does not verify with the key of {}", chain[0].subject()));
+    }
+    Ok((Arc::new(key), TrustedBy::Certificate { subject: validated.leaf.subject(), anchor: validated.anchor.subject() }))
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(64).collect()
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {

@@ -308,6 +308,18 @@ impl Key {
         }
     }
 
+    /// A public RSA key from its big-endian modulus and exponent, as PKCS#11 tokens give them
+    /// (`CKA_MODULUS`, `CKA_PUBLIC_EXPONENT`); checked like an imported key.
+    pub(crate) fn from_rsa_public_parts(n: &[u8], e: &[u8], alg: Option<Algorithm>) -> Result<Key> {
+        der::rsa_public(n, e, alg)
+    }
+
+    /// A public P-256 key from its uncompressed point (the content of a token's `CKA_EC_POINT`);
+    /// the point is checked to lie on the curve.
+    pub(crate) fn from_p256_point(point: &[u8]) -> Result<Key> {
+        Key::assemble(der::p256_public(point)?, None, None)
+    }
+
     /// Builds a key from its parts, binding the algorithm and computing the kid.
     fn assemble(public: PublicKey, secret: Option<Secret>, alg: Option<Algorithm>) -> Result<Key> {
         let natural = match &public {

@@ -8,8 +8,8 @@
 
 mod path;
 
-use x509_cert::der::{Decode, Encode};
 use ring::digest;
+use x509_cert::der::{Decode, Encode, Header, Reader, SliceReader};
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 
 use crate::b64;
@@ -52,7 +52,8 @@ impl Certificate {
         if der.len() > MAX_CERT_BYTES {
             return Err(err!(MEDSEAL_CERT_INVALID, "a certificate of {} bytes is over the {MAX_CERT_BYTES}-byte limit", der.len()));
         }
-        let cert = x509_cert::Certificate::from_der(der).map_err(|e| err!(MEDSEAL_CERT_INVALID, "the certificate is not valid DER X.509: {e}"))?;
+        let cert =
+            x509_cert::Certificate::from_der(der).map_err(|e| err!(MEDSEAL_CERT_INVALID, "the certificate is not valid DER X.509: {e}"))?;
         Ok(Certificate { der: der.to_vec(), cert })
     }
 
@@ -90,6 +91,15 @@ impl Certificate {
     /// The parsed certificate (for the path validator).
     pub(crate) fn inner(&self) -> &x509_cert::Certificate {
         &self.cert
+    }
+
+    /// The TBSCertificate exactly as received: the bytes the issuer signed. Sliced from the DER
+    /// rather than re-encoded, so a verifier checks what was signed, not our re-encoding of it.
+    pub(crate) fn tbs_der(&self) -> Result<&[u8]> {
+        let malformed = |e: x509_cert::der::Error| err!(MEDSEAL_CERT_INVALID, "the certificate's TBSCertificate cannot be located: {e}");
+        let mut reader = SliceReader::new(&self.der).map_err(malformed)?;
+        Header::decode(&mut reader).map_err(malformed)?;
+        reader.tlv_bytes().map_err(malformed)
     }
 
     /// `x5t#S256`: base64url SHA-256 of the DER, which is also the key id medseal uses for

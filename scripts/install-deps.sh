@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs, only when missing, the Debian packages `make test` needs: C toolchain and valgrind
+# (C ABI tests), openssl and Python with venv (interop tests), SoftHSM2 (PKCS#11 tests).
+# Rust itself comes with the machine (rustup). Safe to run again: installs nothing if all is there.
+set -euo pipefail
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
+command -v c++ >/dev/null || need_apt+=(g++)
+command -v make >/dev/null || need_apt+=(make)
+command -v valgrind >/dev/null || need_apt+=(valgrind)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v python3 >/dev/null || need_apt+=(python3)
+python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
+# The PKCS#11 tests load the module and initialize tokens with softhsm2-util.
+softhsm_module=""
+for candidate in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
+  /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so /usr/local/lib/softhsm/libsofthsm2.so; do
+  if [ -e "$candidate" ]; then softhsm_module=$candidate; break; fi
+done
+if [ -z "$softhsm_module" ] || ! command -v softhsm2-util >/dev/null; then
+  need_apt+=(softhsm2)
+fi
+
+if [ ${#need_apt[@]} -eq 0 ]; then
+  exit 0
+fi
+
+# apt needs root: use sudo when we are not root and it exists, else try as we are.
+# (sudo drops the environment, hence `env DEBIAN_FRONTEND=...`.)
+as_root=()
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then
+  as_root=(sudo)
+fi
+echo "installing: ${need_apt[*]}"
+${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get update -q
+${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}"
