@@ -5,7 +5,7 @@
 CARGO ?= cargo
 JOBS ?= -j2
 
-.PHONY: all build test test-rust test-c test-python demo headers bench bench-seal fuzz lint clean
+.PHONY: all build deps test test-rust test-c test-python demo headers bench bench-seal fuzz lint clean
 
 all: build
 

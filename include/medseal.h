@@ -5,8 +5,8 @@
  * Conventions: functions returning medseal_result give MEDSEAL_OK (0) on success, an error
  * code otherwise, with details from medseal_last_error_message(). Outputs are written only on
  * success. Every handle has one _free; _free(NULL) is a no-op. Keys, recipient keys, signers,
- * verifiers and decoded envelopes are immutable and may be shared between threads; builders and
- * envelope metadata (medseal_meta) are changed by one thread at a time.
+ * verifiers, trust lists and decoded envelopes are immutable and may be shared between threads;
+ * builders and envelope metadata (medseal_meta) are changed by one thread at a time.
  */
 
 #ifndef MEDSEAL_H
@@ -20,6 +20,9 @@
 
 // Length of a key id (RFC 7638 thumbprint, base64url of SHA-256), without terminator.
 #define MEDSEAL_KID_BYTES 43
+
+// Most bytes a signature from a host callback may have (`medseal_sign_callback`'s buffer).
+#define MEDSEAL_MAX_SIGNATURE_BYTES 1024
 
 // Major version of the library (from Cargo.toml).
 #define MEDSEAL_VERSION_MAJOR 0
@@ -37,8 +40,8 @@
 // Stable result codes. In C this is `medseal_result`; `MEDSEAL_OK` is 0.
 //
 // Blocks: 1–99 general, 100–199 canonical JSON, 200–299 keys, 300–399 JWS, 400–499 sealed
-// envelopes. Reserved for later areas: 500 trust, 600 signers, 700 outbox, 800 transport,
-// 900 ledger.
+// envelopes, 500–599 certificates and trust lists, 600–699 signers (tokens, callbacks, clock).
+// Reserved for later areas: 700 outbox, 800 transport, 900 ledger.
 enum medseal_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
@@ -131,6 +134,48 @@ enum medseal_result
   MEDSEAL_SEAL_ZERO_SHARED_SECRET = 407,
   // A routing metadata field is missing or out of range.
   MEDSEAL_SEAL_META_INVALID = 408,
+  // A certificate is malformed, uses an unsupported algorithm or carries an unknown critical extension.
+  MEDSEAL_CERT_INVALID = 500,
+  // A CA certificate in the chain (intermediate or anchor) had expired at the signing time.
+  MEDSEAL_CERT_EXPIRED = 501,
+  // A CA certificate in the chain (intermediate or anchor) was not yet valid at the signing time.
+  MEDSEAL_CERT_NOT_YET_VALID = 502,
+  // The chain does not lead to any configured trust anchor.
+  MEDSEAL_CERT_UNKNOWN_ISSUER = 503,
+  // A certificate is not allowed this use: the signer lacks digitalSignature/nonRepudiation, or an issuer is not a CA.
+  MEDSEAL_CERT_KEY_USAGE = 504,
+  // The chain is broken: names do not link, an issuer's signature does not verify, or `x5t#S256` does not match.
+  MEDSEAL_CERT_CHAIN_BROKEN = 505,
+  // The signing time lies outside the signer's certificate or trust-list validity window.
+  MEDSEAL_SIGNED_OUTSIDE_VALIDITY = 506,
+  // The trust list is malformed or inconsistent (for example one key in two roles).
+  MEDSEAL_TRUST_LIST_INVALID = 507,
+  // The trust list is past its expiry: fetch a current one.
+  MEDSEAL_TRUST_LIST_EXPIRED = 508,
+  // The trust list's sequence number is lower than one already seen (rollback refused).
+  MEDSEAL_TRUST_LIST_STALE = 509,
+  // The trust list is not signed by the configured trust-list key.
+  MEDSEAL_TRUST_LIST_SIGNATURE = 510,
+  // No key in the trust list (for this role) matches the signature.
+  MEDSEAL_TRUST_UNKNOWN_SIGNER = 511,
+  // The signing backend (token or host callback) reported a failure.
+  MEDSEAL_SIGNER_FAILED = 600,
+  // The signing backend returned a signature that does not verify with its public key; nothing was emitted.
+  MEDSEAL_SIGNER_BAD_SIGNATURE = 601,
+  // The certificate's public key is not the signer's key.
+  MEDSEAL_SIGNER_CERT_MISMATCH = 602,
+  // The requested signing time is further from the clock than the configured skew.
+  MEDSEAL_SIGNING_TIME_SKEW = 603,
+  // The PKCS#11 module could not be loaded or initialized.
+  MEDSEAL_PKCS11_MODULE = 604,
+  // No PKCS#11 token has the given label.
+  MEDSEAL_PKCS11_TOKEN_NOT_FOUND = 605,
+  // The token holds no usable key with the given label.
+  MEDSEAL_PKCS11_KEY_NOT_FOUND = 606,
+  // The PIN was refused, or the token is locked.
+  MEDSEAL_PKCS11_PIN = 607,
+  // The token failed an operation (removed, device error, unsupported mechanism).
+  MEDSEAL_PKCS11_DEVICE = 608,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -300,6 +345,27 @@ typedef uint32_t medseal_envelope_encoding;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What made a verified signer trusted (`medseal_verified_trusted_by`).
+enum medseal_trusted_by
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A key added with `medseal_verifier_builder_add_key`.
+  MEDSEAL_TRUSTED_BY_KEY = 1,
+  // An `x5c` certificate chain that validated to a trust anchor at `sigT`.
+  MEDSEAL_TRUSTED_BY_CERTIFICATE = 2,
+  // A trust-list entry whose window contains `sigT`.
+  MEDSEAL_TRUSTED_BY_TRUST_LIST = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum medseal_trusted_by medseal_trusted_by;
+#else
+typedef uint32_t medseal_trusted_by;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Bytes returned by medseal (canonical JSON, a JWS, an exported key, an envelope). Read with
 // `medseal_buffer_data` and `medseal_buffer_len`; free with `medseal_buffer_free`, which
 // zeroizes the bytes first unless they are public (envelopes, which are ciphertext; public
@@ -329,6 +395,9 @@ typedef struct medseal_signer medseal_signer;
 // Collects signer options. One thread at a time; free with `medseal_signer_builder_free`.
 typedef struct medseal_signer_builder medseal_signer_builder;
 
+// A verified, fresh trust list. Immutable: share it between threads freely.
+typedef struct medseal_trust_list medseal_trust_list;
+
 // The result of a successful verification. Read with the `medseal_verified_*` accessors;
 // pointers they return stay valid until `medseal_verified_free`.
 typedef struct medseal_verified medseal_verified;
@@ -336,8 +405,24 @@ typedef struct medseal_verified medseal_verified;
 // Verifies JWS against its trusted keys. Immutable: share it between threads freely.
 typedef struct medseal_verifier medseal_verifier;
 
-// Collects trusted keys. One thread at a time; free with `medseal_verifier_builder_free`.
+// Collects trusted keys, certificate anchors and a trust list. One thread at a time; free
+// with `medseal_verifier_builder_free`.
 typedef struct medseal_verifier_builder medseal_verifier_builder;
+
+// The host's signing function for `medseal_signer_from_callback`: sign the `message_len`
+// bytes at `message` exactly as given (they are the JWS signing input; hash them with SHA-256
+// as the algorithm says: RS256 = SHA256withRSA, PS256 = SHA256withRSA/PSS with MGF1-SHA256
+// and a 32-byte salt, ES256 = SHA256withECDSA, EdDSA = Ed25519), write the signature to
+// `signature` (room for `signature_cap` bytes, `MEDSEAL_MAX_SIGNATURE_BYTES`) and its length
+// to `*signature_len`, and return 0. Any other return value means failure. ES256 signatures
+// may be raw r‖s (64 bytes) or ASN.1 DER (as Java gives them). `ctx` is passed back as given;
+// the callback may be called from any thread that signs with the signer.
+typedef int32_t (*medseal_sign_callback)(void *ctx, const uint8_t *message, size_t message_len, uint8_t *signature, size_t signature_cap, size_t *signature_len);
+
+// A time source for the clock guard: returns the current time in Unix seconds.
+typedef int64_t (*medseal_clock_callback)(void *ctx);
+
+
 
 
 
@@ -510,6 +595,43 @@ void medseal_envelope_free(struct medseal_envelope *envelope);
 // kid = thumbprint, typ `medseal+jws`, the clock for `sigT`, strict canonicalization.
 medseal_result medseal_signer_builder_new(const struct medseal_key *key, struct medseal_signer_builder **out);
 
+// Starts a signer whose private key lives in the host (Java KeyStore, Windows certificate
+// store, a remote-signing service): `callback` signs, with `ctx` passed back. `public_key` is
+// the key the signatures must verify with, and its algorithm is the signer's (import an RSA
+// key with `MEDSEAL_ALG_PS256` to sign PS256). Every signature the host returns is verified
+// before a JWS is emitted: a wrong one fails with `MEDSEAL_SIGNER_BAD_SIGNATURE`, a callback
+// failure with `MEDSEAL_SIGNER_FAILED`. `ctx` must stay valid, and usable from any thread
+// that signs, until the signer and its builder are freed.
+medseal_result medseal_signer_builder_from_callback(const struct medseal_key *public_key, medseal_sign_callback callback, void *ctx, struct medseal_signer_builder **out);
+
+// `medseal_signer_builder_from_callback` and `medseal_signer_builder_build` in one call, with
+// the default options.
+medseal_result medseal_signer_from_callback(const struct medseal_key *public_key, medseal_sign_callback callback, void *ctx, struct medseal_signer **out);
+
+// Starts a signer for a key on a PKCS#11 token: the module's path (UTF-8), the token's label,
+// the key's label (`CKA_LABEL`, unique on the token) and the user PIN (never logged, wiped
+// after use). `alg` is `MEDSEAL_ALG_FROM_KEY` (RS256 for RSA, ES256 for P-256) or
+// `MEDSEAL_ALG_PS256`/`MEDSEAL_ALG_RS256` for RSA keys. The session stays open until the
+// signer and builder are freed. Errors: `MEDSEAL_PKCS11_*`, `MEDSEAL_KEY_UNSUPPORTED`.
+medseal_result medseal_signer_builder_from_pkcs11(const uint8_t *module, size_t module_len, const uint8_t *token_label, size_t token_label_len, const uint8_t *key_label, size_t key_label_len, const uint8_t *pin, size_t pin_len, uint32_t alg, struct medseal_signer_builder **out);
+
+// Adds the signer's certificate chain: PEM (one or more certificates, the signer's first) or
+// one DER certificate. Signatures then carry `x5c` and `x5t#S256`, and the kid defaults to
+// `x5t#S256`. The first certificate must hold the signer's key
+// (`MEDSEAL_SIGNER_CERT_MISMATCH`) and allow digitalSignature or nonRepudiation
+// (`MEDSEAL_CERT_KEY_USAGE`); signing outside its validity fails with
+// `MEDSEAL_SIGNED_OUTSIDE_VALIDITY`.
+medseal_result medseal_signer_builder_set_certificate_chain(struct medseal_signer_builder *builder, const uint8_t *chain, size_t len);
+
+// Turns the clock guard on: a fixed signing time (`medseal_signer_builder_set_signing_time`)
+// further than `seconds` from the clock is refused with `MEDSEAL_SIGNING_TIME_SKEW`.
+medseal_result medseal_signer_builder_set_max_clock_skew(struct medseal_signer_builder *builder, uint32_t seconds);
+
+// Replaces the system clock (for `sigT` and the clock guard) with `now(ctx)`, which returns
+// Unix seconds; for hosts with a trusted time source, and for tests. `ctx` must stay valid,
+// and usable from any thread that signs, until the signer and its builder are freed.
+medseal_result medseal_signer_builder_set_clock(struct medseal_signer_builder *builder, medseal_clock_callback now, void *ctx);
+
 // Sets the `kid` header (UTF-8, 1 to 256 bytes) instead of the key's thumbprint.
 medseal_result medseal_signer_builder_set_kid(struct medseal_signer_builder *builder, const uint8_t *kid, size_t len);
 
@@ -537,18 +659,48 @@ medseal_result medseal_signer_sign(const struct medseal_signer *signer, const ui
 // Frees a signer. NULL is a no-op. Safe from any thread.
 void medseal_signer_free(struct medseal_signer *signer);
 
+// Verifies a signed trust list (`jws`) with the trust-list key `list_key`, at time `now`
+// (Unix seconds), refusing lists older than `min_sequence` (pass the highest sequence seen
+// so far, or 0). Errors: `MEDSEAL_TRUST_LIST_SIGNATURE`, `_EXPIRED`, `_STALE`, `_INVALID`.
+medseal_result medseal_trust_list_verify(const uint8_t *jws, size_t len, const struct medseal_key *list_key, int64_t now, uint64_t min_sequence, struct medseal_trust_list **out);
+
+// Writes the list's sequence number to `*sequence`.
+medseal_result medseal_trust_list_sequence(const struct medseal_trust_list *list, uint64_t *sequence);
+
+// Writes the list's expiry (Unix seconds) to `*expires`.
+medseal_result medseal_trust_list_expires(const struct medseal_trust_list *list, int64_t *expires);
+
+// Writes the number of entries to `*count`.
+medseal_result medseal_trust_list_entry_count(const struct medseal_trust_list *list, size_t *count);
+
+// Checks an unsigned trust list (`json`, the format of docs/TRUST_LISTS.md) and signs it with
+// the trust-list key `key` (private), writing the JWS into a new buffer.
+medseal_result medseal_trust_list_sign(const struct medseal_key *key, const uint8_t *json, size_t len, struct medseal_buffer **out);
+
+// Frees a trust list. NULL is a no-op. Safe from any thread.
+void medseal_trust_list_free(struct medseal_trust_list *list);
+
 // Starts an empty verifier builder.
 medseal_result medseal_verifier_builder_new(struct medseal_verifier_builder **out);
 
 // Trusts `key` (its public half). The algorithm used to verify is the key's own.
 medseal_result medseal_verifier_builder_add_key(struct medseal_verifier_builder *builder, const struct medseal_key *key);
 
+// Trusts the CA certificates in `anchors` (PEM, one or more; or one DER certificate): a JWS
+// carrying `x5c` verifies when its chain leads to one of them and every certificate was valid
+// at the signature's `sigT` (errors `MEDSEAL_CERT_*`, `MEDSEAL_SIGNED_OUTSIDE_VALIDITY`).
+medseal_result medseal_verifier_builder_add_trust_anchors(struct medseal_verifier_builder *builder, const uint8_t *anchors, size_t len);
+
+// Trusts the record-signing keys of `list` (verified with `medseal_trust_list_verify`), each
+// only for signatures whose `sigT` lies in its window. The list may be freed afterwards.
+medseal_result medseal_verifier_builder_set_trust_list(struct medseal_verifier_builder *builder, const struct medseal_trust_list *list);
+
 // Sets the canonicalization flags (`MEDSEAL_CANON_*`) for detached payloads given as
 // documents (`MEDSEAL_PAYLOAD_DOCUMENT`).
 medseal_result medseal_verifier_builder_set_canon_flags(struct medseal_verifier_builder *builder, uint32_t flags);
 
-// Builds the verifier; fails with `MEDSEAL_JWS_NO_KEYS` if no key was added. The builder
-// stays valid (and must still be freed).
+// Builds the verifier; fails with `MEDSEAL_JWS_NO_KEYS` if no key, anchor or trust list was
+// added. The builder stays valid (and must still be freed).
 medseal_result medseal_verifier_builder_build(const struct medseal_verifier_builder *builder, struct medseal_verifier **out);
 
 // Frees a verifier builder. NULL is a no-op.
@@ -580,6 +732,13 @@ medseal_result medseal_verified_header(const struct medseal_verified *verified, 
 // Writes the algorithm that verified (`MEDSEAL_ALG_*`) to `*alg`.
 medseal_result medseal_verified_algorithm(const struct medseal_verified *verified, uint32_t *alg);
 
+// Writes what made the signer trusted (`MEDSEAL_TRUSTED_BY_*`) to `*kind`.
+medseal_result medseal_verified_trusted_by(const struct medseal_verified *verified, uint32_t *kind);
+
+// Borrows who signed, as trusted: the signer certificate's subject (RFC 4514) or the
+// trust-list facility; length 0 when a configured key verified.
+medseal_result medseal_verified_signer(const struct medseal_verified *verified, const uint8_t **data, size_t *len);
+
 // Frees a verified result (the payload is zeroized). NULL is a no-op.
 void medseal_verified_free(struct medseal_verified *verified);
 
@@ -591,6 +750,9 @@ uint32_t medseal_abi_version(void);
 
 // `MEDSEAL_KID_BYTES` as a function, for FFI layers that cannot read macros.
 size_t medseal_kid_bytes(void);
+
+// `MEDSEAL_MAX_SIGNATURE_BYTES` as a function, for FFI layers that cannot read macros.
+size_t medseal_max_signature_bytes(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -44,6 +44,27 @@ enum medseal_result
   MEDSEAL_SEAL_TOO_LARGE = 406,
   MEDSEAL_SEAL_ZERO_SHARED_SECRET = 407,
   MEDSEAL_SEAL_META_INVALID = 408,
+  MEDSEAL_CERT_INVALID = 500,
+  MEDSEAL_CERT_EXPIRED = 501,
+  MEDSEAL_CERT_NOT_YET_VALID = 502,
+  MEDSEAL_CERT_UNKNOWN_ISSUER = 503,
+  MEDSEAL_CERT_KEY_USAGE = 504,
+  MEDSEAL_CERT_CHAIN_BROKEN = 505,
+  MEDSEAL_SIGNED_OUTSIDE_VALIDITY = 506,
+  MEDSEAL_TRUST_LIST_INVALID = 507,
+  MEDSEAL_TRUST_LIST_EXPIRED = 508,
+  MEDSEAL_TRUST_LIST_STALE = 509,
+  MEDSEAL_TRUST_LIST_SIGNATURE = 510,
+  MEDSEAL_TRUST_UNKNOWN_SIGNER = 511,
+  MEDSEAL_SIGNER_FAILED = 600,
+  MEDSEAL_SIGNER_BAD_SIGNATURE = 601,
+  MEDSEAL_SIGNER_CERT_MISMATCH = 602,
+  MEDSEAL_SIGNING_TIME_SKEW = 603,
+  MEDSEAL_PKCS11_MODULE = 604,
+  MEDSEAL_PKCS11_TOKEN_NOT_FOUND = 605,
+  MEDSEAL_PKCS11_KEY_NOT_FOUND = 606,
+  MEDSEAL_PKCS11_PIN = 607,
+  MEDSEAL_PKCS11_DEVICE = 608,
 };
 typedef int32_t medseal_result;
 
@@ -112,6 +133,14 @@ enum medseal_envelope_encoding
 };
 typedef uint32_t medseal_envelope_encoding;
 
+enum medseal_trusted_by
+ {
+  MEDSEAL_TRUSTED_BY_KEY = 1,
+  MEDSEAL_TRUSTED_BY_CERTIFICATE = 2,
+  MEDSEAL_TRUSTED_BY_TRUST_LIST = 3,
+};
+typedef uint32_t medseal_trusted_by;
+
 typedef struct medseal_buffer medseal_buffer;
 
 typedef struct medseal_envelope medseal_envelope;
@@ -126,11 +155,17 @@ typedef struct medseal_signer medseal_signer;
 
 typedef struct medseal_signer_builder medseal_signer_builder;
 
+typedef struct medseal_trust_list medseal_trust_list;
+
 typedef struct medseal_verified medseal_verified;
 
 typedef struct medseal_verifier medseal_verifier;
 
 typedef struct medseal_verifier_builder medseal_verifier_builder;
+
+typedef int32_t (*medseal_sign_callback)(void *ctx, const uint8_t *message, size_t message_len, uint8_t *signature, size_t signature_cap, size_t *signature_len);
+
+typedef int64_t (*medseal_clock_callback)(void *ctx);
 
 const uint8_t *medseal_buffer_data(const struct medseal_buffer *buf);
 
@@ -204,6 +239,18 @@ void medseal_envelope_free(struct medseal_envelope *envelope);
 
 medseal_result medseal_signer_builder_new(const struct medseal_key *key, struct medseal_signer_builder **out);
 
+medseal_result medseal_signer_builder_from_callback(const struct medseal_key *public_key, medseal_sign_callback callback, void *ctx, struct medseal_signer_builder **out);
+
+medseal_result medseal_signer_from_callback(const struct medseal_key *public_key, medseal_sign_callback callback, void *ctx, struct medseal_signer **out);
+
+medseal_result medseal_signer_builder_from_pkcs11(const uint8_t *module, size_t module_len, const uint8_t *token_label, size_t token_label_len, const uint8_t *key_label, size_t key_label_len, const uint8_t *pin, size_t pin_len, uint32_t alg, struct medseal_signer_builder **out);
+
+medseal_result medseal_signer_builder_set_certificate_chain(struct medseal_signer_builder *builder, const uint8_t *chain, size_t len);
+
+medseal_result medseal_signer_builder_set_max_clock_skew(struct medseal_signer_builder *builder, uint32_t seconds);
+
+medseal_result medseal_signer_builder_set_clock(struct medseal_signer_builder *builder, medseal_clock_callback now, void *ctx);
+
 medseal_result medseal_signer_builder_set_kid(struct medseal_signer_builder *builder, const uint8_t *kid, size_t len);
 
 medseal_result medseal_signer_builder_set_commitment(struct medseal_signer_builder *builder, const uint8_t *oid, size_t len);
@@ -220,9 +267,25 @@ medseal_result medseal_signer_sign(const struct medseal_signer *signer, const ui
 
 void medseal_signer_free(struct medseal_signer *signer);
 
+medseal_result medseal_trust_list_verify(const uint8_t *jws, size_t len, const struct medseal_key *list_key, int64_t now, uint64_t min_sequence, struct medseal_trust_list **out);
+
+medseal_result medseal_trust_list_sequence(const struct medseal_trust_list *list, uint64_t *sequence);
+
+medseal_result medseal_trust_list_expires(const struct medseal_trust_list *list, int64_t *expires);
+
+medseal_result medseal_trust_list_entry_count(const struct medseal_trust_list *list, size_t *count);
+
+medseal_result medseal_trust_list_sign(const struct medseal_key *key, const uint8_t *json, size_t len, struct medseal_buffer **out);
+
+void medseal_trust_list_free(struct medseal_trust_list *list);
+
 medseal_result medseal_verifier_builder_new(struct medseal_verifier_builder **out);
 
 medseal_result medseal_verifier_builder_add_key(struct medseal_verifier_builder *builder, const struct medseal_key *key);
+
+medseal_result medseal_verifier_builder_add_trust_anchors(struct medseal_verifier_builder *builder, const uint8_t *anchors, size_t len);
+
+medseal_result medseal_verifier_builder_set_trust_list(struct medseal_verifier_builder *builder, const struct medseal_trust_list *list);
 
 medseal_result medseal_verifier_builder_set_canon_flags(struct medseal_verifier_builder *builder, uint32_t flags);
 
@@ -246,6 +309,10 @@ medseal_result medseal_verified_header(const struct medseal_verified *verified, 
 
 medseal_result medseal_verified_algorithm(const struct medseal_verified *verified, uint32_t *alg);
 
+medseal_result medseal_verified_trusted_by(const struct medseal_verified *verified, uint32_t *kind);
+
+medseal_result medseal_verified_signer(const struct medseal_verified *verified, const uint8_t **data, size_t *len);
+
 void medseal_verified_free(struct medseal_verified *verified);
 
 const char *medseal_version(void);
@@ -253,4 +320,6 @@ const char *medseal_version(void);
 uint32_t medseal_abi_version(void);
 
 size_t medseal_kid_bytes(void);
+
+size_t medseal_max_signature_bytes(void);
 

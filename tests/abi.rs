@@ -99,7 +99,8 @@ fn every_extern_c_function_is_made_by_the_export_macro() {
         let source = fs::read_to_string(&file).expect("read source");
         let lines: Vec<&str> = source.lines().collect();
         for (i, line) in lines.iter().enumerate() {
-            if !line.contains("extern \"C\" fn") {
+            // Function definitions only: `extern "C" fn(` is a function-pointer type (callbacks).
+            if !line.contains("extern \"C\" fn") || line.contains("extern \"C\" fn(") {
                 continue;
             }
             // Walk up over attributes and doc comments to find #[ffi_export].

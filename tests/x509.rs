@@ -61,9 +61,9 @@ fn valid_chain_read_from_pem_and_der() {
     for kind in KINDS {
         let pki = Pki::new(kind);
         let anchors = TrustAnchors::from_pem_or_der(pki.root_pem.as_bytes()).unwrap();
-        assert_eq!(anchors.certificates(), [pki.root.clone()]);
+        assert_eq!(anchors.certificates(), std::slice::from_ref(&pki.root));
         let der_anchors = TrustAnchors::from_pem_or_der(pki.root.der()).unwrap();
-        assert_eq!(der_anchors.certificates(), [pki.root.clone()]);
+        assert_eq!(der_anchors.certificates(), std::slice::from_ref(&pki.root));
         for pem in [&pki.chain_pem, &pki.full_chain_pem] {
             let chain = Certificate::read_chain(pem.as_bytes()).unwrap();
             assert_eq!(chain[0], pki.leaf);
@@ -416,15 +416,6 @@ fn p384_and_ed25519_issuers() {
     for chain in [vec![parse(&leaf), parse(&inter)], vec![parse(&leaf), parse(&inter), parse(&root)]] {
         x509::validate(&chain, &anchors, SIGN_TIME).unwrap();
     }
-    // P-256 issuer signing with SHA-384 is an ECDSA combination ring verifies too.
-    let p256_sha384_key = KeyPair::from_pkcs8_der_and_sign_algo(&leaf_key.serialize_der().into(), &rcgen::PKCS_ECDSA_P256_SHA384);
-    if let Ok(key) = p256_sha384_key {
-        let p = ca_params("P-256/SHA-384 Root");
-        let root = p.self_signed(&key).unwrap();
-        let leaf = leaf_params("Signer").signed_by(&inter_key, &Issuer::from_params(&p, &key)).unwrap();
-        let anchors = TrustAnchors::new(vec![parse(&root)]).unwrap();
-        x509::validate(&[parse(&leaf)], &anchors, SIGN_TIME).unwrap();
-    }
 }
 
 #[test]
@@ -448,6 +439,80 @@ fn openssl(args: &[&str], dir: &std::path::Path) {
         .output()
         .unwrap_or_else(|e| panic!("cannot run `openssl` ({e}); these tests need the openssl command line"));
     assert!(out.status.success(), "openssl {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+}
+
+/// A root made by openssl from `ca_key` (`genpkey` arguments) and a P-256 signer it issued,
+/// both signed with `digest`; and a signing time inside their windows (which start now).
+fn openssl_root_and_leaf(ca_key: &[&str], digest: &str) -> (Certificate, Certificate, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl(&[&["genpkey"][..], ca_key, &["-out", "ca.pem"]].concat(), d);
+    openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "leaf.pem"], d);
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.pem",
+            digest,
+            "-subj",
+            "/CN=OpenSSL Root",
+            "-days",
+            "3650",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+            "-out",
+            "ca.crt",
+        ],
+        d,
+    );
+    openssl(&["req", "-new", "-key", "leaf.pem", "-subj", "/CN=OpenSSL Signer", "-out", "leaf.csr"], d);
+    std::fs::write(d.join("ext.cnf"), "keyUsage=critical,nonRepudiation\n").unwrap();
+    openssl(
+        &[
+            "x509", "-req", digest, "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.pem", "-days", "365", "-extfile", "ext.cnf", "-out",
+            "leaf.crt",
+        ],
+        d,
+    );
+    let read = |name: &str| Certificate::from_der(&pem_to_der(&std::fs::read(d.join(name)).unwrap())).unwrap();
+    let leaf = read("leaf.crt");
+    let at = leaf.not_before() + 3600;
+    (read("ca.crt"), leaf, at)
+}
+
+fn pem_to_der(pem: &[u8]) -> Vec<u8> {
+    let mut chain = Certificate::read_chain(pem).unwrap();
+    chain.remove(0).der().to_vec()
+}
+
+#[test]
+fn p256_issuer_signing_with_sha384() {
+    // rcgen cannot make this combination; openssl can.
+    let (root, leaf, at) = openssl_root_and_leaf(&["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], "-sha384");
+    let anchors = TrustAnchors::new(vec![root.clone()]).unwrap();
+    x509::validate(std::slice::from_ref(&leaf), &anchors, at).unwrap();
+    x509::validate(&[leaf, root], &anchors, at).unwrap();
+}
+
+#[test]
+fn unsupported_issuer_keys_are_named() {
+    let cases: [(&[&str], &str); 2] = [
+        (&["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"], "secp521r1"),
+        (&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"], "1024-bit RSA"),
+    ];
+    for (ca_key, named) in cases {
+        let (root, leaf, at) = openssl_root_and_leaf(ca_key, "-sha256");
+        let anchors = TrustAnchors::new(vec![root.clone()]).unwrap();
+        // Whether the root is found among the anchors or in the chain.
+        for chain in [vec![leaf.clone()], vec![leaf.clone(), root.clone()]] {
+            let msg = expect_code(x509::validate(&chain, &anchors, at), ResultCode::MEDSEAL_CERT_INVALID);
+            assert_mentions(&msg, &["OpenSSL Root", named]);
+        }
+    }
 }
 
 #[test]
@@ -475,8 +540,9 @@ fn rsa_pss_signed_certificate_is_refused_naming_the_algorithm() {
         dir.path(),
     );
     let chain = Certificate::read_chain(&std::fs::read(dir.path().join("pss.pem")).unwrap()).unwrap();
-    let pki = Pki::new(KeyKind::Rsa);
-    let msg = expect_code(x509::validate(&chain, &pki.anchors(), SIGN_TIME), ResultCode::MEDSEAL_CERT_INVALID);
+    let anchors = TrustAnchors::new(chain.clone()).unwrap();
+    let at = chain[0].not_before() + 3600;
+    let msg = expect_code(x509::validate(&chain, &anchors, at), ResultCode::MEDSEAL_CERT_INVALID);
     assert_mentions(&msg, &["PSS Signer", "1.2.840.113549.1.1.10"]);
 }
 
@@ -512,7 +578,9 @@ fn a_v1_issuer_is_refused() {
     let root = Certificate::read_chain(&std::fs::read(dir.path().join("root.pem")).unwrap()).unwrap();
     let leaf = Certificate::read_chain(&std::fs::read(dir.path().join("leaf.pem.crt")).unwrap()).unwrap();
     let anchors = TrustAnchors::new(root.clone()).unwrap();
-    let msg = expect_code(x509::validate(&[leaf[0].clone(), root[0].clone()], &anchors, SIGN_TIME), ResultCode::MEDSEAL_CERT_INVALID);
+    // openssl's windows start now, so validate an hour from now.
+    let at = leaf[0].not_before() + 3600;
+    let msg = expect_code(x509::validate(&[leaf[0].clone(), root[0].clone()], &anchors, at), ResultCode::MEDSEAL_CERT_INVALID);
     assert_mentions(&msg, &["V1 Root", "v3"]);
 }
 
@@ -530,12 +598,12 @@ fn empty_chain() {
 fn chain_over_the_limit() {
     let pki = Pki::new(KeyKind::P256);
     let mut chain = pki.chain();
-    chain.extend(std::iter::repeat_n(pki.intermediate.clone(), MAX_CHAIN_LEN + 1 - chain.len()));
+    chain.extend(std::iter::repeat(pki.intermediate.clone()).take(MAX_CHAIN_LEN + 1 - chain.len()));
     assert_eq!(chain.len(), MAX_CHAIN_LEN + 1);
     let msg = expect_code(x509::validate(&chain, &pki.anchors(), SIGN_TIME), ResultCode::MEDSEAL_CERT_INVALID);
     assert_mentions(&msg, &[&MAX_CHAIN_LEN.to_string()]);
     // The same through PEM.
-    let pem: String = std::iter::repeat_n(pki.chain_pem.as_str(), MAX_CHAIN_LEN / 2 + 1).collect();
+    let pem = pki.chain_pem.repeat(MAX_CHAIN_LEN / 2 + 1);
     assert_eq!(Certificate::read_chain(pem.as_bytes()).unwrap_err().code(), ResultCode::MEDSEAL_CERT_INVALID);
 }
 
@@ -561,14 +629,17 @@ fn pem_with_junk() {
     let bad_base64 = "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n".to_string();
     let wrong_label = pki.chain_pem.replace("CERTIFICATE", "PRIVATE KEY");
     let unterminated = pki.chain_pem.trim_end().trim_end_matches("-----END CERTIFICATE-----").to_string();
-    let junk_before = format!("subject=CN=Test Signer\n{}", pki.chain_pem);
-    let junk_between = pki.full_chain_pem.replacen("-----END CERTIFICATE-----\n", "-----END CERTIFICATE-----\nthis is junk\n", 1);
     let not_a_cert = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", "QUJD");
-    for pem in [bad_base64, wrong_label, unterminated, junk_before, junk_between, not_a_cert] {
+    for pem in [bad_base64, wrong_label, unterminated, not_a_cert] {
         let e = Certificate::read_chain(pem.as_bytes()).unwrap_err();
         assert_eq!(e.code(), ResultCode::MEDSEAL_CERT_INVALID, "{pem:?}: {e}");
         assert_eq!(TrustAnchors::from_pem_or_der(pem.as_bytes()).unwrap_err().code(), ResultCode::MEDSEAL_CERT_INVALID);
     }
+    // Text before and between blocks is tolerated (as openssl writes bundles), and changes nothing.
+    let junk_before = format!("subject=CN=Test Signer\nissuer=CN=Test Intermediate\n{}", pki.chain_pem);
+    assert_eq!(Certificate::read_chain(junk_before.as_bytes()).unwrap(), pki.chain());
+    let text_between = pki.full_chain_pem.replacen("-----END CERTIFICATE-----\n", "-----END CERTIFICATE-----\nsubject=CN=Test\n", 1);
+    assert_eq!(Certificate::read_chain(text_between.as_bytes()).unwrap(), pki.chain_with_root());
     // Leading whitespace is fine.
     let chain = Certificate::read_chain(format!("\n  {}", pki.chain_pem).as_bytes()).unwrap();
     x509::validate(&chain, &pki.anchors(), SIGN_TIME).unwrap();
@@ -604,8 +675,9 @@ fn mutated_certificates_never_panic_and_never_pass() {
                 }
             }
         }
-        // A mutated root, in the chain and as the anchor: never a panic; passing is fine only
-        // when the change is outside what the path depends on (nothing is).
+        // A mutated root, in the chain and as the anchor: never a panic. It may pass: an anchor
+        // is trusted as configured and its self-signature is not checked, so a change to its
+        // serial, its window (still around SIGN_TIME) or its signature leaves it usable.
         let root = pki.root.der();
         for at in (0..root.len()).step_by(3) {
             let Ok(mutant) = Certificate::from_der(&flipped(root, at, 0x20)) else { continue };

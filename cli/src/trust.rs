@@ -31,9 +31,9 @@ pub enum Command {
     Show(ShowArgs),
 }
 
-/// Create an unsigned trust list and print its canonical JSON (followed by a newline).
+/// Create an unsigned trust list and print its canonical JSON
 ///
-/// Each --entry is a comma-separated SPEC:
+/// The JSON is followed by a newline. Each --entry is a comma-separated SPEC:
 ///   facility=ID,role=ROLE,key=FILE|cert=FILE[,alg=ALG][,kid=KID][,not-before=TIME][,not-after=TIME]
 /// ROLE is record-signing, tls-client, receipt or tree-head; one key serves one role.
 /// key=FILE is the facility's public key (PEM, DER or JWK): kid defaults to its RFC 7638
@@ -80,8 +80,10 @@ pub struct CreateArgs {
     force: bool,
 }
 
-/// Sign a trust list (JSON) with the trust-list key: prints a flattened JWS with typ
-/// "medseal-trust-list+jws", followed by a newline. An expired list is refused.
+/// Sign a trust list (JSON) with the trust-list key.
+///
+/// Prints a flattened JWS with typ "medseal-trust-list+jws", followed by a newline. An expired
+/// list is refused.
 #[derive(clap::Args)]
 pub struct SignArgs {
     /// The trust-list private key: PKCS#8 or PKCS#1 (PEM or DER), or a private JWK.
@@ -131,8 +133,10 @@ pub struct VerifyArgs {
     file: Option<PathBuf>,
 }
 
-/// Show a trust list's header and entries as a table. Does NOT verify the signature, the
-/// expiry or the sequence: use `medseal trust verify` for that.
+/// Show a trust list's header and entries as a table, without verifying it.
+///
+/// Does NOT check the signature, the expiry or the sequence number: use `medseal trust verify`
+/// for that.
 #[derive(clap::Args)]
 pub struct ShowArgs {
     /// Print the list's canonical JSON instead of a table.

@@ -451,7 +451,6 @@ fn login_error(ctx: &Pkcs11, slot: Slot, token_label: &str, e: &CkError) -> Erro
             let warning = match info {
                 Some(info) if info.user_pin_locked() => "; the PIN is now locked",
                 Some(info) if info.user_pin_final_try() => "; one more wrong PIN locks it",
-                Some(info) if info.user_pin_count_low() => "; few tries are left before it locks",
                 _ => "",
             };
             err!(MEDSEAL_PKCS11_PIN, "token '{token_label}' refused the PIN ({code}){warning}")
@@ -476,10 +475,12 @@ fn find_private_key(session: &Session, token_label: &str, key_label: &str) -> Re
     match keys.as_slice() {
         [key] => Ok(*key),
         [] => {
-            let present = session
+            let mut present = session
                 .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
                 .map(|all| all.into_iter().filter_map(|k| label_of(session, k)).collect::<Vec<_>>())
                 .unwrap_or_default();
+            present.sort();
+            present.dedup();
             let listed = if present.is_empty() {
                 "it holds no private key this login can see".to_owned()
             } else {

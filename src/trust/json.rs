@@ -77,7 +77,7 @@ impl<'v, 'a> Object<'v, 'a> {
 /// Reads and checks a list document.
 pub(super) fn read(bytes: &[u8]) -> Result<TrustList> {
     let doc = canon::parse(bytes, &CanonOptions::default())
-        .map_err(|e| invalid(format!("the trust list is not valid JSON: {} ({})", e.message(), e.code())))?;
+        .map_err(|e| invalid(format!("the trust list is not valid JSON: {} [{}]", e.message(), e.code())))?;
     let list = Object::new(&doc, "the trust list".to_owned(), LIST_MEMBERS)?;
     let list_type = list.text("type")?;
     if list_type != LIST_TYPE {
@@ -171,7 +171,7 @@ fn jwk_key(name: &str, jwk: &Value, alg: Algorithm, kid: &str) -> Result<Key> {
         }
     }
     Key::import(&Value::Object(core).to_canonical(), Some(alg))
-        .map_err(|e| invalid(format!("{name}: the JWK is not a {alg} public key: {} ({})", e.message(), e.code())))
+        .map_err(|e| invalid(format!("{name}: the JWK is not a {alg} public key: {} [{}]", e.message(), e.code())))
 }
 
 /// `x5c`: standard base64 (with padding, RFC 7515 §4.1.6) DER certificates, leaf first.

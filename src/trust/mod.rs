@@ -388,7 +388,14 @@ pub fn show_time(t: i64) -> String {
 /// Text from a list for messages: control characters escaped, at most 64 characters.
 fn shown(text: &str) -> String {
     const MAX_CHARS: usize = 64;
-    let mut out: String = text.chars().take(MAX_CHARS).flat_map(char::escape_default).collect();
+    let mut out = String::new();
+    for c in text.chars().take(MAX_CHARS) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
     if text.chars().nth(MAX_CHARS).is_some() {
         out.push('…');
     }
@@ -407,7 +414,7 @@ fn jws_error(e: Error) -> Error {
         _ => MEDSEAL_TRUST_LIST_INVALID,
     };
     let what = if code == MEDSEAL_TRUST_LIST_SIGNATURE { "is not signed by a trust-list key" } else { "is not a valid JWS" };
-    Error::new(code, format!("the trust list {what}: {} ({})", e.message(), e.code()))
+    Error::new(code, format!("the trust list {what}: {} [{}]", e.message(), e.code()))
 }
 
 /// RFC 7515 §4.1.9: `typ` compares case-insensitively, `application/` may be left out.
@@ -429,7 +436,7 @@ fn check_typ(typ: Option<&str>) -> Result<()> {
 /// A signed payload must be exactly the canonical JSON of a list.
 fn from_payload(payload: &[u8]) -> Result<TrustList> {
     let canonical = canon::canonicalize(payload, &CanonOptions::default())
-        .map_err(|e| err!(MEDSEAL_TRUST_LIST_INVALID, "the signed trust list is not valid JSON: {} ({})", e.message(), e.code()))?;
+        .map_err(|e| err!(MEDSEAL_TRUST_LIST_INVALID, "the signed trust list is not valid JSON: {} [{}]", e.message(), e.code()))?;
     if canonical != payload {
         return Err(err!(MEDSEAL_TRUST_LIST_INVALID, "the signed trust list is not canonical (RFC 8785) JSON"));
     }

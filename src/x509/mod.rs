@@ -60,9 +60,11 @@ impl Certificate {
     /// Reads a chain: PEM with one or more `CERTIFICATE` blocks (leaf first), or one DER
     /// certificate.
     pub fn read_chain(bytes: &[u8]) -> Result<Vec<Certificate>> {
-        let trimmed = bytes.trim_ascii_start();
-        let chain = if trimmed.starts_with(b"-----BEGIN") {
-            let parsed = x509_cert::Certificate::load_pem_chain(trimmed)
+        // PEM bundles written by openssl carry `subject=`/`issuer=` lines before each block:
+        // text outside the blocks is ignored, as RFC 7468 allows.
+        let pem_start = bytes.windows(10).position(|w| w == b"-----BEGIN");
+        let chain = if let Some(start) = pem_start {
+            let parsed = x509_cert::Certificate::load_pem_chain(&bytes[start..])
                 .map_err(|e| err!(MEDSEAL_CERT_INVALID, "the PEM holds no valid certificate chain: {e}"))?;
             parsed
                 .into_iter()

@@ -22,7 +22,7 @@ use x509_cert::name::Name;
 use x509_cert::Version;
 
 use super::{show_time, Certificate, MAX_CHAIN_LEN};
-use crate::error::{err, Error, Result};
+use crate::error::{err, Error, Result, ResultCode};
 
 /// The CA certificates a verifier trusts. Immutable and shareable.
 #[derive(Clone, Debug)]
@@ -101,8 +101,8 @@ const CRITICAL_ALLOWED: &[ObjectIdentifier] = &[
 ];
 
 /// What makes one certificate unusable whatever its place in the chain: duplicate or unknown
-/// critical extensions, undecodable key usage or basic constraints, and a signature algorithm
-/// that is unsupported or differs between the TBS and the outer structure.
+/// critical extensions, name constraints, undecodable key usage or basic constraints, and a
+/// signature algorithm that is unsupported or differs between the TBS and the outer structure.
 fn check_well_formed(cert: &Certificate) -> Result<()> {
     let inner = cert.inner();
     let extensions = inner.tbs_certificate.extensions.as_deref().unwrap_or(&[]);
@@ -113,6 +113,14 @@ fn check_well_formed(cert: &Certificate) -> Result<()> {
                 "the certificate {} has the extension {} twice",
                 cert.subject(),
                 oid_name(&ext.extn_id)
+            ));
+        }
+        // Ignoring name constraints would accept names the CA was not allowed to certify.
+        if ext.extn_id == rfc5280::ID_CE_NAME_CONSTRAINTS {
+            return Err(err!(
+                MEDSEAL_CERT_INVALID,
+                "the certificate {} has name constraints, which medseal does not support",
+                cert.subject()
             ));
         }
         if ext.critical && !CRITICAL_ALLOWED.contains(&ext.extn_id) {
@@ -169,10 +177,6 @@ fn check_issuer(cert: &Certificate, below: usize, at: i64) -> Result<()> {
             ));
         }
     }
-    // Ignoring name constraints would accept names the CA was not allowed to certify.
-    if cert.inner().tbs_certificate.extensions.as_deref().unwrap_or(&[]).iter().any(|e| e.extn_id == rfc5280::ID_CE_NAME_CONSTRAINTS) {
-        return Err(err!(MEDSEAL_CERT_INVALID, "the CA certificate {subject} has name constraints, which medseal does not support"));
-    }
     let window = || format!("valid from {} to {}", show_time(cert.not_before()), show_time(cert.not_after()));
     if at < cert.not_before() {
         return Err(err!(MEDSEAL_CERT_NOT_YET_VALID, "the CA certificate {subject} was not yet valid at {} ({})", show_time(at), window()));
@@ -216,7 +220,8 @@ fn check_link(child: &Certificate, issuer: &Certificate) -> Result<()> {
 
 /// Finds the anchor: the last certificate itself, or an anchor of its issuer's name whose key
 /// verifies its signature and that passes the issuer checks. Several anchors may share a name
-/// (a renewed root); each is tried.
+/// (a renewed root); each is tried. When none fits, an anchor that verifies but is unusable
+/// (expired, not a CA, unsupported key) is the error reported, else an unknown issuer.
 fn terminate(chain: &[Certificate], last: &Certificate, anchors: &TrustAnchors, at: i64) -> Result<Certificate> {
     if let Some(anchor) = anchors.anchors.iter().find(|a| *a == last) {
         return Ok(anchor.clone());
@@ -233,6 +238,11 @@ fn terminate(chain: &[Certificate], last: &Certificate, anchors: &TrustAnchors, 
                     unusable.get_or_insert(e);
                 }
             },
+            // The anchor's own key is unsupported or malformed: a configuration problem to
+            // name as such, not an unknown issuer.
+            Err(e) if e.code() == ResultCode::MEDSEAL_CERT_INVALID => {
+                unusable.get_or_insert(e);
+            }
             Err(e) => {
                 not_verifying.get_or_insert(e);
             }
