@@ -331,7 +331,7 @@ fn load_entry(spec: &EntrySpec, issued: i64) -> Result<TrustEntry, Failure> {
                 ));
             }
             let kid = spec.kid.clone().unwrap_or_else(|| key.kid().to_owned());
-            (key, None, kid, (issued, 0))
+            (key, None, kid, (issued, None))
         }
         Source::Cert(path) => {
             let bytes = read_limited(Some(path), CERT_FILE_LIMIT, "a certificate chain")?;
@@ -346,7 +346,7 @@ fn load_entry(spec: &EntrySpec, issued: i64) -> Result<TrustEntry, Failure> {
                     format!("{}: the kid of a certificate entry is the leaf's x5t#S256, {thumbprint}", io::name(Some(path))),
                 ));
             }
-            let window = (leaf.not_before(), leaf.not_after());
+            let window = (leaf.not_before(), Some(leaf.not_after()));
             (key, Some(chain), thumbprint, window)
         }
     };
@@ -361,6 +361,9 @@ fn load_entry(spec: &EntrySpec, issued: i64) -> Result<TrustEntry, Failure> {
             ));
         }
     }
+    let Some(not_after) = spec.not_after.or(window.1) else {
+        usage_error("create", "not-after=TIME is required for key= entries");
+    };
     Ok(TrustEntry {
         facility: spec.facility.clone(),
         kid,
@@ -369,7 +372,7 @@ fn load_entry(spec: &EntrySpec, issued: i64) -> Result<TrustEntry, Failure> {
         chain,
         role: spec.role,
         not_before: spec.not_before.unwrap_or(window.0),
-        not_after: spec.not_after.unwrap_or(window.1),
+        not_after,
     })
 }
 

@@ -224,6 +224,13 @@ impl Verifier {
                 ));
             }
         }
+        if self.keys.is_empty() && self.trust_list.is_none() {
+            // Only anchors are configured, and the JWS names no certificate.
+            return Err(err!(
+                MEDSEAL_CERT_UNKNOWN_ISSUER,
+                "the JWS carries no x5c certificate chain, and this verifier trusts only certificate anchors"
+            ));
+        }
         if self.keys.is_empty() {
             return Err(outside_window.unwrap_or_else(|| {
                 err!(
