@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the main job end to end on embedded defaults, until the hub exists (issue 5):
 # canonicalize a FHIR Patient with a Vietnamese name, make a hospital key, sign the record,
-# verify it, show that tampering is caught, then do the same through the C ABI example.
+# verify it, show that tampering is caught, verify across a key rollover with the health
+# department's trust list, seal to the hub and an insurer, then the same through the C ABI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +62,31 @@ PY
 if "$medseal" verify --key "$out/hospital.pub.pem" "$out/tampered.jws"; then
   echo "a tampered record verified: the demo expected a refusal" >&2; exit 1
 fi
+
+step "key rollover: the health department's signed trust list vouches for each key within its window"
+# The hospital's Ed25519 key signed until 1 July 2026; a P-256 key took over then.
+"$medseal" key generate --alg es256 --out "$out/hospital-2026.pem"
+"$medseal" key public "$out/hospital-2026.pem" --format pem > "$out/hospital-2026.pub.pem"
+"$medseal" key generate --alg ed25519 --out "$out/doh.pem"
+"$medseal" key public "$out/doh.pem" --format pem > "$out/doh.pub.pem"
+"$medseal" trust create --issuer "HCMC Department of Health" --sequence 1 --valid-days 90 \
+    --entry "facility=bv-cho-ray,role=record-signing,key=$out/hospital.pub.pem,not-before=2025-01-01T00:00:00Z,not-after=2026-07-01T00:00:00Z" \
+    --entry "facility=bv-cho-ray,role=record-signing,key=$out/hospital-2026.pub.pem,not-before=2026-07-01T00:00:00Z,not-after=2030-01-01T00:00:00Z" \
+    > "$out/trust-list.json"
+"$medseal" trust sign --key "$out/doh.pem" "$out/trust-list.json" > "$out/trust-list.jws"
+"$medseal" trust verify --key "$out/doh.pub.pem" "$out/trust-list.jws"
+echo "a record the old key signed on 1 March 2026 (before its retirement) still verifies:"
+"$medseal" sign --key "$out/hospital.pem" --signing-time 1772323200 examples/data/patient.json > "$out/patient.march.jws"
+"$medseal" verify --trust-list "$out/trust-list.jws" --trust-list-key "$out/doh.pub.pem" "$out/patient.march.jws"
+echo "the new key verifies from its window on:"
+"$medseal" sign --key "$out/hospital-2026.pem" examples/data/patient.json > "$out/patient.new-key.jws"
+"$medseal" verify --trust-list "$out/trust-list.jws" --trust-list-key "$out/doh.pub.pem" "$out/patient.new-key.jws"
+echo "a record the retired key signed today is refused:"
+if "$medseal" verify --trust-list "$out/trust-list.jws" --trust-list-key "$out/doh.pub.pem" "$out/patient.jws" 2> "$out/retired.err"; then
+  echo "a record signed after its key's retirement verified: the demo expected a refusal" >&2; exit 1
+fi
+cat "$out/retired.err"
+grep -q MEDSEAL_SIGNED_OUTSIDE_VALIDITY "$out/retired.err"
 
 step "the hub and the insurer make X25519 keys to receive sealed records"
 "$medseal" key generate --alg x25519 --out "$out/hub.pem"

@@ -54,8 +54,13 @@ fn chains_are_written_into_the_header_and_verify_to_the_anchor() {
         for alg in algs {
             let jws = signer(&pki, Some(alg)).sign(&record(), Serialization::Compact).unwrap();
             let header = header_of(&jws);
-            let x5c: Vec<Vec<u8>> = header["x5c"].as_array().unwrap().iter().map(|c| STANDARD.decode(c.as_str().unwrap()).unwrap()).collect();
-            assert_eq!(x5c, pki.chain().iter().map(|c| c.der().to_vec()).collect::<Vec<_>>(), "x5c is the chain, leaf first, standard base64");
+            let x5c: Vec<Vec<u8>> =
+                header["x5c"].as_array().unwrap().iter().map(|c| STANDARD.decode(c.as_str().unwrap()).unwrap()).collect();
+            assert_eq!(
+                x5c,
+                pki.chain().iter().map(|c| c.der().to_vec()).collect::<Vec<_>>(),
+                "x5c is the chain, leaf first, standard base64"
+            );
             assert_eq!(header["x5t#S256"], pki.leaf.thumbprint_s256());
             assert_eq!(header["kid"], pki.leaf.thumbprint_s256(), "the kid of a certificate signer is its x5t#S256");
             assert_eq!(header["alg"], alg.jws_name());
@@ -65,7 +70,8 @@ fn chains_are_written_into_the_header_and_verify_to_the_anchor() {
             assert_eq!(verified.algorithm, alg);
             assert_eq!(verified.payload, record());
             match &verified.trusted_by {
-                TrustedBy::Certificate { subject, anchor } => {
+                TrustedBy::Certificate { thumbprint, subject, anchor } => {
+                    assert_eq!(thumbprint, &pki.leaf.thumbprint_s256());
                     assert_eq!(subject, &pki.leaf.subject());
                     assert_eq!(anchor, &pki.root.subject());
                 }
@@ -149,7 +155,8 @@ fn verification_errors_have_their_own_codes() {
         h.as_object_mut().unwrap().remove("x5t#S256");
     });
     // The stranger's chain validates to the stranger's root, but not with this signature's key.
-    let both = Verifier::new(Vec::new()).with_trust_anchors(Arc::new(TrustAnchors::new(vec![pki.root.clone(), stranger.root.clone()]).unwrap()));
+    let both =
+        Verifier::new(Vec::new()).with_trust_anchors(Arc::new(TrustAnchors::new(vec![pki.root.clone(), stranger.root.clone()]).unwrap()));
     assert_eq!(code(both.verify(strangers_chain.as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_SIGNATURE_INVALID);
     let not_base64 = forge(&|h| h["x5c"] = serde_json::json!(["***"]));
     assert_eq!(code(verifier(&pki).verify(not_base64.as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_HEADER);
@@ -171,7 +178,8 @@ fn verification_errors_have_their_own_codes() {
     assert_eq!(code(verifier(&pki).verify(eddsa.as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_ALG_MISMATCH);
     // A tampered payload.
     let mut parts: Vec<&str> = jws.split('.').collect();
-    let other_payload = URL_SAFE_NO_PAD.encode(br#"{"resourceType":"Observation","id":"glucose-1","status":"final","valueQuantity":{"value":9.4,"unit":"mmol/L"}}"#);
+    let other_payload = URL_SAFE_NO_PAD
+        .encode(br#"{"resourceType":"Observation","id":"glucose-1","status":"final","valueQuantity":{"value":9.4,"unit":"mmol/L"}}"#);
     parts[1] = &other_payload;
     assert_eq!(code(verifier(&pki).verify(parts.join(".").as_bytes(), DetachedPayload::None)), ResultCode::MEDSEAL_JWS_SIGNATURE_INVALID);
     // A verifier with anchors only, and a record without x5c.

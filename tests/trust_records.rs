@@ -76,7 +76,10 @@ fn a_record_whose_sig_time_is_after_the_keys_retirement_does_not() {
     assert!(e.message().contains("79-001 Cho Ray") && e.message().contains("2025-07-01T00:00:00Z"), "{e}");
     // Before the new key's window opened, likewise.
     let early = sign_at(&r.new, JAN_2025, None);
-    assert_eq!(verifier(r.list).verify(early.as_bytes(), DetachedPayload::None).unwrap_err().code(), ResultCode::MEDSEAL_SIGNED_OUTSIDE_VALIDITY);
+    assert_eq!(
+        verifier(r.list).verify(early.as_bytes(), DetachedPayload::None).unwrap_err().code(),
+        ResultCode::MEDSEAL_SIGNED_OUTSIDE_VALIDITY
+    );
 }
 
 #[test]
@@ -105,7 +108,9 @@ fn a_kid_that_matches_several_keys_tries_each() {
 #[test]
 fn only_record_signing_keys_sign_records() {
     let receipt_key = Key::generate(Algorithm::ES256).unwrap();
-    let list = TrustList::new("HCMC DOH", 1, JAN_2026, JAN_2030, vec![entry("hub", &receipt_key, None, Role::Receipt, (JAN_2025, JAN_2030))]).unwrap();
+    let list =
+        TrustList::new("HCMC DOH", 1, JAN_2026, JAN_2030, vec![entry("hub", &receipt_key, None, Role::Receipt, (JAN_2025, JAN_2030))])
+            .unwrap();
     let jws = sign_at(&receipt_key, JUL_2025, None);
     let e = verifier(list).verify(jws.as_bytes(), DetachedPayload::None).unwrap_err();
     assert_eq!(e.code(), ResultCode::MEDSEAL_TRUST_UNKNOWN_SIGNER, "{e}");
@@ -139,7 +144,10 @@ fn a_signed_list_from_the_health_department_drives_verification() {
     assert!(verifier(list).verify(jws.as_bytes(), DetachedPayload::None).is_ok());
     // A list older than one already seen is refused before any record is looked at.
     assert_eq!(TrustList::verify(signed.as_bytes(), &list_verifier, now, 8).unwrap_err().code(), ResultCode::MEDSEAL_TRUST_LIST_STALE);
-    assert_eq!(TrustList::verify(signed.as_bytes(), &list_verifier, JAN_2030 + 1, 0).unwrap_err().code(), ResultCode::MEDSEAL_TRUST_LIST_EXPIRED);
+    assert_eq!(
+        TrustList::verify(signed.as_bytes(), &list_verifier, JAN_2030 + 1, 0).unwrap_err().code(),
+        ResultCode::MEDSEAL_TRUST_LIST_EXPIRED
+    );
     // Configured keys still work beside a list.
     let extra = Key::generate(Algorithm::EdDSA).unwrap();
     let both = Verifier::new(vec![Arc::new(extra.to_public())]).with_trust_list(Arc::new(r.list));

@@ -70,7 +70,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let stdin_uses = [args.key.as_deref(), args.cert_chain.as_deref(), args.file.as_deref()].iter().filter(|p| io::is_stdin(**p)).count();
+    // An absent record is stdin; an absent key or chain is not.
+    let inputs = [args.key.as_deref(), args.cert_chain.as_deref()].into_iter().flatten().map(Some);
+    let stdin_uses = inputs.chain([args.file.as_deref()]).filter(|p| io::is_stdin(*p)).count();
     if stdin_uses > 1 {
         usage_error("sign", "standard input can feed only one of the key, the certificate chain and the record");
     }

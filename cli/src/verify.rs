@@ -124,13 +124,20 @@ fn time_now() -> i64 {
 /// thumbprint of the key that verified; a different header kid is shown too, since it is only
 /// a claim.
 pub fn summary(v: &Verified) -> String {
+    // A certificate signer's kid is its x5t#S256, not the key's thumbprint: no mismatch.
+    let certificate = match &v.trusted_by {
+        TrustedBy::Certificate { thumbprint, .. } => Some(thumbprint),
+        _ => None,
+    };
     let header_kid = match &v.header_kid {
-        Some(kid) if kid != &v.key_id => format!(" (header kid {})", shown(kid)),
+        Some(kid) if kid != &v.key_id && Some(kid) != certificate => format!(" (header kid {})", shown(kid)),
         _ => String::new(),
     };
     let trusted = match &v.trusted_by {
         TrustedBy::Key => String::new(),
-        TrustedBy::Certificate { subject, anchor } => format!(", certificate \"{}\" under \"{}\"", shown(subject), shown(anchor)),
+        TrustedBy::Certificate { thumbprint, subject, anchor } => {
+            format!(", certificate \"{}\" (x5t#S256 {thumbprint}) under \"{}\"", shown(subject), shown(anchor))
+        }
         TrustedBy::TrustList { facility } => format!(", trust-list facility {}", shown(facility)),
     };
     format!(

@@ -5,8 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const MODULES: &[&str] =
-    &["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"];
+const MODULES: &[&str] = &[
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+];
 const PIN: &str = "271828";
 const RECORD: &str = r#"{"resourceType":"Observation","id":"o1","status":"final","valueQuantity":{"value":7.25,"unit":"mmol/L"}}"#;
 
@@ -27,8 +30,11 @@ impl Token {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("tokens")).unwrap();
         let conf = dir.join("softhsm2.conf");
-        std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", dir.join("tokens").display()))
-            .unwrap();
+        std::fs::write(
+            &conf,
+            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", dir.join("tokens").display()),
+        )
+        .unwrap();
         let token = Token { dir, conf };
         token.util(&["--init-token", "--free", "--label", "ward-7", "--so-pin", "123456", "--pin", PIN]);
         let key = medseal::Key::generate(medseal::Algorithm::ES256).unwrap();
@@ -49,7 +55,12 @@ impl Token {
             .env("SOFTHSM2_CONF", &self.conf)
             .output()
             .expect("softhsm2-util is missing: run scripts/install-deps.sh");
-        assert!(out.status.success(), "softhsm2-util {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "softhsm2-util {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn medseal(&self, args: &[&str], pin: Option<&str>) -> Output {
@@ -77,7 +88,8 @@ fn signs_on_the_token_with_the_pin_from_the_environment() {
     let token = Token::new("sign");
     std::fs::write(token.path("record.json"), RECORD).unwrap();
     let record = token.path("record.json");
-    let sign_args = ["sign", "--pkcs11-module", module(), "--pkcs11-token", "ward-7", "--pkcs11-key", "doctor-an", record.to_str().unwrap()];
+    let sign_args =
+        ["sign", "--pkcs11-module", module(), "--pkcs11-token", "ward-7", "--pkcs11-key", "doctor-an", record.to_str().unwrap()];
     let out = token.medseal(&sign_args, Some(PIN));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let jws = out.stdout;
@@ -121,7 +133,8 @@ fn token_errors_name_the_problem_and_never_the_pin() {
     assert!(err.contains("MEDSEAL_PKCS11_MODULE") && err.contains("/nonexistent/libpkcs11.so"), "{err}");
 
     // A --key and a token at once, or a token without its labels: usage errors (exit 2).
-    let out = token.medseal(&["sign", "--key", "x.pem", "--pkcs11-module", module(), "--pkcs11-token", "t", "--pkcs11-key", "k", record], Some(PIN));
+    let out = token
+        .medseal(&["sign", "--key", "x.pem", "--pkcs11-module", module(), "--pkcs11-token", "t", "--pkcs11-key", "k", record], Some(PIN));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let out = token.medseal(&["sign", "--pkcs11-module", module(), record], Some(PIN));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));

@@ -51,6 +51,8 @@ pub enum TrustedBy {
     Key,
     /// An `x5c` chain that validated to a trust anchor at `sigT`.
     Certificate {
+        /// The signer certificate's `x5t#S256` (its key id).
+        thumbprint: String,
         /// The signer certificate's subject (RFC 4514).
         subject: String,
         /// The anchor's subject.
@@ -299,7 +301,14 @@ fn certificate_key(
     if !key.verify(input, signature) {
         return Err(err!(MEDSEAL_JWS_SIGNATURE_INVALID, "the signature does not verify with the key of {}", chain[0].subject()));
     }
-    Ok((Arc::new(key), TrustedBy::Certificate { subject: validated.leaf.subject(), anchor: validated.anchor.subject() }))
+    Ok((
+        Arc::new(key),
+        TrustedBy::Certificate {
+            thumbprint: validated.leaf.thumbprint_s256(),
+            subject: validated.leaf.subject(),
+            anchor: validated.anchor.subject(),
+        },
+    ))
 }
 
 fn short(s: &str) -> String {

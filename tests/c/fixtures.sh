@@ -15,8 +15,9 @@
 #           signer-nosig.*     P-256, keyAgreement only (neither digitalSignature nor nonRepudiation)
 #           signer-past.*      P-256, signing usages, valid only 2024-01-01 to 2025-01-01
 #           other-root.pem     an unrelated root CA (P-256), the "wrong anchor"
-#         For each signer NAME: NAME.key (PKCS#8 PEM private key), NAME.pem (its certificate)
-#         and NAME-chain.pem (its certificate then the intermediate's, as signers send x5c).
+#         For each signer NAME: NAME.key (PKCS#8 PEM private key), NAME.pub.pem (its SPKI PEM
+#         public key), NAME.pem (its certificate) and NAME-chain.pem (its certificate then the
+#         intermediate's, as signers send x5c).
 #   softhsm/  a SoftHSM2 token (own softhsm2.conf and token directory) labelled
 #         "medseal-test" holding the signer-ec key as "ec-signer" and the signer-rsa key as
 #         "rsa-signer", user PIN 246810.
@@ -167,6 +168,7 @@ issue other-root "/C=VN/O=medseal TEST ONLY/CN=medseal unrelated root CA" v3_roo
 
 for name in signer-ec signer-rsa signer-nosig signer-past; do
     cat "$PKI/$name.pem" "$PKI/intermediate.pem" >"$PKI/$name-chain.pem"
+    openssl pkey -in "$PKI/$name.key" -pubout -out "$PKI/$name.pub.pem"
 done
 
 # The certificates must say what the tests expect of them.

@@ -26,4 +26,12 @@ fi
 
 export PYTHONDONTWRITEBYTECODE=1
 # No cache directory in the tree; -rfE lists failures and errors in the summary.
-exec "$venv/bin/python" -m pytest -p no:cacheprovider -q -rfE tests/python "$@"
+# With test files or directories among the arguments, only those run; otherwise all of tests/python.
+targets=(tests/python)
+for arg in "$@"; do
+    if [ -e "${arg%%::*}" ]; then
+        targets=()
+        break
+    fi
+done
+exec "$venv/bin/python" -m pytest -p no:cacheprovider -q -rfE "${targets[@]}" "$@"

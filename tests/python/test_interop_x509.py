@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.x509.oid import NameOID
-from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store
+from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 from joserfc import jws
 from joserfc.jwk import ECKey, RSAKey
 from joserfc.jws import JWSRegistry
@@ -283,6 +283,8 @@ def audit_medseal_jws(flattened, pki, alg):
         check_link_with_pyca(child, issuer, at)
     verified = pyca_path_validation(chain, pki.root, at)
     assert [der(c) for c in verified.chain] == [der(pki.leaf), der(pki.intermediate), der(pki.root)]
+    with pytest.raises(VerificationError, match="not valid at validation time"):
+        pyca_path_validation(chain, pki.root, pki.leaf.not_valid_after_utc + datetime.timedelta(seconds=1))
     # The signer certificate may sign records.
     usage = chain[0].extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.digital_signature or usage.content_commitment
@@ -317,10 +319,14 @@ def test_medseal_signs_with_a_chain_and_pyca_checks_everything(request, record_p
     with pytest.raises(InvalidSignature):
         check_jws_signature_with_pyca(alg, pki.leaf.public_key(), signature, f"{header_b64}.{forged}".encode())
     if alg == "PS256":
-        # Really PSS: the same signature is not a PKCS#1 v1.5 one.
+        signing_input = f"{header_b64}.{flattened['payload']}".encode()
+        # Really PSS: the same signature is not a PKCS#1 v1.5 one, and its salt is exactly 32
+        # bytes (OpenSSL compares the recovered salt length: 20 bytes does not verify).
         with pytest.raises(InvalidSignature):
-            check_jws_signature_with_pyca("RS256", pki.leaf.public_key(), signature,
-                                          f"{header_b64}.{flattened['payload']}".encode())
+            check_jws_signature_with_pyca("RS256", pki.leaf.public_key(), signature, signing_input)
+        with pytest.raises(InvalidSignature):
+            pki.leaf.public_key().verify(signature, signing_input, padding.PSS(padding.MGF1(hashes.SHA256()), 20),
+                                         hashes.SHA256())
 
 
 @pytest.mark.parametrize("kind,alg_option,alg", SIGN_CASES)
@@ -350,9 +356,17 @@ def test_medseal_verifies_its_own_chain_signature(request, record_path, kind, al
     signed = medseal(*args, record_path).stdout
     summary = medseal("verify", "--trust-anchor", pki.root_path, input=signed).stdout.decode()
     assert summary.startswith(f"valid: {alg} signature by kid ")
-    assert f"(header kid {x5t_s256(pki.leaf)})" in summary
-    assert f'certificate "{pki.leaf.subject.rfc4514_string()}" under "{pki.root.subject.rfc4514_string()}"' in summary
+    # The kid of a certificate signer is its x5t#S256: shown with the certificate, not as a mismatch.
+    assert f"(x5t#S256 {x5t_s256(pki.leaf)})" in summary
+    assert "(header kid" not in summary
+    assert f'certificate "{pki.leaf.subject.rfc4514_string()}" (x5t#S256 {x5t_s256(pki.leaf)}) under "{pki.root.subject.rfc4514_string()}"' in summary
     assert medseal("verify", "--trust-anchor", pki.root_path, "--print-payload", input=signed).stdout == jcs(json.loads(RECORD))
+    # Detached (as FHIR Signature.data carries it): the record supplied separately.
+    detached = medseal(*args, "--detached", record_path).stdout
+    assert detached.count(b"..") == 1
+    summary = medseal("verify", "--trust-anchor", pki.root_path, "--payload", record_path, "--payload-document",
+                      input=detached).stdout.decode()
+    assert summary.endswith(f'certificate "{pki.leaf.subject.rfc4514_string()}" (x5t#S256 {x5t_s256(pki.leaf)}) under "{pki.root.subject.rfc4514_string()}"\n')
 
 
 # --- joserfc signs, medseal verifies ------------------------------------------------------------
@@ -413,7 +427,7 @@ def test_medseal_accepts_joserfc_jws_under_the_root(request, kind, alg, compact)
     assert f", sigT {sig_t(SIG_TIME)}, typ medseal+jws, " in summary
     subject, anchor = pki.leaf.subject.rfc4514_string(), pki.root.subject.rfc4514_string()
     assert subject == "CN=BS. Nguyễn Văn An,O=Bệnh viện Chợ Rẫy,C=VN"
-    assert summary.endswith(f', certificate "{subject}" under "{anchor}"\n'), summary
+    assert re.search(rf', certificate "{re.escape(subject)}" \(x5t#S256 [A-Za-z0-9_-]{{43}}\) under "{re.escape(anchor)}"\n$', summary), summary
     printed = medseal("verify", "--trust-anchor", pki.root_path, "--print-payload", input=token).stdout
     assert printed == jcs(json.loads(RECORD))
 
@@ -466,6 +480,8 @@ def test_expired_or_not_yet_valid_intermediate(tmp_path, kind, alg):
     assert SIG_TIME > expired.intermediate.not_valid_after_utc
     refused(medseal("verify", "--trust-anchor", expired.root_path, input=joserfc_jws(expired, alg), ok=False),
             "MEDSEAL_CERT_EXPIRED")
+    with pytest.raises(VerificationError, match="not valid at validation time"):
+        pyca_path_validation([expired.leaf, expired.intermediate], expired.root, SIG_TIME)
     # Signed while the intermediate was still valid: accepted, although it has expired since.
     inside = joserfc_jws(expired, alg, at=when(2024, 6, 1))
     assert medseal("verify", "--trust-anchor", expired.root_path, input=inside).returncode == 0
@@ -509,9 +525,10 @@ def test_tampered_x5c(request, kind, alg):
     token = joserfc_jws(pki, alg, x5c=[b64(leaf), b64(flip_last_byte(intermediate))])
     message = refused(medseal(*anchor, input=token, ok=False), "MEDSEAL_CERT_UNKNOWN_ISSUER")
     assert "none verifies it" in message
-    # Chain out of order (intermediate first): the first certificate is not the signer's.
+    # Chain out of order (intermediate first): the first certificate, taken as the signer's,
+    # is a CA certificate without digitalSignature or nonRepudiation.
     token = joserfc_jws(pki, alg, x5c=[b64(intermediate), b64(leaf)])
-    assert medseal(*anchor, input=token, ok=False).returncode == 1
+    refused(medseal(*anchor, input=token, ok=False), "MEDSEAL_CERT_KEY_USAGE")
     # A certificate cut short no longer parses.
     token = joserfc_jws(pki, alg, x5c=[b64(leaf[:-10]), b64(intermediate)])
     refused(medseal(*anchor, input=token, ok=False), "MEDSEAL_CERT_INVALID")
