@@ -5,6 +5,10 @@
 #   canon     RFC 8785 canonicalization: strict, plain and NFC options, idempotence, serde_json
 #   keys      Key and RecipientKey import; every export re-imports with the same kid
 #   jws       JWS verification with a fixed Ed25519 key; only what it signed may verify
+#   x509      certificates and chains (DER round trip, thumbprint), path validation against a
+#             fixed root (fuzz/certs/) at fixed times, x5c in a JWS; only what the CAs issued validates
+#   trust     trust lists: JSON, signed (unverified), verified with a fixed list key; canonical
+#             re-serialization, sign/verify round trip, candidates; only what that key signed verifies
 #
 #   fuzz/run.sh [SECONDS] [TARGET]   default 60 seconds of fuzzing (building comes on top),
 #                                    TARGET envelope; `all` runs each target for SECONDS
@@ -25,7 +29,7 @@
 # fuzz/corpus and fuzz/artifacts are not in git.
 set -euo pipefail
 
-all_targets="envelope canon keys jws"
+all_targets="envelope canon keys jws x509 trust"
 usage="usage: $0 [SECONDS] [TARGET]   (TARGET: ${all_targets// /, } or all; default envelope)"
 duration="${1:-60}"
 case "$duration" in
@@ -36,7 +40,7 @@ if [ "$requested_target" = all ]; then
     targets="$all_targets"
 else
     case "$requested_target" in
-        envelope | canon | keys | jws) targets="$requested_target" ;;
+        envelope | canon | keys | jws | x509 | trust) targets="$requested_target" ;;
         *) echo "$usage" >&2; exit 2 ;;
     esac
 fi

@@ -415,8 +415,10 @@ typedef struct medseal_verifier_builder medseal_verifier_builder;
 // and a 32-byte salt, ES256 = SHA256withECDSA, EdDSA = Ed25519), write the signature to
 // `signature` (room for `signature_cap` bytes, `MEDSEAL_MAX_SIGNATURE_BYTES`) and its length
 // to `*signature_len`, and return 0. Any other return value means failure. ES256 signatures
-// may be raw r‖s (64 bytes) or ASN.1 DER (as Java gives them). `ctx` is passed back as given;
-// the callback may be called from any thread that signs with the signer.
+// may be raw r‖s (64 bytes) or ASN.1 DER (as Java gives them). A nonzero return, or a length
+// over `signature_cap`, is `MEDSEAL_SIGNER_FAILED`; a signature that does not verify is
+// `MEDSEAL_SIGNER_BAD_SIGNATURE`. `ctx` is passed back as given; the callback may be called
+// from any thread that signs with the signer.
 typedef int32_t (*medseal_sign_callback)(void *ctx, const uint8_t *message, size_t message_len, uint8_t *signature, size_t signature_cap, size_t *signature_len);
 
 // A time source for the clock guard: returns the current time in Unix seconds.
@@ -655,6 +657,10 @@ void medseal_signer_builder_free(struct medseal_signer_builder *builder);
 // Canonicalizes the JSON `document` and signs it; writes the JWS in `format`
 // (`MEDSEAL_JWS_*`) into a new buffer.
 medseal_result medseal_signer_sign(const struct medseal_signer *signer, const uint8_t *document, size_t len, uint32_t format, struct medseal_buffer **out);
+
+// Writes a new public key handle for the key this signer's signatures verify with: how a host
+// using a token or a callback gets the public key (and its kid) to publish or to verify with.
+medseal_result medseal_signer_public_key(const struct medseal_signer *signer, struct medseal_key **out);
 
 // Frees a signer. NULL is a no-op. Safe from any thread.
 void medseal_signer_free(struct medseal_signer *signer);

@@ -265,6 +265,8 @@ void medseal_signer_builder_free(struct medseal_signer_builder *builder);
 
 medseal_result medseal_signer_sign(const struct medseal_signer *signer, const uint8_t *document, size_t len, uint32_t format, struct medseal_buffer **out);
 
+medseal_result medseal_signer_public_key(const struct medseal_signer *signer, struct medseal_key **out);
+
 void medseal_signer_free(struct medseal_signer *signer);
 
 medseal_result medseal_trust_list_verify(const uint8_t *jws, size_t len, const struct medseal_key *list_key, int64_t now, uint64_t min_sequence, struct medseal_trust_list **out);

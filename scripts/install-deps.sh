@@ -10,6 +10,7 @@ command -v c++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v openssl >/dev/null || need_apt+=(openssl)
+[ -e /usr/include/openssl/evp.h ] || need_apt+=(libssl-dev) # libcrypto for the C callback tests
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
 # The PKCS#11 tests load the module and initialize tokens with softhsm2-util.

@@ -12,6 +12,12 @@
 //!   imports must export in every format valid for it and re-import with the same kid.
 //! - [`jws`]: JWS verification with one fixed Ed25519 key; a success is only allowed for a
 //!   header and payload that key actually signed (see [`jws_seeds`]).
+//! - [`x509`]: certificate and chain parsing (DER round trip, thumbprint), path validation
+//!   against a fixed root at fixed times, and the certificate as `x5c` in a JWS; a validation
+//!   may succeed only with certificates the fixed CAs issued (fuzz/certs/).
+//! - [`trust`]: trust-list reading (JSON, signed JWS unverified) and verification with a fixed
+//!   list key; every list read re-serializes to a canonical fixed point, and only lists that
+//!   key signed (see [`trust_seeds`]) may verify.
 //!
 //! The seed corpora come from the `*_seeds` functions, written by `fuzz_driver seed TARGET`.
 
@@ -21,6 +27,9 @@ use std::sync::{Arc, OnceLock};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use medseal::canon::{self as canon_mod, Value};
+use medseal::jws::TrustedBy;
+use medseal::trust::{self, Role, TrustEntry, TrustList};
+use medseal::x509::{Certificate, TrustAnchors};
 use medseal::{
     canonicalize, Aead, Algorithm, CanonOptions, DetachedPayload, Envelope, Key, KeyFormat, Meta, NfcPolicy, RecipientKey, ResultCode,
     Serialization, SignOptions, Signer, Verifier,
@@ -41,6 +50,8 @@ pub const TARGETS: &[Target] = &[
     Target { name: "canon", run: canon, seeds: canon_seeds },
     Target { name: "keys", run: keys, seeds: keys_seeds },
     Target { name: "jws", run: jws, seeds: jws_seeds },
+    Target { name: "x509", run: x509, seeds: x509_seeds },
+    Target { name: "trust", run: trust, seeds: trust_seeds },
 ];
 
 /// The target called `name`.
@@ -734,4 +745,642 @@ pub fn jws_seeds() -> Vec<(String, Vec<u8>)> {
     ];
     seeds.extend(refusals.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())));
     seeds
+}
+
+// ---------------------------------------------------------------------------------------------
+// x509: certificates, chains, path validation, x5c in a JWS header.
+
+/// The fixed test PKI (fuzz/certs/, made once by fuzz/certs/make.sh; public certificates only):
+/// a P-256 root → intermediate → leaf, leaves that fail for one reason each, and a look-alike
+/// root → intermediate → leaf with the real certificates' names but other keys.
+const CERT_FILES: &[(&str, &str)] = &[
+    ("root", include_str!("../certs/root.pem")),
+    ("intermediate", include_str!("../certs/intermediate.pem")),
+    ("leaf", include_str!("../certs/leaf.pem")),
+    ("leaf-expired", include_str!("../certs/leaf-expired.pem")),
+    ("leaf-keyenc", include_str!("../certs/leaf-keyenc.pem")),
+    ("leaf-ed25519", include_str!("../certs/leaf-ed25519.pem")),
+    ("rogue-root", include_str!("../certs/rogue-root.pem")),
+    ("rogue-intermediate", include_str!("../certs/rogue-intermediate.pem")),
+    ("rogue-leaf", include_str!("../certs/rogue-leaf.pem")),
+];
+
+/// The certificates the real root and intermediate keys issued: the only ones a validation
+/// may succeed with (nothing else can carry their signatures).
+const CERTS_ISSUED: &[&str] = &["root", "intermediate", "leaf", "leaf-expired", "leaf-keyenc", "leaf-ed25519"];
+
+/// A compact ES256 JWS over `{}` made by the leaf's key (discarded since), whose header is
+/// [`x509_jws_header`] of the leaf: the only input the x509 target's JWS path may accept.
+const LEAF_JWS: &str = include_str!("../certs/leaf.jws");
+
+/// The times chains are validated at: 2024-08-01T00:00:00Z (only leaf-expired is in its
+/// window), the `sigT` of the JWS path (the leaf's window) and 2030-01-01T00:00:00Z (every
+/// leaf has expired, the CAs have not).
+pub const X509_TIMES: [i64; 3] = [1_722_470_400, JWS_SIGNING_TIME, 1_893_456_000];
+
+struct X509Fixtures {
+    certs: Vec<(&'static str, Certificate)>,
+    anchors: Arc<TrustAnchors>,
+    /// `Verifier::new(vec![])` with the anchors: x5c chains only.
+    verifier: Verifier,
+    issued: HashSet<Vec<u8>>,
+    /// The third part of [`LEAF_JWS`].
+    leaf_signature: &'static str,
+}
+
+impl X509Fixtures {
+    fn cert(&self, name: &str) -> &Certificate {
+        &self.certs.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("no fixture certificate {name}")).1
+    }
+}
+
+fn x509_fixtures() -> &'static X509Fixtures {
+    static FIXTURES: OnceLock<X509Fixtures> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let certs: Vec<(&str, Certificate)> =
+            CERT_FILES.iter().map(|(name, pem)| (*name, Certificate::from_der(&pem_der(pem)).expect("fixture certificate"))).collect();
+        let find = |name: &str| certs.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+        let anchors = Arc::new(TrustAnchors::new(vec![find("root")]).expect("one anchor"));
+        let verifier = Verifier::new(vec![]).with_trust_anchors(anchors.clone());
+        let issued = CERTS_ISSUED.iter().map(|name| find(name).der().to_vec()).collect();
+        let leaf_signature = LEAF_JWS.trim().rsplit('.').next().expect("a compact JWS");
+        let fixtures = X509Fixtures { certs, anchors, verifier, issued, leaf_signature };
+        // The fixtures still fit the code: a changed fuzz/certs or header template shows here.
+        let (leaf, intermediate) = (fixtures.cert("leaf"), fixtures.cert("intermediate"));
+        x509_validate(&[leaf.clone(), intermediate.clone()], &fixtures.anchors, JWS_SIGNING_TIME).expect("the fixture chain validates");
+        let header = x509_jws_header(leaf.der(), intermediate.der());
+        assert_eq!(LEAF_JWS.trim().split('.').next(), Some(URL_SAFE_NO_PAD.encode(&header).as_str()), "leaf.jws has another header");
+        let verified = fixtures.verifier.verify(LEAF_JWS.as_bytes(), DetachedPayload::None).expect("leaf.jws verifies");
+        assert_eq!(verified.payload, b"{}");
+        fixtures
+    })
+}
+
+/// The protected header of the JWS path: `x5c` = [`entry`, the intermediate], `sigT` in the
+/// leaf's window.
+fn x509_jws_header(entry: &[u8], intermediate: &[u8]) -> String {
+    format!(
+        r#"{{"alg":"ES256","crit":["sigT"],"sigT":"2025-03-01T08:30:00Z","x5c":["{}","{}"]}}"#,
+        STANDARD.encode(entry),
+        STANDARD.encode(intermediate)
+    )
+}
+
+/// Codes parsing a certificate may return.
+const CERT_PARSE_ERRORS: &[ResultCode] = &[MEDSEAL_CERT_INVALID];
+
+/// Codes path validation may return.
+const CERT_VALIDATE_ERRORS: &[ResultCode] = &[
+    MEDSEAL_CERT_INVALID,
+    MEDSEAL_CERT_EXPIRED,
+    MEDSEAL_CERT_NOT_YET_VALID,
+    MEDSEAL_CERT_UNKNOWN_ISSUER,
+    MEDSEAL_CERT_KEY_USAGE,
+    MEDSEAL_CERT_CHAIN_BROKEN,
+    MEDSEAL_SIGNED_OUTSIDE_VALIDITY,
+];
+
+/// The fuzz target: `data` as one DER certificate and as a chain (PEM or DER); every
+/// certificate read round-trips through its DER with the same thumbprint; the chain read, and
+/// the DER certificate under the fixed intermediate, are validated at [`X509_TIMES`] against the
+/// fixed root; and the DER is the first `x5c` entry of an ES256 JWS verified with those anchors.
+pub fn x509(data: &[u8]) -> u32 {
+    let fixtures = x509_fixtures();
+    let single = Certificate::from_der(data);
+    let chain = Certificate::read_chain(data);
+    for (what, result) in [("from_der", code_of(&single)), ("read_chain", code_of(&chain))] {
+        if let Some(code) = result {
+            assert!(CERT_PARSE_ERRORS.contains(&code), "{what}: unexpected {code:?}");
+        }
+    }
+    if let Ok(cert) = &single {
+        assert_eq!(cert.der(), data, "from_der does not keep the DER as received");
+        check_certificate(cert);
+    }
+    // Without a PEM block, read_chain reads one DER certificate.
+    if !data.windows(10).any(|w| w == b"-----BEGIN") {
+        match (&single, &chain) {
+            (Ok(cert), Ok(chain)) => assert_eq!(chain.as_slice(), std::slice::from_ref(cert), "read_chain differs from from_der"),
+            (Err(a), Err(b)) => assert_eq!(a.code(), b.code(), "read_chain and from_der refuse differently"),
+            _ => panic!("read_chain and from_der disagree: {:?} / {:?}", code_of(&single), code_of(&chain)),
+        }
+    }
+    let mut signature = code_bits(&single) ^ (code_bits(&chain) << 5);
+    let mut chains = Vec::new();
+    if let Ok(chain) = &chain {
+        assert!((1..=medseal::x509::MAX_CHAIN_LEN).contains(&chain.len()), "read_chain returned {} certificates", chain.len());
+        chain.iter().for_each(check_certificate);
+        signature ^= (chain.len() as u32) << 10;
+        chains.push(chain.clone());
+    }
+    if let Ok(cert) = &single {
+        chains.push(vec![cert.clone(), fixtures.cert("intermediate").clone()]);
+    }
+    for (i, chain) in chains.iter().enumerate() {
+        for (j, at) in X509_TIMES.into_iter().enumerate() {
+            signature ^= check_validation(chain, at) << (14 + 3 * j + 9 * i);
+        }
+    }
+    signature ^ x509_jws(data).rotate_left(7)
+}
+
+/// What a parsed certificate must satisfy whatever it holds.
+fn check_certificate(cert: &Certificate) {
+    let again = Certificate::from_der(cert.der()).unwrap_or_else(|e| panic!("a certificate's DER does not parse again: {e:?}"));
+    assert_eq!(&again, cert, "the DER round trip gives another certificate");
+    let thumbprint = cert.thumbprint_s256();
+    assert_eq!(thumbprint, cert.thumbprint_s256(), "thumbprint not stable");
+    assert_eq!(again.thumbprint_s256(), thumbprint, "thumbprint changes across the DER round trip");
+    let sha256 = ring::digest::digest(&ring::digest::SHA256, cert.der());
+    assert_eq!(URL_SAFE_NO_PAD.decode(&thumbprint).ok().as_deref(), Some(sha256.as_ref()), "x5t#S256 is not the SHA-256 of the DER");
+    assert_eq!((again.subject(), again.issuer()), (cert.subject(), cert.issuer()), "names change across the DER round trip");
+    let (not_before, not_after) = (cert.not_before(), cert.not_after());
+    assert_eq!((again.not_before(), again.not_after()), (not_before, not_after), "window changes across the DER round trip");
+    assert!(!cert.valid_at(not_before.saturating_sub(1)) || not_before == i64::MIN, "valid before not_before");
+    assert!(!cert.valid_at(not_after.saturating_add(1)) || not_after == i64::MAX, "valid after not_after");
+    assert_eq!(cert.valid_at(not_before), not_before <= not_after, "valid_at(not_before)");
+    if let Err(e) = cert.spki_der() {
+        assert_eq!(e.code(), MEDSEAL_CERT_INVALID, "spki_der: unexpected {e:?}");
+    }
+    if let Err(e) = cert.check_signer_usage() {
+        assert!(matches!(e.code(), MEDSEAL_CERT_KEY_USAGE | MEDSEAL_CERT_INVALID), "check_signer_usage: unexpected {e:?}");
+    }
+    for alg in Algorithm::ALL {
+        match cert.public_key(alg) {
+            Ok(key) => {
+                assert_eq!(key.algorithm(), alg, "public_key({alg}) is bound to {}", key.algorithm());
+                assert!(!key.has_private(), "a certificate gave a private key");
+                assert!(cert.holds_key(&key), "the certificate does not hold its own public_key({alg})");
+            }
+            Err(e) => assert!(
+                matches!(e.code(), MEDSEAL_CERT_INVALID | MEDSEAL_JWS_ALG_MISMATCH) || KEY_ERRORS.contains(&e.code()),
+                "public_key({alg}): unexpected {e:?}"
+            ),
+        }
+    }
+}
+
+fn x509_validate(chain: &[Certificate], anchors: &TrustAnchors, at: i64) -> medseal::Result<medseal::x509::ValidatedChain> {
+    medseal::x509::validate(chain, anchors, at)
+}
+
+/// Validates `chain` at `at`; a success must name the chain's leaf and one of the anchors,
+/// hold only certificates the fixed CAs issued, all of them (and the anchor) valid at `at`,
+/// with a leaf that may sign.
+fn check_validation(chain: &[Certificate], at: i64) -> u32 {
+    let fixtures = x509_fixtures();
+    let result = x509_validate(chain, &fixtures.anchors, at);
+    match &result {
+        Err(e) => assert!(CERT_VALIDATE_ERRORS.contains(&e.code()), "validate: unexpected {e:?}"),
+        Ok(validated) => {
+            assert_eq!(&validated.leaf, &chain[0], "the validated leaf is not chain[0]");
+            assert!(fixtures.anchors.certificates().contains(&validated.anchor), "the validated anchor is not a trust anchor");
+            for cert in chain {
+                assert!(
+                    fixtures.issued.contains(cert.der()),
+                    "FORGERY: a chain validated with a certificate the fixed CAs never issued: {cert:?}, DER {}",
+                    hex(cert.der())
+                );
+                assert!(cert.valid_at(at), "a chain validated at {at} with {cert:?} outside its window");
+            }
+            assert!(validated.anchor.valid_at(at), "a chain validated at {at} to an anchor outside its window");
+            validated.leaf.check_signer_usage().unwrap_or_else(|e| panic!("a chain validated with a leaf that may not sign: {e:?}"));
+        }
+    }
+    match &result {
+        Ok(_) => 1,
+        Err(e) => (e.code() as u32) % 7 + 2,
+    }
+}
+
+/// Codes the JWS path may return beyond validation's.
+const X509_JWS_ERRORS: &[ResultCode] = &[MEDSEAL_JWS_SIGNATURE_INVALID, MEDSEAL_JWS_ALG_MISMATCH, MEDSEAL_CERT_INVALID];
+
+/// `data` as the first `x5c` entry (the intermediate second) of a JWS with the leaf's
+/// signature. It may verify only when `data` is the leaf's DER (any other header was never
+/// signed), and must fail exactly as validating [`data`, intermediate] at `sigT` does, or,
+/// when that validates, for the signature or the key.
+fn x509_jws(data: &[u8]) -> u32 {
+    let fixtures = x509_fixtures();
+    let (leaf, intermediate) = (fixtures.cert("leaf"), fixtures.cert("intermediate"));
+    let header = x509_jws_header(data, intermediate.der());
+    let jws = format!("{}.e30.{}", URL_SAFE_NO_PAD.encode(header), fixtures.leaf_signature);
+    let result = fixtures.verifier.verify(jws.as_bytes(), DetachedPayload::None);
+    let direct =
+        Certificate::from_der(data).and_then(|cert| x509_validate(&[cert, intermediate.clone()], &fixtures.anchors, JWS_SIGNING_TIME));
+    match (&result, &direct) {
+        (Ok(verified), _) => {
+            assert_eq!(data, leaf.der(), "FORGERY: a JWS the leaf never signed verifies, x5c[0] = {}", hex(data));
+            assert!(direct.is_ok(), "the JWS verifies but its chain does not validate: {:?}", code_of(&direct));
+            assert_eq!(verified.payload, b"{}", "payload");
+            assert_eq!(verified.algorithm, Algorithm::ES256, "algorithm");
+            assert_eq!(
+                verified.trusted_by,
+                TrustedBy::Certificate {
+                    thumbprint: leaf.thumbprint_s256(),
+                    subject: leaf.subject(),
+                    anchor: fixtures.cert("root").subject(),
+                },
+                "trusted_by"
+            );
+        }
+        (Err(e), Err(expected)) => {
+            assert_eq!(e.code(), expected.code(), "the JWS fails with {e:?}, validating its chain with {expected:?}")
+        }
+        (Err(e), Ok(_)) => {
+            assert_ne!(data, leaf.der(), "the leaf's own JWS does not verify: {e:?}");
+            assert!(X509_JWS_ERRORS.contains(&e.code()), "JWS with a valid chain: unexpected {e:?}");
+        }
+    }
+    code_bits(&result)
+}
+
+fn code_of<T>(result: &medseal::Result<T>) -> Option<ResultCode> {
+    result.as_ref().err().map(|e| e.code())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// PEM text of `der` as openssl writes a certificate.
+fn cert_pem(der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+}
+
+/// Seed inputs: every fixture certificate as DER and PEM; PEM chains that validate (at one of
+/// [`X509_TIMES`]) and that fail for each reason (expired, wrong usage, wrong order, look-alike
+/// CAs, over-long); an openssl bundle with `subject=` lines; truncated and padded DER.
+pub fn x509_seeds() -> Vec<(String, Vec<u8>)> {
+    let fixtures = x509_fixtures();
+    let cert = |name: &str| fixtures.cert(name);
+    let mut seeds = Vec::new();
+    for (name, c) in &fixtures.certs {
+        seeds.push((format!("{name}.der"), c.der().to_vec()));
+        seeds.push((format!("{name}.pem"), cert_pem(c.der()).into_bytes()));
+    }
+    let chains: &[(&str, &[&str])] = &[
+        ("leaf-intermediate", &["leaf", "intermediate"]),
+        ("leaf-intermediate-root", &["leaf", "intermediate", "root"]),
+        ("expired-intermediate", &["leaf-expired", "intermediate"]),
+        ("keyenc-intermediate", &["leaf-keyenc", "intermediate"]),
+        ("ed25519-intermediate-root", &["leaf-ed25519", "intermediate", "root"]),
+        ("intermediate-root", &["intermediate", "root"]),
+        ("wrong-order", &["intermediate", "leaf"]),
+        ("leaf-rogue-intermediate", &["leaf", "rogue-intermediate"]),
+        ("rogue-intermediate-root", &["rogue-intermediate", "rogue-root"]),
+        ("rogue-leaf-intermediate", &["rogue-leaf", "rogue-intermediate"]),
+        ("rogue-leaf-intermediate-root", &["rogue-leaf", "rogue-intermediate", "root"]),
+        ("leaf-intermediate-rogue-root", &["leaf", "intermediate", "rogue-root"]),
+        ("leaf-twice", &["leaf", "leaf", "intermediate"]),
+        ("nine", &["leaf", "intermediate", "root", "root", "root", "root", "root", "root", "root"]),
+    ];
+    for (name, names) in chains {
+        let pem: String = names.iter().map(|n| cert_pem(cert(n).der())).collect();
+        seeds.push((format!("chain-{name}.pem"), pem.into_bytes()));
+    }
+    let bundle: String = ["leaf", "intermediate"]
+        .iter()
+        .map(|n| format!("subject={}\nissuer={}\n{}", cert(n).subject(), cert(n).issuer(), cert_pem(cert(n).der())))
+        .collect();
+    seeds.push(("openssl-bundle.pem".into(), bundle.into_bytes()));
+    let leaf = cert("leaf").der();
+    seeds.push(("leaf-truncated.der".into(), leaf[..leaf.len() / 2].to_vec()));
+    seeds.push(("leaf-trailing-byte.der".into(), [leaf, &[0]].concat()));
+    seeds.push(("empty-pem".into(), b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n".to_vec()));
+    seeds.push(("other-pem-label".into(), cert_pem(leaf).replace("CERTIFICATE", "X509 CRL").into_bytes()));
+    seeds
+}
+
+// ---------------------------------------------------------------------------------------------
+// trust: trust lists, unsigned and signed.
+
+/// The list key: Ed25519 from this seed. Only the seeds are ever signed with it.
+pub const TRUST_LIST_SECRET: [u8; 32] = [0x7a; 32];
+/// Another Ed25519 key: signs the round trips of parsed lists, and the wrong-key seed.
+pub const TRUST_OTHER_SECRET: [u8; 32] = [0x7b; 32];
+/// `now` for verification: 2025-06-01T00:00:00Z.
+pub const TRUST_NOW: i64 = 1_748_736_000;
+/// `min_sequence` for verification.
+pub const TRUST_MIN_SEQUENCE: u64 = 5;
+/// 2025-05-01T00:00:00Z and 2025-08-01T00:00:00Z: the seed lists' issued and expires.
+const TRUST_ISSUED: i64 = 1_746_057_600;
+const TRUST_EXPIRES: i64 = 1_754_006_400;
+/// 2025-01-01T00:00:00Z and 2026-12-31T00:00:00Z: the entries' window (inside the leaf certificates').
+const TRUST_WINDOW: (i64, i64) = (1_735_689_600, 1_798_675_200);
+
+/// Codes reading a list (JSON, or a JWS unverified) may return (docs/TRUST_LISTS.md).
+const TRUST_READ_ERRORS: &[ResultCode] = &[MEDSEAL_TRUST_LIST_INVALID];
+/// Codes `TrustList::verify` may return with a list key configured.
+const TRUST_VERIFY_ERRORS: &[ResultCode] =
+    &[MEDSEAL_TRUST_LIST_INVALID, MEDSEAL_TRUST_LIST_SIGNATURE, MEDSEAL_TRUST_LIST_EXPIRED, MEDSEAL_TRUST_LIST_STALE];
+
+struct TrustFixtures {
+    list_verifier: Verifier,
+    other_signer: Signer,
+    other_verifier: Verifier,
+    /// `to_json` of every list read from a payload the list key signed.
+    signed: HashSet<Vec<u8>>,
+    seeds: Vec<(String, Vec<u8>)>,
+}
+
+fn ed25519_key(seed: u8) -> Key {
+    Key::import(&ed25519_pkcs8(&[seed; 32]), None).expect("Ed25519 PKCS#8")
+}
+
+fn trust_signer(secret: &[u8; 32], typ: Option<&str>) -> Signer {
+    let options = SignOptions { signing_time: Some(JWS_SIGNING_TIME), typ: typ.map(str::to_owned), ..trust::sign_options() };
+    Signer::new(Arc::new(Key::import(&ed25519_pkcs8(secret), None).unwrap()), options).unwrap()
+}
+
+fn trust_entry(facility: &str, kid: &str, key: &Key, role: Role, window: (i64, i64)) -> TrustEntry {
+    TrustEntry {
+        facility: facility.into(),
+        kid: kid.into(),
+        alg: key.algorithm(),
+        key: Arc::new(key.to_public()),
+        chain: None,
+        role,
+        not_before: window.0,
+        not_after: window.1,
+    }
+}
+
+fn cert_entry(facility: &str, chain: Vec<Certificate>, alg: Algorithm, role: Role) -> TrustEntry {
+    let key = chain[0].public_key(alg).expect("fixture certificate key");
+    TrustEntry { chain: Some(chain.clone()), ..trust_entry(facility, &chain[0].thumbprint_s256(), &key, role, TRUST_WINDOW) }
+}
+
+fn trust_fixtures() -> &'static TrustFixtures {
+    static FIXTURES: OnceLock<TrustFixtures> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let list_key = ed25519_key(TRUST_LIST_SECRET[0]);
+        let other_key = ed25519_key(TRUST_OTHER_SECRET[0]);
+        let mut fixtures = TrustFixtures {
+            list_verifier: Verifier::new(vec![Arc::new(list_key.to_public())]),
+            other_signer: trust_signer(&TRUST_OTHER_SECRET, Some(trust::TYP)),
+            other_verifier: Verifier::new(vec![Arc::new(other_key.to_public())]),
+            signed: HashSet::new(),
+            seeds: Vec::new(),
+        };
+        trust_build_seeds(&mut fixtures);
+        fixtures
+    })
+}
+
+/// Seed inputs (see [`trust_build_seeds`]).
+pub fn trust_seeds() -> Vec<(String, Vec<u8>)> {
+    trust_fixtures().seeds.clone()
+}
+
+/// Builds the seeds: lists with every kind of entry (Ed25519, P-256 and RSA JWKs, RS256 and
+/// PS256 on one key, x5c chains from fuzz/certs, rollover under one kid, a re-admitted key), an
+/// empty list, stale, expired, future and maximal-sequence lists, each as JSON and signed by the
+/// list key (flattened; some also compact and general); a list whose JWKs carry `alg`, `kid`
+/// and `use`, with whitespace; and refusals: signed by another key, as a record (`typ`), over a
+/// non-canonical payload, and JSON with two roles, a private JWK member, a duplicate entry, an
+/// offset time, `1.0`, an unknown member.
+fn trust_build_seeds(fixtures: &mut TrustFixtures) {
+    let list_signer = trust_signer(&TRUST_LIST_SECRET, Some(trust::TYP));
+    let record_signer = trust_signer(&TRUST_LIST_SECRET, None);
+    let certs = x509_fixtures();
+    let cert = |name: &str| certs.cert(name).clone();
+    let hospital = "Bệnh viện Chợ Rẫy";
+    let (k1, k2, k3) = (ed25519_key(0x11), ed25519_key(0x12), ed25519_key(0x13));
+    let p256 = Key::import(P256_PKCS8_PEM.as_bytes(), None).unwrap();
+    let rs256 = Key::import(RSA2048_PKCS1_PUBLIC_PEM.as_bytes(), Some(Algorithm::RS256)).unwrap();
+    let ps256 = Key::import(RSA2048_PKCS1_PUBLIC_PEM.as_bytes(), Some(Algorithm::PS256)).unwrap();
+    let full_entries = vec![
+        trust_entry(hospital, k1.kid(), &k1, Role::RecordSigning, TRUST_WINDOW),
+        trust_entry(hospital, "bvcr-tls", &p256, Role::TlsClient, TRUST_WINDOW),
+        trust_entry("HCMC Health Hub", "hub-receipt", &rs256, Role::Receipt, TRUST_WINDOW),
+        trust_entry("HCMC Health Hub", "hub-receipt", &ps256, Role::Receipt, TRUST_WINDOW),
+        trust_entry("HCMC Health Hub", "hub-tree", &k2, Role::TreeHead, TRUST_WINDOW),
+        cert_entry("Fuzz Hospital", vec![cert("leaf"), cert("intermediate")], Algorithm::ES256, Role::RecordSigning),
+        cert_entry("Fuzz Hospital", vec![cert("leaf-ed25519")], Algorithm::EdDSA, Role::RecordSigning),
+    ];
+    let rollover = vec![
+        trust_entry(hospital, "bvcr-2025", &k1, Role::RecordSigning, (TRUST_WINDOW.0, TRUST_NOW)),
+        trust_entry(hospital, "bvcr-2025", &k3, Role::RecordSigning, (TRUST_NOW - 86_400, TRUST_WINDOW.1)),
+        trust_entry(hospital, "bvcr-2025", &k1, Role::RecordSigning, (TRUST_NOW + 86_400, TRUST_WINDOW.1)),
+    ];
+    let issuer = "HCMC Department of Health";
+    let lists: Vec<(&str, TrustList)> = vec![
+        ("full", TrustList::new(issuer, 7, TRUST_ISSUED, TRUST_EXPIRES, full_entries.clone()).unwrap()),
+        ("rollover", TrustList::new(issuer, 8, TRUST_ISSUED, TRUST_EXPIRES, rollover).unwrap()),
+        ("empty", TrustList::new(issuer, 5, TRUST_ISSUED, TRUST_EXPIRES, vec![]).unwrap()),
+        ("stale", TrustList::new(issuer, 3, TRUST_ISSUED, TRUST_EXPIRES, full_entries[..2].to_vec()).unwrap()),
+        ("expired", TrustList::new(issuer, 9, TRUST_WINDOW.0, TRUST_ISSUED, full_entries[..1].to_vec()).unwrap()),
+        ("future", TrustList::new(issuer, 10, TRUST_EXPIRES, TRUST_EXPIRES + 86_400, full_entries[..1].to_vec()).unwrap()),
+        ("max-sequence", TrustList::new(issuer, trust::MAX_SEQUENCE, TRUST_ISSUED, TRUST_EXPIRES, vec![]).unwrap()),
+    ];
+    let mut seeds = Vec::new();
+    let mut signed = Vec::new();
+    for (name, list) in &lists {
+        let json = list.to_json();
+        seeds.push((format!("{name}.json"), json.clone()));
+        let jws = list.sign(&list_signer).unwrap();
+        signed.push(json);
+        if *name == "full" {
+            let (compact, general) = other_serializations(&jws);
+            seeds.push((format!("{name}.compact.jws"), compact.into_bytes()));
+            seeds.push((format!("{name}.general.jws"), general.into_bytes()));
+        }
+        seeds.push((format!("{name}.jws"), jws.into_bytes()));
+    }
+    let full = lists[0].1.to_json();
+    let full_text = String::from_utf8(full.clone()).unwrap();
+    // JWKs as `medseal key public --format jwk` writes them (alg, kid), plus "use", with
+    // whitespace and another member order.
+    let jwk = |key: &Key| {
+        let exported = String::from_utf8(key.export(KeyFormat::Jwk).unwrap().to_vec()).unwrap();
+        assert!(exported.contains(r#""alg":"#) && exported.contains(r#""kid":"#), "the JWK export names alg and kid: {exported}");
+        if exported.contains(r#""use":"#) {
+            exported
+        } else {
+            format!("{},\"use\":\"sig\"}}", &exported[..exported.len() - 1])
+        }
+    };
+    let extras = format!(
+        "{{ \"version\": 1, \"type\": \"medseal-trust-list\", \"issuer\": \"{issuer}\", \"sequence\": 6,\n  \"issued\": \"2025-05-01T00:00:00Z\", \"expires\": \"2025-08-01T00:00:00Z\",\n  \"entries\": [\n    {{ \"roles\": [\"record-signing\"], \"jwk\": {}, \"kid\": \"{}\", \"alg\": \"EdDSA\", \"facility\": \"{hospital}\", \"not_before\": \"2025-01-01T00:00:00Z\", \"not_after\": \"2026-12-31T00:00:00Z\" }},\n    {{ \"roles\": [\"tls-client\"], \"jwk\": {}, \"kid\": \"{}\", \"alg\": \"ES256\", \"facility\": \"{hospital}\", \"not_before\": \"2025-01-01T00:00:00Z\", \"not_after\": \"2026-12-31T00:00:00Z\" }}\n  ]\n}}\n",
+        jwk(&k1),
+        k1.kid(),
+        jwk(&p256),
+        p256.kid()
+    );
+    let extras_canonical = canonicalize(extras.as_bytes(), &CanonOptions::default()).unwrap();
+    seeds.push(("jwk-extras.json".into(), extras.clone().into_bytes()));
+    seeds.push(("jwk-extras.jws".into(), list_signer.sign_payload(&extras_canonical, Serialization::Flattened).unwrap().into_bytes()));
+    signed.push(extras_canonical);
+    // Refusals of the signature.
+    let other = lists[0].1.sign(&fixtures.other_signer).unwrap();
+    seeds.push(("signed-by-other-key.jws".into(), other.into_bytes()));
+    seeds.push(("typ-record.jws".into(), record_signer.sign_payload(&full, Serialization::Flattened).unwrap().into_bytes()));
+    let padded = [b" ", full.as_slice()].concat();
+    seeds.push(("not-canonical.jws".into(), list_signer.sign_payload(&padded, Serialization::Flattened).unwrap().into_bytes()));
+    signed.push(padded);
+    // Refusals of the document.
+    let two_roles = full_text.replacen(r#"["record-signing"]"#, r#"["record-signing","receipt"]"#, 1);
+    let private = full_text.replacen(r#""kty":"OKP""#, &format!(r#""d":"{}","kty":"OKP""#, URL_SAFE_NO_PAD.encode([0x11; 32])), 1);
+    let refusals = [
+        ("two-roles", two_roles),
+        ("private-jwk", private),
+        ("offset-time", full_text.replacen("2025-05-01T00:00:00Z", "2025-05-01T07:00:00+07:00", 1)),
+        ("lossy-version", full_text.replacen(r#""version":1"#, r#""version":1.0"#, 1)),
+        ("unknown-member", full_text.replacen(r#""type":"#, r#""extra":1,"type":"#, 1)),
+        ("duplicate-entry", duplicate_first_entry(&full_text)),
+    ];
+    for (name, text) in refusals {
+        assert_ne!(text, full_text, "the {name} seed changed nothing");
+        seeds.push((format!("{name}.json"), text.into_bytes()));
+    }
+    // What the list key signed, read as the verifier would.
+    fixtures.signed = signed.iter().filter_map(|p| TrustList::from_json(p).ok()).map(|l| l.to_json()).collect();
+    fixtures.seeds = seeds;
+}
+
+/// The compact and the general JSON serialization of a flattened JWS.
+fn other_serializations(flattened: &str) -> (String, String) {
+    let json = canon_mod::parse(flattened.as_bytes(), &CanonOptions::plain()).unwrap();
+    let member = |name: &str| json.get(name).and_then(Value::as_str).unwrap().to_owned();
+    let (protected, payload, signature) = (member("protected"), member("payload"), member("signature"));
+    (
+        format!("{protected}.{payload}.{signature}"),
+        format!(r#"{{"payload":"{payload}","signatures":[{{"protected":"{protected}","signature":"{signature}"}}]}}"#),
+    )
+}
+
+/// The list JSON with its first entry listed twice.
+fn duplicate_first_entry(text: &str) -> String {
+    let start = text.find(r#""entries":["#).unwrap() + r#""entries":["#.len();
+    let mut depth = 0;
+    let end = start
+        + text[start..]
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '{' => 1,
+                    '}' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .unwrap()
+            .0
+        + 1;
+    format!("{}{},{}", &text[..end], &text[start..end], &text[end..])
+}
+
+/// The fuzz target: `data` as list JSON, as a signed list read without verification, and
+/// verified with the list key at [`TRUST_NOW`] and [`TRUST_MIN_SEQUENCE`]. Every list read must
+/// re-serialize canonically to a fixed point that reads back as the same list, sign and verify
+/// (with another key), and answer `candidates` exactly; a verified list must be one the list
+/// key signed, fresh, and the same list `from_jws_unverified` reads.
+pub fn trust(data: &[u8]) -> u32 {
+    let fixtures = trust_fixtures();
+    let json = TrustList::from_json(data);
+    let unverified = TrustList::from_jws_unverified(data);
+    let verified = TrustList::verify(data, &fixtures.list_verifier, TRUST_NOW, TRUST_MIN_SEQUENCE);
+    for (what, code) in [("from_json", code_of(&json)), ("from_jws_unverified", code_of(&unverified))] {
+        if let Some(code) = code {
+            assert!(TRUST_READ_ERRORS.contains(&code), "{what}: unexpected {code:?}");
+        }
+    }
+    if let Some(code) = code_of(&verified) {
+        assert!(TRUST_VERIFY_ERRORS.contains(&code), "verify: unexpected {code:?}");
+    }
+    assert!(!(json.is_ok() && unverified.is_ok()), "the same bytes read as list JSON and as a signed list");
+    for (what, list) in [("from_json", &json), ("from_jws_unverified", &unverified), ("verify", &verified)] {
+        if let Ok(list) = list {
+            check_trust_list(list, what);
+        }
+    }
+    match &verified {
+        Ok(list) => {
+            assert!(
+                fixtures.signed.contains(&list.to_json()),
+                "FORGERY: a list the list key never signed verifies: {}",
+                String::from_utf8_lossy(&list.to_json())
+            );
+            list.check_fresh(TRUST_NOW, TRUST_MIN_SEQUENCE).unwrap_or_else(|e| panic!("a verified list is not fresh: {e:?}"));
+            let read = unverified.as_ref().unwrap_or_else(|e| panic!("verifies, but from_jws_unverified refuses it: {e:?}"));
+            assert_same_list(list, read, "verify and from_jws_unverified");
+        }
+        Err(e) if matches!(e.code(), MEDSEAL_TRUST_LIST_EXPIRED | MEDSEAL_TRUST_LIST_STALE) => {
+            let read = unverified.as_ref().unwrap_or_else(|u| panic!("verify says {e:?}, but from_jws_unverified refuses it: {u:?}"));
+            let fresh = read.check_fresh(TRUST_NOW, TRUST_MIN_SEQUENCE);
+            assert_eq!(code_of(&fresh), Some(e.code()), "verify says {e:?}, check_fresh of the same list {fresh:?}");
+        }
+        Err(_) => {}
+    }
+    code_bits(&json) ^ (code_bits(&unverified) << 5) ^ (code_bits(&verified) << 10)
+}
+
+/// What every list that was read must satisfy.
+fn check_trust_list(list: &TrustList, what: &str) {
+    let fixtures = trust_fixtures();
+    let out = list.to_json();
+    let canonical = canonicalize(&out, &CanonOptions::default())
+        .unwrap_or_else(|e| panic!("{what}: to_json output is not strict JSON: {e:?}: {}", String::from_utf8_lossy(&out)));
+    assert!(canonical == out, "{what}: to_json is not canonical, so its signed form would not verify: {}", String::from_utf8_lossy(&out));
+    let again = TrustList::from_json(&out)
+        .unwrap_or_else(|e| panic!("{what}: to_json output does not read back: {e:?}: {}", String::from_utf8_lossy(&out)));
+    assert_same_list(list, &again, what);
+    assert!(again.to_json() == out, "{what}: to_json is not a fixed point");
+    check_candidates(list);
+    // Signed (by another key than the list key), it verifies as the same list when fresh.
+    let jws = list.sign(&fixtures.other_signer).unwrap_or_else(|e| panic!("{what}: a list that was read does not sign: {e:?}"));
+    let back = TrustList::verify(jws.as_bytes(), &fixtures.other_verifier, list.issued, list.sequence)
+        .unwrap_or_else(|e| panic!("{what}: a list signed and verified at its issue time is refused: {e:?}"));
+    assert_same_list(list, &back, what);
+    let shown = TrustList::from_jws_unverified(jws.as_bytes()).unwrap_or_else(|e| panic!("{what}: signed, unreadable: {e:?}"));
+    assert_same_list(list, &shown, what);
+}
+
+/// `candidates(role, kid)` returns exactly the entries of that role (and kid), in list order.
+fn check_candidates(list: &TrustList) {
+    let mut kids: Vec<Option<&str>> = vec![None, Some("no-such-kid")];
+    for entry in list.entries() {
+        if !kids.contains(&Some(entry.kid.as_str())) {
+            kids.push(Some(entry.kid.as_str()));
+        }
+    }
+    for role in Role::ALL {
+        for kid in &kids {
+            let got: Vec<*const TrustEntry> = list.candidates(role, *kid).into_iter().map(|e| e as *const TrustEntry).collect();
+            let expected: Vec<*const TrustEntry> = list
+                .entries()
+                .iter()
+                .filter(|e| e.role == role && kid.map_or(true, |k| e.kid == k))
+                .map(|e| e as *const TrustEntry)
+                .collect();
+            assert_eq!(got, expected, "candidates({role}, {kid:?}) are not the entries of that role and kid");
+        }
+    }
+}
+
+/// Two lists say the same thing: header fields and, entry by entry, every field (keys by
+/// RFC 7638 thumbprint and algorithm, chains by DER).
+fn assert_same_list(a: &TrustList, b: &TrustList, what: &str) {
+    assert_eq!((&a.issuer, a.sequence, a.issued, a.expires), (&b.issuer, b.sequence, b.issued, b.expires), "{what}: list header");
+    assert_eq!(a.entries().len(), b.entries().len(), "{what}: number of entries");
+    for (i, (x, y)) in a.entries().iter().zip(b.entries()).enumerate() {
+        let fields = |e: &TrustEntry| {
+            (
+                e.facility.clone(),
+                e.kid.clone(),
+                e.alg,
+                e.key.kid().to_owned(),
+                e.key.algorithm(),
+                e.key.has_private(),
+                e.chain.as_ref().map(|c| c.iter().map(|c| c.der().to_vec()).collect::<Vec<_>>()),
+                e.role,
+                e.not_before,
+                e.not_after,
+            )
+        };
+        assert_eq!(fields(x), fields(y), "{what}: entry {}", i + 1);
+    }
 }

@@ -46,8 +46,10 @@ impl medseal_signer_builder {
 /// and a 32-byte salt, ES256 = SHA256withECDSA, EdDSA = Ed25519), write the signature to
 /// `signature` (room for `signature_cap` bytes, `MEDSEAL_MAX_SIGNATURE_BYTES`) and its length
 /// to `*signature_len`, and return 0. Any other return value means failure. ES256 signatures
-/// may be raw r‖s (64 bytes) or ASN.1 DER (as Java gives them). `ctx` is passed back as given;
-/// the callback may be called from any thread that signs with the signer.
+/// may be raw r‖s (64 bytes) or ASN.1 DER (as Java gives them). A nonzero return, or a length
+/// over `signature_cap`, is `MEDSEAL_SIGNER_FAILED`; a signature that does not verify is
+/// `MEDSEAL_SIGNER_BAD_SIGNATURE`. `ctx` is passed back as given; the callback may be called
+/// from any thread that signs with the signer.
 pub type medseal_sign_callback = Option<
     unsafe extern "C" fn(
         ctx: *mut c_void,
@@ -317,6 +319,17 @@ pub extern "C" fn medseal_signer_sign(
         .ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown JWS format {format} (use MEDSEAL_JWS_*)"))?;
     let jws = signer.signer.sign(document, format)?;
     out.write_box(medseal_buffer::new(jws));
+    Ok(())
+}
+
+/// Writes a new public key handle for the key this signer's signatures verify with: how a host
+/// using a token or a callback gets the public key (and its kid) to publish or to verify with.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_signer_public_key(signer: *const medseal_signer, out: *mut *mut medseal_key) -> ResultCode {
+    let signer = handle(signer, "signer")?;
+    let out = Out::new(out, "out")?;
+    out.write_box(medseal_key { key: Arc::new(signer.signer.key().to_public()) });
     Ok(())
 }
 

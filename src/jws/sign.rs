@@ -189,7 +189,9 @@ impl Signer {
     /// canonical JSON will not survive a round trip through other systems.
     pub fn sign_payload(&self, payload: &[u8], serialization: Serialization) -> Result<String> {
         let time = self.signing_time()?;
-        let sig_time = format_sig_time(time)?;
+        let sig_time = format_sig_time(time).map_err(|_| {
+            err!(MEDSEAL_SYSTEM_ERROR, "the clock gave {time}, which is not a time between years 0 and 9999 (check the clock source)")
+        })?;
         if let Some(leaf) = self.chain.as_deref().and_then(<[Certificate]>::first) {
             leaf.check_signing_time(time, &sig_time)?;
         }

@@ -3,21 +3,26 @@
 #
 #   bash tests/c/run.sh
 #
-# 1. builds the library (`cargo build -j2 --lib`; skipped with MEDSEAL_SKIP_CARGO=1);
+# 1. builds the library (`cargo build -j2 --lib`; skipped with MEDSEAL_SKIP_CARGO=1), and makes
+#    the signer fixtures with tests/c/fixtures.sh: a test PKI (openssl) and a SoftHSM2 token,
+#    in build/c/fixtures, announced to the tests by MEDSEAL_TEST_* variables and SOFTHSM2_CONF;
 # 2. checks that every function in include/medseal.h is exercised by tests/c/*.c, and that
 #    include/medseal_ffi.h declares the same functions without any preprocessor line;
 # 3. checks the headers: medseal.h as C99, C11, C++11 and C++17 (and a C++ program links and
 #    runs against the library); medseal_ffi.h as C11 after <stdint.h> and <stddef.h>;
-# 4. (a) builds each test and the examples (examples/c/sign_verify.c, examples/c/seal_open.c)
-#        with ASan + UBSan against
+# 4. (a) builds each test and the examples (examples/c/sign_verify.c, examples/c/seal_open.c,
+#        examples/c/sign_with_callback.c, examples/c/sign_with_pkcs11.c) with ASan + UBSan against
 #        target/debug/libmedseal.a and runs them with leak detection;
 #    (b) builds them plainly against target/debug/libmedseal.so (rpath set) and runs them under
 #        valgrind: no memory error, no definite or indirect leak. ("Still reachable" blocks,
 #        such as Rust's thread-local and static allocations, are allowed.)
 #
-# Outputs go to build/c/ (logs in build/c/logs/). Installs nothing: cc, c++ and valgrind must be
-# on PATH (CC, CXX override the compilers; MEDSEAL_NATIVE_LIBS the system libraries the Rust
-# static library needs). tests/c/data/ holds TEST-ONLY keys and records for the example.
+# Outputs go to build/c/ (logs in build/c/logs/). Installs nothing: cc, c++, valgrind, openssl,
+# OpenSSL's libcrypto headers (libssl-dev) and SoftHSM2 must be there (scripts/install-deps.sh
+# installs them; CC, CXX override the compilers; MEDSEAL_NATIVE_LIBS the system libraries the
+# Rust static library needs). test_signers.c and sign_with_callback.c link libcrypto: the host's
+# side of a callback signer is OpenSSL. tests/c/data/ holds TEST-ONLY keys and records for the
+# examples; the fixtures' keys are made per run and never committed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -35,9 +40,14 @@ read -r -a NATIVE_LIBS <<<"${MEDSEAL_NATIVE_LIBS:--lpthread -ldl -lm -lrt -lutil
 VALGRIND=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=1)
 
-TESTS=(test_abi test_canon test_keys test_jws test_seal test_threads)
+TESTS=(test_abi test_canon test_keys test_jws test_seal test_threads test_signers)
+# Libraries a test links besides medseal.
+declare -A TEST_LIBS=([test_signers]=-lcrypto)
 EXAMPLE=examples/c/sign_verify.c
 SEAL_EXAMPLE=examples/c/seal_open.c
+CALLBACK_EXAMPLE=examples/c/sign_with_callback.c
+PKCS11_EXAMPLE=examples/c/sign_with_pkcs11.c
+FIXTURES=$OUT/fixtures
 
 FAILURES=()
 STEPS=0
@@ -68,7 +78,7 @@ check_run() {
         return 1
     fi
     # On success, the lines that matter (full output in the log).
-    grep -E '^[0-9]+ passed, [0-9]+ failed$|^(verified|algorithm|signed by|meta): |^medseal: |^==[0-9]+==' "$log" |
+    grep -E '^[0-9]+ passed, [0-9]+ failed$|^(verified|algorithm|signed by|trusted by|signer|meta): |^medseal: |^==[0-9]+==' "$log" |
         sed 's/^/    /' || true
     return 0
 }
@@ -95,7 +105,14 @@ if ! command -v valgrind >/dev/null 2>&1; then
     echo "error: valgrind not found: the leak checks need it (e.g. apt-get install valgrind)" >&2
     exit 1
 fi
-printf '%s\n' "$("$CC" --version | head -n 1)" "$("$CXX" --version | head -n 1)" "$(valgrind --version)"
+if ! printf '#include <openssl/evp.h>\nint main(void) { return EVP_sha256() == 0; }\n' |
+    "$CC" -x c - -lcrypto -o /dev/null >/dev/null 2>&1; then
+    echo "error: cannot build against OpenSSL's libcrypto: the callback tests and example need its headers" >&2
+    echo "       (libssl-dev); install the test dependencies with: bash scripts/install-deps.sh" >&2
+    exit 1
+fi
+printf '%s\n' "$("$CC" --version | head -n 1)" "$("$CXX" --version | head -n 1)" "$(valgrind --version)" \
+    "$(openssl version)"
 
 section "library"
 if [ "${MEDSEAL_SKIP_CARGO:-0}" = 1 ]; then
@@ -111,6 +128,18 @@ for lib in target/debug/libmedseal.a target/debug/libmedseal.so; do
 done
 rm -rf "$OUT"
 mkdir -p "$OUT/asan" "$OUT/valgrind" "$LOGS"
+
+section "fixtures: test PKI and SoftHSM2 token (tests/c/fixtures.sh)"
+# A setup step: without it the signer tests cannot run, and they are never skipped.
+if ! bash tests/c/fixtures.sh "$FIXTURES" >"$LOGS/fixtures.log" 2>&1; then
+    sed 's/^/    /' "$LOGS/fixtures.log"
+    echo "error: making the fixtures failed (log in $LOGS/fixtures.log)" >&2
+    echo "c-abi: 0 passed, 1 failed"
+    exit 1
+fi
+sed 's/^/    /' "$LOGS/fixtures.log"
+# shellcheck source=/dev/null
+source "$FIXTURES/env.sh"
 
 section "coverage: every export in include/medseal.h is called by tests/c"
 exports() { grep -E '^[a-z].*\(' "$1" | grep -oE '\bmedseal_[a-z0-9_]+\(' | tr -d '(' | sort -u; }
@@ -196,12 +225,113 @@ run_seal_example() {
     fi
 }
 
+# The callback example: the host's OpenSSL key signs, for each algorithm; bad arguments are
+# refused cleanly (exit 1, a message, no sanitizer or valgrind report).
+run_callback_example() {
+    local mode=$1 exe=$2
+    shift 2
+    local prefix=("$@") spec name key alg
+    for spec in ec:signer-ec:ES256 rsa:signer-rsa:RS256; do
+        IFS=: read -r name key alg <<<"$spec"
+        if check_run "$mode-callback-$name" 0 "${prefix[@]}" "$exe" "$FIXTURES/pki/$key.key"; then
+            grep -q '^verified: yes$' "$LOGS/$mode-callback-$name.log" || fail "$mode-callback-$name: no \"verified: yes\""
+            grep -q "^algorithm: $alg\$" "$LOGS/$mode-callback-$name.log" || fail "$mode-callback-$name: not $alg"
+        fi
+    done
+    if check_run "$mode-callback-ed25519-file" 0 "${prefix[@]}" "$exe" tests/c/data/ed25519_pkcs8.pem \
+        tests/c/data/patient.json; then
+        grep -q '^verified: yes$' "$LOGS/$mode-callback-ed25519-file.log" \
+            || fail "$mode-callback-ed25519-file: no \"verified: yes\""
+        grep -q '^algorithm: EdDSA$' "$LOGS/$mode-callback-ed25519-file.log" || fail "$mode-callback-ed25519-file: not EdDSA"
+    fi
+    check_run "$mode-callback-usage" 1 "${prefix[@]}" "$exe" || true
+    if check_run "$mode-callback-not-a-key" 1 "${prefix[@]}" "$exe" tests/c/data/patient.json; then
+        grep -q 'not a PEM private key' "$LOGS/$mode-callback-not-a-key.log" \
+            || fail "$mode-callback-not-a-key: no \"not a PEM private key\" message"
+    fi
+    if check_run "$mode-callback-nfd" 1 "${prefix[@]}" "$exe" "$FIXTURES/pki/signer-ec.key" tests/c/data/patient_nfd.json; then
+        grep -q 'MEDSEAL_JSON_NOT_NFC (106)' "$LOGS/$mode-callback-nfd.log" || fail "$mode-callback-nfd: no MEDSEAL_JSON_NOT_NFC message"
+    fi
+    local log
+    for log in usage not-a-key nfd; do
+        if grep -q '^==[0-9]*==' "$LOGS/$mode-callback-$log.log"; then
+            fail "$mode-callback-$log: sanitizer or valgrind report"
+        fi
+    done
+}
+
+# The PKCS#11 example on the SoftHSM2 token: both keys with their public keys, the EC key with
+# its certificate chain checked against the root; a wrong PIN, an unknown token and a chain
+# leading to another CA are refused. The PIN must never appear in any output.
+run_pkcs11_example() {
+    local mode=$1 exe=$2
+    shift 2
+    local prefix=("$@") pki=$FIXTURES/pki
+    local args=("$MEDSEAL_TEST_PKCS11_MODULE" "$MEDSEAL_TEST_PKCS11_TOKEN")
+    if MEDSEAL_PKCS11_PIN=$MEDSEAL_TEST_PKCS11_PIN check_run "$mode-pkcs11-ec" 0 "${prefix[@]}" "$exe" "${args[@]}" \
+        "$MEDSEAL_TEST_PKCS11_EC_KEY" "$pki/signer-ec.pub.pem"; then
+        grep -q '^verified: yes$' "$LOGS/$mode-pkcs11-ec.log" || fail "$mode-pkcs11-ec: no \"verified: yes\""
+        grep -q '^algorithm: ES256$' "$LOGS/$mode-pkcs11-ec.log" || fail "$mode-pkcs11-ec: not ES256"
+    fi
+    if MEDSEAL_PKCS11_PIN=$MEDSEAL_TEST_PKCS11_PIN check_run "$mode-pkcs11-rsa" 0 "${prefix[@]}" "$exe" "${args[@]}" \
+        "$MEDSEAL_TEST_PKCS11_RSA_KEY" "$pki/signer-rsa.pub.pem"; then
+        grep -q '^verified: yes$' "$LOGS/$mode-pkcs11-rsa.log" || fail "$mode-pkcs11-rsa: no \"verified: yes\""
+        grep -q '^algorithm: RS256$' "$LOGS/$mode-pkcs11-rsa.log" || fail "$mode-pkcs11-rsa: not RS256"
+    fi
+    if MEDSEAL_PKCS11_PIN=$MEDSEAL_TEST_PKCS11_PIN check_run "$mode-pkcs11-chain" 0 "${prefix[@]}" "$exe" \
+        "${args[@]}" "$MEDSEAL_TEST_PKCS11_EC_KEY" "$pki/root.pem" "$pki/signer-ec-chain.pem"; then
+        grep -q '^verified: yes$' "$LOGS/$mode-pkcs11-chain.log" || fail "$mode-pkcs11-chain: no \"verified: yes\""
+        grep -q '^trusted by: certificate$' "$LOGS/$mode-pkcs11-chain.log" \
+            || fail "$mode-pkcs11-chain: not trusted by certificate"
+        grep -q '^signer: CN=medseal test signer EC,' "$LOGS/$mode-pkcs11-chain.log" \
+            || fail "$mode-pkcs11-chain: no signer subject"
+    fi
+    local wrong_pin=86420975
+    if MEDSEAL_PKCS11_PIN=$wrong_pin check_run "$mode-pkcs11-wrong-pin" 1 "${prefix[@]}" "$exe" "${args[@]}" \
+        "$MEDSEAL_TEST_PKCS11_EC_KEY" "$pki/signer-ec.pub.pem"; then
+        grep -q 'MEDSEAL_PKCS11_PIN (607)' "$LOGS/$mode-pkcs11-wrong-pin.log" \
+            || fail "$mode-pkcs11-wrong-pin: no MEDSEAL_PKCS11_PIN message"
+        if grep -q "$wrong_pin" "$LOGS/$mode-pkcs11-wrong-pin.log"; then
+            fail "$mode-pkcs11-wrong-pin: the PIN was printed"
+        fi
+    fi
+    if MEDSEAL_PKCS11_PIN=$MEDSEAL_TEST_PKCS11_PIN check_run "$mode-pkcs11-no-token" 1 "${prefix[@]}" "$exe" \
+        "$MEDSEAL_TEST_PKCS11_MODULE" no-such-token "$MEDSEAL_TEST_PKCS11_EC_KEY" "$pki/signer-ec.pub.pem"; then
+        grep -q 'MEDSEAL_PKCS11_TOKEN_NOT_FOUND (605)' "$LOGS/$mode-pkcs11-no-token.log" \
+            || fail "$mode-pkcs11-no-token: no MEDSEAL_PKCS11_TOKEN_NOT_FOUND message"
+    fi
+    if MEDSEAL_PKCS11_PIN=$MEDSEAL_TEST_PKCS11_PIN check_run "$mode-pkcs11-other-ca" 1 "${prefix[@]}" "$exe" \
+        "${args[@]}" "$MEDSEAL_TEST_PKCS11_EC_KEY" "$pki/other-root.pem" "$pki/signer-ec-chain.pem"; then
+        grep -q 'MEDSEAL_CERT_UNKNOWN_ISSUER (503)' "$LOGS/$mode-pkcs11-other-ca.log" \
+            || fail "$mode-pkcs11-other-ca: no MEDSEAL_CERT_UNKNOWN_ISSUER message"
+    fi
+    if check_run "$mode-pkcs11-no-pin" 1 env -u MEDSEAL_PKCS11_PIN "${prefix[@]}" "$exe" "${args[@]}" \
+        "$MEDSEAL_TEST_PKCS11_EC_KEY" "$pki/signer-ec.pub.pem"; then
+        grep -q 'MEDSEAL_PKCS11_PIN is not set' "$LOGS/$mode-pkcs11-no-pin.log" || fail "$mode-pkcs11-no-pin: no message"
+    fi
+    local log
+    for log in ec rsa chain wrong-pin no-token other-ca no-pin; do
+        if grep -q "$MEDSEAL_TEST_PKCS11_PIN" "$LOGS/$mode-pkcs11-$log.log"; then
+            fail "$mode-pkcs11-$log: the PIN appears in the output"
+        fi
+        if grep -q '^==[0-9]*==' "$LOGS/$mode-pkcs11-$log.log"; then
+            fail "$mode-pkcs11-$log: sanitizer or valgrind report"
+        fi
+    done
+}
+
 section "(a) ASan + UBSan, static library"
 for t in "${TESTS[@]}"; do
-    run "$CC" "${CFLAGS[@]}" "${SANITIZE[@]}" "tests/c/$t.c" target/debug/libmedseal.a "${NATIVE_LIBS[@]}" -o "$OUT/asan/$t"
+    # shellcheck disable=SC2086 # TEST_LIBS values are word lists
+    run "$CC" "${CFLAGS[@]}" "${SANITIZE[@]}" "tests/c/$t.c" target/debug/libmedseal.a "${NATIVE_LIBS[@]}" \
+        ${TEST_LIBS[$t]:-} -o "$OUT/asan/$t"
 done
 run "$CC" "${CFLAGS[@]}" "${SANITIZE[@]}" "$EXAMPLE" target/debug/libmedseal.a "${NATIVE_LIBS[@]}" -o "$OUT/asan/sign_verify"
 run "$CC" "${CFLAGS[@]}" "${SANITIZE[@]}" "$SEAL_EXAMPLE" target/debug/libmedseal.a "${NATIVE_LIBS[@]}" -o "$OUT/asan/seal_open"
+run "$CC" "${CFLAGS[@]}" "${SANITIZE[@]}" "$CALLBACK_EXAMPLE" target/debug/libmedseal.a "${NATIVE_LIBS[@]}" -lcrypto \
+    -o "$OUT/asan/sign_with_callback"
+run "$CC" "${CFLAGS[@]}" "${SANITIZE[@]}" "$PKCS11_EXAMPLE" target/debug/libmedseal.a "${NATIVE_LIBS[@]}" \
+    -o "$OUT/asan/sign_with_pkcs11"
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in "${TESTS[@]}"; do
@@ -209,15 +339,20 @@ for t in "${TESTS[@]}"; do
 done
 run_example asan "$OUT/asan/sign_verify"
 run_seal_example asan "$OUT/asan/seal_open"
+run_callback_example asan "$OUT/asan/sign_with_callback"
+run_pkcs11_example asan "$OUT/asan/sign_with_pkcs11"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 section "(b) valgrind, shared library"
 RPATH="-Wl,-rpath,$ROOT/target/debug"
 for t in "${TESTS[@]}"; do
-    run "$CC" "${CFLAGS[@]}" "tests/c/$t.c" -Ltarget/debug -lmedseal "$RPATH" -o "$OUT/valgrind/$t"
+    # shellcheck disable=SC2086 # TEST_LIBS values are word lists
+    run "$CC" "${CFLAGS[@]}" "tests/c/$t.c" -Ltarget/debug -lmedseal ${TEST_LIBS[$t]:-} "$RPATH" -o "$OUT/valgrind/$t"
 done
 run "$CC" "${CFLAGS[@]}" "$EXAMPLE" -Ltarget/debug -lmedseal "$RPATH" -o "$OUT/valgrind/sign_verify"
 run "$CC" "${CFLAGS[@]}" "$SEAL_EXAMPLE" -Ltarget/debug -lmedseal "$RPATH" -o "$OUT/valgrind/seal_open"
+run "$CC" "${CFLAGS[@]}" "$CALLBACK_EXAMPLE" -Ltarget/debug -lmedseal -lcrypto "$RPATH" -o "$OUT/valgrind/sign_with_callback"
+run "$CC" "${CFLAGS[@]}" "$PKCS11_EXAMPLE" -Ltarget/debug -lmedseal "$RPATH" -o "$OUT/valgrind/sign_with_pkcs11"
 if ! ldd "$OUT/valgrind/test_abi" | grep -q "$ROOT/target/debug/libmedseal.so"; then
     fail "the valgrind builds do not load target/debug/libmedseal.so"
 fi
@@ -226,6 +361,8 @@ for t in "${TESTS[@]}"; do
 done
 run_example valgrind "$OUT/valgrind/sign_verify" "${VALGRIND[@]}"
 run_seal_example valgrind "$OUT/valgrind/seal_open" "${VALGRIND[@]}"
+run_callback_example valgrind "$OUT/valgrind/sign_with_callback" "${VALGRIND[@]}"
+run_pkcs11_example valgrind "$OUT/valgrind/sign_with_pkcs11" "${VALGRIND[@]}"
 
 section "summary"
 echo "exports exercised: $((${#EXPORTS[@]} - ${#missing[@]}))/${#EXPORTS[@]}"

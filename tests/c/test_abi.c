@@ -83,6 +83,27 @@ static const struct code_name CODES[] = {
     CODE(MEDSEAL_SEAL_TOO_LARGE),
     CODE(MEDSEAL_SEAL_ZERO_SHARED_SECRET),
     CODE(MEDSEAL_SEAL_META_INVALID),
+    CODE(MEDSEAL_CERT_INVALID),
+    CODE(MEDSEAL_CERT_EXPIRED),
+    CODE(MEDSEAL_CERT_NOT_YET_VALID),
+    CODE(MEDSEAL_CERT_UNKNOWN_ISSUER),
+    CODE(MEDSEAL_CERT_KEY_USAGE),
+    CODE(MEDSEAL_CERT_CHAIN_BROKEN),
+    CODE(MEDSEAL_SIGNED_OUTSIDE_VALIDITY),
+    CODE(MEDSEAL_TRUST_LIST_INVALID),
+    CODE(MEDSEAL_TRUST_LIST_EXPIRED),
+    CODE(MEDSEAL_TRUST_LIST_STALE),
+    CODE(MEDSEAL_TRUST_LIST_SIGNATURE),
+    CODE(MEDSEAL_TRUST_UNKNOWN_SIGNER),
+    CODE(MEDSEAL_SIGNER_FAILED),
+    CODE(MEDSEAL_SIGNER_BAD_SIGNATURE),
+    CODE(MEDSEAL_SIGNER_CERT_MISMATCH),
+    CODE(MEDSEAL_SIGNING_TIME_SKEW),
+    CODE(MEDSEAL_PKCS11_MODULE),
+    CODE(MEDSEAL_PKCS11_TOKEN_NOT_FOUND),
+    CODE(MEDSEAL_PKCS11_KEY_NOT_FOUND),
+    CODE(MEDSEAL_PKCS11_PIN),
+    CODE(MEDSEAL_PKCS11_DEVICE),
 };
 #undef CODE
 #define N_CODES (sizeof CODES / sizeof CODES[0])
@@ -115,7 +136,7 @@ static void test_result_codes(void) {
     CHECK_STR(medseal_result_describe(MEDSEAL_OK), "success");
 
     /* Unknown codes: never NULL, and not the name of a real code. */
-    const int32_t unknown[] = {-1, 8, 99, 110, 199, 206, 310, 409, 499, 500, 999, INT32_MAX, INT32_MIN};
+    const int32_t unknown[] = {-1, 8, 99, 110, 199, 206, 310, 409, 499, 512, 599, 609, 700, 999, INT32_MAX, INT32_MIN};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *name = medseal_result_name(unknown[i]);
         const char *text = medseal_result_describe(unknown[i]);
