@@ -1,7 +1,9 @@
 # medseal: the two commands README.md promises, and a few helpers.
-#   make demo   canonicalize, sign and verify a FHIR Patient through the CLI and the C example
-#   make test   every test: Rust unit/integration/vector tests, header drift, C ABI tests
-#               under ASAN+UBSAN and valgrind, the C examples, interop with PyCA (Python venv)
+#   make demo   canonicalize, sign, verify (keys and a trust list), seal and open a FHIR Patient
+#               through the CLI and the C examples
+#   make test   every test: Rust unit/integration/vector tests (SoftHSM2 tokens, generated PKIs),
+#               header drift, C ABI tests under ASAN+UBSAN and valgrind, the C examples, interop
+#               with PyCA and joserfc (Python venv); `deps` first installs missing Debian packages
 CARGO ?= cargo
 JOBS ?= -j2
 
@@ -28,7 +30,7 @@ test-c:
 test-python: build
 	bash tests/python/run.sh
 
-demo:
+demo: deps
 	bash examples/demo.sh
 
 # Regenerates include/medseal.h and include/medseal_ffi.h with the pinned cbindgen.

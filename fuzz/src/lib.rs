@@ -1353,7 +1353,7 @@ fn check_candidates(list: &TrustList) {
             let expected: Vec<*const TrustEntry> = list
                 .entries()
                 .iter()
-                .filter(|e| e.role == role && kid.map_or(true, |k| e.kid == k))
+                .filter(|e| e.role == role && kid.is_none_or(|k| e.kid == k))
                 .map(|e| e as *const TrustEntry)
                 .collect();
             assert_eq!(got, expected, "candidates({role}, {kid:?}) are not the entries of that role and kid");
