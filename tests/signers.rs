@@ -168,3 +168,11 @@ fn callback_signers_can_sign_from_several_threads() {
     // The public key the callback signer exposes exports like any public key.
     assert!(signer.key().export(KeyFormat::SpkiPem).is_ok());
 }
+
+#[test]
+fn default_options_compare_equal_and_injected_clocks_do_not() {
+    assert_eq!(SignOptions::default(), SignOptions::default());
+    let injected = SignOptions { clock: Clock::from_fn(|| 0), ..SignOptions::default() };
+    assert_ne!(injected, SignOptions::default());
+    assert_eq!(injected.clone(), injected);
+}

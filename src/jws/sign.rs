@@ -17,9 +17,10 @@ use crate::x509::Certificate;
 pub struct Clock(Arc<dyn Fn() -> i64 + Send + Sync>);
 
 impl Clock {
-    /// The system clock (UTC Unix seconds).
+    /// The system clock (UTC Unix seconds). One shared instance, so default options compare equal.
     pub fn system() -> Clock {
-        Clock(Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp()))
+        static SYSTEM: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
+        SYSTEM.get_or_init(|| Clock(Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp()))).clone()
     }
 
     /// A clock that reads `now` (Unix seconds) from a function.
