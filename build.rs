@@ -2,7 +2,7 @@
 //! protobuf compiler written in Rust, so building medseal needs no protoc.
 
 fn main() {
-    let files = ["proto/medseal/v1/sealed_record.proto"];
+    let files = ["proto/medseal/v1/sealed_record.proto", "proto/medseal/v1/submission.proto"];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

@@ -10,8 +10,8 @@ use std::fmt;
 /// Stable result codes. In C this is `medseal_result`; `MEDSEAL_OK` is 0.
 ///
 /// Blocks: 1–99 general, 100–199 canonical JSON, 200–299 keys, 300–399 JWS, 400–499 sealed
-/// envelopes, 500–599 certificates and trust lists, 600–699 signers (tokens, callbacks, clock).
-/// Reserved for later areas: 700 outbox, 800 transport, 900 ledger.
+/// envelopes, 500–599 certificates and trust lists, 600–699 signers (tokens, callbacks, clock),
+/// 700–799 the outbox, 800–899 transport to the hub, 900–999 the ledger and receipts.
 #[allow(non_camel_case_types)]
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -151,6 +151,45 @@ pub enum ResultCode {
     MEDSEAL_PKCS11_PIN = 607,
     /// The token failed an operation (removed, device error, unsupported mechanism).
     MEDSEAL_PKCS11_DEVICE = 608,
+
+    /// The outbox database could not be opened, read or written (disk full, permissions, I/O error).
+    MEDSEAL_OUTBOX_IO = 700,
+    /// The outbox stayed locked by another process longer than the busy timeout.
+    MEDSEAL_OUTBOX_BUSY = 701,
+    /// The file is not a medseal outbox, or one of a newer schema version.
+    MEDSEAL_OUTBOX_SCHEMA = 702,
+    /// No record with this outbox id or record id.
+    MEDSEAL_OUTBOX_NOT_FOUND = 703,
+    /// The record is not in a state that allows this (e.g. requeue of a record that is not a dead letter).
+    MEDSEAL_OUTBOX_STATE = 704,
+    /// The record id is already in the outbox with other content.
+    MEDSEAL_OUTBOX_DUPLICATE = 705,
+    /// A pre-sealed envelope's source or sequence number is not the next one of this outbox.
+    MEDSEAL_OUTBOX_SEQUENCE = 706,
+
+    /// The hub could not be reached (refused, unreachable, DNS, proxy).
+    MEDSEAL_TRANSPORT_CONNECT = 800,
+    /// The hub did not answer within the timeout.
+    MEDSEAL_TRANSPORT_TIMEOUT = 801,
+    /// TLS failed: the hub's certificate is not the pinned CA's, the name does not match, a certificate expired, or the hub refused our client certificate.
+    MEDSEAL_TRANSPORT_TLS = 802,
+    /// The hub answered with an HTTP status that will be retried (408, 425, 429, 5xx).
+    MEDSEAL_TRANSPORT_HTTP = 803,
+    /// The hub refused the request for good (other 4xx); records go to dead letters with the reason.
+    MEDSEAL_TRANSPORT_REJECTED = 804,
+    /// The hub's answer is malformed or does not match the request.
+    MEDSEAL_TRANSPORT_PROTOCOL = 805,
+    /// The transport configuration is invalid (URL, client certificate or key, CA, proxy).
+    MEDSEAL_TRANSPORT_CONFIG = 806,
+
+    /// An inclusion or consistency proof does not lead to the signed root.
+    MEDSEAL_LEDGER_PROOF_INVALID = 900,
+    /// A signed tree head is malformed or not signed by the hub's tree-head key.
+    MEDSEAL_LEDGER_TREE_HEAD_INVALID = 901,
+    /// A receipt is malformed, not signed by the hub's receipt key, or not for this record.
+    MEDSEAL_LEDGER_RECEIPT_INVALID = 902,
+    /// A leaf index or tree size is out of range.
+    MEDSEAL_LEDGER_RANGE = 903,
 }
 
 impl ResultCode {
@@ -220,6 +259,24 @@ impl ResultCode {
         Self::MEDSEAL_PKCS11_KEY_NOT_FOUND,
         Self::MEDSEAL_PKCS11_PIN,
         Self::MEDSEAL_PKCS11_DEVICE,
+        Self::MEDSEAL_OUTBOX_IO,
+        Self::MEDSEAL_OUTBOX_BUSY,
+        Self::MEDSEAL_OUTBOX_SCHEMA,
+        Self::MEDSEAL_OUTBOX_NOT_FOUND,
+        Self::MEDSEAL_OUTBOX_STATE,
+        Self::MEDSEAL_OUTBOX_DUPLICATE,
+        Self::MEDSEAL_OUTBOX_SEQUENCE,
+        Self::MEDSEAL_TRANSPORT_CONNECT,
+        Self::MEDSEAL_TRANSPORT_TIMEOUT,
+        Self::MEDSEAL_TRANSPORT_TLS,
+        Self::MEDSEAL_TRANSPORT_HTTP,
+        Self::MEDSEAL_TRANSPORT_REJECTED,
+        Self::MEDSEAL_TRANSPORT_PROTOCOL,
+        Self::MEDSEAL_TRANSPORT_CONFIG,
+        Self::MEDSEAL_LEDGER_PROOF_INVALID,
+        Self::MEDSEAL_LEDGER_TREE_HEAD_INVALID,
+        Self::MEDSEAL_LEDGER_RECEIPT_INVALID,
+        Self::MEDSEAL_LEDGER_RANGE,
     ];
 
     /// The code for a raw number, if it is one of ours.
@@ -314,6 +371,24 @@ impl ResultCode {
             MEDSEAL_PKCS11_KEY_NOT_FOUND => ("MEDSEAL_PKCS11_KEY_NOT_FOUND", "the PKCS#11 token holds no such key"),
             MEDSEAL_PKCS11_PIN => ("MEDSEAL_PKCS11_PIN", "the PKCS#11 PIN was refused or the token is locked"),
             MEDSEAL_PKCS11_DEVICE => ("MEDSEAL_PKCS11_DEVICE", "the PKCS#11 token failed the operation"),
+            MEDSEAL_OUTBOX_IO => ("MEDSEAL_OUTBOX_IO", "the outbox database could not be read or written"),
+            MEDSEAL_OUTBOX_BUSY => ("MEDSEAL_OUTBOX_BUSY", "the outbox is locked by another process"),
+            MEDSEAL_OUTBOX_SCHEMA => ("MEDSEAL_OUTBOX_SCHEMA", "the file is not a medseal outbox of a known version"),
+            MEDSEAL_OUTBOX_NOT_FOUND => ("MEDSEAL_OUTBOX_NOT_FOUND", "no such record in the outbox"),
+            MEDSEAL_OUTBOX_STATE => ("MEDSEAL_OUTBOX_STATE", "the record's state does not allow this operation"),
+            MEDSEAL_OUTBOX_DUPLICATE => ("MEDSEAL_OUTBOX_DUPLICATE", "the record id is already used for other content"),
+            MEDSEAL_OUTBOX_SEQUENCE => ("MEDSEAL_OUTBOX_SEQUENCE", "the envelope's source or sequence is not the outbox's next"),
+            MEDSEAL_TRANSPORT_CONNECT => ("MEDSEAL_TRANSPORT_CONNECT", "the hub could not be reached"),
+            MEDSEAL_TRANSPORT_TIMEOUT => ("MEDSEAL_TRANSPORT_TIMEOUT", "the hub did not answer in time"),
+            MEDSEAL_TRANSPORT_TLS => ("MEDSEAL_TRANSPORT_TLS", "the TLS connection to the hub failed"),
+            MEDSEAL_TRANSPORT_HTTP => ("MEDSEAL_TRANSPORT_HTTP", "the hub answered with a status that will be retried"),
+            MEDSEAL_TRANSPORT_REJECTED => ("MEDSEAL_TRANSPORT_REJECTED", "the hub refused the request for good"),
+            MEDSEAL_TRANSPORT_PROTOCOL => ("MEDSEAL_TRANSPORT_PROTOCOL", "the hub's answer is malformed"),
+            MEDSEAL_TRANSPORT_CONFIG => ("MEDSEAL_TRANSPORT_CONFIG", "the transport configuration is invalid"),
+            MEDSEAL_LEDGER_PROOF_INVALID => ("MEDSEAL_LEDGER_PROOF_INVALID", "a ledger proof does not verify"),
+            MEDSEAL_LEDGER_TREE_HEAD_INVALID => ("MEDSEAL_LEDGER_TREE_HEAD_INVALID", "a signed tree head does not verify"),
+            MEDSEAL_LEDGER_RECEIPT_INVALID => ("MEDSEAL_LEDGER_RECEIPT_INVALID", "a receipt does not verify"),
+            MEDSEAL_LEDGER_RANGE => ("MEDSEAL_LEDGER_RANGE", "a ledger index or size is out of range"),
         }
     }
 }

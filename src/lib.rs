@@ -13,10 +13,19 @@ pub mod error;
 pub mod ffi;
 pub mod jws;
 pub mod keys;
+pub mod ledger;
+pub mod outbox;
 pub mod seal;
 pub mod signers;
+pub mod transport;
 pub mod trust;
 pub mod x509;
+
+/// Wire types generated from `proto/medseal/v1/*.proto` (sealed envelopes, submission).
+#[allow(missing_docs, clippy::all)]
+pub mod wire {
+    include!(concat!(env!("OUT_DIR"), "/medseal.v1.rs"));
+}
 
 pub use canon::{canonicalize, CanonOptions, FhirVariant, NfcPolicy};
 pub use error::{Error, Result, ResultCode};

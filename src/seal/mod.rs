@@ -9,11 +9,8 @@ mod envelope;
 pub mod hpke;
 mod recipient;
 
-/// Wire types generated from `proto/medseal/v1/sealed_record.proto`.
-#[allow(missing_docs, clippy::all)]
-pub mod wire {
-    include!(concat!(env!("OUT_DIR"), "/medseal.v1.rs"));
-}
+/// The wire types (generated from `proto/medseal/v1/`), also reachable as `medseal::wire`.
+pub use crate::wire;
 
 pub use envelope::{Envelope, Meta, Recipient, INFO_PREFIX, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
 pub use hpke::Aead;

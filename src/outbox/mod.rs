@@ -1,0 +1,1 @@
+//! The durable outbox (docs/SUBMISSION.md). Being written (issue 5).

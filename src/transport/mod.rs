@@ -1,0 +1,1 @@
+//! Transport to the hub (docs/SUBMISSION.md). Being written (issue 5).
