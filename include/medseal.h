@@ -40,8 +40,8 @@
 // Stable result codes. In C this is `medseal_result`; `MEDSEAL_OK` is 0.
 //
 // Blocks: 1–99 general, 100–199 canonical JSON, 200–299 keys, 300–399 JWS, 400–499 sealed
-// envelopes, 500–599 certificates and trust lists, 600–699 signers (tokens, callbacks, clock).
-// Reserved for later areas: 700 outbox, 800 transport, 900 ledger.
+// envelopes, 500–599 certificates and trust lists, 600–699 signers (tokens, callbacks, clock),
+// 700–799 the outbox, 800–899 transport to the hub, 900–999 the ledger and receipts.
 enum medseal_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
@@ -176,6 +176,42 @@ enum medseal_result
   MEDSEAL_PKCS11_PIN = 607,
   // The token failed an operation (removed, device error, unsupported mechanism).
   MEDSEAL_PKCS11_DEVICE = 608,
+  // The outbox database could not be opened, read or written (disk full, permissions, I/O error).
+  MEDSEAL_OUTBOX_IO = 700,
+  // The outbox stayed locked by another process longer than the busy timeout.
+  MEDSEAL_OUTBOX_BUSY = 701,
+  // The file is not a medseal outbox, or one of a newer schema version.
+  MEDSEAL_OUTBOX_SCHEMA = 702,
+  // No record with this outbox id or record id.
+  MEDSEAL_OUTBOX_NOT_FOUND = 703,
+  // The record is not in a state that allows this (e.g. requeue of a record that is not a dead letter).
+  MEDSEAL_OUTBOX_STATE = 704,
+  // The record id is already in the outbox with other content.
+  MEDSEAL_OUTBOX_DUPLICATE = 705,
+  // A pre-sealed envelope's source or sequence number is not the next one of this outbox.
+  MEDSEAL_OUTBOX_SEQUENCE = 706,
+  // The hub could not be reached (refused, unreachable, DNS, proxy).
+  MEDSEAL_TRANSPORT_CONNECT = 800,
+  // The hub did not answer within the timeout.
+  MEDSEAL_TRANSPORT_TIMEOUT = 801,
+  // TLS failed: the hub's certificate is not the pinned CA's, the name does not match, a certificate expired, or the hub refused our client certificate.
+  MEDSEAL_TRANSPORT_TLS = 802,
+  // The hub answered with an HTTP status that will be retried (408, 425, 429, 5xx).
+  MEDSEAL_TRANSPORT_HTTP = 803,
+  // The hub refused the request for good (other 4xx); records go to dead letters with the reason.
+  MEDSEAL_TRANSPORT_REJECTED = 804,
+  // The hub's answer is malformed or does not match the request.
+  MEDSEAL_TRANSPORT_PROTOCOL = 805,
+  // The transport configuration is invalid (URL, client certificate or key, CA, proxy).
+  MEDSEAL_TRANSPORT_CONFIG = 806,
+  // An inclusion or consistency proof does not lead to the signed root.
+  MEDSEAL_LEDGER_PROOF_INVALID = 900,
+  // A signed tree head is malformed or not signed by the hub's tree-head key.
+  MEDSEAL_LEDGER_TREE_HEAD_INVALID = 901,
+  // A receipt is malformed, not signed by the hub's receipt key, or not for this record.
+  MEDSEAL_LEDGER_RECEIPT_INVALID = 902,
+  // A leaf index or tree size is out of range.
+  MEDSEAL_LEDGER_RANGE = 903,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -104,6 +104,24 @@ static const struct code_name CODES[] = {
     CODE(MEDSEAL_PKCS11_KEY_NOT_FOUND),
     CODE(MEDSEAL_PKCS11_PIN),
     CODE(MEDSEAL_PKCS11_DEVICE),
+    CODE(MEDSEAL_OUTBOX_IO),
+    CODE(MEDSEAL_OUTBOX_BUSY),
+    CODE(MEDSEAL_OUTBOX_SCHEMA),
+    CODE(MEDSEAL_OUTBOX_NOT_FOUND),
+    CODE(MEDSEAL_OUTBOX_STATE),
+    CODE(MEDSEAL_OUTBOX_DUPLICATE),
+    CODE(MEDSEAL_OUTBOX_SEQUENCE),
+    CODE(MEDSEAL_TRANSPORT_CONNECT),
+    CODE(MEDSEAL_TRANSPORT_TIMEOUT),
+    CODE(MEDSEAL_TRANSPORT_TLS),
+    CODE(MEDSEAL_TRANSPORT_HTTP),
+    CODE(MEDSEAL_TRANSPORT_REJECTED),
+    CODE(MEDSEAL_TRANSPORT_PROTOCOL),
+    CODE(MEDSEAL_TRANSPORT_CONFIG),
+    CODE(MEDSEAL_LEDGER_PROOF_INVALID),
+    CODE(MEDSEAL_LEDGER_TREE_HEAD_INVALID),
+    CODE(MEDSEAL_LEDGER_RECEIPT_INVALID),
+    CODE(MEDSEAL_LEDGER_RANGE),
 };
 #undef CODE
 #define N_CODES (sizeof CODES / sizeof CODES[0])
@@ -136,7 +154,7 @@ static void test_result_codes(void) {
     CHECK_STR(medseal_result_describe(MEDSEAL_OK), "success");
 
     /* Unknown codes: never NULL, and not the name of a real code. */
-    const int32_t unknown[] = {-1, 8, 99, 110, 199, 206, 310, 409, 499, 512, 599, 609, 700, 999, INT32_MAX, INT32_MIN};
+    const int32_t unknown[] = {-1, 8, 99, 110, 199, 206, 310, 409, 499, 512, 599, 609, 707, 807, 904, 999, INT32_MAX, INT32_MIN};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *name = medseal_result_name(unknown[i]);
         const char *text = medseal_result_describe(unknown[i]);
