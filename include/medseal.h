@@ -408,6 +408,13 @@ typedef uint32_t medseal_trusted_by;
 // keys; key ids; routing metadata). Thread safety: may be read from any thread; freed once.
 typedef struct medseal_buffer medseal_buffer;
 
+// A background delivery thread. Its functions are safe from any thread; free with
+// `medseal_deliverer_free` (which stops it).
+typedef struct medseal_deliverer medseal_deliverer;
+
+// What a delivery run did. Immutable; free with `medseal_delivery_report_free`.
+typedef struct medseal_delivery_report medseal_delivery_report;
+
 // A decoded sealed envelope. Immutable: share it between threads freely.
 typedef struct medseal_envelope medseal_envelope;
 
@@ -415,11 +422,28 @@ typedef struct medseal_envelope medseal_envelope;
 // freely. Signers and verifiers keep their own reference, so it may be freed before them.
 typedef struct medseal_key medseal_key;
 
+// What an enqueue returns once the record is on disk: outbox id, sequence number, digest.
+// Immutable: share it between threads freely.
+typedef struct medseal_local_receipt medseal_local_receipt;
+
 // Routing metadata of an envelope (record id, source, sequence, creation time, content
 // type). In clear, but bound to the ciphertext: any change fails opening. Not synchronized:
 // do not call a setter while another thread uses the same meta; otherwise it may be read by
 // several seal calls at once.
 typedef struct medseal_meta medseal_meta;
+
+// A durable outbox (an SQLite file in WAL mode). Safe to share between threads: calls are
+// serialized inside; several processes may open the same file. Shared (`Arc`) with the
+// background deliverers started on it, so it may be freed while they run.
+typedef struct medseal_outbox medseal_outbox;
+
+// A snapshot of an outbox's counts and times (`medseal_outbox_status`). Immutable: share it
+// between threads freely.
+typedef struct medseal_outbox_summary medseal_outbox_summary;
+
+// A receipt that passed `medseal_receipt_verify`. Immutable: share it between threads
+// freely; free it once with `medseal_receipt_free`.
+typedef struct medseal_receipt medseal_receipt;
 
 // An HPKE recipient key (X25519): private (opens envelopes) or public only (envelopes are
 // sealed to it). Immutable: share it between threads freely.
@@ -430,6 +454,14 @@ typedef struct medseal_signer medseal_signer;
 
 // Collects signer options. One thread at a time; free with `medseal_signer_builder_free`.
 typedef struct medseal_signer_builder medseal_signer_builder;
+
+// The HTTPS connection to the hub (mutual TLS). Immutable: share it between threads and
+// outboxes freely; free with `medseal_transport_free`.
+typedef struct medseal_transport medseal_transport;
+
+// Collects a transport configuration. One thread at a time; free with
+// `medseal_transport_config_builder_free`.
+typedef struct medseal_transport_config_builder medseal_transport_config_builder;
 
 // A verified, fresh trust list. Immutable: share it between threads freely.
 typedef struct medseal_trust_list medseal_trust_list;
@@ -523,6 +555,171 @@ medseal_result medseal_key_has_private(const struct medseal_key *key, uint32_t *
 
 // Frees a key (its secret bytes are zeroized). NULL is a no-op. Safe from any thread.
 void medseal_key_free(struct medseal_key *key);
+
+// Checks what the hub returned for one record (docs/SUBMISSION.md "Checking a receipt"):
+// `receipt` (the compact JWS) verifies with `receipt_key` and names `record_id` (when given:
+// NULL and 0 skip that check); `inclusion_proof` (a protobuf `medseal.v1.InclusionProof`, or
+// its JSON mapping) carries a tree head that verifies with `tree_head_key` (another key) for
+// the receipt's tree size, and an audit path from the receipt's ledger entry to its root.
+// Compare the envelope digest yourself with `medseal_receipt_digest`.
+// Errors: `MEDSEAL_LEDGER_RECEIPT_INVALID`, `_TREE_HEAD_INVALID`, `_PROOF_INVALID`.
+medseal_result medseal_receipt_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *inclusion_proof, size_t proof_len, const struct medseal_key *receipt_key, const struct medseal_key *tree_head_key, const uint8_t *record_id, size_t record_id_len, struct medseal_receipt **out);
+
+// Writes the record's leaf index in the ledger to `*index`.
+medseal_result medseal_receipt_ledger_index(const struct medseal_receipt *receipt, uint64_t *index);
+
+// Writes the size of the tree the receipt and its proof go with to `*tree_size`.
+medseal_result medseal_receipt_tree_size(const struct medseal_receipt *receipt, uint64_t *tree_size);
+
+// Writes the facility's sequence number for the record to `*sequence`.
+medseal_result medseal_receipt_sequence(const struct medseal_receipt *receipt, uint64_t *sequence);
+
+// Writes when the hub received the record (Unix seconds) to `*received`.
+medseal_result medseal_receipt_received(const struct medseal_receipt *receipt, int64_t *received);
+
+// Borrows the record id (UTF-8, not NUL-terminated), valid until the receipt is freed.
+medseal_result medseal_receipt_record_id(const struct medseal_receipt *receipt, const uint8_t **data, size_t *len);
+
+// Borrows the source facility id (UTF-8, not NUL-terminated), valid until the receipt is freed.
+medseal_result medseal_receipt_source(const struct medseal_receipt *receipt, const uint8_t **data, size_t *len);
+
+// Writes the envelope digest the receipt names (SHA-256, 32 bytes) to `digest`.
+medseal_result medseal_receipt_digest(const struct medseal_receipt *receipt, uint8_t *digest);
+
+// Frees a receipt. NULL is a no-op. Safe from any thread.
+void medseal_receipt_free(struct medseal_receipt *receipt);
+
+// Verifies a signed tree head (`jws`, compact, typ `medseal-tree-head+jws`) with the hub's
+// tree-head key and writes its size to `*tree_size`, its time (Unix seconds) to `*timestamp`
+// and its root to `root_hash` (32 bytes). Error: `MEDSEAL_LEDGER_TREE_HEAD_INVALID`.
+medseal_result medseal_tree_head_verify(const uint8_t *jws, size_t len, const struct medseal_key *tree_head_key, uint64_t *tree_size, int64_t *timestamp, uint8_t *root_hash);
+
+// Writes the RFC 9162 leaf hash of `entry` (`SHA-256(0x00 || entry)`, 32 bytes) to `out`.
+// A ledger entry's leaf is the hash of its canonical JSON line, exactly as served.
+medseal_result medseal_ledger_leaf_hash(const uint8_t *entry, size_t len, uint8_t *out);
+
+// RFC 9162 2.1.3.2: checks that `path` (`path_len` bytes: the audit path's 32-byte hashes,
+// concatenated; NULL when empty) leads from the leaf hash `leaf` at `index` to `root`, the
+// root of a tree of `size` leaves. Errors: `MEDSEAL_LEDGER_PROOF_INVALID`, `MEDSEAL_LEDGER_RANGE`.
+medseal_result medseal_ledger_verify_inclusion(const uint8_t *leaf, uint64_t index, uint64_t size, const uint8_t *path, size_t path_len, const uint8_t *root);
+
+// RFC 9162 2.1.4.2: checks that the tree of `first` leaves with root `first_root` is a prefix
+// of the tree of `second` leaves with root `second_root`, with `path` (`path_len` bytes of
+// concatenated hashes; NULL when empty). Errors: `MEDSEAL_LEDGER_PROOF_INVALID`,
+// `MEDSEAL_LEDGER_RANGE` (`first > second`).
+medseal_result medseal_ledger_verify_consistency(uint64_t first, uint64_t second, const uint8_t *first_root, const uint8_t *second_root, const uint8_t *path, size_t path_len);
+
+// Opens the outbox file at `path` (UTF-8), creating it if missing, for facility `source` (the
+// `meta.source` of every record), sealing records to `recipients` (the hub first, then any
+// others; public keys suffice, and the keys may be freed afterwards). `recipients` may be
+// NULL with `n = 0`: the outbox can then be administered but not enqueue signed records.
+// Defaults: AES-256-GCM, busy timeout 30 s, lease 60 s. Errors: `MEDSEAL_OUTBOX_IO` (cannot
+// open or create), `MEDSEAL_OUTBOX_SCHEMA` (not an outbox, or a newer version),
+// `MEDSEAL_OUTBOX_BUSY`, `MEDSEAL_INVALID_ARGUMENT` (the file belongs to another source).
+medseal_result medseal_outbox_open(const uint8_t *path, size_t path_len, const uint8_t *source, size_t source_len, const struct medseal_recipient_key *const *recipients, size_t n, struct medseal_outbox **out);
+
+// Closes an outbox. NULL is a no-op. Safe from any thread, once no other call uses it.
+void medseal_outbox_free(struct medseal_outbox *outbox);
+
+// Seals `signed_record` (a JWS: flattened JSON or compact) to the outbox's recipients with meta
+// {record_id, source, next sequence number, now, content type}, inside the one transaction
+// that allocates the number and stores the envelope; returns once it is durable. The same
+// record id with the same signed bytes again gives the original receipt
+// (`medseal_local_receipt_already_queued` = 1); with other bytes it is
+// `MEDSEAL_OUTBOX_DUPLICATE`. `MEDSEAL_OUTBOX_BUSY` if another process held the file beyond
+// the busy timeout (nothing was stored; retry).
+medseal_result medseal_outbox_enqueue(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, const uint8_t *signed_record, size_t signed_record_len, struct medseal_local_receipt **out);
+
+// Enqueues an envelope sealed elsewhere (protobuf, or the JSON mapping): its meta.source must
+// be the outbox's and its meta.sequence the next number (`MEDSEAL_OUTBOX_SEQUENCE`
+// otherwise), and it must be addressed to the outbox's first recipient, the hub
+// (`MEDSEAL_SEAL_WRONG_RECIPIENT`). The same record id and envelope again gives the original
+// receipt; another envelope with that id is `MEDSEAL_OUTBOX_DUPLICATE`.
+medseal_result medseal_outbox_enqueue_sealed(const struct medseal_outbox *outbox, const uint8_t *envelope, size_t len, struct medseal_local_receipt **out);
+
+// Writes the record's outbox id (its row in this file) to `*outbox_id`.
+medseal_result medseal_local_receipt_outbox_id(const struct medseal_local_receipt *receipt, int64_t *outbox_id);
+
+// Writes the record's per-source sequence number (1, 2, 3, …) to `*sequence`.
+medseal_result medseal_local_receipt_sequence(const struct medseal_local_receipt *receipt, uint64_t *sequence);
+
+// Writes when the record was enqueued (Unix seconds) to `*enqueued_at`.
+medseal_result medseal_local_receipt_enqueued_at(const struct medseal_local_receipt *receipt, int64_t *enqueued_at);
+
+// Writes 1 to `*already_queued` if the record id was already enqueued with the same content
+// (nothing was added; this is the original receipt), else 0.
+medseal_result medseal_local_receipt_already_queued(const struct medseal_local_receipt *receipt, uint32_t *already_queued);
+
+// Writes the SHA-256 of the protobuf envelope (32 bytes, as the hub receives it) at the start
+// of `out` (`cap` bytes) and 32 to `*written`. `out = NULL, cap = 0` (or a smaller `cap`)
+// gives `MEDSEAL_BUFFER_TOO_SMALL` with 32 in `*written`.
+medseal_result medseal_local_receipt_digest(const struct medseal_local_receipt *receipt, uint8_t *out, size_t cap, size_t *written);
+
+// Frees a local receipt. NULL is a no-op. Safe from any thread.
+void medseal_local_receipt_free(struct medseal_local_receipt *receipt);
+
+// Reads the outbox's counts per state, next sequence number and due times into a new
+// snapshot (read with the `medseal_outbox_summary_*` accessors).
+medseal_result medseal_outbox_status(const struct medseal_outbox *outbox, struct medseal_outbox_summary **out);
+
+// Writes the number of queued records (waiting for delivery) to `*count`.
+medseal_result medseal_outbox_summary_queued(const struct medseal_outbox_summary *summary, uint64_t *count);
+
+// Writes the number of records being delivered (claimed, lease running) to `*count`.
+medseal_result medseal_outbox_summary_in_flight(const struct medseal_outbox_summary *summary, uint64_t *count);
+
+// Writes the number of delivered records (hub receipt kept) to `*count`.
+medseal_result medseal_outbox_summary_delivered(const struct medseal_outbox_summary *summary, uint64_t *count);
+
+// Writes the number of dead letters (refused for good, waiting for an operator) to `*count`.
+medseal_result medseal_outbox_summary_dead_letter(const struct medseal_outbox_summary *summary, uint64_t *count);
+
+// Writes the number of discarded dead letters to `*count`.
+medseal_result medseal_outbox_summary_discarded(const struct medseal_outbox_summary *summary, uint64_t *count);
+
+// Writes the sequence number the next record will get to `*sequence`.
+medseal_result medseal_outbox_summary_next_sequence(const struct medseal_outbox_summary *summary, uint64_t *sequence);
+
+// When the oldest record not yet delivered (queued or in flight) was enqueued: writes 1 to
+// `*present` and the time (Unix seconds) to `*at`, or 0 and 0 when there is none.
+medseal_result medseal_outbox_summary_oldest_queued_at(const struct medseal_outbox_summary *summary, uint32_t *present, int64_t *at);
+
+// When the next record becomes due for delivery (a queued record's next attempt, or an
+// in-flight record's lease end): writes 1 to `*present` and the time (Unix seconds) to
+// `*at`, or 0 and 0 when nothing waits.
+medseal_result medseal_outbox_summary_next_attempt_at(const struct medseal_outbox_summary *summary, uint32_t *present, int64_t *at);
+
+// Frees a status snapshot. NULL is a no-op. Safe from any thread.
+void medseal_outbox_summary_free(struct medseal_outbox_summary *summary);
+
+// Writes the number of dead letters to `*count`.
+medseal_result medseal_outbox_dead_letter_count(const struct medseal_outbox *outbox, uint64_t *count);
+
+// Writes the outbox ids of the dead letters, oldest first, into `ids` (room for `cap` ids)
+// and their number to `*written`. Ask for the number with `ids = NULL, cap = 0`:
+// `MEDSEAL_BUFFER_TOO_SMALL` with the count in `*written` (which may grow before the next
+// call, if a deliverer adds one).
+medseal_result medseal_outbox_dead_letter_ids(const struct medseal_outbox *outbox, int64_t *ids, size_t cap, size_t *written);
+
+// Gives dead letter `outbox_id` another chance: it is queued again, due now (its dead-letter
+// code and reason move to its history). `MEDSEAL_OUTBOX_NOT_FOUND`, or `MEDSEAL_OUTBOX_STATE`
+// if it is not a dead letter.
+medseal_result medseal_outbox_requeue(const struct medseal_outbox *outbox, int64_t outbox_id);
+
+// Decides not to send dead letter `outbox_id`: it becomes discarded, recorded with the time,
+// the operating-system user and `why` (UTF-8, required, not empty). The envelope is kept;
+// nothing is ever deleted. `MEDSEAL_OUTBOX_NOT_FOUND`, or `MEDSEAL_OUTBOX_STATE` if it is not
+// a dead letter.
+medseal_result medseal_outbox_discard(const struct medseal_outbox *outbox, int64_t outbox_id, const uint8_t *why, size_t len);
+
+// Stops queued record `outbox_id` before it is delivered (enqueued by mistake): it becomes a
+// dead letter with code `WITHDRAWN` and `reason` (UTF-8, required), recorded. Only a queued
+// record: one in flight may be at the hub already (`MEDSEAL_OUTBOX_STATE`).
+medseal_result medseal_outbox_withdraw(const struct medseal_outbox *outbox, int64_t outbox_id, const uint8_t *reason, size_t len);
+
+// Copies the whole outbox to a new file at `path` (UTF-8) with SQLite's online backup, while
+// other processes keep working. An existing file is never replaced (`MEDSEAL_OUTBOX_IO`).
+medseal_result medseal_outbox_backup(const struct medseal_outbox *outbox, const uint8_t *path, size_t len);
 
 // Generates a new X25519 recipient key (private).
 medseal_result medseal_recipient_key_generate(struct medseal_recipient_key **out);
@@ -700,6 +897,129 @@ medseal_result medseal_signer_public_key(const struct medseal_signer *signer, st
 
 // Frees a signer. NULL is a no-op. Safe from any thread.
 void medseal_signer_free(struct medseal_signer *signer);
+
+// Starts a transport configuration for the hub at `url` (UTF-8): `https://host[:port][/base]`.
+// Plain `http://` is refused (`MEDSEAL_TRANSPORT_CONFIG`): records go only over TLS with a
+// verified hub certificate, and nothing turns that off. Defaults: the hub CA must be set
+// (pinned), no proxy, connect timeout 10 s, total timeout 30 s, 100 records per batch.
+medseal_result medseal_transport_config_builder_new(const uint8_t *url, size_t len, struct medseal_transport_config_builder **out);
+
+// Sets the client certificate chain (PEM, the facility's certificate first; its subject CN
+// is the facility id). Errors: `MEDSEAL_TRANSPORT_CONFIG`.
+medseal_result medseal_transport_config_builder_set_client_certificate(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+
+// Sets the client private key (PEM: PKCS#8, PKCS#1 or SEC1, unencrypted). It is copied into
+// memory wiped when the builder and the transports built from it are freed; the caller may
+// wipe its copy at once. Errors: `MEDSEAL_TRANSPORT_CONFIG`.
+medseal_result medseal_transport_config_builder_set_client_key(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+
+// Pins the hub's CA (PEM, one or more certificates): the hub's server certificate must chain
+// to it. Errors: `MEDSEAL_TRANSPORT_CONFIG`.
+medseal_result medseal_transport_config_builder_set_hub_ca(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+
+// `on` = 1 trusts the public web roots (Mozilla's list, compiled in) for the hub's
+// certificate instead of a pinned hub CA (not both); 0 (the default) does not.
+medseal_result medseal_transport_config_builder_set_public_roots(struct medseal_transport_config_builder *builder, uint32_t on);
+
+// Sets the hub's receipt key (public): receipts must verify with it before a record is marked
+// delivered. The key may be freed afterwards.
+medseal_result medseal_transport_config_builder_set_receipt_key(struct medseal_transport_config_builder *builder, const struct medseal_key *key);
+
+// Sets the hub's tree-head key (public): the tree head of every inclusion proof must verify
+// with it. The key may be freed afterwards.
+medseal_result medseal_transport_config_builder_set_tree_head_key(struct medseal_transport_config_builder *builder, const struct medseal_key *key);
+
+// Reads a facility directory as `medseal hub enroll` writes it: client.pem, client.key,
+// hub-ca.pem, receipt.pub and tree-head.pub. `path` is UTF-8.
+medseal_result medseal_transport_config_builder_set_facility_dir(struct medseal_transport_config_builder *builder, const uint8_t *path, size_t len);
+
+// Sets the connect timeout (TCP, proxy and TLS handshake) in milliseconds (default 10000).
+medseal_result medseal_transport_config_builder_set_connect_timeout_ms(struct medseal_transport_config_builder *builder, uint32_t ms);
+
+// Sets the total timeout of one submission in milliseconds (default 30000). Keep it below the
+// outbox lease (60 s by default).
+medseal_result medseal_transport_config_builder_set_timeout_ms(struct medseal_transport_config_builder *builder, uint32_t ms);
+
+// Sets the number of records per batch, 1 to 1000 (default 100).
+medseal_result medseal_transport_config_builder_set_batch_size(struct medseal_transport_config_builder *builder, uint32_t records);
+
+// Goes through an HTTP CONNECT proxy: `http://[user:password@]host[:port]` (UTF-8).
+medseal_result medseal_transport_config_builder_set_proxy(struct medseal_transport_config_builder *builder, const uint8_t *url, size_t len);
+
+// `on` = 1 takes the proxy from the environment when the transport is built (`HTTPS_PROXY`,
+// `https_proxy`, `ALL_PROXY`, `all_proxy`, honouring `NO_PROXY`/`no_proxy`); 0 connects
+// directly (the default).
+medseal_result medseal_transport_config_builder_set_proxy_from_env(struct medseal_transport_config_builder *builder, uint32_t on);
+
+// Builds the transport: checks that a client certificate and its key, the hub CA (or public
+// roots) and both hub keys are set, and that the key belongs to the certificate. No
+// connection is made yet. The builder stays valid (and must still be freed). Errors:
+// `MEDSEAL_TRANSPORT_CONFIG`.
+medseal_result medseal_transport_config_builder_build(const struct medseal_transport_config_builder *builder, struct medseal_transport **out);
+
+// Frees a transport configuration builder (the key copy is wiped). NULL is a no-op.
+void medseal_transport_config_builder_free(struct medseal_transport_config_builder *builder);
+
+// Frees a transport. A deliverer using it keeps its own reference. NULL is a no-op.
+void medseal_transport_free(struct medseal_transport *transport);
+
+// Delivers every due record of `outbox` through `transport`, batch after batch, until nothing
+// is due or a whole batch failed (the hub down, a certificate refused: the records wait for
+// their next attempt). Receipts are verified before a record is marked delivered. Returns
+// `MEDSEAL_OK` with a report even when the hub could not be reached (the report's last error
+// says why); fails only when the outbox itself does (`MEDSEAL_OUTBOX_*`). Blocks the calling
+// thread; several threads or processes may deliver from one outbox file at once (a record is
+// never sent by two of them at the same time).
+medseal_result medseal_outbox_deliver(const struct medseal_outbox *outbox, const struct medseal_transport *transport, struct medseal_delivery_report **out);
+
+// Writes the number of records delivered: acknowledged by the hub with a receipt that
+// verified, duplicates included.
+medseal_result medseal_delivery_report_delivered(const struct medseal_delivery_report *report, uint64_t *count);
+
+// Writes how many of the delivered records the hub already had (`DUPLICATE`, with the
+// original receipt).
+medseal_result medseal_delivery_report_duplicates(const struct medseal_delivery_report *report, uint64_t *count);
+
+// Writes the number of records moved to dead letters (refused by the hub for good; the
+// outbox keeps its code and reason).
+medseal_result medseal_delivery_report_dead_letters(const struct medseal_delivery_report *report, uint64_t *count);
+
+// Writes the number of records left queued for a later attempt (the hub unreachable or
+// refusing the connection, or a receipt that did not verify).
+medseal_result medseal_delivery_report_retried(const struct medseal_delivery_report *report, uint64_t *count);
+
+// Writes whether a record is waiting (`*present` 1 or 0) and, if so, when the next one
+// becomes due (Unix seconds, `*at`; 0 when none).
+medseal_result medseal_delivery_report_next_attempt_at(const struct medseal_delivery_report *report, uint32_t *present, int64_t *at);
+
+// Writes the code of the last transport or protocol error of the run to `*code`
+// (`MEDSEAL_OK` if there was none) and borrows its message (UTF-8, length 0 if none), valid
+// until the report is freed. `MEDSEAL_TRANSPORT_TLS` names the certificate problem (unknown
+// CA, name mismatch, expired, client certificate refused).
+medseal_result medseal_delivery_report_last_error(const struct medseal_delivery_report *report, medseal_result *code, const uint8_t **message, size_t *len);
+
+// Frees a delivery report. NULL is a no-op.
+void medseal_delivery_report_free(struct medseal_delivery_report *report);
+
+// Starts a background thread delivering from `outbox` through `transport`: at once, when
+// notified (`medseal_deliverer_notify`, e.g. after each enqueue), when a queued record becomes
+// due, and at least every `poll_interval_ms` (at least 10). After a whole batch failed it
+// waits for that batch's next attempt. The deliverer holds its own references: the outbox and
+// transport handles may be freed while it runs.
+medseal_result medseal_deliverer_start(const struct medseal_outbox *outbox, const struct medseal_transport *transport, uint32_t poll_interval_ms, struct medseal_deliverer **out);
+
+// Asks the deliverer for a round now. Returns at once; safe from any thread. NULL is a no-op.
+void medseal_deliverer_notify(const struct medseal_deliverer *deliverer);
+
+// Stops the deliverer's thread and waits for it: a batch in progress is finished and marked
+// first. Later calls do nothing. NULL is a no-op.
+void medseal_deliverer_stop(const struct medseal_deliverer *deliverer);
+
+// Writes a new report of the deliverer's last round (an empty one if none ran yet).
+medseal_result medseal_deliverer_last_report(const struct medseal_deliverer *deliverer, struct medseal_delivery_report **out);
+
+// Stops the deliverer (as `medseal_deliverer_stop`) and frees it. NULL is a no-op.
+void medseal_deliverer_free(struct medseal_deliverer *deliverer);
 
 // Verifies a signed trust list (`jws`) with the trust-list key `list_key`, at time `now`
 // (Unix seconds), refusing lists older than `min_sequence` (pass the highest sequence seen

@@ -161,17 +161,33 @@ typedef uint32_t medseal_trusted_by;
 
 typedef struct medseal_buffer medseal_buffer;
 
+typedef struct medseal_deliverer medseal_deliverer;
+
+typedef struct medseal_delivery_report medseal_delivery_report;
+
 typedef struct medseal_envelope medseal_envelope;
 
 typedef struct medseal_key medseal_key;
 
+typedef struct medseal_local_receipt medseal_local_receipt;
+
 typedef struct medseal_meta medseal_meta;
+
+typedef struct medseal_outbox medseal_outbox;
+
+typedef struct medseal_outbox_summary medseal_outbox_summary;
+
+typedef struct medseal_receipt medseal_receipt;
 
 typedef struct medseal_recipient_key medseal_recipient_key;
 
 typedef struct medseal_signer medseal_signer;
 
 typedef struct medseal_signer_builder medseal_signer_builder;
+
+typedef struct medseal_transport medseal_transport;
+
+typedef struct medseal_transport_config_builder medseal_transport_config_builder;
 
 typedef struct medseal_trust_list medseal_trust_list;
 
@@ -212,6 +228,84 @@ medseal_result medseal_key_algorithm(const struct medseal_key *key, uint32_t *al
 medseal_result medseal_key_has_private(const struct medseal_key *key, uint32_t *has_private);
 
 void medseal_key_free(struct medseal_key *key);
+
+medseal_result medseal_receipt_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *inclusion_proof, size_t proof_len, const struct medseal_key *receipt_key, const struct medseal_key *tree_head_key, const uint8_t *record_id, size_t record_id_len, struct medseal_receipt **out);
+
+medseal_result medseal_receipt_ledger_index(const struct medseal_receipt *receipt, uint64_t *index);
+
+medseal_result medseal_receipt_tree_size(const struct medseal_receipt *receipt, uint64_t *tree_size);
+
+medseal_result medseal_receipt_sequence(const struct medseal_receipt *receipt, uint64_t *sequence);
+
+medseal_result medseal_receipt_received(const struct medseal_receipt *receipt, int64_t *received);
+
+medseal_result medseal_receipt_record_id(const struct medseal_receipt *receipt, const uint8_t **data, size_t *len);
+
+medseal_result medseal_receipt_source(const struct medseal_receipt *receipt, const uint8_t **data, size_t *len);
+
+medseal_result medseal_receipt_digest(const struct medseal_receipt *receipt, uint8_t *digest);
+
+void medseal_receipt_free(struct medseal_receipt *receipt);
+
+medseal_result medseal_tree_head_verify(const uint8_t *jws, size_t len, const struct medseal_key *tree_head_key, uint64_t *tree_size, int64_t *timestamp, uint8_t *root_hash);
+
+medseal_result medseal_ledger_leaf_hash(const uint8_t *entry, size_t len, uint8_t *out);
+
+medseal_result medseal_ledger_verify_inclusion(const uint8_t *leaf, uint64_t index, uint64_t size, const uint8_t *path, size_t path_len, const uint8_t *root);
+
+medseal_result medseal_ledger_verify_consistency(uint64_t first, uint64_t second, const uint8_t *first_root, const uint8_t *second_root, const uint8_t *path, size_t path_len);
+
+medseal_result medseal_outbox_open(const uint8_t *path, size_t path_len, const uint8_t *source, size_t source_len, const struct medseal_recipient_key *const *recipients, size_t n, struct medseal_outbox **out);
+
+void medseal_outbox_free(struct medseal_outbox *outbox);
+
+medseal_result medseal_outbox_enqueue(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, const uint8_t *signed_record, size_t signed_record_len, struct medseal_local_receipt **out);
+
+medseal_result medseal_outbox_enqueue_sealed(const struct medseal_outbox *outbox, const uint8_t *envelope, size_t len, struct medseal_local_receipt **out);
+
+medseal_result medseal_local_receipt_outbox_id(const struct medseal_local_receipt *receipt, int64_t *outbox_id);
+
+medseal_result medseal_local_receipt_sequence(const struct medseal_local_receipt *receipt, uint64_t *sequence);
+
+medseal_result medseal_local_receipt_enqueued_at(const struct medseal_local_receipt *receipt, int64_t *enqueued_at);
+
+medseal_result medseal_local_receipt_already_queued(const struct medseal_local_receipt *receipt, uint32_t *already_queued);
+
+medseal_result medseal_local_receipt_digest(const struct medseal_local_receipt *receipt, uint8_t *out, size_t cap, size_t *written);
+
+void medseal_local_receipt_free(struct medseal_local_receipt *receipt);
+
+medseal_result medseal_outbox_status(const struct medseal_outbox *outbox, struct medseal_outbox_summary **out);
+
+medseal_result medseal_outbox_summary_queued(const struct medseal_outbox_summary *summary, uint64_t *count);
+
+medseal_result medseal_outbox_summary_in_flight(const struct medseal_outbox_summary *summary, uint64_t *count);
+
+medseal_result medseal_outbox_summary_delivered(const struct medseal_outbox_summary *summary, uint64_t *count);
+
+medseal_result medseal_outbox_summary_dead_letter(const struct medseal_outbox_summary *summary, uint64_t *count);
+
+medseal_result medseal_outbox_summary_discarded(const struct medseal_outbox_summary *summary, uint64_t *count);
+
+medseal_result medseal_outbox_summary_next_sequence(const struct medseal_outbox_summary *summary, uint64_t *sequence);
+
+medseal_result medseal_outbox_summary_oldest_queued_at(const struct medseal_outbox_summary *summary, uint32_t *present, int64_t *at);
+
+medseal_result medseal_outbox_summary_next_attempt_at(const struct medseal_outbox_summary *summary, uint32_t *present, int64_t *at);
+
+void medseal_outbox_summary_free(struct medseal_outbox_summary *summary);
+
+medseal_result medseal_outbox_dead_letter_count(const struct medseal_outbox *outbox, uint64_t *count);
+
+medseal_result medseal_outbox_dead_letter_ids(const struct medseal_outbox *outbox, int64_t *ids, size_t cap, size_t *written);
+
+medseal_result medseal_outbox_requeue(const struct medseal_outbox *outbox, int64_t outbox_id);
+
+medseal_result medseal_outbox_discard(const struct medseal_outbox *outbox, int64_t outbox_id, const uint8_t *why, size_t len);
+
+medseal_result medseal_outbox_withdraw(const struct medseal_outbox *outbox, int64_t outbox_id, const uint8_t *reason, size_t len);
+
+medseal_result medseal_outbox_backup(const struct medseal_outbox *outbox, const uint8_t *path, size_t len);
 
 medseal_result medseal_recipient_key_generate(struct medseal_recipient_key **out);
 
@@ -286,6 +380,64 @@ medseal_result medseal_signer_sign(const struct medseal_signer *signer, const ui
 medseal_result medseal_signer_public_key(const struct medseal_signer *signer, struct medseal_key **out);
 
 void medseal_signer_free(struct medseal_signer *signer);
+
+medseal_result medseal_transport_config_builder_new(const uint8_t *url, size_t len, struct medseal_transport_config_builder **out);
+
+medseal_result medseal_transport_config_builder_set_client_certificate(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+
+medseal_result medseal_transport_config_builder_set_client_key(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+
+medseal_result medseal_transport_config_builder_set_hub_ca(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+
+medseal_result medseal_transport_config_builder_set_public_roots(struct medseal_transport_config_builder *builder, uint32_t on);
+
+medseal_result medseal_transport_config_builder_set_receipt_key(struct medseal_transport_config_builder *builder, const struct medseal_key *key);
+
+medseal_result medseal_transport_config_builder_set_tree_head_key(struct medseal_transport_config_builder *builder, const struct medseal_key *key);
+
+medseal_result medseal_transport_config_builder_set_facility_dir(struct medseal_transport_config_builder *builder, const uint8_t *path, size_t len);
+
+medseal_result medseal_transport_config_builder_set_connect_timeout_ms(struct medseal_transport_config_builder *builder, uint32_t ms);
+
+medseal_result medseal_transport_config_builder_set_timeout_ms(struct medseal_transport_config_builder *builder, uint32_t ms);
+
+medseal_result medseal_transport_config_builder_set_batch_size(struct medseal_transport_config_builder *builder, uint32_t records);
+
+medseal_result medseal_transport_config_builder_set_proxy(struct medseal_transport_config_builder *builder, const uint8_t *url, size_t len);
+
+medseal_result medseal_transport_config_builder_set_proxy_from_env(struct medseal_transport_config_builder *builder, uint32_t on);
+
+medseal_result medseal_transport_config_builder_build(const struct medseal_transport_config_builder *builder, struct medseal_transport **out);
+
+void medseal_transport_config_builder_free(struct medseal_transport_config_builder *builder);
+
+void medseal_transport_free(struct medseal_transport *transport);
+
+medseal_result medseal_outbox_deliver(const struct medseal_outbox *outbox, const struct medseal_transport *transport, struct medseal_delivery_report **out);
+
+medseal_result medseal_delivery_report_delivered(const struct medseal_delivery_report *report, uint64_t *count);
+
+medseal_result medseal_delivery_report_duplicates(const struct medseal_delivery_report *report, uint64_t *count);
+
+medseal_result medseal_delivery_report_dead_letters(const struct medseal_delivery_report *report, uint64_t *count);
+
+medseal_result medseal_delivery_report_retried(const struct medseal_delivery_report *report, uint64_t *count);
+
+medseal_result medseal_delivery_report_next_attempt_at(const struct medseal_delivery_report *report, uint32_t *present, int64_t *at);
+
+medseal_result medseal_delivery_report_last_error(const struct medseal_delivery_report *report, medseal_result *code, const uint8_t **message, size_t *len);
+
+void medseal_delivery_report_free(struct medseal_delivery_report *report);
+
+medseal_result medseal_deliverer_start(const struct medseal_outbox *outbox, const struct medseal_transport *transport, uint32_t poll_interval_ms, struct medseal_deliverer **out);
+
+void medseal_deliverer_notify(const struct medseal_deliverer *deliverer);
+
+void medseal_deliverer_stop(const struct medseal_deliverer *deliverer);
+
+medseal_result medseal_deliverer_last_report(const struct medseal_deliverer *deliverer, struct medseal_delivery_report **out);
+
+void medseal_deliverer_free(struct medseal_deliverer *deliverer);
 
 medseal_result medseal_trust_list_verify(const uint8_t *jws, size_t len, const struct medseal_key *list_key, int64_t now, uint64_t min_sequence, struct medseal_trust_list **out);
 

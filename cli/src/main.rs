@@ -5,9 +5,13 @@
 //! Exit codes: 0 success, 1 bad input or failed verification, 2 usage error (clap's).
 
 mod canon;
+mod deliver;
+mod hub;
 mod io;
 mod key;
 mod open;
+mod outbox;
+mod receipt;
 mod seal;
 mod sign;
 mod trust;
@@ -37,6 +41,14 @@ enum Command {
     Open(open::Args),
     #[command(subcommand)]
     Trust(trust::Command),
+    #[command(subcommand)]
+    Outbox(outbox::Command),
+    #[command(subcommand)]
+    Receipt(receipt::Command),
+    #[command(subcommand)]
+    Ledger(receipt::LedgerCommand),
+    #[command(subcommand)]
+    Hub(hub::Command),
 }
 
 /// Why a command failed. Kept apart from printing so commands stay testable and quiet.
@@ -76,6 +88,10 @@ fn main() -> ExitCode {
         Command::Seal(args) => seal::run(args),
         Command::Open(args) => open::run(args),
         Command::Trust(command) => trust::run(command),
+        Command::Outbox(command) => outbox::run(command),
+        Command::Receipt(command) => receipt::run(command),
+        Command::Ledger(command) => receipt::run_ledger(command),
+        Command::Hub(command) => hub::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

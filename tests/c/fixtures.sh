@@ -220,6 +220,7 @@ if [ "$objects" -ne 4 ]; then
 fi
 echo "softhsm: token $TOKEN with keys $EC_LABEL (P-256) and $RSA_LABEL (RSA-2048), $objects objects"
 
+bash "$(dirname "${BASH_SOURCE[0]}")/ledger_fixtures.sh" "$OUT/ledger" # receipts made with openssl, not medseal
 cat >"$OUT/env.sh" <<EOF
 export MEDSEAL_TEST_FIXTURES='$OUT'
 export SOFTHSM2_CONF='$SOFTHSM2_CONF'

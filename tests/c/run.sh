@@ -37,10 +37,10 @@ CFLAGS=(-std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -g -pthread)
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
 # What rustc's staticlib needs (`cargo rustc --lib --crate-type staticlib -- --print native-static-libs`).
 read -r -a NATIVE_LIBS <<<"${MEDSEAL_NATIVE_LIBS:--lpthread -ldl -lm -lrt -lutil -lgcc_s -lc}"
-VALGRIND=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
+VALGRIND=(valgrind -q --suppressions=tests/c/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=1)
 
-TESTS=(test_abi test_canon test_keys test_jws test_seal test_threads test_signers)
+TESTS=(test_abi test_canon test_keys test_jws test_seal test_threads test_signers test_ledger test_transport test_outbox)
 # Libraries a test links besides medseal.
 declare -A TEST_LIBS=([test_signers]=-lcrypto)
 EXAMPLE=examples/c/sign_verify.c
@@ -140,6 +140,47 @@ fi
 sed 's/^/    /' "$LOGS/fixtures.log"
 # shellcheck source=/dev/null
 source "$FIXTURES/env.sh"
+
+# test_transport delivers over mutual TLS to a real reference hub: `medseal hub init`, `enroll`
+# and `serve` on 127.0.0.1 (a free port), stopped when this script ends.
+section "reference hub for test_transport (medseal hub init/enroll/serve on 127.0.0.1)"
+if [ "${MEDSEAL_SKIP_CARGO:-0}" != 1 ]; then
+    run cargo build -j2 -p medseal-cli
+fi
+MEDSEAL_CLI=target/debug/medseal
+HUB_DIR=$FIXTURES/hub
+HUB_PID=
+stop_hub() {
+    if [ -n "$HUB_PID" ]; then
+        kill "$HUB_PID" 2>/dev/null || true
+        wait "$HUB_PID" 2>/dev/null || true
+        HUB_PID=
+    fi
+}
+trap stop_hub EXIT
+if ! { "$MEDSEAL_CLI" hub init --dir "$HUB_DIR" --listen 127.0.0.1:0 &&
+    "$MEDSEAL_CLI" hub enroll --dir "$HUB_DIR" --facility c-test-facility --out "$FIXTURES/facility"; } >"$LOGS/hub-setup.log" 2>&1; then
+    sed 's/^/    /' "$LOGS/hub-setup.log"
+    echo "error: setting up the reference hub failed (log in $LOGS/hub-setup.log)" >&2
+    exit 1
+fi
+"$MEDSEAL_CLI" hub serve --dir "$HUB_DIR" --listen 127.0.0.1:0 >"$LOGS/hub.out" 2>"$LOGS/hub.log" &
+HUB_PID=$!
+for _ in $(seq 1 200); do
+    grep -q '^listening on https://' "$LOGS/hub.out" && break
+    kill -0 "$HUB_PID" 2>/dev/null || break
+    sleep 0.05
+done
+if ! grep -q '^listening on https://' "$LOGS/hub.out"; then
+    sed 's/^/    /' "$LOGS/hub.log"
+    echo "error: the reference hub did not start (log in $LOGS/hub.log)" >&2
+    exit 1
+fi
+MEDSEAL_TEST_HUB_URL=$(sed -n 's/^listening on //p' "$LOGS/hub.out" | head -n 1)
+mkdir -p "$FIXTURES/outboxes"
+export MEDSEAL_TEST_HUB_URL MEDSEAL_TEST_FACILITY_DIR="$FIXTURES/facility" MEDSEAL_TEST_FACILITY=c-test-facility \
+    MEDSEAL_TEST_OUTBOX_DIR="$FIXTURES/outboxes"
+echo "hub at $MEDSEAL_TEST_HUB_URL (pid $HUB_PID), facility c-test-facility"
 
 section "coverage: every export in include/medseal.h is called by tests/c"
 exports() { grep -E '^[a-z].*\(' "$1" | grep -oE '\bmedseal_[a-z0-9_]+\(' | tr -d '(' | sort -u; }
@@ -363,6 +404,8 @@ run_example valgrind "$OUT/valgrind/sign_verify" "${VALGRIND[@]}"
 run_seal_example valgrind "$OUT/valgrind/seal_open" "${VALGRIND[@]}"
 run_callback_example valgrind "$OUT/valgrind/sign_with_callback" "${VALGRIND[@]}"
 run_pkcs11_example valgrind "$OUT/valgrind/sign_with_pkcs11" "${VALGRIND[@]}"
+
+stop_hub
 
 section "summary"
 echo "exports exercised: $((${#EXPORTS[@]} - ${#missing[@]}))/${#EXPORTS[@]}"

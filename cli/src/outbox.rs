@@ -1,0 +1,583 @@
+//! `medseal outbox`: the durable outbox from the shell (docs/SUBMISSION.md). Hospital systems
+//! and scripts `enqueue`; operators look at `status`, `list`, `inspect` and `dead-letters`,
+//! `requeue` or `discard` dead letters, `withdraw` a record sent by mistake, `export` a backup
+//! and print the local `ledger` of what was sealed. Every rule is the library's
+//! (`medseal::outbox`); the file may be in use by other processes meanwhile.
+
+use std::path::PathBuf;
+
+use clap::{Subcommand, ValueEnum};
+use medseal::canon::{Number, Value};
+use medseal::outbox::{LocalReceipt, Outbox, OutboxConfig, OutboxStatus, RecordInfo, State};
+use medseal::seal::MAX_ENVELOPE_BYTES;
+use medseal::trust::show_time;
+use medseal::{Aead, RecipientKey, ResultCode};
+
+use crate::{io, key, Failure};
+
+/// The durable outbox: enqueue sealed records for the hub, watch them, handle dead letters.
+#[derive(Subcommand)]
+pub enum Command {
+    Enqueue(EnqueueArgs),
+    // Sending to the hub over mutual TLS: cli/src/deliver.rs (the transport's).
+    Deliver(crate::deliver::Args),
+    Status(StatusArgs),
+    List(ListArgs),
+    Inspect(InspectArgs),
+    DeadLetters(DeadLettersArgs),
+    Requeue(RequeueArgs),
+    Discard(DiscardArgs),
+    Withdraw(WithdrawArgs),
+    Export(ExportArgs),
+    Ledger(LedgerArgs),
+}
+
+/// The outbox file, for every subcommand.
+#[derive(clap::Args)]
+pub struct OutboxFile {
+    /// The outbox file (SQLite, WAL mode; shared safely by several processes).
+    #[arg(long, value_name = "FILE")]
+    pub outbox: PathBuf,
+}
+
+/// Seal a signed record to the hub and store it in the outbox, durably.
+///
+/// The record (a JWS, e.g. from `medseal sign`) is sealed with meta {record_id, source, the
+/// next sequence number of SOURCE, now, content type} inside the transaction that stores it.
+/// Prints the local receipt once it is on disk:
+///   queued: outbox id N, record ID, source SOURCE, sequence N, digest B64URL, enqueued TIME
+/// The same record id with the same signed record again prints the original receipt as
+/// `already queued: ...`; with another record it is refused (MEDSEAL_OUTBOX_DUPLICATE).
+/// With --sealed the input is an envelope sealed elsewhere (JSON or protobuf) whose meta must
+/// carry this SOURCE and the next sequence number.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct EnqueueArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// This facility's id: the records' meta.source. The file is created for it and refuses
+    /// any other.
+    #[arg(long, value_name = "ID")]
+    source: String,
+    /// A recipient's X25519 public key (PEM, DER or JWK): the hub first, then any others.
+    /// Repeatable. With --sealed: optional, the envelope must then be addressed to the first.
+    #[arg(long = "to", value_name = "HUB_PUBLIC_KEY", required_unless_present = "sealed")]
+    to: Vec<PathBuf>,
+    /// The record id (the idempotency key at the outbox and at the hub).
+    #[arg(long, value_name = "ID", required_unless_present = "sealed", conflicts_with = "sealed")]
+    record_id: Option<String>,
+    /// The input is an envelope sealed elsewhere, not a signed record.
+    #[arg(long)]
+    sealed: bool,
+    /// The AEAD records are sealed with.
+    #[arg(long, value_enum, default_value_t = AeadArg::Aes256gcm)]
+    aead: AeadArg,
+    /// Print the receipt as canonical JSON.
+    #[arg(long)]
+    json: bool,
+    /// The signed record (or with --sealed the envelope; default: standard input).
+    #[arg(value_name = "SIGNED_FILE")]
+    input: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AeadArg {
+    /// AES-256-GCM (HPKE AEAD 0x0002).
+    Aes256gcm,
+    /// ChaCha20-Poly1305 (HPKE AEAD 0x0003).
+    #[value(name = "chacha20poly1305")]
+    ChaCha20Poly1305,
+}
+
+/// Show how many records are queued, in flight, delivered, dead letters and discarded.
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// Print canonical JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// List records, oldest first.
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// Only records in this state: queued, in_flight, delivered, dead_letter, discarded.
+    #[arg(long, value_name = "STATE", value_parser = state_arg)]
+    state: Option<State>,
+    /// At most N records.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    limit: usize,
+    /// Print canonical JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Show everything about one record: state, attempts, errors, receipt, history.
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// The outbox id (first column of `list`).
+    #[arg(value_name = "ID", required_unless_present = "record_id", conflicts_with = "record_id")]
+    id: Option<i64>,
+    /// Look the record up by record id instead.
+    #[arg(long, value_name = "RECORD_ID")]
+    record_id: Option<String>,
+    /// Print canonical JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also write the record's envelope (protobuf, exactly as sent to the hub) to FILE, e.g.
+    /// for `medseal open`. An existing FILE is not replaced.
+    #[arg(long, value_name = "FILE")]
+    envelope: Option<PathBuf>,
+}
+
+/// List the dead letters (refused by the hub, or withdrawn) with their codes and reasons.
+#[derive(clap::Args)]
+pub struct DeadLettersArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// Print canonical JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Queue a dead letter again (after fixing its cause); it is delivered at the next round.
+#[derive(clap::Args)]
+pub struct RequeueArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// The dead letter's outbox id.
+    #[arg(value_name = "ID")]
+    id: i64,
+}
+
+/// Decide not to send a dead letter. Recorded with the time, your user name and the reason;
+/// the envelope is kept (nothing is ever deleted).
+#[derive(clap::Args)]
+pub struct DiscardArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// The dead letter's outbox id.
+    #[arg(value_name = "ID")]
+    id: i64,
+    /// Why (recorded).
+    #[arg(long, value_name = "TEXT")]
+    reason: String,
+}
+
+/// Stop a queued record before it is delivered (enqueued by mistake): it becomes a dead
+/// letter with code WITHDRAWN, recorded with your user name and the reason.
+#[derive(clap::Args)]
+pub struct WithdrawArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// The queued record's outbox id.
+    #[arg(value_name = "ID")]
+    id: i64,
+    /// Why (recorded).
+    #[arg(long, value_name = "TEXT")]
+    reason: String,
+}
+
+/// Copy the outbox to a new file with SQLite's online backup, while it is in use.
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// The backup file to create (never replaced if it exists).
+    #[arg(long = "to", value_name = "FILE")]
+    to: PathBuf,
+}
+
+/// Print the local ledger of what this facility sealed, one canonical JSON line per record:
+/// {"digest","enqueued_at","outbox_id","record_id","sequence","source"}. The sequence
+/// numbers are checked first: a gap is reported (MEDSEAL_OUTBOX_SEQUENCE) and nothing printed.
+#[derive(clap::Args)]
+pub struct LedgerArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// Start at this sequence number.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    from: u64,
+}
+
+pub fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Enqueue(args) => enqueue(args),
+        Command::Deliver(args) => crate::deliver::run(args),
+        Command::Status(args) => status(args),
+        Command::List(args) => list(args),
+        Command::Inspect(args) => inspect(args),
+        Command::DeadLetters(args) => dead_letters(args),
+        Command::Requeue(args) => {
+            let outbox = open_existing(&args.file)?;
+            outbox.requeue(args.id)?;
+            io::write_stdout(format!("requeued: outbox id {}\n", args.id).as_bytes())
+        }
+        Command::Discard(args) => {
+            let outbox = open_existing(&args.file)?;
+            outbox.discard(args.id, &args.reason)?;
+            io::write_stdout(format!("discarded: outbox id {}\n", args.id).as_bytes())
+        }
+        Command::Withdraw(args) => {
+            let outbox = open_existing(&args.file)?;
+            outbox.withdraw(args.id, &args.reason)?;
+            io::write_stdout(format!("withdrawn: outbox id {} is now a dead letter (WITHDRAWN)\n", args.id).as_bytes())
+        }
+        Command::Export(args) => {
+            let outbox = open_existing(&args.file)?;
+            outbox.backup(&args.to)?;
+            let status = outbox.status()?;
+            let total = status.queued + status.in_flight + status.delivered + status.dead_letter + status.discarded;
+            io::write_stdout(format!("exported: {} records to {}\n", total, args.to.display()).as_bytes())
+        }
+        Command::Ledger(args) => ledger(args),
+    }
+}
+
+fn state_arg(text: &str) -> Result<State, String> {
+    State::from_str(text).ok_or_else(|| format!("unknown state \"{text}\" (one of {})", State::all().map(State::as_str).join(", ")))
+}
+
+/// Opens an existing outbox for administration (never creates one).
+fn open_existing(file: &OutboxFile) -> Result<Outbox, Failure> {
+    Ok(Outbox::open_existing(&file.outbox)?)
+}
+
+fn enqueue(args: EnqueueArgs) -> Result<(), Failure> {
+    let stdin_uses = args.to.iter().map(|p| Some(p.as_path())).chain([args.input.as_deref()]).filter(|p| io::is_stdin(*p)).count();
+    if stdin_uses > 1 {
+        usage_error("enqueue", "standard input can feed only one of the record and the keys");
+    }
+    let recipients =
+        args.to.iter().map(|path| key::load_recipient(path).map(|k| k.to_public())).collect::<Result<Vec<RecipientKey>, _>>()?;
+    let path = args.input.as_deref();
+    // An envelope is a little larger than its record.
+    let limit = MAX_ENVELOPE_BYTES as u64 + (1 << 20);
+    let input = io::read_input(path, limit + 1)?;
+    if input.len() as u64 > limit {
+        return Err(Failure::Medseal(medseal::Error::new(
+            ResultCode::MEDSEAL_SEAL_TOO_LARGE,
+            format!("{} is larger than the limit of {MAX_ENVELOPE_BYTES} bytes", io::name(path)),
+        )));
+    }
+    let mut config = OutboxConfig::new(&args.file.outbox, args.source, recipients);
+    config.aead = match args.aead {
+        AeadArg::Aes256gcm => Aead::Aes256Gcm,
+        AeadArg::ChaCha20Poly1305 => Aead::ChaCha20Poly1305,
+    };
+    let outbox = Outbox::open(config)?;
+    let receipt = match &args.record_id {
+        Some(record_id) => outbox.enqueue_signed(record_id, &input)?,
+        None => outbox.enqueue_sealed(&input)?,
+    };
+    if args.json {
+        return io::write_stdout(&line(receipt_json(&receipt)));
+    }
+    let word = if receipt.already_queued { "already queued" } else { "queued" };
+    let text = format!(
+        "{word}: outbox id {}, record {}, source {}, sequence {}, digest {}, enqueued {}\n",
+        receipt.outbox_id,
+        receipt.record_id,
+        receipt.source,
+        receipt.sequence,
+        b64url(&receipt.digest),
+        show_time(receipt.enqueued_at)
+    );
+    io::write_stdout(text.as_bytes())
+}
+
+fn status(args: StatusArgs) -> Result<(), Failure> {
+    let outbox = open_existing(&args.file)?;
+    let status = outbox.status()?;
+    if args.json {
+        return io::write_stdout(&line(status_json(outbox.source(), &status)));
+    }
+    let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), show_time);
+    let text = format!(
+        "outbox:        {}\nsource:        {}\nqueued:        {}\nin flight:     {}\ndelivered:     {}\ndead letters:  {}\n\
+         discarded:     {}\nnext sequence: {}\noldest queued: {}\nnext attempt:  {}\n",
+        args.file.outbox.display(),
+        outbox.source(),
+        status.queued,
+        status.in_flight,
+        status.delivered,
+        status.dead_letter,
+        status.discarded,
+        status.next_sequence,
+        time(status.oldest_queued_at),
+        time(status.next_attempt_at),
+    );
+    io::write_stdout(text.as_bytes())
+}
+
+fn list(args: ListArgs) -> Result<(), Failure> {
+    let outbox = open_existing(&args.file)?;
+    let records = outbox.list(args.state, args.limit)?;
+    print_records(&records, args.json, false)
+}
+
+fn dead_letters(args: DeadLettersArgs) -> Result<(), Failure> {
+    let outbox = open_existing(&args.file)?;
+    let records = outbox.list(Some(State::DeadLetter), usize::MAX)?;
+    print_records(&records, args.json, true)
+}
+
+/// A table (or JSON lines) of records; `reasons` adds the dead-letter code and reason.
+fn print_records(records: &[RecordInfo], json: bool, reasons: bool) -> Result<(), Failure> {
+    if json {
+        let mut out = Vec::new();
+        for r in records {
+            out.extend(line(record_json(r)));
+        }
+        return io::write_stdout(&out);
+    }
+    if records.is_empty() {
+        return io::write_stdout(if reasons { b"no dead letters\n" } else { b"no records\n" });
+    }
+    let mut header = vec!["ID", "SEQUENCE", "STATE", "ATTEMPTS", "ENQUEUED", "RECORD ID"];
+    if reasons {
+        header.extend(["CODE", "REASON"]);
+    } else {
+        header.push("NOTE");
+    }
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    for r in records {
+        let mut row =
+            vec![r.outbox_id.to_string(), r.sequence.to_string(), r.state.to_string(), r.attempts.to_string(), show_time(r.enqueued_at)];
+        row.push(r.record_id.clone());
+        if reasons {
+            row.push(r.dead_code.clone().unwrap_or_default());
+            row.push(one_line(r.dead_reason.as_deref().unwrap_or_default()));
+        } else {
+            row.push(one_line(&note(r)));
+        }
+        rows.push(row);
+    }
+    io::write_stdout(table(&rows).as_bytes())
+}
+
+/// The most useful fact about a record's state, for the list's last column.
+fn note(r: &RecordInfo) -> String {
+    match r.state {
+        State::Queued => match (&r.last_error, r.next_attempt_at) {
+            (Some(e), Some(t)) => format!("retry at {}: {e}", show_time(t)),
+            _ => String::new(),
+        },
+        State::InFlight => r.lease_until.map(|t| format!("lease until {}", show_time(t))).unwrap_or_default(),
+        State::Delivered => format!(
+            "{}at {}",
+            if r.duplicate == Some(true) { "duplicate, " } else { "" },
+            r.delivered_at.map_or_else(String::new, show_time)
+        ),
+        State::DeadLetter | State::Discarded => {
+            format!("{}: {}", r.dead_code.as_deref().unwrap_or("?"), r.dead_reason.as_deref().unwrap_or_default())
+        }
+    }
+}
+
+fn inspect(args: InspectArgs) -> Result<(), Failure> {
+    let outbox = open_existing(&args.file)?;
+    let record = match (&args.record_id, args.id) {
+        (Some(record_id), _) => outbox.find(record_id)?,
+        (None, Some(id)) => outbox.get(id)?,
+        (None, None) => usage_error("inspect", "give an outbox ID or --record-id"),
+    };
+    let history = outbox.history(record.outbox_id)?;
+    if let Some(path) = &args.envelope {
+        io::write_private_file(path, &outbox.envelope(record.outbox_id)?, false)?;
+    }
+    if args.json {
+        let Value::Object(mut members) = record_json(&record) else { unreachable!("record_json makes an object") };
+        let events = history
+            .iter()
+            .map(|e| {
+                let mut m = vec![("action", Value::string(e.action.clone())), ("at", Value::string(show_time(e.at)))];
+                for (name, value) in [("who", &e.who), ("code", &e.code), ("detail", &e.detail)] {
+                    if let Some(v) = value {
+                        m.push((name, Value::string(v.clone())));
+                    }
+                }
+                Value::object(m)
+            })
+            .collect();
+        members.push(("history".into(), Value::Array(events)));
+        return io::write_stdout(&line(Value::object(members)));
+    }
+    let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), show_time);
+    let mut text = format!(
+        "outbox id:    {}\nrecord id:    {}\nsource:       {}\nsequence:     {}\ndigest:       {}\nstate:        {}\n\
+         attempts:     {}\nenqueued:     {}\n",
+        record.outbox_id,
+        record.record_id,
+        record.source,
+        record.sequence,
+        b64url(&record.digest),
+        record.state,
+        record.attempts,
+        show_time(record.enqueued_at),
+    );
+    let mut field = |name: &str, value: String| text.push_str(&format!("{:<14}{}\n", format!("{name}:"), one_line(&value)));
+    match record.state {
+        State::Queued => field("next attempt", time(record.next_attempt_at)),
+        State::InFlight => field("lease until", time(record.lease_until)),
+        _ => {}
+    }
+    if let Some(e) = &record.last_error {
+        field("last error", e.clone());
+    }
+    if let Some(code) = &record.dead_code {
+        field("dead code", code.clone());
+        field("dead reason", record.dead_reason.clone().unwrap_or_default());
+    }
+    if let Some(receipt) = &record.receipt {
+        field("delivered", format!("{}{}", time(record.delivered_at), if record.duplicate == Some(true) { " (duplicate)" } else { "" }));
+        field("receipt", receipt.clone());
+    }
+    if !history.is_empty() {
+        text.push_str("history:\n");
+        for e in &history {
+            let mut entry = format!("  {} {}", show_time(e.at), e.action);
+            if let Some(who) = &e.who {
+                entry.push_str(&format!(" by {}", one_line(who)));
+            }
+            if let Some(code) = &e.code {
+                entry.push_str(&format!(" [{}]", one_line(code)));
+            }
+            if let Some(detail) = &e.detail {
+                entry.push_str(&format!(": {}", one_line(detail)));
+            }
+            text.push_str(&entry);
+            text.push('\n');
+        }
+    }
+    io::write_stdout(text.as_bytes())
+}
+
+fn ledger(args: LedgerArgs) -> Result<(), Failure> {
+    let outbox = open_existing(&args.file)?;
+    outbox.check_sequence()?;
+    let mut out = Vec::new();
+    for r in outbox.sealed_ledger(args.from, usize::MAX)? {
+        out.extend(line(Value::object([
+            ("digest", Value::string(b64url(&r.digest))),
+            ("enqueued_at", Value::string(show_time(r.enqueued_at))),
+            ("outbox_id", number(r.outbox_id as f64)),
+            ("record_id", Value::string(r.record_id)),
+            ("sequence", number(r.sequence as f64)),
+            ("source", Value::string(r.source)),
+        ])));
+    }
+    io::write_stdout(&out)
+}
+
+fn receipt_json(r: &LocalReceipt) -> Value<'static> {
+    Value::object([
+        ("already_queued", Value::Bool(r.already_queued)),
+        ("digest", Value::string(b64url(&r.digest))),
+        ("enqueued_at", Value::string(show_time(r.enqueued_at))),
+        ("outbox_id", number(r.outbox_id as f64)),
+        ("record_id", Value::string(r.record_id.clone())),
+        ("sequence", number(r.sequence as f64)),
+        ("source", Value::string(r.source.clone())),
+    ])
+}
+
+fn status_json(source: &str, s: &OutboxStatus) -> Value<'static> {
+    let time = |t: Option<i64>| t.map_or(Value::Null, |t| Value::string(show_time(t)));
+    Value::object([
+        ("dead_letter", number(s.dead_letter as f64)),
+        ("delivered", number(s.delivered as f64)),
+        ("discarded", number(s.discarded as f64)),
+        ("in_flight", number(s.in_flight as f64)),
+        ("next_attempt_at", time(s.next_attempt_at)),
+        ("next_sequence", number(s.next_sequence as f64)),
+        ("oldest_queued_at", time(s.oldest_queued_at)),
+        ("queued", number(s.queued as f64)),
+        ("source", Value::string(source.to_owned())),
+    ])
+}
+
+/// A record as JSON; absent values are left out.
+fn record_json(r: &RecordInfo) -> Value<'static> {
+    let mut members = vec![
+        ("attempts", number(f64::from(r.attempts))),
+        ("digest", Value::string(b64url(&r.digest))),
+        ("enqueued_at", Value::string(show_time(r.enqueued_at))),
+        ("outbox_id", number(r.outbox_id as f64)),
+        ("record_id", Value::string(r.record_id.clone())),
+        ("sequence", number(r.sequence as f64)),
+        ("source", Value::string(r.source.clone())),
+        ("state", Value::string(r.state.as_str())),
+    ];
+    let times = [("next_attempt_at", r.next_attempt_at), ("lease_until", r.lease_until), ("delivered_at", r.delivered_at)];
+    members.extend(times.into_iter().filter_map(|(name, t)| t.map(|t| (name, Value::string(show_time(t))))));
+    let texts = [("last_error", &r.last_error), ("dead_code", &r.dead_code), ("dead_reason", &r.dead_reason), ("receipt", &r.receipt)];
+    members.extend(texts.into_iter().filter_map(|(name, t)| t.clone().map(|t| (name, Value::string(t)))));
+    if let Some(duplicate) = r.duplicate {
+        members.push(("duplicate", Value::Bool(duplicate)));
+    }
+    Value::object(members)
+}
+
+fn number(n: f64) -> Value<'static> {
+    Value::Number(Number::new(n).expect("finite"))
+}
+
+/// Canonical JSON and a newline.
+fn line(value: Value<'_>) -> Vec<u8> {
+    let mut out = value.to_canonical();
+    out.push(b'\n');
+    out
+}
+
+/// base64url without padding (RFC 4648 section 5), as digests are written everywhere else.
+fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// Text on one line: control characters (newlines included) shown as spaces.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// Left-aligned columns two spaces apart; the last column is not padded.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows[0].len();
+    let widths: Vec<usize> = (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in rows {
+        for (c, cell) in row.iter().enumerate() {
+            out.push_str(cell);
+            if c + 1 < columns {
+                out.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+            }
+        }
+        let trimmed = out.trim_end_matches(' ').len();
+        out.truncate(trimmed); // an empty last cell leaves no trailing blanks
+        out.push('\n');
+    }
+    out
+}
+
+/// A usage error for `medseal outbox <subcommand>`, with its usage line and exit code 2.
+fn usage_error(subcommand: &str, message: &str) -> ! {
+    use clap::CommandFactory;
+    let mut cli = crate::Cli::command();
+    cli.build();
+    let outbox = cli.find_subcommand_mut("outbox").expect("registered in main.rs");
+    let command = outbox.find_subcommand_mut(subcommand).expect("known subcommand");
+    command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+}

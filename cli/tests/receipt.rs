@@ -1,0 +1,269 @@
+//! `medseal receipt verify` and `medseal ledger verify-consistency`, run as the real binary on
+//! receipts, tree heads and proofs made with the library as the hub makes them.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use medseal::keys::KeyFormat;
+use medseal::ledger::{self, LedgerEntry, MerkleTree, Receipt, TreeHead};
+use medseal::wire::{ConsistencyProof, InclusionProof};
+use medseal::{Algorithm, Key, SignOptions, Signer};
+
+/// 2026-01-01T00:00:00Z.
+const T0: i64 = 1_767_225_600;
+
+/// A scratch directory removed at the end of the test.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("medseal-receipt-test-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> String {
+        let path = self.0.join(name).to_str().unwrap().to_owned();
+        fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    run_with_stdin(args, None)
+}
+
+fn run_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medseal"))
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the medseal binary runs");
+    if let Some(bytes) = stdin {
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[track_caller]
+fn ok(out: Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "expected success, got {:?}\nstderr: {err}", out.status);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Asserts exit code `code` with every needle on stderr, nothing on stdout.
+#[track_caller]
+fn fails_with(out: Output, code: i32, needles: &[&str]) -> String {
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(code), "expected exit {code}\nstdout: {}\nstderr: {err}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.stdout.is_empty(), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    for needle in needles {
+        assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// A hub's ledger of `n` records in `dir`: the keys' public halves, and what the hub answers.
+struct Hub {
+    dir: TempDir,
+    receipt_signer: Signer,
+    tree_head_signer: Signer,
+    tree: MerkleTree,
+    entries: Vec<LedgerEntry>,
+    envelopes: Vec<Vec<u8>>,
+    receipt_key: String,
+    tree_head_key: String,
+}
+
+fn public_pem(key: &Key) -> Vec<u8> {
+    key.export(KeyFormat::SpkiPem).unwrap().to_vec()
+}
+
+impl Hub {
+    fn new(n: u64) -> Hub {
+        let dir = TempDir::new();
+        let receipt = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
+        let tree_head = Arc::new(Key::generate(Algorithm::ES256).unwrap());
+        let envelopes: Vec<Vec<u8>> = (0..n).map(|i| format!("envelope bytes {i}").into_bytes()).collect();
+        let entries: Vec<LedgerEntry> = envelopes
+            .iter()
+            .enumerate()
+            .map(|(i, envelope)| LedgerEntry {
+                record_id: format!("rec-{i}"),
+                source: "hospital-a".into(),
+                sequence: i as u64 + 1,
+                digest: ring::digest::digest(&ring::digest::SHA256, envelope).as_ref().try_into().unwrap(),
+                received: T0 + i as i64,
+            })
+            .collect();
+        let fixed = |options: SignOptions| SignOptions { signing_time: Some(T0 + 60), ..options };
+        Hub {
+            receipt_key: dir.write("receipt.pub.pem", public_pem(&receipt)),
+            tree_head_key: dir.write("tree-head.pub.pem", public_pem(&tree_head)),
+            receipt_signer: Signer::new(receipt, fixed(ledger::receipt_sign_options())).unwrap(),
+            tree_head_signer: Signer::new(tree_head, fixed(ledger::tree_head_sign_options())).unwrap(),
+            tree: MerkleTree::from_leaves(entries.iter().map(LedgerEntry::leaf_hash).collect()),
+            entries,
+            envelopes,
+            dir,
+        }
+    }
+
+    fn tree_head(&self, size: u64) -> String {
+        TreeHead { tree_size: size, root_hash: self.tree.root(size).unwrap(), timestamp: T0 + size as i64 }
+            .sign(&self.tree_head_signer)
+            .unwrap()
+    }
+
+    fn receipt(&self, i: u64, size: u64) -> String {
+        let e = &self.entries[i as usize];
+        let receipt = Receipt {
+            record_id: e.record_id.clone(),
+            source: e.source.clone(),
+            sequence: e.sequence,
+            digest: e.digest,
+            received: e.received,
+            ledger_index: i,
+            tree_size: size,
+        };
+        receipt.sign(&self.receipt_signer).unwrap()
+    }
+
+    fn proof(&self, i: u64, size: u64) -> InclusionProof {
+        InclusionProof {
+            leaf_index: i,
+            tree_size: size,
+            audit_path: self.tree.inclusion_proof(i, size).unwrap().iter().map(|h| h.to_vec()).collect(),
+            tree_head: self.tree_head(size),
+        }
+    }
+}
+
+#[test]
+fn receipt_verify() {
+    let hub = Hub::new(7);
+    let receipt = hub.dir.write("receipt.jws", format!("{}\n", hub.receipt(4, 7)));
+    let proof = hub.proof(4, 7);
+    let json = hub.dir.write("proof.json", ledger::inclusion_proof_to_json(&proof));
+    let protobuf = hub.dir.write("proof.pb", ledger::inclusion_proof_to_protobuf(&proof));
+    let (rk, tk) = (hub.receipt_key.as_str(), hub.tree_head_key.as_str());
+    let expected = "valid: receipt for rec-4 (source hospital-a #5), ledger index 4 of 7, received 2026-01-01T00:00:04Z\n";
+    let base = ["receipt", "verify", "--receipt-key", rk, "--tree-head-key", tk];
+    for proof_file in [&json, &protobuf] {
+        assert_eq!(ok(run(&[&base[..], &["--proof", proof_file, &receipt]].concat())), expected);
+    }
+    // The record id and the digest, given or computed from the envelope.
+    let envelope = hub.dir.write("envelope.pb", &hub.envelopes[4]);
+    let digest = ledger::encode_hash(&hub.entries[4].digest);
+    let checked = [&base[..], &["--record-id", "rec-4", "--digest", &digest, "--proof", &json, &receipt]].concat();
+    assert_eq!(ok(run(&checked)), expected);
+    assert_eq!(ok(run(&[&base[..], &["--envelope", &envelope, "--proof", &json, &receipt]].concat())), expected);
+    // The receipt from standard input.
+    let from_stdin = run_with_stdin(&[&base[..], &["--proof", &json]].concat(), Some(hub.receipt(4, 7).as_bytes()));
+    assert_eq!(ok(from_stdin), expected);
+
+    // Another record's id, digest or envelope.
+    let wrong_id = run(&[&base[..], &["--record-id", "rec-3", "--proof", &json, &receipt]].concat());
+    fails_with(wrong_id, 1, &["medseal: invalid: ", "receipt.jws: ", "\"rec-4\", not \"rec-3\"", "MEDSEAL_LEDGER_RECEIPT_INVALID"]);
+    let other = ledger::encode_hash(&hub.entries[3].digest);
+    let wrong_digest = run(&[&base[..], &["--digest", &other, "--proof", &json, &receipt]].concat());
+    fails_with(wrong_digest, 1, &["another envelope digest", "MEDSEAL_LEDGER_RECEIPT_INVALID"]);
+    let other_envelope = hub.dir.write("other.pb", &hub.envelopes[3]);
+    let wrong_envelope = run(&[&base[..], &["--envelope", &other_envelope, "--proof", &json, &receipt]].concat());
+    fails_with(wrong_envelope, 1, &["MEDSEAL_LEDGER_RECEIPT_INVALID"]);
+    fails_with(
+        run(&[&base[..], &["--digest", "AAAA", "--proof", &json, &receipt]].concat()),
+        1,
+        &["--digest: ", "MEDSEAL_INVALID_ARGUMENT"],
+    );
+
+    // The keys swapped, or the tree head's key given for both.
+    let swapped = run(&["receipt", "verify", "--receipt-key", tk, "--tree-head-key", rk, "--proof", &json, &receipt]);
+    fails_with(swapped, 1, &["not signed by a receipt key", "MEDSEAL_LEDGER_RECEIPT_INVALID"]);
+    let one_key = run(&["receipt", "verify", "--receipt-key", rk, "--tree-head-key", rk, "--proof", &json, &receipt]);
+    fails_with(one_key, 1, &["not signed by a tree-head key", "MEDSEAL_LEDGER_TREE_HEAD_INVALID"]);
+
+    // A proof of another size, another leaf, a broken path, a receipt as tree head.
+    let other_size = hub.dir.write("proof-6.json", ledger::inclusion_proof_to_json(&hub.proof(4, 6)));
+    fails_with(run(&[&base[..], &["--proof", &other_size, &receipt]].concat()), 1, &["tree of 7 leaves", "MEDSEAL_LEDGER_RECEIPT_INVALID"]);
+    let mut broken = proof.clone();
+    broken.audit_path[1][0] ^= 1;
+    let broken = hub.dir.write("broken.pb", ledger::inclusion_proof_to_protobuf(&broken));
+    fails_with(run(&[&base[..], &["--proof", &broken, &receipt]].concat()), 1, &["rec-4", "MEDSEAL_LEDGER_PROOF_INVALID"]);
+    let confused = InclusionProof { tree_head: hub.receipt(4, 7), ..proof.clone() };
+    let confused = hub.dir.write("confused.json", ledger::inclusion_proof_to_json(&confused));
+    fails_with(run(&[&base[..], &["--proof", &confused, &receipt]].concat()), 1, &["MEDSEAL_LEDGER_TREE_HEAD_INVALID"]);
+    let garbage = hub.dir.write("garbage.json", "{\"leaf_index\": \"x\"}");
+    fails_with(run(&[&base[..], &["--proof", &garbage, &receipt]].concat()), 1, &["garbage.json: ", "MEDSEAL_LEDGER_PROOF_INVALID"]);
+    // A tree head given as the receipt.
+    let head = hub.dir.write("head.jws", hub.tree_head(7));
+    let as_receipt = run(&["receipt", "verify", "--receipt-key", tk, "--tree-head-key", rk, "--proof", &json, &head]);
+    fails_with(as_receipt, 1, &["not \"medseal-receipt+jws\"", "MEDSEAL_LEDGER_RECEIPT_INVALID"]);
+
+    // Usage: the proof is required; stdin feeds one input only; a missing file is named.
+    fails_with(run(&[&base[..], &[receipt.as_str()]].concat()), 2, &["--proof"]);
+    fails_with(run(&[&base[..], &["--proof", "-"]].concat()), 2, &["standard input"]);
+    fails_with(run(&[&base[..], &["--proof", &json, "/nonexistent/receipt"]].concat()), 1, &["cannot read /nonexistent/receipt"]);
+}
+
+#[test]
+fn ledger_verify_consistency() {
+    let hub = Hub::new(9);
+    let (old, new) = (hub.dir.write("old.jws", hub.tree_head(5)), hub.dir.write("new.jws", hub.tree_head(9)));
+    let path = |m, n| hub.tree.consistency_proof(m, n).unwrap().iter().map(|h| h.to_vec()).collect::<Vec<_>>();
+    let proof = ConsistencyProof { first: 5, second: 9, path: path(5, 9) };
+    let json = hub.dir.write("proof.json", ledger::consistency_proof_to_json(&proof));
+    let protobuf = hub.dir.write("proof.pb", ledger::consistency_proof_to_protobuf(&proof));
+    let tk = hub.tree_head_key.as_str();
+    let expected = "valid: the ledger of 5 entries (2026-01-01T00:00:05Z) is a prefix of the ledger of 9 entries (2026-01-01T00:00:09Z)\n";
+    for file in [&json, &protobuf] {
+        assert_eq!(ok(run(&["ledger", "verify-consistency", "--tree-head-key", tk, "--proof", file, &old, &new])), expected);
+    }
+    // Swapped heads, a proof for other sizes, a broken proof, the wrong key.
+    let swapped = run(&["ledger", "verify-consistency", "--tree-head-key", tk, "--proof", &json, &new, &old]);
+    fails_with(swapped, 1, &["from 5 to 9 entries, but the tree heads are of 9 and 5", "MEDSEAL_LEDGER_PROOF_INVALID"]);
+    let other = hub.dir.write("other.json", ledger::consistency_proof_to_json(&ConsistencyProof { first: 4, second: 9, path: path(4, 9) }));
+    fails_with(
+        run(&["ledger", "verify-consistency", "--tree-head-key", tk, "--proof", &other, &old, &new]),
+        1,
+        &["MEDSEAL_LEDGER_PROOF_INVALID"],
+    );
+    let mut broken = proof.clone();
+    broken.path[0][31] ^= 0x80;
+    let broken = hub.dir.write("broken.pb", ledger::consistency_proof_to_protobuf(&broken));
+    fails_with(
+        run(&["ledger", "verify-consistency", "--tree-head-key", tk, "--proof", &broken, &old, &new]),
+        1,
+        &["broken.pb: ", "not only appended to", "MEDSEAL_LEDGER_PROOF_INVALID"],
+    );
+    let rk = hub.receipt_key.as_str();
+    fails_with(
+        run(&["ledger", "verify-consistency", "--tree-head-key", rk, "--proof", &json, &old, &new]),
+        1,
+        &["old.jws: ", "MEDSEAL_LEDGER_TREE_HEAD_INVALID"],
+    );
+    // A receipt is not a tree head, even checked with the key that signed it.
+    let receipt = hub.dir.write("receipt.jws", hub.receipt(0, 9));
+    fails_with(
+        run(&["ledger", "verify-consistency", "--tree-head-key", rk, "--proof", &json, &receipt, &new]),
+        1,
+        &["receipt.jws: ", "not \"medseal-tree-head+jws\"", "MEDSEAL_LEDGER_TREE_HEAD_INVALID"],
+    );
+}

@@ -1,0 +1,227 @@
+//! Serving: TLS with client certificates (rustls on ring), one HTTP connection per TLS
+//! stream (hyper, HTTP/1.1 and HTTP/2), graceful shutdown, and [`HubHandle`] for tests and the
+//! CLI.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::error::{Error, Result};
+use crate::files::HubPaths;
+use crate::http::{self, Peer};
+use crate::hub::Hub;
+
+/// How long a client has to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client has to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for requests in progress.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// The hub's TLS configuration: TLS 1.3 and 1.2, the server certificate, and client
+/// certificates required and checked against the hub CA (webpki, clientAuth).
+pub fn tls_config(paths: &HubPaths) -> Result<ServerConfig> {
+    let pem_error = |path: &Path, e: rustls_pki_types::pem::Error| Error::new(format!("{}: {e}", path.display()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(paths.server_cert())
+        .and_then(|certs| certs.collect::<std::result::Result<_, _>>())
+        .map_err(|e| pem_error(&paths.server_cert(), e))?;
+    let key = PrivateKeyDer::from_pem_file(paths.server_key()).map_err(|e| pem_error(&paths.server_key(), e))?;
+    let ca = CertificateDer::from_pem_file(paths.ca_cert()).map_err(|e| pem_error(&paths.ca_cert(), e))?;
+    let mut roots = RootCertStore::empty();
+    roots.add(ca)?;
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| Error::new(format!("the client certificate verifier: {e}")))?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// A hub running on its own thread (with its own tokio runtime). Dropping it shuts it down.
+#[derive(Debug)]
+pub struct HubHandle {
+    addr: SocketAddr,
+    url: String,
+    shutdown: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl HubHandle {
+    /// The address the hub listens on (with the real port when started on port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://127.0.0.1:PORT` (the server certificate names 127.0.0.1).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Stops accepting connections, lets requests in progress finish (up to 30 s), and waits
+    /// for the server thread.
+    pub fn shutdown(mut self) -> Result<()> {
+        self.stop()
+    }
+
+    /// Whether the server thread has ended (after shutdown, or on a fatal error).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().map_or(true, |t| t.is_finished())
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        let _ = self.shutdown.send(true);
+        match self.thread.take() {
+            Some(thread) => thread.join().unwrap_or_else(|_| Err(Error::new("the hub's server thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for HubHandle {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            eprintln!("medseal-hub: {e}");
+        }
+    }
+}
+
+/// Starts the hub in `dir` listening on `addr` (port 0 picks a free port) and returns once
+/// it accepts connections. Errors in the configuration, keys or database come back here.
+pub fn start(dir: &Path, addr: SocketAddr) -> Result<HubHandle> {
+    let hub = Arc::new(Hub::open(dir)?);
+    let tls = Arc::new(tls_config(hub.paths())?);
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::new(format!("cannot listen on {addr}: {e}")))?;
+    listener.set_nonblocking(true).map_err(|e| Error::new(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener.local_addr().map_err(|e| Error::new(format!("cannot listen on {addr}: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("medseal-hub-worker")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(format!("cannot start the hub's runtime: {e}")))?;
+    let (shutdown, signal) = watch::channel(false);
+    let thread = std::thread::Builder::new()
+        .name("medseal-hub".to_owned())
+        .spawn(move || {
+            let result = runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener).map_err(|e| Error::new(format!("cannot listen: {e}")))?;
+                serve(listener, hub, tls, signal).await;
+                Ok(())
+            });
+            // Blocking work still running (a batch being committed) ends before the thread does.
+            runtime.shutdown_timeout(SHUTDOWN_GRACE);
+            result
+        })
+        .map_err(|e| Error::new(format!("cannot start the hub's thread: {e}")))?;
+    let host = match local.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    Ok(HubHandle { addr: local, url: format!("https://{host}:{}", local.port()), shutdown, thread: Some(thread) })
+}
+
+/// Accepts connections until `shutdown` turns true, then drains them.
+async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut shutdown: watch::Receiver<bool>) {
+    let app = http::router(hub);
+    let acceptor = TlsAcceptor::from(tls);
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Clients that send their headers too slowly are dropped.
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, go on.
+                    eprintln!("medseal-hub: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    eprintln!("medseal-hub: TLS handshake with {remote} failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    eprintln!("medseal-hub: TLS handshake with {remote} timed out");
+                    return;
+                }
+            };
+            let peer = Peer { facility: facility_of(stream.get_ref().1) };
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(peer.clone());
+                app.clone().oneshot(request)
+            });
+            let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+            // A connection error (client went away) concerns that client only.
+            let _ = watcher.watch(connection).await;
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => eprintln!("medseal-hub: connections still open after {} s; closing", SHUTDOWN_GRACE.as_secs()),
+    }
+}
+
+/// The facility a client certificate names: its subject's CN, when there is exactly one.
+fn facility_of(connection: &rustls::ServerConnection) -> Option<String> {
+    let certificate = connection.peer_certificates()?.first()?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(certificate.as_ref()).ok()?;
+    let mut names = parsed.subject().iter_common_name();
+    let name = names.next()?.as_str().ok()?.to_owned();
+    names.next().is_none().then_some(name)
+}
+
+/// Blocks until SIGTERM or ctrl-c (SIGINT).
+pub fn wait_for_shutdown_signal() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(format!("cannot wait for signals: {e}")))?;
+    runtime.block_on(async {
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .map_err(|e| Error::new(format!("cannot wait for SIGTERM: {e}")))?;
+            tokio::select! {
+                _ = term.recv() => Ok(()),
+                r = tokio::signal::ctrl_c() => r.map_err(|e| Error::new(format!("cannot wait for ctrl-c: {e}"))),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.map_err(|e| Error::new(format!("cannot wait for ctrl-c: {e}")))
+        }
+    })
+}

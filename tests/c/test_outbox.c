@@ -1,0 +1,469 @@
+/*
+ * medseal C ABI: the durable outbox. Open (and every refusal: NULLs, bad UTF-8, too many
+ * recipients, a file that is not an outbox, a missing directory, another facility's file),
+ * enqueue of signed records (sequence numbers, idempotency, duplicates), pre-sealed envelopes
+ * (next number only, addressed to the hub), the local receipt's accessors (digest with the
+ * size query), the status snapshot, dead letters (withdraw, count, ids, requeue, discard),
+ * the online backup, and threads enqueueing through one handle and through several handles on
+ * one file at once (gapless numbers).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "medseal.h"
+
+#define SOURCE "bv-cho-ray"
+/* The outbox seals whatever JWS it is given (it does not verify): a flattened JWS shape. */
+#define SIGNED_1 "{\"payload\":\"eyJpZCI6IjEifQ\",\"protected\":\"eyJhbGciOiJFZERTQSJ9\",\"signature\":\"c2lnMQ\"}"
+#define SIGNED_2 "{\"payload\":\"eyJpZCI6IjIifQ\",\"protected\":\"eyJhbGciOiJFZERTQSJ9\",\"signature\":\"c2lnMg\"}"
+#define THREADS 4
+#define PER_THREAD 8
+
+static char dir[64];
+
+static const uint8_t *u8(const char *s) { return (const uint8_t *)s; }
+
+/* dir/name into `out`. */
+static const char *in_dir(char *out, size_t cap, const char *name) {
+    snprintf(out, cap, "%s/%s", dir, name);
+    return out;
+}
+
+static medseal_outbox *open_outbox(const char *name, medseal_recipient_key *const *keys, size_t n) {
+    char path[128];
+    medseal_outbox *outbox = NULL;
+    in_dir(path, sizeof path, name);
+    REQUIRE_OK(medseal_outbox_open(u8(path), strlen(path), u8(SOURCE), strlen(SOURCE),
+                                   (const medseal_recipient_key *const *)keys, n, &outbox));
+    return outbox;
+}
+
+static medseal_local_receipt *enqueue(const medseal_outbox *outbox, const char *record_id, const char *signed_record) {
+    medseal_local_receipt *receipt = NULL;
+    REQUIRE_OK(medseal_outbox_enqueue(outbox, u8(record_id), strlen(record_id), u8(signed_record), strlen(signed_record),
+                                      &receipt));
+    return receipt;
+}
+
+static uint64_t sequence_of(const medseal_local_receipt *receipt) {
+    uint64_t sequence = 0;
+    REQUIRE_OK(medseal_local_receipt_sequence(receipt, &sequence));
+    return sequence;
+}
+
+static int64_t id_of(const medseal_local_receipt *receipt) {
+    int64_t id = 0;
+    REQUIRE_OK(medseal_local_receipt_outbox_id(receipt, &id));
+    return id;
+}
+
+/* A protobuf envelope sealed elsewhere with `source` and `sequence`, to `key`. */
+static medseal_buffer *sealed_elsewhere(const char *record_id, const char *source, uint64_t sequence,
+                                        const medseal_recipient_key *key) {
+    medseal_meta *meta = NULL;
+    medseal_buffer *out = NULL;
+    REQUIRE_OK(medseal_meta_new(u8(record_id), strlen(record_id), u8(source), strlen(source), sequence, &meta));
+    REQUIRE_OK(medseal_seal(meta, &key, 1, u8(SIGNED_2), strlen(SIGNED_2), MEDSEAL_AEAD_AES_256_GCM, MEDSEAL_ENVELOPE_PROTOBUF,
+                            &out));
+    medseal_meta_free(meta);
+    return out;
+}
+
+static void test_open_refusals(medseal_recipient_key *hub) {
+    char path[128], notes[128];
+    medseal_outbox *out = (medseal_outbox *)SENTINEL_PTR;
+    const medseal_recipient_key *keys[17];
+    in_dir(path, sizeof path, "outbox.sqlite");
+    for (size_t i = 0; i < 17; i++) {
+        keys[i] = hub;
+    }
+    CHECK_RC(medseal_outbox_open(NULL, 0, u8(SOURCE), strlen(SOURCE), keys, 1, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_open(u8(path), strlen(path), NULL, 0, keys, 1, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_open(u8(path), strlen(path), u8(SOURCE), strlen(SOURCE), keys, 1, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_open(u8(path), strlen(path), u8(SOURCE), strlen(SOURCE), NULL, 1, &out), MEDSEAL_NULL_ARGUMENT);
+    const medseal_recipient_key *with_null[2] = {hub, NULL};
+    CHECK_RC(medseal_outbox_open(u8(path), strlen(path), u8(SOURCE), strlen(SOURCE), with_null, 2, &out),
+             MEDSEAL_NULL_ARGUMENT);
+    CHECK_ERROR_CONTAINS("recipients[1]");
+    CHECK_RC(medseal_outbox_open(u8(path), strlen(path), u8(SOURCE), strlen(SOURCE), keys, 17, &out), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_open(u8(path), strlen(path), u8("bv\xff"), 3, keys, 1, &out), MEDSEAL_INVALID_UTF8_ARGUMENT);
+    CHECK_RC(medseal_outbox_open(u8(path), 0, u8(SOURCE), strlen(SOURCE), keys, 1, &out), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_open(u8(path), strlen(path), u8(""), 0, keys, 1, &out), MEDSEAL_INVALID_ARGUMENT);
+    const char *missing = "/nonexistent-medseal-dir/outbox.sqlite";
+    CHECK_RC(medseal_outbox_open(u8(missing), strlen(missing), u8(SOURCE), strlen(SOURCE), keys, 1, &out), MEDSEAL_OUTBOX_IO);
+    in_dir(notes, sizeof notes, "notes.txt");
+    FILE *f = fopen(notes, "w");
+    if (CHECK(f != NULL)) {
+        for (int i = 0; i < 40; i++) {
+            fputs("these are notes, not a database; ", f);
+        }
+        fclose(f);
+    }
+    CHECK_RC(medseal_outbox_open(u8(notes), strlen(notes), u8(SOURCE), strlen(SOURCE), keys, 1, &out), MEDSEAL_OUTBOX_SCHEMA);
+    CHECK_ERROR_CONTAINS("not a medseal outbox");
+    CHECK(out == (medseal_outbox *)SENTINEL_PTR);
+}
+
+static void test_enqueue_and_receipts(medseal_recipient_key *hub, medseal_recipient_key *archive) {
+    medseal_recipient_key *keys[2] = {hub, archive};
+    medseal_outbox *outbox = open_outbox("outbox.sqlite", keys, 2);
+    medseal_local_receipt *first = enqueue(outbox, "rec-1", SIGNED_1);
+    medseal_local_receipt *second = enqueue(outbox, "rec-2", SIGNED_2);
+    CHECK(sequence_of(first) == 1);
+    CHECK(sequence_of(second) == 2);
+    CHECK(id_of(first) != id_of(second));
+    uint32_t already = SENTINEL_U32;
+    CHECK_OK(medseal_local_receipt_already_queued(first, &already));
+    CHECK(already == 0);
+    int64_t enqueued_at = 0;
+    CHECK_OK(medseal_local_receipt_enqueued_at(first, &enqueued_at));
+    CHECK(enqueued_at > 1700000000);
+
+    /* The digest: size query, too small, NULL with a capacity, then the 32 bytes. */
+    uint8_t digest[40] = {0}, again_digest[32] = {0};
+    size_t written = SENTINEL_LEN;
+    CHECK_RC(medseal_local_receipt_digest(first, NULL, 0, &written), MEDSEAL_BUFFER_TOO_SMALL);
+    CHECK(written == 32);
+    written = SENTINEL_LEN;
+    CHECK_RC(medseal_local_receipt_digest(first, digest, 31, &written), MEDSEAL_BUFFER_TOO_SMALL);
+    CHECK(written == 32);
+    CHECK_RC(medseal_local_receipt_digest(first, NULL, 32, &written), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_local_receipt_digest(first, digest, sizeof digest, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_local_receipt_digest(NULL, digest, sizeof digest, &written), MEDSEAL_NULL_ARGUMENT);
+    CHECK_OK(medseal_local_receipt_digest(first, digest, sizeof digest, &written));
+    CHECK(written == 32);
+
+    /* Same id, same record: the original receipt. Other record: a duplicate. */
+    medseal_local_receipt *again = enqueue(outbox, "rec-1", SIGNED_1);
+    CHECK_OK(medseal_local_receipt_already_queued(again, &already));
+    CHECK(already == 1);
+    CHECK(id_of(again) == id_of(first) && sequence_of(again) == 1);
+    CHECK_OK(medseal_local_receipt_digest(again, again_digest, sizeof again_digest, &written));
+    CHECK_BYTES(again_digest, written, digest, 32);
+    medseal_local_receipt *out = (medseal_local_receipt *)SENTINEL_PTR;
+    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec-1"), 5, u8(SIGNED_2), strlen(SIGNED_2), &out), MEDSEAL_OUTBOX_DUPLICATE);
+    CHECK(out == (medseal_local_receipt *)SENTINEL_PTR);
+
+    /* Refusals. */
+    CHECK_RC(medseal_outbox_enqueue(NULL, u8("rec-3"), 5, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue(outbox, NULL, 0, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec-3"), 5, NULL, 0, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec-3"), 5, u8(SIGNED_1), strlen(SIGNED_1), NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec\xc3"), 4, u8(SIGNED_1), strlen(SIGNED_1), &out),
+             MEDSEAL_INVALID_UTF8_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec-3"), 0, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec-3"), 5, u8(SIGNED_1), 0, &out), MEDSEAL_INVALID_ARGUMENT);
+
+    /* Accessors refuse NULLs. */
+    uint64_t u = 0;
+    int64_t i = 0;
+    CHECK_RC(medseal_local_receipt_sequence(NULL, &u), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_local_receipt_sequence(first, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_local_receipt_outbox_id(NULL, &i), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_local_receipt_outbox_id(first, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_local_receipt_enqueued_at(NULL, &i), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_local_receipt_enqueued_at(first, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_local_receipt_already_queued(NULL, &already), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_local_receipt_already_queued(first, NULL), MEDSEAL_NULL_ARGUMENT);
+
+    /* Pre-sealed envelopes: the next number of this source, addressed to the hub. */
+    medseal_buffer *skip = sealed_elsewhere("sealed-4", SOURCE, 4, hub);
+    CHECK_RC(medseal_outbox_enqueue_sealed(outbox, medseal_buffer_data(skip), medseal_buffer_len(skip), &out),
+             MEDSEAL_OUTBOX_SEQUENCE);
+    medseal_buffer *foreign = sealed_elsewhere("sealed-3", "other-facility", 3, hub);
+    CHECK_RC(medseal_outbox_enqueue_sealed(outbox, medseal_buffer_data(foreign), medseal_buffer_len(foreign), &out),
+             MEDSEAL_OUTBOX_SEQUENCE);
+    medseal_buffer *not_hub = sealed_elsewhere("sealed-3", SOURCE, 3, archive);
+    CHECK_RC(medseal_outbox_enqueue_sealed(outbox, medseal_buffer_data(not_hub), medseal_buffer_len(not_hub), &out),
+             MEDSEAL_SEAL_WRONG_RECIPIENT);
+    CHECK_RC(medseal_outbox_enqueue_sealed(outbox, u8("garbage"), 7, &out), MEDSEAL_SEAL_NOT_PROTOBUF);
+    CHECK_RC(medseal_outbox_enqueue_sealed(NULL, u8("x"), 1, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue_sealed(outbox, NULL, 0, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue_sealed(outbox, u8("x"), 1, NULL), MEDSEAL_NULL_ARGUMENT);
+    medseal_buffer *next = sealed_elsewhere("sealed-3", SOURCE, 3, hub);
+    medseal_local_receipt *third = NULL;
+    if (CHECK_OK(medseal_outbox_enqueue_sealed(outbox, medseal_buffer_data(next), medseal_buffer_len(next), &third))) {
+        CHECK(sequence_of(third) == 3);
+    }
+    medseal_local_receipt_free(third);
+    medseal_buffer_free(skip);
+    medseal_buffer_free(foreign);
+    medseal_buffer_free(not_hub);
+    medseal_buffer_free(next);
+
+    /* The file belongs to this facility. */
+    char path[128];
+    in_dir(path, sizeof path, "outbox.sqlite");
+    medseal_outbox *other = (medseal_outbox *)SENTINEL_PTR;
+    CHECK_RC(medseal_outbox_open(u8(path), strlen(path), u8("another"), 7, (const medseal_recipient_key *const *)keys, 1, &other),
+             MEDSEAL_INVALID_ARGUMENT);
+    CHECK_ERROR_CONTAINS("belongs to source");
+    /* Opened without recipients: administration only. */
+    medseal_outbox *admin = open_outbox("outbox.sqlite", NULL, 0);
+    CHECK_RC(medseal_outbox_enqueue(admin, u8("rec-9"), 5, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_INVALID_ARGUMENT);
+    medseal_outbox_free(admin);
+
+    medseal_local_receipt_free(first);
+    medseal_local_receipt_free(second);
+    medseal_local_receipt_free(again);
+    medseal_local_receipt_free(NULL);
+    medseal_outbox_free(outbox);
+    medseal_outbox_free(NULL);
+}
+
+/* Status after test_enqueue_and_receipts: three queued records. */
+static void test_status(medseal_recipient_key *hub) {
+    medseal_outbox *outbox = open_outbox("outbox.sqlite", &hub, 1);
+    medseal_outbox_summary *summary = NULL;
+    REQUIRE_OK(medseal_outbox_status(outbox, &summary));
+    uint64_t n = 99;
+    CHECK_OK(medseal_outbox_summary_queued(summary, &n));
+    CHECK(n == 3);
+    CHECK_OK(medseal_outbox_summary_in_flight(summary, &n));
+    CHECK(n == 0);
+    CHECK_OK(medseal_outbox_summary_delivered(summary, &n));
+    CHECK(n == 0);
+    CHECK_OK(medseal_outbox_summary_dead_letter(summary, &n));
+    CHECK(n == 0);
+    CHECK_OK(medseal_outbox_summary_discarded(summary, &n));
+    CHECK(n == 0);
+    CHECK_OK(medseal_outbox_summary_next_sequence(summary, &n));
+    CHECK(n == 4);
+    uint32_t present = SENTINEL_U32;
+    int64_t at = 0, oldest = 0;
+    CHECK_OK(medseal_outbox_summary_oldest_queued_at(summary, &present, &oldest));
+    CHECK(present == 1 && oldest > 1700000000);
+    CHECK_OK(medseal_outbox_summary_next_attempt_at(summary, &present, &at));
+    CHECK(present == 1 && at == oldest);
+
+    CHECK_RC(medseal_outbox_status(NULL, &summary), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_status(outbox, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_summary_queued(NULL, &n), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_summary_in_flight(summary, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_summary_delivered(NULL, &n), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_summary_dead_letter(summary, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_summary_discarded(NULL, &n), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_summary_next_sequence(summary, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_summary_oldest_queued_at(summary, NULL, &at), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_summary_oldest_queued_at(NULL, &present, &at), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_summary_next_attempt_at(summary, &present, NULL), MEDSEAL_NULL_ARGUMENT);
+    medseal_outbox_summary_free(summary);
+    medseal_outbox_summary_free(NULL);
+
+    /* An empty outbox has no times. */
+    medseal_outbox *empty = open_outbox("empty.sqlite", &hub, 1);
+    REQUIRE_OK(medseal_outbox_status(empty, &summary));
+    present = SENTINEL_U32;
+    at = 42;
+    CHECK_OK(medseal_outbox_summary_next_attempt_at(summary, &present, &at));
+    CHECK(present == 0 && at == 0);
+    CHECK_OK(medseal_outbox_summary_oldest_queued_at(summary, &present, &at));
+    CHECK(present == 0);
+    CHECK_OK(medseal_outbox_summary_next_sequence(summary, &n));
+    CHECK(n == 1);
+    medseal_outbox_summary_free(summary);
+    medseal_outbox_free(empty);
+    medseal_outbox_free(outbox);
+}
+
+static void test_dead_letters(medseal_recipient_key *hub) {
+    medseal_outbox *outbox = open_outbox("outbox.sqlite", &hub, 1);
+    uint64_t count = 99;
+    CHECK_OK(medseal_outbox_dead_letter_count(outbox, &count));
+    CHECK(count == 0);
+    size_t written = SENTINEL_LEN;
+    CHECK_OK(medseal_outbox_dead_letter_ids(outbox, NULL, 0, &written));
+    CHECK(written == 0);
+
+    /* Withdraw queued record 2 (enqueued by mistake): a dead letter. */
+    CHECK_RC(medseal_outbox_withdraw(outbox, 2, u8(""), 0), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_withdraw(outbox, 2, NULL, 0), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_withdraw(NULL, 2, u8("x"), 1), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_withdraw(outbox, 999, u8("x"), 1), MEDSEAL_OUTBOX_NOT_FOUND);
+    CHECK_OK(medseal_outbox_withdraw(outbox, 2, u8("wrong patient"), 13));
+    CHECK_RC(medseal_outbox_withdraw(outbox, 2, u8("again"), 5), MEDSEAL_OUTBOX_STATE);
+    CHECK_OK(medseal_outbox_dead_letter_count(outbox, &count));
+    CHECK(count == 1);
+
+    int64_t ids[4] = {0};
+    written = SENTINEL_LEN;
+    CHECK_RC(medseal_outbox_dead_letter_ids(outbox, NULL, 0, &written), MEDSEAL_BUFFER_TOO_SMALL);
+    CHECK(written == 1);
+    CHECK_RC(medseal_outbox_dead_letter_ids(outbox, NULL, 4, &written), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_dead_letter_ids(outbox, ids, 4, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_dead_letter_ids(NULL, ids, 4, &written), MEDSEAL_NULL_ARGUMENT);
+    CHECK_OK(medseal_outbox_dead_letter_ids(outbox, ids, 4, &written));
+    CHECK(written == 1 && ids[0] == 2);
+
+    /* Requeue: only a dead letter. */
+    CHECK_RC(medseal_outbox_requeue(outbox, 1), MEDSEAL_OUTBOX_STATE);
+    CHECK_ERROR_CONTAINS("queued");
+    CHECK_RC(medseal_outbox_requeue(outbox, 999), MEDSEAL_OUTBOX_NOT_FOUND);
+    CHECK_RC(medseal_outbox_requeue(NULL, 2), MEDSEAL_NULL_ARGUMENT);
+    CHECK_OK(medseal_outbox_requeue(outbox, 2));
+    CHECK_RC(medseal_outbox_requeue(outbox, 2), MEDSEAL_OUTBOX_STATE);
+
+    /* Discard: only a dead letter, with a reason; recorded, never deleted. */
+    CHECK_RC(medseal_outbox_discard(outbox, 2, u8("x"), 1), MEDSEAL_OUTBOX_STATE);
+    CHECK_OK(medseal_outbox_withdraw(outbox, 2, u8("still wrong"), 11));
+    CHECK_RC(medseal_outbox_discard(outbox, 2, u8(" "), 1), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_discard(outbox, 2, u8("\xff"), 1), MEDSEAL_INVALID_UTF8_ARGUMENT);
+    CHECK_RC(medseal_outbox_discard(outbox, 2, NULL, 0), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_discard(NULL, 2, u8("x"), 1), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_discard(outbox, 999, u8("x"), 1), MEDSEAL_OUTBOX_NOT_FOUND);
+    CHECK_OK(medseal_outbox_discard(outbox, 2, u8("kept on paper"), 13));
+    CHECK_RC(medseal_outbox_discard(outbox, 2, u8("again"), 5), MEDSEAL_OUTBOX_STATE);
+    CHECK_RC(medseal_outbox_dead_letter_count(NULL, &count), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_dead_letter_count(outbox, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_OK(medseal_outbox_dead_letter_count(outbox, &count));
+    CHECK(count == 0);
+
+    medseal_outbox_summary *summary = NULL;
+    REQUIRE_OK(medseal_outbox_status(outbox, &summary));
+    CHECK_OK(medseal_outbox_summary_discarded(summary, &count));
+    CHECK(count == 1);
+    CHECK_OK(medseal_outbox_summary_queued(summary, &count));
+    CHECK(count == 2);
+    medseal_outbox_summary_free(summary);
+    medseal_outbox_free(outbox);
+}
+
+static void test_backup(medseal_recipient_key *hub) {
+    medseal_outbox *outbox = open_outbox("outbox.sqlite", &hub, 1);
+    char path[128];
+    in_dir(path, sizeof path, "backup.sqlite");
+    CHECK_RC(medseal_outbox_backup(NULL, u8(path), strlen(path)), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_backup(outbox, NULL, 0), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_backup(outbox, u8(path), 0), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_OK(medseal_outbox_backup(outbox, u8(path), strlen(path)));
+    CHECK_RC(medseal_outbox_backup(outbox, u8(path), strlen(path)), MEDSEAL_OUTBOX_IO);
+    CHECK_ERROR_CONTAINS("already exists");
+
+    medseal_outbox *copy = open_outbox("backup.sqlite", &hub, 1);
+    medseal_outbox_summary *summary = NULL;
+    uint64_t next = 0, discarded = 0;
+    REQUIRE_OK(medseal_outbox_status(copy, &summary));
+    CHECK_OK(medseal_outbox_summary_next_sequence(summary, &next));
+    CHECK_OK(medseal_outbox_summary_discarded(summary, &discarded));
+    CHECK(next == 4 && discarded == 1);
+    medseal_outbox_summary_free(summary);
+    medseal_outbox_free(copy);
+    medseal_outbox_free(outbox);
+}
+
+struct worker {
+    const medseal_outbox *shared; /* NULL: open an own handle on the same file */
+    medseal_recipient_key *hub;
+    int index;
+    uint64_t sequences[PER_THREAD];
+    int failures;
+};
+
+static void *enqueue_many(void *arg) {
+    struct worker *w = (struct worker *)arg;
+    medseal_outbox *own = NULL;
+    const medseal_outbox *outbox = w->shared;
+    if (outbox == NULL) {
+        char path[128];
+        in_dir(path, sizeof path, "threads.sqlite");
+        const medseal_recipient_key *keys[1] = {w->hub};
+        if (medseal_outbox_open(u8(path), strlen(path), u8(SOURCE), strlen(SOURCE), keys, 1, &own) != MEDSEAL_OK) {
+            w->failures++;
+            return NULL;
+        }
+        outbox = own;
+    }
+    for (int n = 0; n < PER_THREAD; n++) {
+        char id[32];
+        snprintf(id, sizeof id, "t%d-%s-%d", w->index, w->shared == NULL ? "own" : "shared", n);
+        medseal_local_receipt *receipt = NULL;
+        if (medseal_outbox_enqueue(outbox, u8(id), strlen(id), u8(SIGNED_1), strlen(SIGNED_1), &receipt) != MEDSEAL_OK ||
+            medseal_local_receipt_sequence(receipt, &w->sequences[n]) != MEDSEAL_OK) {
+            w->failures++;
+        }
+        medseal_local_receipt_free(receipt);
+    }
+    medseal_outbox_free(own);
+    return NULL;
+}
+
+/* Threads through one shared handle, then threads each with their own handle (connection) on
+ * the same file: every number from 1 to 2 * THREADS * PER_THREAD exactly once. */
+static void test_threads(medseal_recipient_key *hub) {
+    medseal_outbox *shared = open_outbox("threads.sqlite", &hub, 1);
+    struct worker workers[2 * THREADS];
+    pthread_t threads[2 * THREADS];
+    for (int i = 0; i < 2 * THREADS; i++) {
+        memset(&workers[i], 0, sizeof workers[i]);
+        workers[i].shared = i < THREADS ? shared : NULL;
+        workers[i].hub = hub;
+        workers[i].index = i;
+        CHECK(pthread_create(&threads[i], NULL, enqueue_many, &workers[i]) == 0);
+    }
+    int seen[2 * THREADS * PER_THREAD + 1] = {0};
+    int failures = 0;
+    for (int i = 0; i < 2 * THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        failures += workers[i].failures;
+        for (int n = 0; n < PER_THREAD; n++) {
+            uint64_t s = workers[i].sequences[n];
+            if (s >= 1 && s <= 2 * THREADS * PER_THREAD) {
+                seen[s]++;
+            }
+        }
+    }
+    CHECK(failures == 0);
+    int exactly_once = 1;
+    for (int s = 1; s <= 2 * THREADS * PER_THREAD; s++) {
+        exactly_once &= seen[s] == 1;
+    }
+    CHECK(exactly_once);
+    medseal_outbox_summary *summary = NULL;
+    uint64_t next = 0;
+    REQUIRE_OK(medseal_outbox_status(shared, &summary));
+    CHECK_OK(medseal_outbox_summary_next_sequence(summary, &next));
+    CHECK(next == 2 * THREADS * PER_THREAD + 1);
+    medseal_outbox_summary_free(summary);
+    medseal_outbox_free(shared);
+}
+
+static void remove_files(void) {
+    const char *names[] = {"outbox.sqlite", "empty.sqlite", "backup.sqlite", "threads.sqlite", "notes.txt"};
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char path[160];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        for (size_t j = 0; j < sizeof suffixes / sizeof suffixes[0]; j++) {
+            snprintf(path, sizeof path, "%s/%s%s", dir, names[i], suffixes[j]);
+            unlink(path);
+        }
+    }
+    rmdir(dir);
+}
+
+int main(void) {
+    snprintf(dir, sizeof dir, "/tmp/medseal-c-outbox-XXXXXX");
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return 2;
+    }
+    medseal_recipient_key *hub = NULL, *archive = NULL;
+    REQUIRE_OK(medseal_recipient_key_generate(&hub));
+    REQUIRE_OK(medseal_recipient_key_generate(&archive));
+    test_open_refusals(hub);
+    test_enqueue_and_receipts(hub, archive);
+    test_status(hub);
+    test_dead_letters(hub);
+    test_backup(hub);
+    test_threads(hub);
+    medseal_recipient_key_free(hub);
+    medseal_recipient_key_free(archive);
+    remove_files();
+    return check_summary();
+}

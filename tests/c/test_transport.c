@@ -1,0 +1,379 @@
+/*
+ * medseal C ABI: transport to the hub. The configuration builder and its errors (plain HTTP,
+ * missing client certificate, key or hub keys, bad PEM, bad values, NULL arguments), then real
+ * deliveries over mutual TLS to the reference hub that tests/c/run.sh starts on 127.0.0.1
+ * (`medseal hub init/enroll/serve`), announced by MEDSEAL_TEST_HUB_URL,
+ * MEDSEAL_TEST_FACILITY_DIR and MEDSEAL_TEST_FACILITY: one call (medseal_outbox_deliver) and
+ * the background deliverer; a hub that is down (records stay queued, the reason is given);
+ * a server certificate of another CA (MEDSEAL_TRANSPORT_TLS, "unknown CA").
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "medseal.h"
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static const uint8_t *u8(const char *s) {
+    return (const uint8_t *)s;
+}
+
+/* Reads a whole file (at most 1 MiB) into a malloc'd buffer; stops the program if it cannot. */
+static uint8_t *read_path(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "FATAL: cannot open %s\n", path);
+        exit(2);
+    }
+    uint8_t *data = (uint8_t *)malloc(1 << 20);
+    if (data == NULL) {
+        abort();
+    }
+    *len = fread(data, 1, 1 << 20, f);
+    fclose(f);
+    return data;
+}
+
+static uint8_t *read_file(const char *dir, const char *name, size_t *len) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return read_path(path, len);
+}
+
+static medseal_transport_config_builder *new_builder(const char *url) {
+    medseal_transport_config_builder *b = NULL;
+    REQUIRE_OK(medseal_transport_config_builder_new(u8(url), strlen(url), &b));
+    return b;
+}
+
+static uint64_t report_count(const medseal_delivery_report *r, medseal_result (*get)(const medseal_delivery_report *, uint64_t *)) {
+    uint64_t n = UINT64_MAX;
+    CHECK_OK(get(r, &n));
+    return n;
+}
+
+/* The report's last error: its code, and whether its message contains `needle`. */
+static void check_report_error(const medseal_delivery_report *r, medseal_result want, const char *needle) {
+    medseal_result code = MEDSEAL_PANIC;
+    const uint8_t *message = NULL;
+    size_t len = SENTINEL_LEN;
+    CHECK_OK(medseal_delivery_report_last_error(r, &code, &message, &len));
+    CHECK_RC(code, want);
+    if (needle != NULL) {
+        CHECK_CONTAINS(message, len, needle);
+    } else {
+        CHECK(len == 0);
+    }
+}
+
+static uint64_t delivered_in_outbox(const medseal_outbox *outbox) {
+    medseal_outbox_summary *summary = NULL;
+    uint64_t n = 0;
+    REQUIRE_OK(medseal_outbox_status(outbox, &summary));
+    CHECK_OK(medseal_outbox_summary_delivered(summary, &n));
+    medseal_outbox_summary_free(summary);
+    return n;
+}
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static void test_config_errors(void) {
+    medseal_transport_config_builder *b = (medseal_transport_config_builder *)SENTINEL_PTR;
+    /* Plain HTTP is refused, and nothing turns TLS verification off. */
+    CHECK_RC(medseal_transport_config_builder_new(u8("http://127.0.0.1:8443"), 21, &b), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_ERROR_CONTAINS("plain HTTP");
+    CHECK(b == (medseal_transport_config_builder *)SENTINEL_PTR);
+    CHECK_RC(medseal_transport_config_builder_new(u8("hub.example"), 11, &b), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_config_builder_new(NULL, 0, &b), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_config_builder_new(u8("https://hub.example"), 19, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_config_builder_new(u8("https://\xff"), 9, &b), MEDSEAL_INVALID_UTF8_ARGUMENT);
+
+    b = new_builder("https://hub.example:8443/base/");
+    medseal_transport *t = (medseal_transport *)SENTINEL_PTR;
+    CHECK_RC(medseal_transport_config_builder_build(b, &t), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_ERROR_CONTAINS("no client certificate");
+    CHECK(t == (medseal_transport *)SENTINEL_PTR);
+
+    CHECK_RC(medseal_transport_config_builder_set_client_certificate(b, u8("garbage"), 7), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_ERROR_CONTAINS("no PEM CERTIFICATE");
+    CHECK_RC(medseal_transport_config_builder_set_client_key(b, u8("garbage"), 7), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_ERROR_CONTAINS("no PEM PRIVATE KEY");
+    CHECK_RC(medseal_transport_config_builder_set_hub_ca(b, u8("garbage"), 7), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_config_builder_set_client_certificate(b, NULL, 0), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_config_builder_set_client_key(NULL, u8("x"), 1), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_config_builder_set_receipt_key(b, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_config_builder_set_tree_head_key(b, NULL), MEDSEAL_NULL_ARGUMENT);
+
+    CHECK_RC(medseal_transport_config_builder_set_batch_size(b, 0), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_ERROR_CONTAINS("1 to 1000");
+    CHECK_RC(medseal_transport_config_builder_set_batch_size(b, 1001), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_OK(medseal_transport_config_builder_set_batch_size(b, 50));
+    CHECK_RC(medseal_transport_config_builder_set_timeout_ms(b, 0), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_OK(medseal_transport_config_builder_set_timeout_ms(b, 20000));
+    CHECK_RC(medseal_transport_config_builder_set_connect_timeout_ms(b, 0), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_OK(medseal_transport_config_builder_set_connect_timeout_ms(b, 5000));
+    CHECK_RC(medseal_transport_config_builder_set_proxy(b, u8("socks5://127.0.0.1:1080"), 23), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_ERROR_CONTAINS("only HTTP CONNECT proxies");
+    CHECK_OK(medseal_transport_config_builder_set_proxy(b, u8("http://proxy.local:3128"), 23));
+    CHECK_RC(medseal_transport_config_builder_set_proxy_from_env(b, 2), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_OK(medseal_transport_config_builder_set_proxy_from_env(b, 0));
+    CHECK_RC(medseal_transport_config_builder_set_public_roots(b, 7), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_OK(medseal_transport_config_builder_set_public_roots(b, 0));
+    CHECK_RC(medseal_transport_config_builder_set_facility_dir(b, u8("/nonexistent/facility"), 21), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_ERROR_CONTAINS("client.pem");
+    medseal_transport_config_builder_free(b);
+
+    /* NULL handles are no-ops for the functions that cannot fail. */
+    medseal_transport_config_builder_free(NULL);
+    medseal_transport_free(NULL);
+    medseal_delivery_report_free(NULL);
+    medseal_deliverer_notify(NULL);
+    medseal_deliverer_stop(NULL);
+    medseal_deliverer_free(NULL);
+    medseal_delivery_report *r = (medseal_delivery_report *)SENTINEL_PTR;
+    CHECK_RC(medseal_outbox_deliver(NULL, NULL, &r), MEDSEAL_NULL_ARGUMENT);
+    CHECK(r == (medseal_delivery_report *)SENTINEL_PTR);
+    uint64_t n = 0;
+    CHECK_RC(medseal_delivery_report_delivered(NULL, &n), MEDSEAL_NULL_ARGUMENT);
+    medseal_deliverer *d = (medseal_deliverer *)SENTINEL_PTR;
+    CHECK_RC(medseal_deliverer_start(NULL, NULL, 1000, &d), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_deliverer_last_report(NULL, &r), MEDSEAL_NULL_ARGUMENT);
+}
+
+/* ---- delivery to the real hub --------------------------------------------------------------- */
+
+struct pilot {
+    const char *url;
+    const char *dir;
+    const char *facility;
+    medseal_signer *signer;
+    medseal_recipient_key *hub_recipient;
+    char run_id[64];
+    int next_record;
+};
+
+static medseal_transport *transport_for(const struct pilot *p, const char *url, const char *ca_pem_path) {
+    medseal_transport_config_builder *b = new_builder(url);
+    REQUIRE_OK(medseal_transport_config_builder_set_facility_dir(b, u8(p->dir), strlen(p->dir)));
+    CHECK_OK(medseal_transport_config_builder_set_connect_timeout_ms(b, 3000));
+    CHECK_OK(medseal_transport_config_builder_set_timeout_ms(b, 10000));
+    CHECK_OK(medseal_transport_config_builder_set_batch_size(b, 4));
+    if (ca_pem_path != NULL) {
+        size_t len = 0;
+        uint8_t *ca = read_path(ca_pem_path, &len);
+        CHECK_OK(medseal_transport_config_builder_set_hub_ca(b, ca, len));
+        free(ca);
+    }
+    medseal_transport *t = NULL;
+    REQUIRE_OK(medseal_transport_config_builder_build(b, &t));
+    medseal_transport_config_builder_free(b); /* the transport keeps what it needs */
+    return t;
+}
+
+static medseal_outbox *open_outbox(const struct pilot *p, const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s-%s.sqlite", getenv("MEDSEAL_TEST_OUTBOX_DIR") ? getenv("MEDSEAL_TEST_OUTBOX_DIR") : "/tmp",
+             p->run_id, name);
+    const medseal_recipient_key *recipients[1] = {p->hub_recipient};
+    medseal_outbox *outbox = NULL;
+    REQUIRE_OK(medseal_outbox_open(u8(path), strlen(path), u8(p->facility), strlen(p->facility), recipients, 1, &outbox));
+    return outbox;
+}
+
+/* Signs and enqueues `n` records with ids unique to this run (the asan and valgrind runs share
+ * the hub). */
+static void enqueue(struct pilot *p, const medseal_outbox *outbox, int n) {
+    for (int i = 0; i < n; i++) {
+        char id[128], doc[256];
+        snprintf(id, sizeof id, "%s-obs-%d", p->run_id, p->next_record++);
+        snprintf(doc, sizeof doc, "{\"resourceType\":\"Observation\",\"id\":\"%s\",\"status\":\"final\"}", id);
+        medseal_buffer *jws = NULL;
+        REQUIRE_OK(medseal_signer_sign(p->signer, u8(doc), strlen(doc), MEDSEAL_JWS_FLATTENED, &jws));
+        medseal_local_receipt *receipt = NULL;
+        REQUIRE_OK(medseal_outbox_enqueue(outbox, u8(id), strlen(id), medseal_buffer_data(jws), medseal_buffer_len(jws), &receipt));
+        medseal_local_receipt_free(receipt);
+        medseal_buffer_free(jws);
+    }
+}
+
+static void test_deliver_once(struct pilot *p) {
+    medseal_transport *t = transport_for(p, p->url, NULL);
+    medseal_outbox *outbox = open_outbox(p, "once");
+    enqueue(p, outbox, 6);
+    medseal_delivery_report *r = NULL;
+    REQUIRE_OK(medseal_outbox_deliver(outbox, t, &r));
+    CHECK(report_count(r, medseal_delivery_report_delivered) == 6);
+    CHECK(report_count(r, medseal_delivery_report_duplicates) == 0);
+    CHECK(report_count(r, medseal_delivery_report_dead_letters) == 0);
+    CHECK(report_count(r, medseal_delivery_report_retried) == 0);
+    check_report_error(r, MEDSEAL_OK, NULL);
+    uint32_t present = 9;
+    int64_t at = -1;
+    CHECK_OK(medseal_delivery_report_next_attempt_at(r, &present, &at));
+    CHECK(present == 0 && at == 0);
+    CHECK_RC(medseal_delivery_report_next_attempt_at(r, NULL, &at), MEDSEAL_NULL_ARGUMENT);
+    medseal_delivery_report_free(r);
+    CHECK(delivered_in_outbox(outbox) == 6);
+
+    /* Nothing left: another run delivers nothing. */
+    REQUIRE_OK(medseal_outbox_deliver(outbox, t, &r));
+    CHECK(report_count(r, medseal_delivery_report_delivered) == 0);
+    medseal_delivery_report_free(r);
+    medseal_outbox_free(outbox);
+    medseal_transport_free(t);
+}
+
+static void test_deliverer(struct pilot *p) {
+    medseal_transport *t = transport_for(p, p->url, NULL);
+    medseal_outbox *outbox = open_outbox(p, "background");
+    medseal_deliverer *d = NULL;
+    /* A long poll interval: notify() is what makes it deliver quickly. */
+    REQUIRE_OK(medseal_deliverer_start(outbox, t, 3600 * 1000, &d));
+    /* The deliverer holds its own references. */
+    medseal_transport_free(t);
+    for (int round = 1; round <= 2; round++) {
+        enqueue(p, outbox, 3);
+        medseal_deliverer_notify(d);
+        int waited = 0;
+        while (delivered_in_outbox(outbox) < (uint64_t)(3 * round) && waited < 30000) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            waited += 20;
+        }
+        CHECK(delivered_in_outbox(outbox) == (uint64_t)(3 * round));
+    }
+    medseal_delivery_report *r = NULL;
+    CHECK_OK(medseal_deliverer_last_report(d, &r));
+    check_report_error(r, MEDSEAL_OK, NULL);
+    medseal_delivery_report_free(r);
+    medseal_deliverer_stop(d);
+    medseal_deliverer_stop(d); /* a second stop does nothing */
+    medseal_deliverer_free(d);
+    medseal_outbox_free(outbox);
+}
+
+static void test_hub_down(struct pilot *p) {
+    /* Port 1 on loopback: nothing listens there. */
+    medseal_transport *t = transport_for(p, "https://127.0.0.1:1", NULL);
+    medseal_outbox *outbox = open_outbox(p, "down");
+    enqueue(p, outbox, 2);
+    time_t before = time(NULL);
+    medseal_delivery_report *r = NULL;
+    REQUIRE_OK(medseal_outbox_deliver(outbox, t, &r));
+    CHECK(report_count(r, medseal_delivery_report_delivered) == 0);
+    CHECK(report_count(r, medseal_delivery_report_retried) == 2);
+    check_report_error(r, MEDSEAL_TRANSPORT_CONNECT, "refused the connection");
+    uint32_t present = 0;
+    int64_t at = 0;
+    CHECK_OK(medseal_delivery_report_next_attempt_at(r, &present, &at));
+    CHECK(present == 1 && at > (int64_t)before && at <= (int64_t)time(NULL) + 1);
+    medseal_delivery_report_free(r);
+    CHECK(delivered_in_outbox(outbox) == 0);
+    medseal_outbox_free(outbox);
+    medseal_transport_free(t);
+}
+
+static void test_wrong_ca(struct pilot *p) {
+    const char *fixtures = getenv("MEDSEAL_TEST_FIXTURES");
+    if (!CHECK(fixtures != NULL)) {
+        return;
+    }
+    char ca[1024];
+    snprintf(ca, sizeof ca, "%s/pki/root.pem", fixtures);
+    medseal_transport *t = transport_for(p, p->url, ca);
+    medseal_outbox *outbox = open_outbox(p, "wrong-ca");
+    enqueue(p, outbox, 1);
+    time_t before = time(NULL);
+    medseal_delivery_report *r = NULL;
+    REQUIRE_OK(medseal_outbox_deliver(outbox, t, &r));
+    CHECK(report_count(r, medseal_delivery_report_retried) == 1);
+    check_report_error(r, MEDSEAL_TRANSPORT_TLS, "unknown CA");
+    uint32_t present = 0;
+    int64_t at = 0;
+    CHECK_OK(medseal_delivery_report_next_attempt_at(r, &present, &at));
+    CHECK(present == 1 && at >= (int64_t)before + 300); /* certificate errors wait the cap */
+    medseal_delivery_report_free(r);
+    medseal_outbox_free(outbox);
+    medseal_transport_free(t);
+}
+
+int main(void) {
+    test_config_errors();
+
+    struct pilot p;
+    memset(&p, 0, sizeof p);
+    p.url = getenv("MEDSEAL_TEST_HUB_URL");
+    p.dir = getenv("MEDSEAL_TEST_FACILITY_DIR");
+    p.facility = getenv("MEDSEAL_TEST_FACILITY");
+    if (!CHECK(p.url != NULL && p.dir != NULL && p.facility != NULL)) {
+        fprintf(stderr, "MEDSEAL_TEST_HUB_URL, MEDSEAL_TEST_FACILITY_DIR and MEDSEAL_TEST_FACILITY are not set: run tests/c/run.sh\n");
+        return check_summary();
+    }
+    snprintf(p.run_id, sizeof p.run_id, "c%ld-%ld", (long)getpid(), (long)time(NULL));
+    size_t len = 0;
+    uint8_t *pem = read_file(p.dir, "signing.key", &len);
+    medseal_key *key = NULL;
+    REQUIRE_OK(medseal_key_import(pem, len, MEDSEAL_ALG_FROM_KEY, &key));
+    free(pem);
+    medseal_signer_builder *sb = NULL;
+    REQUIRE_OK(medseal_signer_builder_new(key, &sb));
+    REQUIRE_OK(medseal_signer_builder_build(sb, &p.signer));
+    medseal_signer_builder_free(sb);
+    medseal_key_free(key);
+    pem = read_file(p.dir, "hub-recipient.pub", &len);
+    REQUIRE_OK(medseal_recipient_key_import(pem, len, &p.hub_recipient));
+    free(pem);
+
+    /* The same configuration file by file, the hub's keys as key handles. */
+    medseal_transport_config_builder *b = new_builder(p.url);
+    const char *setters[3] = {"client.pem", "client.key", "hub-ca.pem"};
+    for (int i = 0; i < 3; i++) {
+        pem = read_file(p.dir, setters[i], &len);
+        if (i == 0) {
+            CHECK_OK(medseal_transport_config_builder_set_client_certificate(b, pem, len));
+        } else if (i == 1) {
+            CHECK_OK(medseal_transport_config_builder_set_client_key(b, pem, len));
+            memset(pem, 0, len); /* the caller may wipe its copy at once */
+        } else {
+            CHECK_OK(medseal_transport_config_builder_set_hub_ca(b, pem, len));
+        }
+        free(pem);
+    }
+    medseal_transport *t = (medseal_transport *)SENTINEL_PTR;
+    CHECK_RC(medseal_transport_config_builder_build(b, &t), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_ERROR_CONTAINS("no receipt key");
+    const char *key_files[2] = {"receipt.pub", "tree-head.pub"};
+    for (int i = 0; i < 2; i++) {
+        pem = read_file(p.dir, key_files[i], &len);
+        REQUIRE_OK(medseal_key_import(pem, len, MEDSEAL_ALG_FROM_KEY, &key));
+        free(pem);
+        CHECK_OK(i == 0 ? medseal_transport_config_builder_set_receipt_key(b, key) : medseal_transport_config_builder_set_tree_head_key(b, key));
+        medseal_key_free(key); /* the builder keeps its own copy */
+    }
+    REQUIRE_OK(medseal_transport_config_builder_build(b, &t));
+    medseal_transport_config_builder_free(b);
+    medseal_outbox *outbox = open_outbox(&p, "by-file");
+    enqueue(&p, outbox, 1);
+    medseal_delivery_report *r = NULL;
+    REQUIRE_OK(medseal_outbox_deliver(outbox, t, &r));
+    CHECK(report_count(r, medseal_delivery_report_delivered) == 1);
+    medseal_delivery_report_free(r);
+    medseal_outbox_free(outbox);
+    medseal_transport_free(t);
+
+    test_deliver_once(&p);
+    test_deliverer(&p);
+    test_hub_down(&p);
+    test_wrong_ca(&p);
+
+    medseal_signer_free(p.signer);
+    medseal_recipient_key_free(p.hub_recipient);
+    return check_summary();
+}
