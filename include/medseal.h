@@ -1018,7 +1018,8 @@ void medseal_deliverer_stop(const struct medseal_deliverer *deliverer);
 // Writes a new report of the deliverer's last round (an empty one if none ran yet).
 medseal_result medseal_deliverer_last_report(const struct medseal_deliverer *deliverer, struct medseal_delivery_report **out);
 
-// Stops the deliverer (as `medseal_deliverer_stop`) and frees it. NULL is a no-op.
+// Stops the deliverer (as `medseal_deliverer_stop`) and frees it, once no other thread uses
+// the handle. NULL is a no-op.
 void medseal_deliverer_free(struct medseal_deliverer *deliverer);
 
 // Verifies a signed trust list (`jws`) with the trust-list key `list_key`, at time `now`

@@ -820,6 +820,20 @@ fn bad_request_moves_the_batch_to_dead_letters_with_the_reason() {
     let report = deliver_once(&outbox, &transport, now()).unwrap();
     assert_eq!(report.delivered, 1, "{report:?}");
     assert_all_delivered(&pilot, &outbox, &ids[..1]);
+
+    // A refused batch stops the run: the other records are not fed to a refusing hub.
+    fault.push(Act::Answer(403, Vec::new(), br#"{"code":"NOT_ENROLLED","reason":"who are you?"}"#.to_vec()));
+    let mut config = pilot.config(&fault.url());
+    config.hub_ca_pem(test_ca.pem.as_bytes()).unwrap().batch_size(2).unwrap();
+    let small_batches = Transport::new(config.build().unwrap()).unwrap();
+    let rest = pilot.enqueue(&outbox, "rest", 4);
+    let report = deliver_all(&outbox, &small_batches).unwrap();
+    assert_eq!((report.dead_letters, report.delivered, report.retried), (2, 0, 0), "{report:?}");
+    last_error(&report, ResultCode::MEDSEAL_TRANSPORT_REJECTED, &["HTTP 403", "NOT_ENROLLED", "who are you?"]);
+    for id in &rest[2..] {
+        let info = outbox.find(id).unwrap();
+        assert_eq!((info.state, info.attempts), (State::Queued, 0), "{info:?}");
+    }
     hub.shutdown().unwrap();
 }
 
@@ -1230,6 +1244,24 @@ fn configuration_errors_say_what_is_wrong() {
     b.proxy("http://user:secret@proxy.local:3128").unwrap();
     let shown = format!("{:?}", b.build().unwrap());
     assert!(!shown.contains("secret") && !shown.contains("BEGIN"), "{shown}");
+}
+
+#[test]
+fn a_timeout_as_long_as_the_outbox_lease_is_refused() {
+    let pilot = Pilot::new();
+    let outbox = pilot.outbox();
+    let ids = pilot.enqueue(&outbox, "lease", 1);
+    let mut config = pilot.config("https://127.0.0.1:1");
+    config.timeout(Duration::from_secs(60)).unwrap();
+    let transport = Transport::new(config.build().unwrap()).unwrap();
+    for result in [deliver_all(&outbox, &transport), deliver_once(&outbox, &transport, now())] {
+        let e = result.unwrap_err();
+        assert_eq!(e.code(), ResultCode::MEDSEAL_TRANSPORT_CONFIG);
+        assert!(e.message().contains("shorter than the outbox lease (60 s)"), "{e}");
+    }
+    // Nothing was claimed.
+    assert_eq!(outbox.find(&ids[0]).unwrap().attempts, 0);
+    assert_all_queued(&outbox, &ids);
 }
 
 #[test]

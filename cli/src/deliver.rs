@@ -47,8 +47,9 @@ pub struct Args {
     /// Records per batch (1 to 1000).
     #[arg(long, value_name = "N", default_value_t = 100)]
     batch_size: usize,
-    /// Total timeout of one batch, in seconds (connect included).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// Total timeout of one batch, in seconds (connect included); below the outbox lease
+    /// (60 s), so that a record is never in flight twice.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=59))]
     timeout: u64,
     /// Go through this HTTP CONNECT proxy (http://[user:password@]host:port).
     #[arg(long, value_name = "URL", conflicts_with = "proxy_from_env")]

@@ -21,8 +21,11 @@ pub enum Command {
     Serve(ServeArgs),
 }
 
-/// Create a hub: its CA (P-256, 10 years), server certificate (the host name and 127.0.0.1,
-/// 2 years), receipt key, tree-head key, X25519 recipient key, database and hub.json.
+/// Create a hub: CA, server certificate, receipt, tree-head and recipient keys, database.
+///
+/// The CA is P-256 for 10 years; the server certificate names the host name and 127.0.0.1 for
+/// 2 years; the receipt and tree-head keys are two different keys; the recipient key is X25519.
+/// The configuration is hub.json.
 ///
 /// Private keys are written owner-only (0600). A directory that holds files is refused unless
 /// --force, which replaces that hub, ledger included.
@@ -54,9 +57,11 @@ enum KeyAlg {
     Es256,
 }
 
-/// Enrol a facility: issue its client certificate (CN = facility id, clientAuth, 2 years) and
-/// record-signing key (Ed25519), register the key with the hub, and write into FACILITY_DIR
-/// what the facility needs.
+/// Enrol a facility: its client certificate and signing key, and the hub's public keys.
+///
+/// Issues the client certificate (CN = facility id, clientAuth, 2 years) and a record-signing
+/// key (Ed25519), registers the key with the hub, and writes into FACILITY_DIR what the
+/// facility needs.
 ///
 /// Files: client.pem, client.key, signing.key, signing.pub, hub-ca.pem (the CA to pin),
 /// hub-recipient.pub (seal to it), receipt.pub, tree-head.pub (check receipts with them) and

@@ -289,3 +289,31 @@ fn meta_is_checked_against_the_batch() {
     assert_rejected(&pilot.a.submit(&pilot.url("/v1/records"), &[changed])[0], "DECRYPT_FAILED");
     assert_eq!(pilot.tree_head().0.tree_size, 0);
 }
+
+#[test]
+fn a_large_batch_keeps_its_order() {
+    // Large batches are checked on several threads; results stay in submission order.
+    let pilot = Pilot::new();
+    let records: Vec<SubmittedRecord> = (0..100u64)
+        .map(|i| {
+            let mut record = pilot.a.record(&format!("big-{i}"), i + 1);
+            if i % 7 == 3 {
+                record.digest[0] ^= 1;
+            }
+            record
+        })
+        .collect();
+    let results = pilot.a.submit(&pilot.url("/v1/records"), &records);
+    let mut index = 0;
+    for (i, (result, record)) in results.iter().zip(&records).enumerate() {
+        if i % 7 == 3 {
+            assert_rejected(result, "DIGEST_MISMATCH");
+        } else {
+            assert_eq!(status(result), RecordStatus::Accepted, "{result:?}");
+            let (receipt, _) = pilot.verify_receipt(result, record);
+            assert_eq!(receipt.ledger_index, index);
+            index += 1;
+        }
+    }
+    assert_eq!(pilot.tree_head().0.tree_size, index);
+}

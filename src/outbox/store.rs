@@ -126,6 +126,24 @@ impl Outbox {
     /// with other bytes it is `MEDSEAL_OUTBOX_DUPLICATE`. The signed record itself is not
     /// stored, only its SHA-256 (for that comparison).
     pub fn enqueue_signed(&self, record_id: &str, signed_record: &[u8]) -> Result<LocalReceipt> {
+        self.check_signed(record_id, signed_record)?;
+        self.write(|tx| self.enqueue_signed_in(tx, record_id, signed_record))
+    }
+
+    /// Enqueues several signed records in one transaction (one disk sync for all: what a
+    /// system flushing many records at once wants). All or nothing: on any error nothing is
+    /// stored and no number is used. Each record is handled as by [`Outbox::enqueue_signed`]
+    /// (an id already in the outbox, or earlier in the batch, with the same record gives its
+    /// receipt with `already_queued`); the receipts are in the order given.
+    pub fn enqueue_signed_batch(&self, records: &[(&str, &[u8])]) -> Result<Vec<LocalReceipt>> {
+        for (record_id, signed_record) in records {
+            self.check_signed(record_id, signed_record)?;
+        }
+        self.write(|tx| records.iter().map(|(record_id, signed_record)| self.enqueue_signed_in(tx, record_id, signed_record)).collect())
+    }
+
+    /// The checks made before any transaction.
+    fn check_signed(&self, record_id: &str, signed_record: &[u8]) -> Result<()> {
         check_text("record_id", record_id)?;
         if signed_record.is_empty() {
             return Err(err!(MEDSEAL_INVALID_ARGUMENT, "the signed record is empty"));
@@ -136,31 +154,34 @@ impl Outbox {
                 "this outbox was opened without recipients (for administration): nothing can be sealed"
             ));
         }
+        Ok(())
+    }
+
+    /// Allocates the next number, seals and stores, inside `tx`.
+    fn enqueue_signed_in(&self, tx: &Transaction<'_>, record_id: &str, signed_record: &[u8]) -> Result<LocalReceipt> {
         let signed_digest = sha256(signed_record);
+        if let Some(existing) = find_ledger_row(tx, record_id)? {
+            return match existing.signed_digest {
+                Some(d) if d == signed_digest => Ok(existing.receipt(true)),
+                Some(_) => Err(duplicate(&existing.receipt, "another signed record")),
+                None => Err(duplicate(&existing.receipt, "a pre-sealed envelope")),
+            };
+        }
         let content_type =
             if signed_record.trim_ascii_start().starts_with(b"{") { SIGNED_RECORD_CONTENT_TYPE } else { compact_jws_content_type() };
         let recipients: Vec<&RecipientKey> = self.config.recipients.iter().collect();
-        self.write(|tx| {
-            if let Some(existing) = find_ledger_row(tx, record_id)? {
-                return match existing.signed_digest {
-                    Some(d) if d == signed_digest => Ok(existing.receipt(true)),
-                    Some(_) => Err(duplicate(&existing.receipt, "another signed record")),
-                    None => Err(duplicate(&existing.receipt, "a pre-sealed envelope")),
-                };
-            }
-            let sequence = next_sequence(tx, &self.config.source)?;
-            let now = now();
-            let meta = Meta {
-                record_id: record_id.to_owned(),
-                source: self.config.source.clone(),
-                sequence,
-                created: crate::jws::format_sig_time(now)?,
-                content_type: content_type.to_owned(),
-            };
-            let envelope = Envelope::seal_to_protobuf(signed_record, meta, &recipients, self.config.aead)?;
-            let digest = sha256(&envelope);
-            insert(tx, record_id, &self.config.source, sequence, &digest, Some(&signed_digest), &envelope, now)
-        })
+        let sequence = next_sequence(tx, &self.config.source)?;
+        let now = now();
+        let meta = Meta {
+            record_id: record_id.to_owned(),
+            source: self.config.source.clone(),
+            sequence,
+            created: crate::jws::format_sig_time(now)?,
+            content_type: content_type.to_owned(),
+        };
+        let envelope = Envelope::seal_to_protobuf(signed_record, meta, &recipients, self.config.aead)?;
+        let digest = sha256(&envelope);
+        insert(tx, record_id, &self.config.source, sequence, &digest, Some(&signed_digest), &envelope, now)
     }
 
     /// Accepts an envelope sealed elsewhere (protobuf, stored as given; or the JSON mapping,
@@ -273,31 +294,23 @@ impl Outbox {
     /// again with the same receipt does nothing; with another receipt, or from another state,
     /// it is `MEDSEAL_OUTBOX_STATE`.
     pub fn mark_delivered(&self, outbox_id: i64, delivery: &Delivery) -> Result<()> {
-        if delivery.receipt.is_empty() {
-            return Err(err!(MEDSEAL_INVALID_ARGUMENT, "the delivery has no receipt"));
-        }
+        check_delivery(delivery)?;
+        self.write(|tx| mark_delivered_in(tx, outbox_id, delivery))
+    }
+
+    /// Records several receipts in one transaction (one disk sync for a whole batch from the
+    /// hub). Each is handled as by [`Outbox::mark_delivered`], with its own result: a record in
+    /// the wrong state does not stop the others. Only a database failure (I/O, busy) fails
+    /// the whole call, and then nothing is recorded.
+    pub fn mark_delivered_batch(&self, deliveries: &[(i64, Delivery)]) -> Result<Vec<Result<()>>> {
         self.write(|tx| {
-            let (state, receipt): (State, Option<String>) = tx
-                .query_row("SELECT state, receipt FROM records WHERE outbox_id = ?1", [outbox_id], |row| {
-                    Ok((state_of(row, 0)?, row.get(1)?))
+            deliveries
+                .iter()
+                .map(|(outbox_id, delivery)| match check_delivery(delivery).and_then(|()| mark_delivered_in(tx, *outbox_id, delivery)) {
+                    Err(e) if is_database_failure(&e) => Err(e),
+                    result => Ok(result),
                 })
-                .optional()
-                .db()?
-                .ok_or_else(|| not_found(outbox_id))?;
-            match state {
-                State::InFlight | State::Queued => {
-                    tx.execute(
-                        "UPDATE records SET state = 'delivered', receipt = ?2, inclusion = ?3, duplicate = ?4, delivered_at = ?5,
-                           lease_until = NULL, next_attempt_at = NULL WHERE outbox_id = ?1",
-                        params![outbox_id, delivery.receipt, delivery.inclusion, delivery.duplicate, delivery.delivered_at],
-                    )
-                    .db()?;
-                    Ok(())
-                }
-                State::Delivered if receipt.as_deref() == Some(delivery.receipt.as_str()) => Ok(()),
-                State::Delivered => Err(err!(MEDSEAL_OUTBOX_STATE, "outbox record {outbox_id} is already delivered with another receipt")),
-                other => Err(wrong_state(outbox_id, other, "marked delivered", "queued or in flight")),
-            }
+                .collect()
         })
     }
 
@@ -663,6 +676,41 @@ fn insert(
         enqueued_at: now,
         already_queued: false,
     })
+}
+
+fn check_delivery(delivery: &Delivery) -> Result<()> {
+    if delivery.receipt.is_empty() {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "the delivery has no receipt"));
+    }
+    Ok(())
+}
+
+fn mark_delivered_in(tx: &Transaction<'_>, outbox_id: i64, delivery: &Delivery) -> Result<()> {
+    let (state, receipt): (State, Option<String>) = tx
+        .query_row("SELECT state, receipt FROM records WHERE outbox_id = ?1", [outbox_id], |row| Ok((state_of(row, 0)?, row.get(1)?)))
+        .optional()
+        .db()?
+        .ok_or_else(|| not_found(outbox_id))?;
+    match state {
+        State::InFlight | State::Queued => {
+            tx.execute(
+                "UPDATE records SET state = 'delivered', receipt = ?2, inclusion = ?3, duplicate = ?4, delivered_at = ?5,
+                   lease_until = NULL, next_attempt_at = NULL WHERE outbox_id = ?1",
+                params![outbox_id, delivery.receipt, delivery.inclusion, delivery.duplicate, delivery.delivered_at],
+            )
+            .db()?;
+            Ok(())
+        }
+        State::Delivered if receipt.as_deref() == Some(delivery.receipt.as_str()) => Ok(()),
+        State::Delivered => Err(err!(MEDSEAL_OUTBOX_STATE, "outbox record {outbox_id} is already delivered with another receipt")),
+        other => Err(wrong_state(outbox_id, other, "marked delivered", "queued or in flight")),
+    }
+}
+
+/// Whether an error is the database's (which ends a batch) rather than about one record.
+fn is_database_failure(e: &Error) -> bool {
+    use crate::error::ResultCode::*;
+    matches!(e.code(), MEDSEAL_OUTBOX_IO | MEDSEAL_OUTBOX_BUSY | MEDSEAL_OUTBOX_SCHEMA)
 }
 
 fn current_state(tx: &Transaction<'_>, outbox_id: i64) -> Result<State> {

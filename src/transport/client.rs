@@ -147,20 +147,16 @@ impl Transport {
     /// [`deliver_once`](super::deliver_once) verifies them before marking records delivered.
     /// A refusal of the whole request (a 4xx) is `MEDSEAL_TRANSPORT_REJECTED`.
     pub fn submit(&self, records: &[crate::outbox::Claimed]) -> Result<Vec<wire::RecordResult>> {
-        let batch: Vec<wire::SubmittedRecord> = records.iter().map(submitted).collect();
-        self.submit_records(&batch, unix_now()).map_err(|f| f.error)
+        let batch = wire::SubmitBatch { records: records.iter().map(submitted).collect() };
+        self.submit_batch(&batch, unix_now()).map_err(|f| f.error)
     }
 
-    /// [`submit`](Self::submit) for records already in wire form, with the whole failure.
-    pub(crate) fn submit_records(
-        &self,
-        records: &[wire::SubmittedRecord],
-        now: i64,
-    ) -> std::result::Result<Vec<wire::RecordResult>, Failure> {
+    /// [`submit`](Self::submit) for a batch already in wire form, with the whole failure.
+    pub(crate) fn submit_batch(&self, batch: &wire::SubmitBatch, now: i64) -> std::result::Result<Vec<wire::RecordResult>, Failure> {
+        let records = &batch.records;
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let batch = wire::SubmitBatch { records: records.to_vec() };
         let body = batch.encode_to_vec();
         let response = self
             .agent

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use prost::Message;
 
 use super::client::{submitted, unix_now, Failure, Outcome, MAX_BATCH_BYTES};
-use super::retry::{next_attempt_at, Backoff, Jitter};
+use super::retry::{next_attempt_at, Backoff, Jitter, BACKOFF_CAP_SECS};
 use super::Transport;
 use crate::error::{err, Error, Result};
 use crate::ledger;
@@ -114,6 +114,17 @@ fn deliver_until(outbox: &Outbox, transport: &Transport, stop: &dyn Fn() -> bool
 }
 
 fn round(outbox: &Outbox, transport: &Transport, now: i64) -> Result<Round> {
+    // A submission must end before the claim does, or another deliverer could send the same
+    // records while this one still waits for the hub.
+    let (timeout, lease) = (transport.config().timeout(), outbox.config().lease);
+    if timeout >= lease {
+        return Err(err!(
+            MEDSEAL_TRANSPORT_CONFIG,
+            "the transport's timeout ({} s) must be shorter than the outbox lease ({} s), or a record could be in flight twice",
+            timeout.as_secs_f64(),
+            lease.as_secs_f64()
+        ));
+    }
     let claimed = outbox.claim(transport.config().batch_size(), now)?;
     let mut round = Round { report: DeliveryReport::default(), claimed: claimed.len(), paused_until: None };
     // A batch body stays under the protocol's 64 MiB: split the claim if its envelopes are big.
@@ -136,9 +147,9 @@ fn round(outbox: &Outbox, transport: &Transport, now: i64) -> Result<Round> {
 }
 
 fn deliver_batch(outbox: &Outbox, transport: &Transport, batch: &[Claimed], now: i64, round: &mut Round) -> Result<()> {
-    let records: Vec<wire::SubmittedRecord> = batch.iter().map(submitted).collect();
+    let request = wire::SubmitBatch { records: batch.iter().map(submitted).collect() };
     let report = &mut round.report;
-    let results = match transport.submit_records(&records, now) {
+    let results = match transport.submit_batch(&request, now) {
         Ok(results) => results,
         Err(Failure { error, outcome }) => {
             match &outcome {
@@ -160,6 +171,9 @@ fn deliver_batch(outbox: &Outbox, transport: &Transport, batch: &[Claimed], now:
                             report.dead_letters += 1;
                         }
                     }
+                    // A hub that refuses whole requests (not enrolled, wrong path, too large)
+                    // is usually misconfigured: the other records are not fed to it now.
+                    round.paused_until = Some(now.saturating_add(BACKOFF_CAP_SECS));
                 }
             }
             report.last_error = Some(error);
@@ -170,33 +184,37 @@ fn deliver_batch(outbox: &Outbox, transport: &Transport, batch: &[Claimed], now:
     let jitter = Jitter::draw();
     for (record, result) in batch.iter().zip(results) {
         let status = RecordStatus::try_from(result.status).unwrap_or(RecordStatus::Unspecified);
-        match status {
-            RecordStatus::Accepted | RecordStatus::Duplicate => match check_receipt(record, &result, config) {
-                Ok(inclusion) => {
-                    let duplicate = status == RecordStatus::Duplicate;
-                    let delivery = Delivery { receipt: result.receipt, inclusion: inclusion.encode_to_vec(), duplicate, delivered_at: now };
-                    if marked(outbox.mark_delivered(record.outbox_id, &delivery), report)? {
-                        report.delivered += 1;
-                        report.duplicates += u64::from(duplicate);
-                    }
+        let checked = match status {
+            RecordStatus::Accepted | RecordStatus::Duplicate => check_receipt(record, &result, config).map(Some),
+            RecordStatus::Rejected => Ok(None),
+            // The transport checked every status already; kept safe all the same.
+            RecordStatus::Unspecified => {
+                Err(err!(MEDSEAL_TRANSPORT_PROTOCOL, "the hub's result for record {:?} has no status", record.record_id))
+            }
+        };
+        match checked {
+            Ok(Some(inclusion)) => {
+                let duplicate = status == RecordStatus::Duplicate;
+                let delivery = Delivery { receipt: result.receipt, inclusion: inclusion.encode_to_vec(), duplicate, delivered_at: now };
+                if marked(outbox.mark_delivered(record.outbox_id, &delivery), report)? {
+                    report.delivered += 1;
+                    report.duplicates += u64::from(duplicate);
                 }
-                Err(error) => {
-                    let at = next_attempt_at(now, record.attempts, Backoff::Exponential, None, jitter);
-                    if marked(outbox.mark_retry(record.outbox_id, at, &error.to_string()), report)? {
-                        report.retry_at(at);
-                    }
-                    report.last_error = Some(error);
-                }
-            },
-            RecordStatus::Rejected => {
+            }
+            Ok(None) => {
                 let code = if result.code.trim().is_empty() { "UNSPECIFIED" } else { result.code.trim() };
                 let reason = if result.reason.trim().is_empty() { "the hub gave no reason" } else { result.reason.trim() };
                 if marked(outbox.mark_dead(record.outbox_id, code, reason), report)? {
                     report.dead_letters += 1;
                 }
             }
-            // Checked by the transport: every result has a known status.
-            RecordStatus::Unspecified => unreachable!("results are checked before delivery"),
+            Err(error) => {
+                let at = next_attempt_at(now, record.attempts, Backoff::Exponential, None, jitter);
+                if marked(outbox.mark_retry(record.outbox_id, at, &error.to_string()), report)? {
+                    report.retry_at(at);
+                }
+                report.last_error = Some(error);
+            }
         }
     }
     Ok(())

@@ -21,7 +21,7 @@
 //! | connect refused/reset, DNS, proxy | `MEDSEAL_TRANSPORT_CONNECT` | queued, exponential backoff |
 //! | connect or total timeout | `MEDSEAL_TRANSPORT_TIMEOUT` | queued, exponential backoff |
 //! | HTTP 408, 425, 429, 5xx | `MEDSEAL_TRANSPORT_HTTP` | queued, exponential backoff or `Retry-After` if later |
-//! | other 4xx | `MEDSEAL_TRANSPORT_REJECTED` | dead letters: the hub's `code` (or `HTTP_<status>`), "HTTP <status>: <reason>" |
+//! | other 4xx | `MEDSEAL_TRANSPORT_REJECTED` | the batch's records: dead letters with the hub's `code` (or `HTTP_<status>`) and "HTTP <status>: <reason>"; the others wait 5 minutes |
 //! | certificate: unknown CA, name mismatch, expired, client certificate refused | `MEDSEAL_TRANSPORT_TLS` | queued, 5 minutes (the cap) |
 //! | other TLS failure | `MEDSEAL_TRANSPORT_TLS` | queued, exponential backoff |
 //! | answer malformed, not matching the batch, redirect | `MEDSEAL_TRANSPORT_PROTOCOL` | queued, exponential backoff |
