@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `make demo`: the main job end to end on embedded defaults, until the hub exists (issue 5):
+# `make demo`: the main job end to end on embedded defaults. First one record by hand:
 # canonicalize a FHIR Patient with a Vietnamese name, make a hospital key, sign the record,
 # verify it, show that tampering is caught, verify across a key rollover with the health
-# department's trust list, seal to the hub and an insurer, then the same through the C ABI.
+# department's trust list, seal to the hub and an insurer, the same through the C ABI. Then the
+# pilot: a hub on 127.0.0.1 with its PKI, two enrolled hospitals whose records wait in their
+# outboxes while the hub is down, delivery over mutual TLS, receipts and the ledger verified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -118,5 +120,64 @@ fi
 step "the same through the C ABI (examples/c/sign_verify.c, examples/c/seal_open.c)"
 "$out/sign_verify" examples/data/patient.json
 "$out/seal_open" protobuf
+
+step "pilot: create the hub (CA, server certificate, receipt and tree-head keys, X25519 key, ledger)"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+hub_url="https://127.0.0.1:$port"
+"$medseal" hub init --dir "$out/hub" --listen "127.0.0.1:$port"
+
+step "pilot: enroll two hospitals (client certificate, signing key, the hub's public keys)"
+for facility in bv-cho-ray bv-nhi-dong-1; do
+  "$medseal" hub enroll --dir "$out/hub" --facility "$facility" --out "$out/$facility" | head -n 2
+done
+
+step "pilot: each hospital signs and seals FHIR records into its outbox (the hub is not running yet)"
+enqueue() { # facility record-id file
+  "$medseal" sign --key "$out/$1/signing.key" "$3" > "$out/$1/$2.jws"
+  "$medseal" outbox enqueue --outbox "$out/$1/outbox.sqlite" --source "$1" --to "$out/$1/hub-recipient.pub" \
+      --record-id "$2" "$out/$1/$2.jws"
+}
+enqueue bv-cho-ray cr-patient-0001 examples/data/patient.json
+enqueue bv-cho-ray cr-enc-0002 examples/data/pilot/encounter.json
+enqueue bv-cho-ray cr-obs-0003 examples/data/pilot/observation-hba1c.json
+enqueue bv-cho-ray cr-cond-0004 examples/data/pilot/condition.json
+enqueue bv-nhi-dong-1 nd1-imm-0001 examples/data/pilot/immunization.json
+"$medseal" outbox status --outbox "$out/bv-cho-ray/outbox.sqlite"
+echo "delivering while the hub is down keeps every record (and says why):"
+if "$medseal" outbox deliver --outbox "$out/bv-nhi-dong-1/outbox.sqlite" --facility-dir "$out/bv-nhi-dong-1" --hub "$hub_url" --once; then
+  echo "delivery to a stopped hub succeeded: the demo expected it to wait" >&2; exit 1
+fi
+
+step "pilot: start the hub on $hub_url (mutual TLS)"
+"$medseal" hub serve --dir "$out/hub" > "$out/hub.out" 2> "$out/hub.err" &
+hub_pid=$!
+trap 'kill "$hub_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q '^listening on ' "$out/hub.out" 2>/dev/null && break
+  kill -0 "$hub_pid" 2>/dev/null || { cat "$out/hub.err" >&2; exit 1; }
+  sleep 0.1
+done
+cat "$out/hub.out"
+
+step "pilot: deliver both outboxes over mutual TLS (--until-empty waits out the earlier back-off)"
+for facility in bv-cho-ray bv-nhi-dong-1; do
+  "$medseal" outbox deliver --outbox "$out/$facility/outbox.sqlite" --facility-dir "$out/$facility" --hub "$hub_url" --until-empty
+done
+"$medseal" outbox status --outbox "$out/bv-cho-ray/outbox.sqlite"
+
+step "pilot: each hospital verifies its receipts (hub's receipt key, inclusion proof, signed tree head)"
+for facility in bv-cho-ray bv-nhi-dong-1; do
+  "$medseal" outbox receipts --outbox "$out/$facility/outbox.sqlite" --facility-dir "$out/$facility"
+done
+
+step "pilot: nothing is left to deliver, and the hub's ledger audits clean (tree, signed root, gapless sequences)"
+"$medseal" outbox deliver --outbox "$out/bv-cho-ray/outbox.sqlite" --facility-dir "$out/bv-cho-ray" --hub "$hub_url" --until-empty
+"$medseal" hub ledger --dir "$out/hub" --entries
+
+step "pilot: stop the hub"
+kill "$hub_pid"
+wait "$hub_pid" || true
+trap - EXIT
+cat "$out/hub.err"
 
 printf '\ndemo finished: every step behaved as expected\n'

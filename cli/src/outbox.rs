@@ -30,6 +30,7 @@ pub enum Command {
     Withdraw(WithdrawArgs),
     Export(ExportArgs),
     Ledger(LedgerArgs),
+    Receipts(ReceiptsArgs),
 }
 
 /// The outbox file, for every subcommand.
@@ -205,6 +206,79 @@ pub struct LedgerArgs {
     from: u64,
 }
 
+/// Check every receipt the hub gave this outbox: each must be signed by the hub's receipt key,
+/// name its record id and envelope digest, and be proven in a tree head signed by the hub's
+/// tree-head key (docs/SUBMISSION.md). Prints one line per delivered record, then a count;
+/// exits 1 if any receipt fails.
+#[derive(clap::Args)]
+pub struct ReceiptsArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// The facility directory from `medseal hub enroll` (uses receipt.pub and tree-head.pub).
+    #[arg(long, value_name = "DIR", required_unless_present_all = ["receipt_key", "tree_head_key"])]
+    facility_dir: Option<PathBuf>,
+    /// The hub's receipt public key (instead of --facility-dir).
+    #[arg(long, value_name = "FILE", requires = "tree_head_key", conflicts_with = "facility_dir")]
+    receipt_key: Option<PathBuf>,
+    /// The hub's tree-head public key (instead of --facility-dir).
+    #[arg(long, value_name = "FILE", requires = "receipt_key", conflicts_with = "facility_dir")]
+    tree_head_key: Option<PathBuf>,
+}
+
+fn receipts(args: ReceiptsArgs) -> Result<(), Failure> {
+    let (receipt_path, tree_head_path) = match (&args.facility_dir, &args.receipt_key, &args.tree_head_key) {
+        (Some(dir), _, _) => (dir.join("receipt.pub"), dir.join("tree-head.pub")),
+        (None, Some(r), Some(t)) => (r.clone(), t.clone()),
+        _ => unreachable!("clap requires a facility dir or both keys"),
+    };
+    let receipt_keys = medseal::Verifier::new(vec![std::sync::Arc::new(crate::key::load(&receipt_path, None)?)]);
+    let tree_head_keys = medseal::Verifier::new(vec![std::sync::Arc::new(crate::key::load(&tree_head_path, None)?)]);
+    let outbox = open_existing(&args.file)?;
+    let (mut good, mut bad) = (0u64, 0u64);
+    let mut out = String::new();
+    for record in outbox.list(Some(State::Delivered), usize::MAX)? {
+        let checked = match (&record.receipt, &record.inclusion) {
+            (Some(receipt), Some(inclusion)) => medseal::ledger::decode_inclusion_proof(inclusion).and_then(|proof| {
+                medseal::ledger::verify_receipt(
+                    receipt.as_bytes(),
+                    &proof,
+                    &receipt_keys,
+                    &tree_head_keys,
+                    Some(&record.record_id),
+                    Some(&record.digest),
+                )
+            }),
+            _ => Err(medseal::Error::new(ResultCode::MEDSEAL_LEDGER_RECEIPT_INVALID, "delivered but no receipt or proof is stored")),
+        };
+        match checked {
+            Ok(r) => {
+                good += 1;
+                out.push_str(&format!(
+                    "valid: {} (sequence {}) at ledger index {} of {}, received {}\n",
+                    r.record_id,
+                    r.sequence,
+                    r.ledger_index,
+                    r.tree_size,
+                    show_time(r.received)
+                ));
+            }
+            Err(e) => {
+                bad += 1;
+                out.push_str(&format!("INVALID: {} (sequence {}): {e}\n", record.record_id, record.sequence));
+            }
+        }
+    }
+    out.push_str(&format!("{good} receipts verified, {bad} invalid\n"));
+    io::write_stdout(out.as_bytes())?;
+    if bad > 0 {
+        return Err(Failure::Invalid(medseal::Error::new(
+            ResultCode::MEDSEAL_LEDGER_RECEIPT_INVALID,
+            format!("{bad} of {} receipts do not verify", good + bad),
+        )));
+    }
+    Ok(())
+}
+
 pub fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Enqueue(args) => enqueue(args),
@@ -236,6 +310,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
             io::write_stdout(format!("exported: {} records to {}\n", total, args.to.display()).as_bytes())
         }
         Command::Ledger(args) => ledger(args),
+        Command::Receipts(args) => receipts(args),
     }
 }
 

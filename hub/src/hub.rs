@@ -13,6 +13,9 @@ use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+/// The media type of a compact JWS (RFC 7515 section 9.2.1).
+const COMPACT_RECORD_CONTENT_TYPE: &str = "application/jose";
+
 use medseal::jws::{DetachedPayload, TrustedBy, DEFAULT_TYP};
 use medseal::ledger::{leaf_hash, receipt_sign_options, tree_head_sign_options, Hash, LedgerEntry, MerkleTree, Receipt, TreeHead};
 use medseal::seal::SIGNED_RECORD_CONTENT_TYPE;
@@ -574,10 +577,15 @@ impl Checker<'_> {
                 format!("the record's source is {}, but the client certificate is {}'s", shown(&meta.source), shown(self.facility)),
             );
         }
-        if meta.content_type != SIGNED_RECORD_CONTENT_TYPE {
+        // A flattened JWS (application/jose+json) or a compact one (application/jose): the outbox
+        // labels each as what it is, and the verifier reads both.
+        if meta.content_type != SIGNED_RECORD_CONTENT_TYPE && meta.content_type != COMPACT_RECORD_CONTENT_TYPE {
             return Early(
                 Code::Malformed,
-                format!("the envelope holds {}, not a signed record ({SIGNED_RECORD_CONTENT_TYPE})", shown(&meta.content_type)),
+                format!(
+                    "the envelope holds {}, not a signed record ({SIGNED_RECORD_CONTENT_TYPE} or {COMPACT_RECORD_CONTENT_TYPE})",
+                    shown(&meta.content_type)
+                ),
             );
         }
         let late = self.open_and_verify(&envelope).err();

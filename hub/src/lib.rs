@@ -15,6 +15,7 @@
 //! # Ok::<(), medseal_hub::Error>(())
 //! ```
 
+pub mod audit;
 pub mod config;
 mod error;
 pub mod files;
@@ -25,6 +26,7 @@ pub mod pki;
 mod server;
 mod store;
 
+pub use audit::{audit, Audit};
 pub use config::HubConfig;
 pub use error::{Error, Result};
 pub use hub::{Code, Hub};
