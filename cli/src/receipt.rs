@@ -53,8 +53,9 @@ pub struct VerifyArgs {
     /// The record id the receipt must name.
     #[arg(long, value_name = "ID")]
     record_id: Option<String>,
-    /// The envelope digest the receipt must name: SHA-256, base64url without padding.
-    #[arg(long, value_name = "B64URL", conflicts_with = "envelope")]
+    /// The envelope digest the receipt must name: SHA-256, base64url without padding (it may
+    /// start with `-`).
+    #[arg(long, value_name = "B64URL", conflicts_with = "envelope", allow_hyphen_values = true)]
     digest: Option<String>,
     /// The envelope as sent (protobuf): the receipt must name its SHA-256 digest.
     #[arg(long, value_name = "FILE")]

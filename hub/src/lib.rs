@@ -26,7 +26,7 @@ pub mod pki;
 mod server;
 mod store;
 
-pub use audit::{audit, Audit};
+pub use audit::{audit, Audit, SourceSummary};
 pub use config::HubConfig;
 pub use error::{Error, Result};
 pub use hub::{Code, Hub};
