@@ -7,7 +7,7 @@
 CARGO ?= cargo
 JOBS ?= -j2
 
-.PHONY: all build deps test test-rust test-c test-python demo headers bench bench-seal fuzz lint clean
+.PHONY: all build deps test test-rust test-c test-python demo headers bench bench-seal bench-submit fuzz lint clean
 
 all: build
 
@@ -48,6 +48,13 @@ bench-seal:
 	build/venv/bin/python benches/seal_vs_pyca.py target/release/libmedseal.so
 	@echo "-- again with glibc's trim/mmap thresholds raised (fewer page faults for megabyte buffers, both libraries):"
 	MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_MMAP_THRESHOLD_=100000000 build/venv/bin/python benches/seal_vs_pyca.py target/release/libmedseal.so
+
+# Secure submission end to end: enqueue + deliver to the reference hub on 127.0.0.1 (mutual TLS,
+# synchronous=FULL, batches of 500) next to the raw SQLite commit rate of this machine, measured
+# in the same run ("RATE", "RATIO" and "GOAL" lines; how to read them: benches/submit.rs).
+# MEDSEAL_BENCH_RECORDS (default 20000) and MEDSEAL_BENCH_BATCH (default 500) change the sizes.
+bench-submit:
+	$(CARGO) bench $(JOBS) --bench submit
 
 # Fuzzes one parser for a bounded time: FUZZ_SECONDS (default 60), FUZZ_TARGET envelope
 # (default), canon, keys, jws, or all (each target for FUZZ_SECONDS).

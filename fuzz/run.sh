@@ -9,6 +9,10 @@
 #             fixed root (fuzz/certs/) at fixed times, x5c in a JWS; only what the CAs issued validates
 #   trust     trust lists: JSON, signed (unverified), verified with a fixed list key; canonical
 #             re-serialization, sign/verify round trip, candidates; only what that key signed verifies
+#   ledger    receipts and tree heads (fixed Ed25519 keys; payloads also signed in the target),
+#             ledger entries, inclusion/consistency proofs (protobuf, JSON), verify_receipt(s)
+#             against a fixed 7-leaf tree; fixed points, only what the keys signed and only the
+#             real proofs verify
 #
 #   fuzz/run.sh [SECONDS] [TARGET]   default 60 seconds of fuzzing (building comes on top),
 #                                    TARGET envelope; `all` runs each target for SECONDS
@@ -29,7 +33,7 @@
 # fuzz/corpus and fuzz/artifacts are not in git.
 set -euo pipefail
 
-all_targets="envelope canon keys jws x509 trust"
+all_targets="envelope canon keys jws x509 trust ledger"
 usage="usage: $0 [SECONDS] [TARGET]   (TARGET: ${all_targets// /, } or all; default envelope)"
 duration="${1:-60}"
 case "$duration" in
@@ -40,7 +44,7 @@ if [ "$requested_target" = all ]; then
     targets="$all_targets"
 else
     case "$requested_target" in
-        envelope | canon | keys | jws | x509 | trust) targets="$requested_target" ;;
+        envelope | canon | keys | jws | x509 | trust | ledger) targets="$requested_target" ;;
         *) echo "$usage" >&2; exit 2 ;;
     esac
 fi

@@ -788,6 +788,74 @@ fn receipts_check_against_the_ledger() {
 }
 
 #[test]
+fn receipts_checked_in_a_batch_give_what_each_check_gives() {
+    let hub = Hub::new(11);
+    // Good answers sharing tree heads (sizes 11 and 9), and every kind of bad one, mixed.
+    let mut cases: Vec<(String, InclusionProof, Option<String>, Option<Hash>)> = Vec::new();
+    let with = |i: u64, size: u64| {
+        let (receipt, proof) = hub.answer(i, size);
+        let e = &hub.entries[i as usize];
+        (receipt, proof, Some(e.record_id.clone()), Some(e.digest))
+    };
+    for i in 0..9 {
+        cases.push(with(i, 11));
+        cases.push(with(i, 9));
+    }
+    let (receipt, proof, id, digest) = with(6, 11);
+    cases.push((receipt.clone(), proof.clone(), Some("rec-0005".to_owned()), digest));
+    cases.push((receipt.clone(), proof.clone(), id.clone(), Some(hub.entries[5].digest)));
+    cases.push((tamper(&receipt, receipt.len() - 5), proof.clone(), None, None));
+    let mut broken = proof.clone();
+    broken.audit_path[0][3] ^= 1;
+    cases.push((receipt.clone(), broken, None, None));
+    let (_, proof_of_7) = hub.answer(7, 11);
+    cases.push((receipt.clone(), proof_of_7, None, None));
+    // A tree head with another root, used by two receipts; one that does not verify, by two.
+    let lying = TreeHead { root_hash: [1; 32], ..hub.tree_head(11) }.sign(&hub.tree_head_signer).unwrap();
+    let bad_head = tamper(&proof.tree_head, proof.tree_head.len() - 5);
+    for head in [&lying, &lying, &bad_head, &bad_head] {
+        cases.push((receipt.clone(), InclusionProof { tree_head: head.clone(), ..proof.clone() }, None, None));
+    }
+    // The receipt given as the tree head.
+    cases.push((receipt.clone(), InclusionProof { tree_head: receipt.clone(), ..proof.clone() }, None, None));
+    cases.push(with(10, 11));
+
+    let checks: Vec<ledger::ReceiptCheck<'_>> = cases
+        .iter()
+        .map(|(receipt, proof, id, digest)| ledger::ReceiptCheck {
+            receipt_jws: receipt.as_bytes(),
+            inclusion: proof,
+            record_id: id.as_deref(),
+            digest: digest.as_ref(),
+        })
+        .collect();
+    let batch = ledger::verify_receipts(&checks, &hub.receipt_keys, &hub.tree_head_keys);
+    assert_eq!(batch.len(), cases.len());
+    let mut failures = 0;
+    for (check, got) in checks.iter().zip(&batch) {
+        let one = ledger::verify_receipt_and_tree_head(
+            check.receipt_jws,
+            check.inclusion,
+            &hub.receipt_keys,
+            &hub.tree_head_keys,
+            check.record_id,
+            check.digest,
+        );
+        assert_eq!(got, &one, "the batch and the one-by-one check differ");
+        failures += usize::from(one.is_err());
+    }
+    assert_eq!(failures, 10, "the bad cases all fail");
+    assert!(batch[..18].iter().all(Result::is_ok) && batch.last().unwrap().is_ok());
+    // The same with a verifier missing the tree-head key: every check fails alike.
+    let other = Verifier::new(vec![ed25519()]);
+    for (check, got) in checks.iter().zip(ledger::verify_receipts(&checks, &hub.receipt_keys, &other)) {
+        let one = ledger::verify_receipt(check.receipt_jws, check.inclusion, &hub.receipt_keys, &other, check.record_id, check.digest);
+        assert_eq!(got.map(|(r, _)| r), one);
+    }
+    assert!(ledger::verify_receipts(&[], &hub.receipt_keys, &hub.tree_head_keys).is_empty());
+}
+
+#[test]
 fn proofs_on_the_wire() {
     use prost::Message;
     let hub = Hub::new(6);

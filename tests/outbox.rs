@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use medseal::outbox::{Delivery, Outbox, OutboxConfig, State};
+use medseal::outbox::{Delivery, Mark, Outbox, OutboxConfig, State};
 use medseal::seal::SIGNED_RECORD_CONTENT_TYPE;
 use medseal::{Aead, Algorithm, Envelope, Key, Meta, RecipientKey, ResultCode, Serialization, SignOptions, Signer};
 use ResultCode::*;
@@ -336,6 +336,64 @@ fn batches_are_one_transaction_all_or_nothing_for_enqueue() {
     assert_eq!(codes, [MEDSEAL_OUTBOX_NOT_FOUND, MEDSEAL_OUTBOX_STATE, MEDSEAL_INVALID_ARGUMENT]);
     assert_eq!(outbox.status().unwrap().delivered, 5);
     assert_eq!(outbox.get(claimed[0].outbox_id).unwrap().receipt.as_deref(), Some("r1"));
+}
+
+#[test]
+fn mark_batch_records_every_kind_of_result_in_one_call() {
+    let f = Fixture::new();
+    let outbox = f.open();
+    for n in 1..=6 {
+        outbox.enqueue_signed(&format!("rec-{n}"), &signed(n)).unwrap();
+    }
+    let t = now();
+    let claimed = outbox.claim(6, t).unwrap();
+    let id = |i: usize| claimed[i].outbox_id;
+    let retry = |at: i64| Mark::Retry { next_attempt_at: at, error: "HTTP 503".to_owned() };
+    let dead = |code: &str| Mark::Dead { code: code.to_owned(), reason: "the hub said no".to_owned() };
+    let marks = vec![
+        (id(0), Mark::Delivered(delivery("r1"))),
+        (id(1), retry(t + 30)),
+        (id(2), dead("ID_REUSED")),
+        (id(3), Mark::Delivered(delivery("r4"))),
+        // Refusals, each on its own: unknown record, a second receipt, a retry of a record no
+        // longer in flight, a dead letter without a code, an empty receipt.
+        (999, Mark::Delivered(delivery("r999"))),
+        (id(0), Mark::Delivered(delivery("another receipt"))),
+        (id(0), retry(t + 30)),
+        (id(4), dead("")),
+        (id(5), Mark::Delivered(delivery(""))),
+        // The same receipt again is accepted (idempotent), as by mark_delivered.
+        (id(3), Mark::Delivered(delivery("r4"))),
+    ];
+    let results = outbox.mark_batch(&marks).unwrap();
+    let codes: Vec<ResultCode> = results.into_iter().map(code).collect();
+    assert_eq!(
+        codes,
+        [
+            MEDSEAL_OK,
+            MEDSEAL_OK,
+            MEDSEAL_OK,
+            MEDSEAL_OK,
+            MEDSEAL_OUTBOX_NOT_FOUND,
+            MEDSEAL_OUTBOX_STATE,
+            MEDSEAL_OUTBOX_STATE,
+            MEDSEAL_INVALID_ARGUMENT,
+            MEDSEAL_INVALID_ARGUMENT,
+            MEDSEAL_OK
+        ]
+    );
+    let status = outbox.status().unwrap();
+    assert_eq!((status.queued, status.in_flight, status.delivered, status.dead_letter), (1, 2, 2, 1));
+    let delivered = outbox.get(id(0)).unwrap();
+    assert_eq!((delivered.state, delivered.receipt.as_deref()), (State::Delivered, Some("r1")));
+    let retried = outbox.get(id(1)).unwrap();
+    assert_eq!((retried.state, retried.next_attempt_at, retried.last_error.as_deref()), (State::Queued, Some(t + 30), Some("HTTP 503")));
+    let dead_letter = outbox.get(id(2)).unwrap();
+    assert_eq!((dead_letter.state, dead_letter.dead_code.as_deref()), (State::DeadLetter, Some("ID_REUSED")));
+    let history = outbox.history(id(2)).unwrap();
+    assert_eq!((history.len(), history[0].action.as_str(), history[0].who.as_deref()), (1, "dead_letter", Some("transport")));
+    assert_eq!(outbox.get(id(4)).unwrap().state, State::InFlight);
+    assert!(outbox.mark_batch(&[]).unwrap().is_empty());
 }
 
 #[test]

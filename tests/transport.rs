@@ -622,6 +622,47 @@ fn the_deliverer_sends_on_notify_and_stops_cleanly() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+fn batch_after_batch_until_one_fails_as_a_whole() {
+    // While a batch's receipts are verified and recorded, the next batch is already claimed and
+    // sent; a batch that fails as a whole still ends the run, and nothing goes after it.
+    let pilot = Pilot::new();
+    let hub = pilot.start_hub("127.0.0.1:0");
+    let test_ca = ca("fault test CA");
+    let busy = Act::Answer(503, vec![("Retry-After", "120".into())], b"maintenance".to_vec());
+    let fault = fault_in_front(&pilot, hub.url(), &test_ca, vec![Act::Forward, Act::Forward, busy]);
+    let mut config = pilot.config(&fault.url());
+    config.hub_ca_pem(test_ca.pem.as_bytes()).unwrap().batch_size(2).unwrap();
+    let transport = Transport::new(config.build().unwrap()).unwrap();
+    let outbox = pilot.outbox();
+    let ids = pilot.enqueue(&outbox, "run", 7);
+
+    let t0 = now();
+    let report = deliver_all(&outbox, &transport).unwrap();
+    assert_eq!((report.delivered, report.duplicates, report.dead_letters, report.retried), (4, 0, 0, 2), "{report:?}");
+    last_error(&report, ResultCode::MEDSEAL_TRANSPORT_HTTP, &["HTTP 503"]);
+    assert_eq!(fault.requests(), 3, "nothing is sent after the batch that failed");
+    assert_all_delivered(&pilot, &outbox, &ids[..4]);
+    assert_all_queued(&outbox, &ids[4..]);
+    let retry_at = outbox.find(&ids[4]).unwrap().next_attempt_at.unwrap();
+    assert!(retry_at >= t0 + 120 && retry_at <= now() + 120, "Retry-After: {retry_at} vs {t0}");
+    for id in &ids[4..6] {
+        let info = outbox.find(id).unwrap();
+        assert_eq!((info.attempts, info.next_attempt_at), (1, Some(retry_at)), "{info:?}");
+    }
+    assert_eq!(outbox.find(&ids[6]).unwrap().attempts, 0, "the last record was never claimed");
+    assert_eq!(outbox.status().unwrap().in_flight, 0);
+
+    // Later, the rest goes (the hub is answering again).
+    let report = deliver_once(&outbox, &transport, retry_at).unwrap();
+    assert_eq!(report.delivered, 2, "{report:?}");
+    let report = deliver_all(&outbox, &transport).unwrap();
+    assert_eq!((report.delivered, report.retried), (1, 0), "{report:?}");
+    assert_all_delivered(&pilot, &outbox, &ids);
+    assert_eq!(pilot.hub_ledger(hub.url()).0, 7);
+    hub.shutdown().unwrap();
+}
+
+#[test]
 fn hub_down_at_enqueue_then_records_go_when_it_starts() {
     let pilot = Pilot::new();
     let port = free_port();

@@ -18,6 +18,10 @@
 //! - [`trust`]: trust-list reading (JSON, signed JWS unverified) and verification with a fixed
 //!   list key; every list read re-serializes to a canonical fixed point, and only lists that
 //!   key signed (see [`trust_seeds`]) may verify.
+//! - [`ledger`]: receipts and tree heads verified with fixed Ed25519 keys (and their payloads
+//!   signed in the target), ledger entries, inclusion and consistency proofs (protobuf, JSON),
+//!   and `verify_receipt` against a fixed 7-leaf tree; only what the fixed keys signed
+//!   verifies, only the real proofs verify, and whatever reads re-serializes to a fixed point.
 //!
 //! The seed corpora come from the `*_seeds` functions, written by `fuzz_driver seed TARGET`.
 
@@ -28,7 +32,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use medseal::canon::{self as canon_mod, Value};
 use medseal::jws::TrustedBy;
+use medseal::ledger::{self, Hash, LedgerEntry, MerkleTree, Receipt, ReceiptCheck, TreeHead};
 use medseal::trust::{self, Role, TrustEntry, TrustList};
+use medseal::wire::{ConsistencyProof, InclusionProof};
 use medseal::x509::{Certificate, TrustAnchors};
 use medseal::{
     canonicalize, Aead, Algorithm, CanonOptions, DetachedPayload, Envelope, Key, KeyFormat, Meta, NfcPolicy, RecipientKey, ResultCode,
@@ -52,6 +58,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "jws", run: jws, seeds: jws_seeds },
     Target { name: "x509", run: x509, seeds: x509_seeds },
     Target { name: "trust", run: trust, seeds: trust_seeds },
+    Target { name: "ledger", run: ledger, seeds: ledger_seeds },
 ];
 
 /// The target called `name`.
@@ -1382,5 +1389,763 @@ fn assert_same_list(a: &TrustList, b: &TrustList, what: &str) {
             )
         };
         assert_eq!(fields(x), fields(y), "{what}: entry {}", i + 1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ledger: receipts, tree heads, ledger entries and proofs, against a fixed tree.
+
+/// The hub's receipt key: Ed25519 from this seed. Only the seeds are ever signed with it.
+pub const LEDGER_RECEIPT_SECRET: [u8; 32] = [0x31; 32];
+/// The hub's tree-head key: Ed25519 from this seed. Only the seeds are ever signed with it.
+pub const LEDGER_TREE_HEAD_SECRET: [u8; 32] = [0x32; 32];
+/// A third key, used inside the target only: it signs the input itself, so that the strict
+/// payload readers (behind the signature check) see arbitrary payloads, and it re-signs what
+/// was read for the round trips. Nothing it signs counts as signed by the hub.
+pub const LEDGER_PAYLOAD_SECRET: [u8; 32] = [0x33; 32];
+/// Leaves of the fixed tree: not a power of two, so audit paths skip levels.
+pub const LEDGER_SIZE: u64 = 7;
+/// 2025-06-01T08:00:00Z: when the hub received the first record; tree heads are signed a
+/// minute apart from 2025-06-01T09:00:00Z on.
+const LEDGER_RECEIVED: i64 = 1_748_764_800;
+const LEDGER_HEAD_TIME: i64 = 1_748_768_400;
+/// 9999-12-31T23:59:59Z: the last time the payloads can carry.
+const LEDGER_LAST_TIME: i64 = 253_402_300_799;
+
+/// Codes of `Receipt::verify`, `TreeHead::verify`, `LedgerEntry::from_json` and the proof
+/// decoders, with keys configured (docs/SUBMISSION.md "Codes").
+const LEDGER_RECEIPT_ERRORS: &[ResultCode] = &[MEDSEAL_LEDGER_RECEIPT_INVALID];
+const LEDGER_TREE_HEAD_ERRORS: &[ResultCode] = &[MEDSEAL_LEDGER_TREE_HEAD_INVALID];
+const LEDGER_PROOF_ERRORS: &[ResultCode] = &[MEDSEAL_LEDGER_PROOF_INVALID];
+/// Codes of `verify_receipt` and `verify_receipts` (never `MEDSEAL_LEDGER_RANGE`: a receipt's
+/// index is below its tree size, which proof and tree head must share).
+const LEDGER_VERIFY_ERRORS: &[ResultCode] =
+    &[MEDSEAL_LEDGER_RECEIPT_INVALID, MEDSEAL_LEDGER_TREE_HEAD_INVALID, MEDSEAL_LEDGER_PROOF_INVALID];
+
+/// Which fixed key signed something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum LedgerKey {
+    Receipt,
+    TreeHead,
+}
+
+/// What a JWS was signed as, by its `typ` (compared as RFC 7515 says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum LedgerKind {
+    Receipt,
+    TreeHead,
+    Other,
+}
+
+fn ledger_kind(typ: Option<&str>) -> LedgerKind {
+    let typ = typ.unwrap_or("").to_ascii_lowercase();
+    let bare = typ.strip_prefix("application/").unwrap_or(&typ);
+    if bare == ledger::RECEIPT_TYP {
+        LedgerKind::Receipt
+    } else if bare == ledger::TREE_HEAD_TYP {
+        LedgerKind::TreeHead
+    } else {
+        LedgerKind::Other
+    }
+}
+
+struct LedgerFixtures {
+    entries: Vec<LedgerEntry>,
+    tree: MerkleTree,
+    receipt_verifier: Verifier,
+    tree_head_verifier: Verifier,
+    /// Both fixed keys, for both roles: only the one-key-one-role check keeps a receipt signed
+    /// by the tree-head key out.
+    both_verifier: Verifier,
+    payload_receipt_signer: Signer,
+    payload_tree_head_signer: Signer,
+    payload_verifier: Verifier,
+    /// (key, typ, payload) of everything the fixed keys signed.
+    signed: HashSet<(LedgerKey, LedgerKind, Vec<u8>)>,
+    /// The real receipt JWS for (leaf index, tree size), every leaf of every size.
+    receipts: std::collections::HashMap<(u64, u64), String>,
+    /// The signed tree head of every size 0 to [`LEDGER_SIZE`].
+    tree_heads: Vec<String>,
+    seeds: Vec<(String, Vec<u8>)>,
+}
+
+fn ledger_signer(secret: &[u8; 32], typ: &str) -> Signer {
+    let options = SignOptions { signing_time: Some(JWS_SIGNING_TIME), typ: Some(typ.to_owned()), ..SignOptions::default() };
+    Signer::new(Arc::new(Key::import(&ed25519_pkcs8(secret), None).unwrap()), options).unwrap()
+}
+
+fn ledger_verifier(secrets: &[&[u8; 32]]) -> Verifier {
+    Verifier::new(secrets.iter().map(|s| Arc::new(Key::import(&ed25519_pkcs8(&s[..]), None).unwrap().to_public())).collect())
+}
+
+/// The leaves: distinct entries from three facilities, one at every limit (a 256-byte record
+/// id, the largest sequence number, the last writable time).
+fn ledger_entries() -> Vec<LedgerEntry> {
+    let sources = ["Bệnh viện Chợ Rẫy", "bv-115", "Bệnh viện Nhân dân Gia Định"];
+    (0..LEDGER_SIZE)
+        .map(|i| {
+            let mut entry = LedgerEntry {
+                record_id: format!("rec-{:04}", i + 1),
+                source: sources[i as usize % 3].to_owned(),
+                sequence: i / 3 + 1,
+                digest: ledger::leaf_hash(format!("envelope {i}").as_bytes()),
+                received: LEDGER_RECEIVED + 7 * i as i64,
+            };
+            if i == LEDGER_SIZE - 1 {
+                entry.record_id = format!("{}x", "ệ".repeat(85));
+                entry.sequence = (1 << 53) - 1;
+                entry.received = LEDGER_LAST_TIME;
+            }
+            entry.validate().expect("a valid fixture entry");
+            entry
+        })
+        .collect()
+}
+
+fn ledger_fixtures() -> &'static LedgerFixtures {
+    static FIXTURES: OnceLock<LedgerFixtures> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let entries = ledger_entries();
+        let tree = MerkleTree::from_leaves(entries.iter().map(LedgerEntry::leaf_hash).collect());
+        let mut fixtures = LedgerFixtures {
+            entries,
+            tree,
+            receipt_verifier: ledger_verifier(&[&LEDGER_RECEIPT_SECRET]),
+            tree_head_verifier: ledger_verifier(&[&LEDGER_TREE_HEAD_SECRET]),
+            both_verifier: ledger_verifier(&[&LEDGER_RECEIPT_SECRET, &LEDGER_TREE_HEAD_SECRET]),
+            payload_receipt_signer: ledger_signer(&LEDGER_PAYLOAD_SECRET, ledger::RECEIPT_TYP),
+            payload_tree_head_signer: ledger_signer(&LEDGER_PAYLOAD_SECRET, ledger::TREE_HEAD_TYP),
+            payload_verifier: ledger_verifier(&[&LEDGER_PAYLOAD_SECRET]),
+            signed: HashSet::new(),
+            receipts: Default::default(),
+            tree_heads: Vec::new(),
+            seeds: Vec::new(),
+        };
+        ledger_build_seeds(&mut fixtures);
+        fixtures
+    })
+}
+
+/// Seed inputs (see [`ledger_build_seeds`]).
+pub fn ledger_seeds() -> Vec<(String, Vec<u8>)> {
+    ledger_fixtures().seeds.clone()
+}
+
+/// The real inclusion proof of leaf `index` in the tree of `size`, with that size's signed head.
+fn ledger_real_inclusion(fixtures: &LedgerFixtures, index: u64, size: u64) -> InclusionProof {
+    InclusionProof {
+        leaf_index: index,
+        tree_size: size,
+        audit_path: fixtures.tree.inclusion_proof(index, size).unwrap().iter().map(|h| h.to_vec()).collect(),
+        tree_head: fixtures.tree_heads[size as usize].clone(),
+    }
+}
+
+/// Builds the seeds and records what the fixed keys signed: the ledger entries; a signed tree
+/// head of every size 0 to 7; a receipt for every leaf of every size, alone and followed by
+/// `\n` and its inclusion proof (JSON, some protobuf); every inclusion proof and every
+/// consistency proof (JSON, some protobuf); the raw receipt and tree-head payloads (the
+/// target signs those itself). Variants that verify: a `typ` in another spelling, whitespace
+/// around a compact JWS, proofs with numbers as decimal strings and defaults left out. Refusals:
+/// a receipt signed by the tree-head key (alone, with its proof, and with a tree head signed
+/// by the receipt key: swapped roles), a tree head signed by the receipt key, each payload
+/// signed as the other kind or as a record, non-canonical payloads, a receipt that names
+/// another leaf's entry, a tree head with another size's root, an empty tree head with a root,
+/// a receipt whose index is its tree size, a flattened JWS, proofs with a hash too many or too
+/// few, a 31-byte hash, an unknown member, and numbers past 2^53.
+fn ledger_build_seeds(fixtures: &mut LedgerFixtures) {
+    let receipt_signer = ledger_signer(&LEDGER_RECEIPT_SECRET, ledger::RECEIPT_TYP);
+    let tree_head_signer = ledger_signer(&LEDGER_TREE_HEAD_SECRET, ledger::TREE_HEAD_TYP);
+    let mut signed = HashSet::new();
+    // Signs as a compact JWS, and records it.
+    fn sign_with(signed: &mut HashSet<(LedgerKey, LedgerKind, Vec<u8>)>, key: LedgerKey, typ: &str, payload: &[u8]) -> String {
+        let secret = if key == LedgerKey::Receipt { &LEDGER_RECEIPT_SECRET } else { &LEDGER_TREE_HEAD_SECRET };
+        signed.insert((key, ledger_kind(Some(typ)), payload.to_vec()));
+        ledger_signer(secret, typ).sign_payload(payload, Serialization::Compact).unwrap()
+    }
+    macro_rules! sign {
+        ($key:expr, $typ:expr, $payload:expr) => {
+            sign_with(&mut signed, $key, $typ, $payload)
+        };
+    }
+    let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
+    let n = LEDGER_SIZE;
+    for (i, entry) in fixtures.entries.iter().enumerate() {
+        seeds.push((format!("entry-{i}.json"), entry.to_json()));
+    }
+    // Tree heads of every size, through TreeHead::sign (recorded by payload).
+    let heads: Vec<TreeHead> = (0..=n)
+        .map(|size| TreeHead {
+            tree_size: size,
+            root_hash: fixtures.tree.root(size).unwrap(),
+            timestamp: LEDGER_HEAD_TIME + 60 * size as i64,
+        })
+        .collect();
+    for head in &heads {
+        let jws = head.sign(&tree_head_signer).unwrap();
+        assert_eq!(jws, sign!(LedgerKey::TreeHead, ledger::TREE_HEAD_TYP, &head.to_json()), "TreeHead::sign signs to_json");
+        seeds.push((format!("tree-head-{}.jws", head.tree_size), jws.clone().into_bytes()));
+        seeds.push((format!("tree-head-{}.payload", head.tree_size), head.to_json()));
+        fixtures.tree_heads.push(jws);
+    }
+    let entries = fixtures.entries.clone();
+    let receipt_of = |index: u64, size: u64| {
+        let e = &entries[index as usize];
+        Receipt {
+            record_id: e.record_id.clone(),
+            source: e.source.clone(),
+            sequence: e.sequence,
+            digest: e.digest,
+            received: e.received,
+            ledger_index: index,
+            tree_size: size,
+        }
+    };
+    for size in 1..=n {
+        for index in 0..size {
+            let receipt = receipt_of(index, size);
+            let jws = receipt.sign(&receipt_signer).unwrap();
+            assert_eq!(jws, sign!(LedgerKey::Receipt, ledger::RECEIPT_TYP, &receipt.to_json()), "Receipt::sign signs to_json");
+            let proof = ledger_real_inclusion(fixtures, index, size);
+            let name = format!("{index}-of-{size}");
+            seeds.push((format!("receipt-{name}.jws"), jws.clone().into_bytes()));
+            seeds.push((format!("receipt-{name}+proof.json"), [jws.as_bytes(), b"\n", &ledger::inclusion_proof_to_json(&proof)].concat()));
+            if size == n || index == 0 {
+                seeds.push((
+                    format!("receipt-{name}+proof.pb"),
+                    [jws.as_bytes(), b"\n", &ledger::inclusion_proof_to_protobuf(&proof)].concat(),
+                ));
+                seeds.push((format!("inclusion-{name}.pb"), ledger::inclusion_proof_to_protobuf(&proof)));
+            }
+            seeds.push((format!("inclusion-{name}.json"), ledger::inclusion_proof_to_json(&proof)));
+            if size == n {
+                seeds.push((format!("receipt-{name}.payload"), receipt.to_json()));
+            }
+            fixtures.receipts.insert((index, size), jws);
+        }
+    }
+    for second in 0..=n {
+        for first in 0..=second {
+            let proof = ConsistencyProof {
+                first,
+                second,
+                path: fixtures.tree.consistency_proof(first, second).unwrap().iter().map(|h| h.to_vec()).collect(),
+            };
+            seeds.push((format!("consistency-{first}-{second}.json"), ledger::consistency_proof_to_json(&proof)));
+            if second == n {
+                seeds.push((format!("consistency-{first}-{second}.pb"), ledger::consistency_proof_to_protobuf(&proof)));
+            }
+        }
+    }
+
+    // Variants that verify.
+    let r0 = receipt_of(0, n);
+    let spelled = sign!(LedgerKey::Receipt, "application/MEDSEAL-Receipt+JWS", &r0.to_json());
+    seeds.push(("receipt-typ-spelling.jws".into(), spelled.into_bytes()));
+    seeds.push(("receipt-whitespace.jws".into(), format!(" \n{}\r\n", fixtures.receipts[&(2, n)]).into_bytes()));
+    let proof_3 = ledger_real_inclusion(fixtures, 3, n);
+    let json_3 = String::from_utf8(ledger::inclusion_proof_to_json(&proof_3)).unwrap();
+    let strings_3 = json_3
+        .replace("\"leaf_index\":3", "\"leaf_index\":\"3\"")
+        .replace(&format!("\"tree_size\":{n}"), &format!("\"tree_size\":\"{n}\""));
+    assert_ne!(strings_3, json_3);
+    seeds.push(("inclusion-decimal-strings.json".into(), strings_3.clone().into_bytes()));
+    let receipt_3 = fixtures.receipts[&(3, n)].clone();
+    seeds.push(("receipt-3+proof-decimal-strings.json".into(), format!("{receipt_3}\n{strings_3}").into_bytes()));
+    let proof_0 = ledger_real_inclusion(fixtures, 0, 1);
+    let sparse = format!("{{ \"tree_head\" : \"{}\" , \"tree_size\" : 1 }}", proof_0.tree_head);
+    seeds.push(("receipt-0-of-1+proof-sparse.json".into(), format!("{}\n{sparse}", fixtures.receipts[&(0, 1)]).into_bytes()));
+    seeds.push(("consistency-sparse.json".into(), br#"{"second":"5"}"#.to_vec()));
+
+    // Refusals of the signature, the typ and the key roles.
+    let by_head_key = sign!(LedgerKey::TreeHead, ledger::RECEIPT_TYP, &r0.to_json());
+    let head_by_receipt_key = sign!(LedgerKey::Receipt, ledger::TREE_HEAD_TYP, &heads[n as usize].to_json());
+    seeds.push(("receipt-by-tree-head-key.jws".into(), by_head_key.clone().into_bytes()));
+    seeds.push(("tree-head-by-receipt-key.jws".into(), head_by_receipt_key.clone().into_bytes()));
+    let proof_0n = ledger_real_inclusion(fixtures, 0, n);
+    seeds.push((
+        "receipt-by-tree-head-key+proof.json".into(),
+        [by_head_key.as_bytes(), b"\n", &ledger::inclusion_proof_to_json(&proof_0n)].concat(),
+    ));
+    let swapped = InclusionProof { tree_head: head_by_receipt_key, ..proof_0n.clone() };
+    seeds.push(("swapped-roles+proof.json".into(), [by_head_key.as_bytes(), b"\n", &ledger::inclusion_proof_to_json(&swapped)].concat()));
+    seeds.push(("receipt-as-tree-head.jws".into(), sign!(LedgerKey::TreeHead, ledger::TREE_HEAD_TYP, &r0.to_json()).into_bytes()));
+    seeds.push(("tree-head-as-receipt.jws".into(), sign!(LedgerKey::Receipt, ledger::RECEIPT_TYP, &heads[3].to_json()).into_bytes()));
+    seeds.push(("receipt-typ-record.jws".into(), sign!(LedgerKey::Receipt, "medseal+jws", &r0.to_json()).into_bytes()));
+    let padded = [&r0.to_json()[..], b" "].concat();
+    seeds.push(("receipt-not-canonical.jws".into(), sign!(LedgerKey::Receipt, ledger::RECEIPT_TYP, &padded).into_bytes()));
+    let reordered =
+        String::from_utf8(heads[2].to_json()).unwrap().replacen("{\"root_hash\"", "{\"type\":\"medseal-tree-head\",\"root_hash\"", 1);
+    let reordered = reordered.replacen(",\"type\":\"medseal-tree-head\"}", "}", 1);
+    seeds
+        .push(("tree-head-not-canonical.jws".into(), sign!(LedgerKey::TreeHead, ledger::TREE_HEAD_TYP, reordered.as_bytes()).into_bytes()));
+    let flattened = receipt_signer.sign_payload(&r0.to_json(), Serialization::Flattened).unwrap();
+    signed.insert((LedgerKey::Receipt, LedgerKind::Receipt, r0.to_json()));
+    seeds.push(("receipt-flattened.jws".into(), flattened.into_bytes()));
+
+    // Signed, but false: verify_receipt must refuse them.
+    let lying = Receipt { ledger_index: 3, ..receipt_of(2, n) };
+    let lying_jws = lying.sign(&receipt_signer).unwrap();
+    signed.insert((LedgerKey::Receipt, LedgerKind::Receipt, lying.to_json()));
+    seeds.push((
+        "receipt-other-entry+proof.json".into(),
+        [lying_jws.as_bytes(), b"\n", &ledger::inclusion_proof_to_json(&proof_3)].concat(),
+    ));
+    let false_head = TreeHead { root_hash: fixtures.tree.root(n - 1).unwrap(), ..heads[n as usize] };
+    let false_head_jws = false_head.sign(&tree_head_signer).unwrap();
+    signed.insert((LedgerKey::TreeHead, LedgerKind::TreeHead, false_head.to_json()));
+    let with_false_head = InclusionProof { tree_head: false_head_jws, ..proof_0n.clone() };
+    seeds.push((
+        "receipt+proof-false-tree-head.json".into(),
+        [fixtures.receipts[&(0, n)].as_bytes(), b"\n", &ledger::inclusion_proof_to_json(&with_false_head)].concat(),
+    ));
+    let empty_with_root = String::from_utf8(heads[0].to_json()).unwrap().replacen(
+        &URL_SAFE_NO_PAD.encode(ledger::empty_root()),
+        &URL_SAFE_NO_PAD.encode(fixtures.tree.root(1).unwrap()),
+        1,
+    );
+    seeds.push((
+        "tree-head-empty-with-root.jws".into(),
+        sign!(LedgerKey::TreeHead, ledger::TREE_HEAD_TYP, empty_with_root.as_bytes()).into_bytes(),
+    ));
+    let r0_text = String::from_utf8(r0.to_json()).unwrap();
+    let index_is_size = r0_text.replacen("\"ledger_index\":0", &format!("\"ledger_index\":{n}"), 1);
+    assert_ne!(index_is_size, r0_text);
+    seeds.push(("receipt-index-is-size.jws".into(), sign!(LedgerKey::Receipt, ledger::RECEIPT_TYP, index_is_size.as_bytes()).into_bytes()));
+
+    // Malformed proofs and entries.
+    let mut long = proof_3.clone();
+    long.audit_path.push(vec![0; 32]);
+    let mut short = proof_3.clone();
+    short.audit_path.pop();
+    let mut hash_31 = proof_3.clone();
+    hash_31.audit_path[0].pop();
+    for (name, proof) in [("long", &long), ("short", &short), ("hash-31", &hash_31)] {
+        seeds.push((
+            format!("receipt-3+proof-{name}.json"),
+            [receipt_3.as_bytes(), b"\n", &ledger::inclusion_proof_to_json(proof)].concat(),
+        ));
+        seeds.push((format!("inclusion-{name}.pb"), ledger::inclusion_proof_to_protobuf(proof)));
+    }
+    seeds.push(("inclusion-unknown-member.json".into(), json_3.replacen("{", "{\"extra\":1,", 1).into_bytes()));
+    seeds.push(("inclusion-huge-index.json".into(), br#"{"leaf_index":"18446744073709551615","tree_size":9007199254740991}"#.to_vec()));
+    seeds.push(("consistency-huge.json".into(), br#"{"first":9007199254740991,"second":"18446744073709551615","path":[]}"#.to_vec()));
+    let entry_text = String::from_utf8(fixtures.entries[0].to_json()).unwrap();
+    seeds.push(("entry-offset-time.json".into(), entry_text.replacen("08:00:00Z", "15:00:00+07:00", 1).into_bytes()));
+    seeds.push(("entry-sequence-0.json".into(), entry_text.replacen("\"sequence\":1", "\"sequence\":0", 1).into_bytes()));
+
+    fixtures.signed = signed;
+    fixtures.seeds = seeds;
+}
+
+/// The payload of a compact JWS, base64url-decoded (after trimming, as the verifier does).
+fn compact_payload(jws: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(jws.trim_ascii()).ok()?;
+    let mut parts = text.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    URL_SAFE_NO_PAD.decode(payload).ok()
+}
+
+/// The fuzz target. `data` is read as: a receipt (verified with the receipt key, and with the
+/// tree-head key), a tree head (with the tree-head key, and with the receipt key), a ledger
+/// entry, an inclusion proof and a consistency proof (protobuf or JSON); if it starts with `{`,
+/// as a receipt payload and a tree-head payload the target signs itself; an inclusion proof
+/// checked with `verify_receipt` against the real receipt for its leaf; and, if it holds a
+/// `\n`, as a receipt JWS, `\n`, its inclusion proof, checked with `verify_receipt` and
+/// `verify_receipts`. Checked: only the documented codes; whatever reads re-serializes to a
+/// fixed point (`to_json`, exactly the signed payload); only what the fixed keys signed
+/// verifies; a proof that verifies against the fixed tree is the real one
+/// (`MerkleTree::inclusion_proof`, `consistency_proof`); a verified receipt names the real
+/// entry of its leaf, under a tree head with the real root.
+pub fn ledger(data: &[u8]) -> u32 {
+    let f = ledger_fixtures();
+    let mut signature = 0;
+    // Receipts and tree heads, each with both fixed keys.
+    for (shift, verifier, key) in [(0, &f.receipt_verifier, LedgerKey::Receipt), (10, &f.tree_head_verifier, LedgerKey::TreeHead)] {
+        let receipt = Receipt::verify(data, verifier);
+        let head = TreeHead::verify(data, verifier);
+        if let Some(code) = code_of(&receipt) {
+            assert!(LEDGER_RECEIPT_ERRORS.contains(&code), "Receipt::verify ({key:?} key): unexpected {code:?}");
+        }
+        if let Some(code) = code_of(&head) {
+            assert!(LEDGER_TREE_HEAD_ERRORS.contains(&code), "TreeHead::verify ({key:?} key): unexpected {code:?}");
+        }
+        assert!(!(receipt.is_ok() && head.is_ok()), "the same JWS verifies as a receipt and as a tree head");
+        if let Ok(receipt) = &receipt {
+            let out = receipt.to_json();
+            assert!(
+                f.signed.contains(&(key, LedgerKind::Receipt, out.clone())),
+                "FORGERY: a receipt the {key:?} key never signed verifies: {}",
+                String::from_utf8_lossy(&out)
+            );
+            assert_eq!(compact_payload(data).as_deref(), Some(&out[..]), "a receipt verifies whose payload is not its to_json");
+            check_ledger_receipt(receipt);
+        }
+        if let Ok(head) = &head {
+            let out = head.to_json();
+            assert!(
+                f.signed.contains(&(key, LedgerKind::TreeHead, out.clone())),
+                "FORGERY: a tree head the {key:?} key never signed verifies: {}",
+                String::from_utf8_lossy(&out)
+            );
+            assert_eq!(compact_payload(data).as_deref(), Some(&out[..]), "a tree head verifies whose payload is not its to_json");
+            check_ledger_tree_head(head);
+        }
+        signature ^= (code_bits(&receipt) ^ (code_bits(&head) << 5)) << shift;
+        // A real receipt verifies, with its real proof.
+        if let (Ok(receipt), LedgerKey::Receipt) = (&receipt, key) {
+            if receipt.tree_size <= LEDGER_SIZE && f.entries[receipt.ledger_index as usize] == receipt.entry() {
+                let proof = ledger_real_inclusion(f, receipt.ledger_index, receipt.tree_size);
+                let full = ledger::verify_receipt(data, &proof, &f.receipt_verifier, &f.tree_head_verifier, None, None);
+                assert_eq!(full.as_ref().ok(), Some(receipt), "a true receipt with its real proof: {full:?}");
+            }
+        }
+    }
+    // Ledger entries.
+    let entry = LedgerEntry::from_json(data);
+    if let Some(code) = code_of(&entry) {
+        assert!(LEDGER_PROOF_ERRORS.contains(&code), "LedgerEntry::from_json: unexpected {code:?}");
+    }
+    if let Ok(entry) = &entry {
+        assert_eq!(entry.to_json(), data, "a ledger entry reads that is not exactly its to_json");
+        entry.validate().unwrap_or_else(|e| panic!("a ledger entry reads that does not validate: {e:?}"));
+        assert_eq!(entry.leaf_hash(), ledger::leaf_hash(data), "leaf_hash is not over the entry's JSON");
+    }
+    signature ^= code_bits(&entry) << 20;
+    // Payloads signed here, so that the strict payload readers see arbitrary bytes.
+    if data.trim_ascii_start().starts_with(b"{") {
+        signature ^= ledger_payload(data, entry.is_ok()) << 25;
+    }
+    // Proofs.
+    let inclusion = ledger::decode_inclusion_proof(data);
+    let consistency = ledger::decode_consistency_proof(data);
+    for (what, code) in [("decode_inclusion_proof", code_of(&inclusion)), ("decode_consistency_proof", code_of(&consistency))] {
+        if let Some(code) = code {
+            assert!(LEDGER_PROOF_ERRORS.contains(&code), "{what}: unexpected {code:?}");
+        }
+    }
+    if let Ok(proof) = &inclusion {
+        check_inclusion_proof(proof);
+        // With the real receipt of its leaf (or of leaf 0).
+        let key = (proof.leaf_index, proof.tree_size);
+        let receipt = f.receipts.get(&key).unwrap_or(&f.receipts[&(0, LEDGER_SIZE)]);
+        signature ^= check_verify_receipt(receipt.as_bytes(), proof) << 27;
+    }
+    if let Ok(proof) = &consistency {
+        check_consistency_proof(proof);
+    }
+    signature ^= (code_bits(&inclusion) << 4) ^ (code_bits(&consistency) << 8);
+    // A receipt, a newline, its proof.
+    if let Some(newline) = data.iter().position(|&b| b == b'\n') {
+        let (receipt, proof) = (&data[..newline], &data[newline + 1..]);
+        if let Ok(proof) = ledger::decode_inclusion_proof(proof) {
+            signature ^= check_verify_receipt(receipt, &proof) << 14;
+        }
+    }
+    signature
+}
+
+/// A receipt that verified: its fields are in range, and signed by another key it verifies as
+/// the same receipt.
+fn check_ledger_receipt(receipt: &Receipt) {
+    let f = ledger_fixtures();
+    assert!(receipt.ledger_index < receipt.tree_size, "a receipt reads whose index is not below its tree size: {receipt:?}");
+    receipt.entry().validate().unwrap_or_else(|e| panic!("a receipt reads whose entry does not validate: {e:?}"));
+    let jws = receipt.sign(&f.payload_receipt_signer).unwrap_or_else(|e| panic!("a receipt that was read does not sign: {e:?}"));
+    let back = Receipt::verify(jws.as_bytes(), &f.payload_verifier).unwrap_or_else(|e| panic!("a receipt signed again is refused: {e:?}"));
+    assert_eq!(&back, receipt, "a receipt signed again reads differently");
+}
+
+/// A tree head that verified: its fields are in range, and signed by another key it verifies
+/// as the same tree head.
+fn check_ledger_tree_head(head: &TreeHead) {
+    let f = ledger_fixtures();
+    assert!(head.tree_size > 0 || head.root_hash == ledger::empty_root(), "an empty tree head reads with a root other than SHA-256(\"\")");
+    let jws = head.sign(&f.payload_tree_head_signer).unwrap_or_else(|e| panic!("a tree head that was read does not sign: {e:?}"));
+    let back =
+        TreeHead::verify(jws.as_bytes(), &f.payload_verifier).unwrap_or_else(|e| panic!("a tree head signed again is refused: {e:?}"));
+    assert_eq!(&back, head, "a tree head signed again reads differently");
+}
+
+/// `data` as the payload of a receipt and of a tree head, signed by the payload key: what
+/// verifies must be exactly its canonical `to_json`, and one payload is at most one of a
+/// receipt, a tree head and a ledger entry.
+fn ledger_payload(data: &[u8], is_entry: bool) -> u32 {
+    let f = ledger_fixtures();
+    let receipt_jws = f.payload_receipt_signer.sign_payload(data, Serialization::Compact).expect("sign_payload");
+    let head_jws = f.payload_tree_head_signer.sign_payload(data, Serialization::Compact).expect("sign_payload");
+    let receipt = Receipt::verify(receipt_jws.as_bytes(), &f.payload_verifier);
+    let head = TreeHead::verify(head_jws.as_bytes(), &f.payload_verifier);
+    if let Some(code) = code_of(&receipt) {
+        assert!(LEDGER_RECEIPT_ERRORS.contains(&code), "receipt payload: unexpected {code:?}");
+    }
+    if let Some(code) = code_of(&head) {
+        assert!(LEDGER_TREE_HEAD_ERRORS.contains(&code), "tree-head payload: unexpected {code:?}");
+    }
+    if let Ok(receipt) = &receipt {
+        assert_eq!(receipt.to_json(), data, "a receipt payload verifies that is not exactly its to_json");
+        check_ledger_receipt(receipt);
+        let entry = receipt.entry().to_json();
+        assert_eq!(LedgerEntry::from_json(&entry).as_ref().ok(), Some(&receipt.entry()), "a receipt's entry does not read back");
+    }
+    if let Ok(head) = &head {
+        assert_eq!(head.to_json(), data, "a tree-head payload verifies that is not exactly its to_json");
+        check_ledger_tree_head(head);
+    }
+    let kinds = u8::from(receipt.is_ok()) + u8::from(head.is_ok()) + u8::from(is_entry);
+    assert!(kinds <= 1, "one payload reads as {kinds} of receipt, tree head and ledger entry");
+    code_bits(&receipt) ^ (code_bits(&head) << 2)
+}
+
+
+/// An inclusion proof that decoded: its JSON mapping and protobuf read back as the same proof
+/// and re-encode to the same bytes; verified against the fixed tree, only the real audit path
+/// of the real leaf passes.
+fn check_inclusion_proof(proof: &InclusionProof) {
+    let f = ledger_fixtures();
+    let json = ledger::inclusion_proof_to_json(proof);
+    {
+        let again = ledger::decode_inclusion_proof(&json)
+            .unwrap_or_else(|e| panic!("inclusion_proof_to_json does not read back: {e:?}: {}", String::from_utf8_lossy(&json)));
+        assert_eq!(&again, proof, "inclusion_proof_to_json reads back as another proof");
+        assert_eq!(ledger::inclusion_proof_to_json(&again), json, "inclusion_proof_to_json is not a fixed point");
+        assert!(canonicalize(&json, &CanonOptions::default()).is_ok_and(|c| c == json), "inclusion_proof_to_json is not canonical");
+    }
+    let protobuf = ledger::inclusion_proof_to_protobuf(proof);
+    let again =
+        ledger::decode_inclusion_proof(&protobuf).unwrap_or_else(|e| panic!("inclusion_proof_to_protobuf does not read back: {e:?}"));
+    assert_eq!(&again, proof, "inclusion_proof_to_protobuf reads back as another proof");
+    let path = match ledger::hashes(&proof.audit_path, "the audit path") {
+        Ok(path) => path,
+        Err(e) => {
+            assert!(LEDGER_PROOF_ERRORS.contains(&e.code()), "hashes: unexpected {e:?}");
+            return;
+        }
+    };
+    let (index, size) = (proof.leaf_index, proof.tree_size);
+    if size <= LEDGER_SIZE && index < size {
+        let root = f.tree.root(size).unwrap();
+        let real = f.tree.inclusion_proof(index, size).unwrap();
+        for leaf in 0..size {
+            match ledger::verify_inclusion(&f.tree.leaf(leaf).unwrap(), index, size, &path, &root) {
+                Ok(()) => {
+                    assert_eq!(leaf, index, "the audit path proves leaf {leaf} at index {index} of {size}");
+                    assert_eq!(path, real, "an audit path other than the real one verifies for leaf {index} of {size}");
+                }
+                Err(e) => assert_eq!(e.code(), MEDSEAL_LEDGER_PROOF_INVALID, "verify_inclusion: unexpected {e:?}"),
+            }
+        }
+    } else {
+        // Outside the tree (only the codes: an audit path for a larger size can lead to a
+        // smaller tree's root, which verify_inclusion cannot know is not that size's).
+        let result = ledger::verify_inclusion(&f.tree.leaf(0).unwrap(), index, size, &path, &f.tree.root(LEDGER_SIZE).unwrap());
+        let expected = if index >= size { MEDSEAL_LEDGER_RANGE } else { MEDSEAL_LEDGER_PROOF_INVALID };
+        match &result {
+            Ok(()) => assert!(index < size, "verify_inclusion of leaf {index} of {size} succeeds"),
+            Err(e) => assert_eq!(e.code(), expected, "verify_inclusion of leaf {index} of {size}: {e:?}"),
+        }
+    }
+}
+
+/// A consistency proof that decoded: round trips as for inclusion proofs; between sizes of the
+/// fixed tree only the real proof passes, and only with the real roots.
+fn check_consistency_proof(proof: &ConsistencyProof) {
+    let f = ledger_fixtures();
+    let json = ledger::consistency_proof_to_json(proof);
+    {
+        let again = ledger::decode_consistency_proof(&json)
+            .unwrap_or_else(|e| panic!("consistency_proof_to_json does not read back: {e:?}: {}", String::from_utf8_lossy(&json)));
+        assert_eq!(&again, proof, "consistency_proof_to_json reads back as another proof");
+        assert_eq!(ledger::consistency_proof_to_json(&again), json, "consistency_proof_to_json is not a fixed point");
+        assert!(canonicalize(&json, &CanonOptions::default()).is_ok_and(|c| c == json), "consistency_proof_to_json is not canonical");
+    }
+    let protobuf = ledger::consistency_proof_to_protobuf(proof);
+    let again =
+        ledger::decode_consistency_proof(&protobuf).unwrap_or_else(|e| panic!("consistency_proof_to_protobuf does not read back: {e:?}"));
+    assert_eq!(&again, proof, "consistency_proof_to_protobuf reads back as another proof");
+    let path = match ledger::hashes(&proof.path, "the consistency proof") {
+        Ok(path) => path,
+        Err(e) => {
+            assert!(LEDGER_PROOF_ERRORS.contains(&e.code()), "hashes: unexpected {e:?}");
+            return;
+        }
+    };
+    let (first, second) = (proof.first, proof.second);
+    let code = |result: &medseal::Result<()>| {
+        if let Some(code) = code_of(result) {
+            let expected = if first > second { MEDSEAL_LEDGER_RANGE } else { MEDSEAL_LEDGER_PROOF_INVALID };
+            assert_eq!(code, expected, "verify_consistency from {first} to {second}: {result:?}");
+        }
+    };
+    if first <= second && second <= LEDGER_SIZE {
+        let (first_root, second_root) = (f.tree.root(first).unwrap(), f.tree.root(second).unwrap());
+        let result = ledger::verify_consistency(first, second, &first_root, &second_root, &path);
+        code(&result);
+        if result.is_ok() {
+            assert_eq!(path, f.tree.consistency_proof(first, second).unwrap(), "a consistency proof other than the real one verifies");
+        }
+        // Not with another root for either size (from size 0 the second root is not bound:
+        // RFC 9162 proves nothing about it).
+        let fake = ledger::node_hash(&first_root, &second_root);
+        let fakes: &[(&Hash, &Hash)] = if first == 0 { &[(&fake, &second_root)] } else { &[(&fake, &second_root), (&first_root, &fake)] };
+        for &(a, b) in fakes {
+            let result = ledger::verify_consistency(first, second, a, b, &path);
+            code(&result);
+            assert!(result.is_err(), "a consistency proof from {first} to {second} verifies with a made-up root");
+        }
+    } else {
+        let root = f.tree.root(LEDGER_SIZE).unwrap();
+        let result = ledger::verify_consistency(first, second, &root, &root, &path);
+        code(&result);
+        if result.is_ok() {
+            assert!(first == second && path.is_empty(), "a consistency proof from {first} to {second} verifies against made-up roots");
+        }
+    }
+}
+
+/// `verify_receipt` of `receipt` with `proof` (fixed keys; and both keys in both roles), and
+/// `verify_receipts` of it alone, with the expected record id and digest, and again: the same
+/// answers, documented codes, and a success only for a receipt and a tree head the fixed keys
+/// signed (each in its role, or at least by two different keys), naming the real entry of its
+/// leaf, with the real root, and the real audit path.
+fn check_verify_receipt(receipt: &[u8], proof: &InclusionProof) -> u32 {
+    let f = ledger_fixtures();
+    let single = ledger::verify_receipt_and_tree_head(receipt, proof, &f.receipt_verifier, &f.tree_head_verifier, None, None);
+    let plain = ledger::verify_receipt(receipt, proof, &f.receipt_verifier, &f.tree_head_verifier, None, None);
+    assert_eq!(plain, single.clone().map(|(r, _)| r), "verify_receipt and verify_receipt_and_tree_head differ");
+    let both = ledger::verify_receipt_and_tree_head(receipt, proof, &f.both_verifier, &f.both_verifier, None, None);
+    for (what, result) in [("verify_receipt", &single), ("verify_receipt (both keys)", &both)] {
+        match result {
+            Err(e) => assert!(LEDGER_VERIFY_ERRORS.contains(&e.code()), "{what}: unexpected {e:?}"),
+            Ok((r, head)) => {
+                let pairs: &[(LedgerKey, LedgerKey)] = if what == "verify_receipt" {
+                    &[(LedgerKey::Receipt, LedgerKey::TreeHead)]
+                } else {
+                    &[(LedgerKey::Receipt, LedgerKey::TreeHead), (LedgerKey::TreeHead, LedgerKey::Receipt)]
+                };
+                assert!(
+                    pairs.iter().any(|&(a, b)| f.signed.contains(&(a, LedgerKind::Receipt, r.to_json()))
+                        && f.signed.contains(&(b, LedgerKind::TreeHead, head.to_json()))),
+                    "{what}: FORGERY: a receipt and tree head the fixed keys did not sign (in distinct roles) verify: {} / {}",
+                    String::from_utf8_lossy(&r.to_json()),
+                    String::from_utf8_lossy(&head.to_json())
+                );
+                assert_eq!((r.ledger_index, r.tree_size), (proof.leaf_index, proof.tree_size), "{what}: receipt and proof disagree");
+                assert_eq!(head.tree_size, r.tree_size, "{what}: receipt and tree head disagree");
+                assert!(head.tree_size <= LEDGER_SIZE, "{what}: a tree head beyond the tree");
+                assert_eq!(head.root_hash, f.tree.root(head.tree_size).unwrap(), "{what}: a tree head with a false root");
+                assert_eq!(r.entry(), f.entries[r.ledger_index as usize], "{what}: a receipt that names another entry than its leaf's");
+                let real = f.tree.inclusion_proof(r.ledger_index, r.tree_size).unwrap();
+                assert!(proof.audit_path.iter().map(Vec::as_slice).eq(real.iter().map(|h| &h[..])), "{what}: not the real audit path");
+            }
+        }
+    }
+    // With the fixed keys, what verifies in one role verifies with both keys in both roles.
+    if let Ok(ok) = &single {
+        assert_eq!(both.as_ref().ok(), Some(ok), "verifies with the fixed keys, but not with both keys in both roles");
+    }
+    // The batch: alone, with the leaf's real record id and digest, and again.
+    let real = f.entries.get(proof.leaf_index as usize).unwrap_or(&f.entries[0]);
+    let checks = [
+        ReceiptCheck { receipt_jws: receipt, inclusion: proof, record_id: None, digest: None },
+        ReceiptCheck { receipt_jws: receipt, inclusion: proof, record_id: Some(&real.record_id), digest: Some(&real.digest) },
+        ReceiptCheck { receipt_jws: receipt, inclusion: proof, record_id: None, digest: None },
+    ];
+    let batch = ledger::verify_receipts(&checks, &f.receipt_verifier, &f.tree_head_verifier);
+    assert_eq!(batch.len(), 3, "verify_receipts gives one result per check");
+    assert_eq!(batch[0], single, "verify_receipts differs from verify_receipt_and_tree_head");
+    assert_eq!(batch[2], single, "verify_receipts differs for the same check repeated");
+    match (&single, &batch[1]) {
+        (Ok(ok), named) => {
+            let expected = (ok.0.record_id == real.record_id && ok.0.digest == real.digest).then_some(ok);
+            assert_eq!(named.as_ref().ok(), expected, "verify_receipts with the expected record id and digest: {named:?}");
+        }
+        (Err(_), Ok(_)) => panic!("verifies with an expected record id and digest, but not without"),
+        (Err(_), Err(e)) => assert!(LEDGER_VERIFY_ERRORS.contains(&e.code()), "verify_receipts: unexpected {e:?}"),
+    }
+    if let Err(e) = &batch[1] {
+        assert!(LEDGER_VERIFY_ERRORS.contains(&e.code()), "verify_receipts: unexpected {e:?}");
+    }
+    code_bits(&single) ^ (code_bits(&both) << 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed(name: &str) -> Vec<u8> {
+        ledger_seeds().into_iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no seed {name}")).1
+    }
+
+    /// `verify_receipt` of a `receipt\nproof` seed (a JSON proof).
+    fn verify_pair(name: &str, verifier: fn(&LedgerFixtures) -> (&Verifier, &Verifier)) -> medseal::Result<Receipt> {
+        let f = ledger_fixtures();
+        let data = seed(name);
+        let newline = data.iter().position(|&b| b == b'\n').unwrap();
+        let proof = ledger::decode_inclusion_proof(&data[newline + 1..]).unwrap();
+        let (receipt_keys, tree_head_keys) = verifier(f);
+        ledger::verify_receipt(&data[..newline], &proof, receipt_keys, tree_head_keys, None, None)
+    }
+
+    fn fixed(f: &LedgerFixtures) -> (&Verifier, &Verifier) {
+        (&f.receipt_verifier, &f.tree_head_verifier)
+    }
+
+    fn both(f: &LedgerFixtures) -> (&Verifier, &Verifier) {
+        (&f.both_verifier, &f.both_verifier)
+    }
+
+    /// The ledger seeds reach what they are for: the real ones verify, each refusal is refused
+    /// for its reason, and the target accepts them all.
+    #[test]
+    fn ledger_seeds_do_what_they_say() {
+        let f = ledger_fixtures();
+        for size in 1..=LEDGER_SIZE {
+            for index in 0..size {
+                let receipt = verify_pair(&format!("receipt-{index}-of-{size}+proof.json"), fixed).unwrap();
+                assert_eq!((receipt.ledger_index, receipt.tree_size), (index, size));
+            }
+        }
+        for name in ["receipt-3+proof-decimal-strings.json", "receipt-0-of-1+proof-sparse.json", "swapped-roles+proof.json"] {
+            let keys = if name.starts_with("swapped") { both } else { fixed };
+            verify_pair(name, keys).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        }
+        let code = |r: medseal::Result<Receipt>| r.err().map(|e| e.code());
+        assert_eq!(code(verify_pair("swapped-roles+proof.json", fixed)), Some(MEDSEAL_LEDGER_RECEIPT_INVALID));
+        assert_eq!(code(verify_pair("receipt-by-tree-head-key+proof.json", both)), Some(MEDSEAL_LEDGER_RECEIPT_INVALID));
+        assert_eq!(code(verify_pair("receipt-other-entry+proof.json", fixed)), Some(MEDSEAL_LEDGER_PROOF_INVALID));
+        assert_eq!(code(verify_pair("receipt+proof-false-tree-head.json", fixed)), Some(MEDSEAL_LEDGER_PROOF_INVALID));
+        for name in ["long", "short", "hash-31"] {
+            assert_eq!(code(verify_pair(&format!("receipt-3+proof-{name}.json"), fixed)), Some(MEDSEAL_LEDGER_PROOF_INVALID), "{name}");
+        }
+        for name in ["receipt-typ-spelling.jws", "receipt-whitespace.jws"] {
+            Receipt::verify(&seed(name), &f.receipt_verifier).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        }
+        Receipt::verify(&seed("receipt-by-tree-head-key.jws"), &f.tree_head_verifier).unwrap();
+        TreeHead::verify(&seed("tree-head-by-receipt-key.jws"), &f.receipt_verifier).unwrap();
+        for name in [
+            "receipt-typ-record.jws",
+            "receipt-not-canonical.jws",
+            "receipt-flattened.jws",
+            "receipt-index-is-size.jws",
+            "tree-head-as-receipt.jws",
+        ] {
+            assert_eq!(code(Receipt::verify(&seed(name), &f.receipt_verifier)), Some(MEDSEAL_LEDGER_RECEIPT_INVALID), "{name}");
+        }
+        for name in ["tree-head-not-canonical.jws", "tree-head-empty-with-root.jws", "receipt-as-tree-head.jws"] {
+            let result = TreeHead::verify(&seed(name), &f.tree_head_verifier);
+            assert_eq!(result.err().map(|e| e.code()), Some(MEDSEAL_LEDGER_TREE_HEAD_INVALID), "{name}");
+        }
+        for size in 0..=LEDGER_SIZE {
+            assert_eq!(TreeHead::verify(&seed(&format!("tree-head-{size}.jws")), &f.tree_head_verifier).unwrap().tree_size, size);
+        }
+        for name in ["entry-offset-time.json", "entry-sequence-0.json"] {
+            assert!(LedgerEntry::from_json(&seed(name)).is_err(), "{name}");
+        }
+        assert!(ledger::decode_inclusion_proof(&seed("inclusion-unknown-member.json")).is_err());
+        for (name, data) in ledger_seeds() {
+            let outcome = std::panic::catch_unwind(|| ledger(&data));
+            assert!(outcome.is_ok(), "the target fails on seed {name}");
+        }
     }
 }

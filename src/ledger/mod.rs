@@ -8,7 +8,8 @@
 //! * [`TreeHead`] (JWS `typ` [`TREE_HEAD_TYP`]) and [`Receipt`] (JWS `typ` [`RECEIPT_TYP`]):
 //!   compact JWS over canonical JSON, each signed by its own hub key; one is never read as
 //!   the other.
-//! * [`verify_receipt`]: the full check of what the hub returned for one record.
+//! * [`verify_receipt`]: the full check of what the hub returned for one record;
+//!   [`verify_receipts`] the same for a batch, each distinct signed tree head verified once.
 //!
 //! Reading is strict, as for trust lists: unknown members, non-canonical JSON, times not in
 //! the `YYYY-MM-DDThh:mm:ssZ` form and proofs with a hash too many or too few are refused.
@@ -27,7 +28,9 @@ pub use proof::{
     consistency_proof_from_json, consistency_proof_to_json, consistency_proof_to_protobuf, decode_consistency_proof,
     decode_inclusion_proof, hashes, inclusion_proof_from_json, inclusion_proof_to_json, inclusion_proof_to_protobuf,
 };
-pub use receipt::{receipt_sign_options, verify_receipt, verify_receipt_and_tree_head, Receipt, RECEIPT_TYP, RECEIPT_TYPE};
+pub use receipt::{
+    receipt_sign_options, verify_receipt, verify_receipt_and_tree_head, verify_receipts, Receipt, ReceiptCheck, RECEIPT_TYP, RECEIPT_TYPE,
+};
 pub use tree_head::{tree_head_sign_options, TreeHead, TREE_HEAD_TYP, TREE_HEAD_TYPE};
 
 use crate::b64;

@@ -99,9 +99,11 @@ impl<'v, 'a> Mapping<'v, 'a> {
             Some(Value::Number(n)) if n.as_f64().fract() == 0.0 && (0.0..=super::MAX_NUMBER as f64).contains(&n.as_f64()) => {
                 Ok(n.as_f64() as u64)
             }
-            Some(Value::String(s)) if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) => {
-                s.parse().map_err(|_| self.error(member, "is larger than a uint64"))
-            }
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) => match s.parse::<u64>() {
+                // Like every other ledger number: at most 2^53 - 1, so JSON numbers carry it exactly.
+                Ok(n) if n <= super::MAX_NUMBER => Ok(n),
+                _ => Err(self.error(member, "is larger than 2^53 - 1")),
+            },
             _ => Err(self.error(member, "must be a non-negative integer")),
         }
     }
@@ -166,8 +168,10 @@ pub fn decode_inclusion_proof(bytes: &[u8]) -> Result<InclusionProof> {
         return inclusion_proof_from_json(bytes);
     }
     check_protobuf_size(bytes, "the inclusion proof")?;
-    InclusionProof::decode(bytes)
-        .map_err(|e| err!(MEDSEAL_LEDGER_PROOF_INVALID, "the inclusion proof is neither JSON nor a protobuf InclusionProof: {e}"))
+    let proof = InclusionProof::decode(bytes)
+        .map_err(|e| err!(MEDSEAL_LEDGER_PROOF_INVALID, "the inclusion proof is neither JSON nor a protobuf InclusionProof: {e}"))?;
+    check_numbers(&[proof.leaf_index, proof.tree_size], "the inclusion proof")?;
+    Ok(proof)
 }
 
 /// Reads a consistency proof as protobuf or its JSON mapping.
@@ -176,8 +180,19 @@ pub fn decode_consistency_proof(bytes: &[u8]) -> Result<ConsistencyProof> {
         return consistency_proof_from_json(bytes);
     }
     check_protobuf_size(bytes, "the consistency proof")?;
-    ConsistencyProof::decode(bytes)
-        .map_err(|e| err!(MEDSEAL_LEDGER_PROOF_INVALID, "the consistency proof is neither JSON nor a protobuf ConsistencyProof: {e}"))
+    let proof = ConsistencyProof::decode(bytes)
+        .map_err(|e| err!(MEDSEAL_LEDGER_PROOF_INVALID, "the consistency proof is neither JSON nor a protobuf ConsistencyProof: {e}"))?;
+    check_numbers(&[proof.first, proof.second], "the consistency proof")?;
+    Ok(proof)
+}
+
+/// Ledger sizes and indexes are at most 2^53 - 1 in every encoding, so that the JSON mapping
+/// carries them exactly (found by the `ledger` fuzz target).
+fn check_numbers(numbers: &[u64], name: &str) -> Result<()> {
+    if numbers.iter().any(|&n| n > super::MAX_NUMBER) {
+        return Err(err!(MEDSEAL_LEDGER_PROOF_INVALID, "{name} has a size or index above 2^53 - 1"));
+    }
+    Ok(())
 }
 
 fn check_protobuf_size(bytes: &[u8], name: &str) -> Result<()> {

@@ -1,6 +1,8 @@
 //! Receipts: the hub's signed statement that it accepted a record and where it put it in the
 //! ledger, and the full check of a receipt with its inclusion proof.
 
+use std::collections::HashMap;
+
 use super::entry::LedgerEntry;
 use super::merkle::{verify_inclusion, Hash};
 use super::proof::hashes;
@@ -157,6 +159,54 @@ pub fn verify_receipt_and_tree_head(
     record_id: Option<&str>,
     digest: Option<&Hash>,
 ) -> Result<(Receipt, TreeHead)> {
+    let check = ReceiptCheck { receipt_jws, inclusion, record_id, digest };
+    verify_with(&check, receipt_keys, &mut |jws| TreeHead::verify_full(jws, tree_head_keys).map(|(head, v)| (head, v.key_id)))
+}
+
+/// One receipt to check with [`verify_receipts`]: what the hub returned for one record (the
+/// receipt and its inclusion proof), and, when given, the record id and envelope digest it
+/// must name.
+#[derive(Clone, Copy, Debug)]
+pub struct ReceiptCheck<'a> {
+    pub receipt_jws: &'a [u8],
+    pub inclusion: &'a InclusionProof,
+    pub record_id: Option<&'a str>,
+    pub digest: Option<&'a Hash>,
+}
+
+/// [`verify_receipt_and_tree_head`] for each of `checks`: one result per check, in order, each
+/// exactly what that function returns for it (the same value or the same error). The
+/// difference is the work: a batch's receipts usually all go with the same signed tree head,
+/// and each distinct tree head (the same JWS bytes) is verified once, its outcome, success or
+/// failure, used for every receipt that comes with it. Every receipt's own signature, fields,
+/// record id, digest and audit path are still checked one by one.
+pub fn verify_receipts(
+    checks: &[ReceiptCheck<'_>],
+    receipt_keys: &Verifier,
+    tree_head_keys: &Verifier,
+) -> Vec<Result<(Receipt, TreeHead)>> {
+    let mut heads: HashMap<Vec<u8>, Result<VerifiedHead>> = HashMap::new();
+    let mut head = |jws: &[u8]| -> Result<VerifiedHead> {
+        if let Some(known) = heads.get(jws) {
+            return known.clone();
+        }
+        let verified = TreeHead::verify_full(jws, tree_head_keys).map(|(head, v)| (head, v.key_id));
+        heads.insert(jws.to_vec(), verified.clone());
+        verified
+    };
+    checks.iter().map(|check| verify_with(check, receipt_keys, &mut head)).collect()
+}
+
+/// A verified tree head and the thumbprint of the key that signed it.
+type VerifiedHead = (TreeHead, String);
+
+/// The full check of one receipt, the tree head verified by `verify_head`.
+fn verify_with(
+    check: &ReceiptCheck<'_>,
+    receipt_keys: &Verifier,
+    verify_head: &mut dyn FnMut(&[u8]) -> Result<VerifiedHead>,
+) -> Result<(Receipt, TreeHead)> {
+    let ReceiptCheck { receipt_jws, inclusion, record_id, digest } = *check;
     let (receipt, receipt_signature) = Receipt::verify_full(receipt_jws, receipt_keys)?;
     if let Some(expected) = record_id {
         if receipt.record_id != expected {
@@ -179,10 +229,10 @@ pub fn verify_receipt_and_tree_head(
             ));
         }
     }
-    let (head, head_signature) = TreeHead::verify_full(inclusion.tree_head.as_bytes(), tree_head_keys)?;
+    let (head, head_key_id) = verify_head(inclusion.tree_head.as_bytes())?;
     // One key, one role (DESIGN 3.6): a receipt signed by the tree-head key is refused, so that
     // neither key can stand in for the other.
-    if receipt_signature.key_id == head_signature.key_id {
+    if receipt_signature.key_id == head_key_id {
         return Err(err!(
             MEDSEAL_LEDGER_RECEIPT_INVALID,
             "the receipt and the tree head are signed by the same key ({}); the hub must use separate receipt and tree-head keys",

@@ -112,6 +112,18 @@ pub struct Delivery {
     pub delivered_at: i64,
 }
 
+/// What becomes of a record the transport had in flight, for [`Outbox::mark_batch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// The hub acknowledged it: as [`Outbox::mark_delivered`].
+    Delivered(Delivery),
+    /// A retryable failure: as [`Outbox::mark_retry`] (due again at `next_attempt_at`, Unix
+    /// seconds, with `error` kept).
+    Retry { next_attempt_at: i64, error: String },
+    /// Refused for good: as [`Outbox::mark_dead`].
+    Dead { code: String, reason: String },
+}
+
 /// Where a record is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {

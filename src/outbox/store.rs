@@ -11,7 +11,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::schema::{self, Db};
-use super::{Claimed, Delivery, Event, LocalReceipt, OutboxConfig, OutboxStatus, RecordInfo, State};
+use super::{Claimed, Delivery, Event, LocalReceipt, Mark, OutboxConfig, OutboxStatus, RecordInfo, State};
 use crate::error::{err, Error, Result};
 use crate::seal::{Envelope, Meta, RecipientKey, SIGNED_RECORD_CONTENT_TYPE};
 
@@ -318,34 +318,42 @@ impl Outbox {
     /// `next_attempt_at`, with `error` kept as its last error. Other states:
     /// `MEDSEAL_OUTBOX_STATE`.
     pub fn mark_retry(&self, outbox_id: i64, next_attempt_at: i64, error: &str) -> Result<()> {
-        self.write(|tx| {
-            match current_state(tx, outbox_id)? {
-                State::InFlight => {}
-                other => return Err(wrong_state(outbox_id, other, "marked for retry", "in flight")),
-            }
-            tx.execute(
-                "UPDATE records SET state = 'queued', next_attempt_at = ?2, lease_until = NULL, last_error = ?3 WHERE outbox_id = ?1",
-                params![outbox_id, next_attempt_at, note(error)],
-            )
-            .db()?;
-            Ok(())
-        })
+        self.write(|tx| mark_retry_in(tx, outbox_id, next_attempt_at, error))
     }
 
     /// The hub refused the record for good: an in-flight record (or a queued one whose claim
     /// ran out) becomes a dead letter with `code` (e.g. `ID_REUSED`) and `reason`, also
     /// recorded as an event. Other states: `MEDSEAL_OUTBOX_STATE`.
     pub fn mark_dead(&self, outbox_id: i64, code: &str, reason: &str) -> Result<()> {
-        if code.is_empty() {
-            return Err(err!(MEDSEAL_INVALID_ARGUMENT, "a dead letter needs a code"));
+        check_dead_code(code)?;
+        self.write(|tx| mark_dead_in(tx, outbox_id, code, reason))
+    }
+
+    /// Records what became of several records (a whole batch from the hub: receipts, refusals,
+    /// retries) in ONE transaction, so one disk sync for the batch. Each mark is handled as by
+    /// [`Outbox::mark_delivered`], [`Outbox::mark_retry`] or [`Outbox::mark_dead`], with its
+    /// own result, in order: a record in the wrong state (`MEDSEAL_OUTBOX_STATE`), unknown, or
+    /// with an invalid mark does not stop the others. Only a database failure (I/O, busy)
+    /// fails the whole call, and then nothing is recorded.
+    pub fn mark_batch(&self, marks: &[(i64, Mark)]) -> Result<Vec<Result<()>>> {
+        if marks.is_empty() {
+            return Ok(Vec::new());
         }
         self.write(|tx| {
-            match current_state(tx, outbox_id)? {
-                State::InFlight | State::Queued => {}
-                other => return Err(wrong_state(outbox_id, other, "made a dead letter", "queued or in flight")),
-            }
-            to_dead_letter(tx, outbox_id, code, reason)?;
-            event(tx, outbox_id, "dead_letter", "transport", Some(code), Some(reason))
+            marks
+                .iter()
+                .map(|(outbox_id, mark)| {
+                    let result = match mark {
+                        Mark::Delivered(delivery) => check_delivery(delivery).and_then(|()| mark_delivered_in(tx, *outbox_id, delivery)),
+                        Mark::Retry { next_attempt_at, error } => mark_retry_in(tx, *outbox_id, *next_attempt_at, error),
+                        Mark::Dead { code, reason } => check_dead_code(code).and_then(|()| mark_dead_in(tx, *outbox_id, code, reason)),
+                    };
+                    match result {
+                        Err(e) if is_database_failure(&e) => Err(e),
+                        result => Ok(result),
+                    }
+                })
+                .collect()
         })
     }
 
@@ -636,18 +644,19 @@ fn ledger_row(row: &Row<'_>) -> rusqlite::Result<LedgerRow> {
 }
 
 fn find_ledger_row(tx: &Transaction<'_>, record_id: &str) -> Result<Option<LedgerRow>> {
-    tx.query_row(
-        "SELECT outbox_id, record_id, source, sequence, digest, signed_digest, enqueued_at FROM records WHERE record_id = ?1",
-        [record_id],
-        ledger_row,
-    )
-    .optional()
-    .db()
+    tx.prepare_cached("SELECT outbox_id, record_id, source, sequence, digest, signed_digest, enqueued_at FROM records WHERE record_id = ?1")
+        .db()?
+        .query_row([record_id], ledger_row)
+        .optional()
+        .db()
 }
 
 /// The next sequence number of `source` (1 for the first record).
 fn next_sequence(tx: &Transaction<'_>, source: &str) -> Result<u64> {
-    tx.query_row("SELECT coalesce(max(sequence), 0) + 1 FROM records WHERE source = ?1", [source], |row| row.get(0)).db()
+    tx.prepare_cached("SELECT coalesce(max(sequence), 0) + 1 FROM records WHERE source = ?1")
+        .db()?
+        .query_row([source], |row| row.get(0))
+        .db()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -661,11 +670,12 @@ fn insert(
     envelope: &[u8],
     now: i64,
 ) -> Result<LocalReceipt> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO records (record_id, source, sequence, digest, signed_digest, envelope, enqueued_at, state, attempts, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?7)",
-        params![record_id, source, sequence, digest, signed_digest, envelope, now],
     )
+    .db()?
+    .execute(params![record_id, source, sequence, digest, signed_digest, envelope, now])
     .db()?;
     Ok(LocalReceipt {
         outbox_id: tx.last_insert_rowid(),
@@ -687,17 +697,20 @@ fn check_delivery(delivery: &Delivery) -> Result<()> {
 
 fn mark_delivered_in(tx: &Transaction<'_>, outbox_id: i64, delivery: &Delivery) -> Result<()> {
     let (state, receipt): (State, Option<String>) = tx
-        .query_row("SELECT state, receipt FROM records WHERE outbox_id = ?1", [outbox_id], |row| Ok((state_of(row, 0)?, row.get(1)?)))
+        .prepare_cached("SELECT state, receipt FROM records WHERE outbox_id = ?1")
+        .db()?
+        .query_row([outbox_id], |row| Ok((state_of(row, 0)?, row.get(1)?)))
         .optional()
         .db()?
         .ok_or_else(|| not_found(outbox_id))?;
     match state {
         State::InFlight | State::Queued => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE records SET state = 'delivered', receipt = ?2, inclusion = ?3, duplicate = ?4, delivered_at = ?5,
                    lease_until = NULL, next_attempt_at = NULL WHERE outbox_id = ?1",
-                params![outbox_id, delivery.receipt, delivery.inclusion, delivery.duplicate, delivery.delivered_at],
             )
+            .db()?
+            .execute(params![outbox_id, delivery.receipt, delivery.inclusion, delivery.duplicate, delivery.delivered_at])
             .db()?;
             Ok(())
         }
@@ -707,6 +720,36 @@ fn mark_delivered_in(tx: &Transaction<'_>, outbox_id: i64, delivery: &Delivery) 
     }
 }
 
+fn mark_retry_in(tx: &Transaction<'_>, outbox_id: i64, next_attempt_at: i64, error: &str) -> Result<()> {
+    match current_state(tx, outbox_id)? {
+        State::InFlight => {}
+        other => return Err(wrong_state(outbox_id, other, "marked for retry", "in flight")),
+    }
+    tx.prepare_cached(
+        "UPDATE records SET state = 'queued', next_attempt_at = ?2, lease_until = NULL, last_error = ?3 WHERE outbox_id = ?1",
+    )
+    .db()?
+    .execute(params![outbox_id, next_attempt_at, note(error)])
+    .db()?;
+    Ok(())
+}
+
+fn check_dead_code(code: &str) -> Result<()> {
+    if code.is_empty() {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "a dead letter needs a code"));
+    }
+    Ok(())
+}
+
+fn mark_dead_in(tx: &Transaction<'_>, outbox_id: i64, code: &str, reason: &str) -> Result<()> {
+    match current_state(tx, outbox_id)? {
+        State::InFlight | State::Queued => {}
+        other => return Err(wrong_state(outbox_id, other, "made a dead letter", "queued or in flight")),
+    }
+    to_dead_letter(tx, outbox_id, code, reason)?;
+    event(tx, outbox_id, "dead_letter", "transport", Some(code), Some(reason))
+}
+
 /// Whether an error is the database's (which ends a batch) rather than about one record.
 fn is_database_failure(e: &Error) -> bool {
     use crate::error::ResultCode::*;
@@ -714,7 +757,9 @@ fn is_database_failure(e: &Error) -> bool {
 }
 
 fn current_state(tx: &Transaction<'_>, outbox_id: i64) -> Result<State> {
-    tx.query_row("SELECT state FROM records WHERE outbox_id = ?1", [outbox_id], |row| state_of(row, 0))
+    tx.prepare_cached("SELECT state FROM records WHERE outbox_id = ?1")
+        .db()?
+        .query_row([outbox_id], |row| state_of(row, 0))
         .optional()
         .db()?
         .ok_or_else(|| not_found(outbox_id))

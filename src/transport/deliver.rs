@@ -2,6 +2,16 @@
 //! record delivered, dead or queued for a retry. Driven by explicit calls ([`deliver_once`],
 //! [`deliver_all`]) or by a background thread ([`Deliverer`]).
 //!
+//! Per batch: one outbox transaction claims it, one request carries it, its receipts are
+//! verified together (a tree head shared by the batch is verified once, every receipt and
+//! audit path on its own), and one outbox transaction records every record's result
+//! ([`Outbox::mark_batch`]): two disk syncs per batch, not one per record. A crash before that
+//! commit leaves the batch in flight; its lease runs out and the hub answers the repeat with
+//! `DUPLICATE` and the original receipts. In [`deliver_all`] and the [`Deliverer`], once a batch
+//! is answered the next one is claimed and sent (by a helper thread) while this one is verified
+//! and recorded, so that the hub and the outbox work at the same time; still one request at a
+//! time, and nothing is sent after a batch that failed as a whole.
+//!
 //! Never two deliveries of one record in flight: records are claimed (`in_flight`, with a
 //! lease) in the transaction that selects them, and the transport's total timeout is kept below
 //! the lease. A record whose claim ran out (a crashed deliverer) is sent again, and the hub's
@@ -19,7 +29,7 @@ use super::retry::{next_attempt_at, Backoff, Jitter, BACKOFF_CAP_SECS};
 use super::Transport;
 use crate::error::{err, Error, Result};
 use crate::ledger;
-use crate::outbox::{Claimed, Delivery, Outbox};
+use crate::outbox::{Claimed, Delivery, Mark, Outbox};
 use crate::wire::{self, RecordStatus};
 
 /// What one delivery run did.
@@ -92,21 +102,62 @@ pub fn deliver_once(outbox: &Outbox, transport: &Transport, now: i64) -> Result<
 /// unreachable, refuses the connection, ...: the other records wait too, instead of each
 /// batch hammering it). The report adds up every batch; its `next_attempt_at` is when the
 /// next record becomes due.
+///
+/// Once a batch has been answered, the next one is claimed and sent while this one's receipts
+/// are verified and its results recorded (on a helper thread, joined before the next step):
+/// the hub works on one batch while the outbox finishes the previous. Still one request at a
+/// time, and no batch is sent after one that failed as a whole.
 pub fn deliver_all(outbox: &Outbox, transport: &Transport) -> Result<DeliveryReport> {
     Ok(deliver_until(outbox, transport, &|| false)?.0)
 }
 
-/// [`deliver_all`], checking `stop` between batches; also returns when a failed batch asks
-/// delivery to pause.
+/// [`deliver_all`], checking `stop` before each new batch; also returns when a failed batch
+/// asks delivery to pause.
 fn deliver_until(outbox: &Outbox, transport: &Transport, stop: &dyn Fn() -> bool) -> Result<(DeliveryReport, Option<i64>)> {
     let mut report = DeliveryReport::default();
     let mut paused_until = None;
-    loop {
-        let round = round(outbox, transport, unix_now())?;
+    let mut next = Some(claim_and_submit(outbox, transport, unix_now())?);
+    while let Some(current) = next.take() {
+        // The next batch goes only after this one was answered in full, and not when asked to
+        // stop or when nothing was due.
+        let go_on = !current.claimed.is_empty() && current.answered() && !stop();
+        let (finished, following) = if go_on {
+            std::thread::scope(|scope| {
+                let helper = std::thread::Builder::new()
+                    .name("medseal-deliver-next".to_owned())
+                    .spawn_scoped(scope, || claim_and_submit(outbox, transport, unix_now()));
+                match helper {
+                    Ok(helper) => {
+                        let finished = finish(outbox, transport, current);
+                        let following = helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        (finished, Some(following))
+                    }
+                    // No thread to be had: this batch is finished first, then the next one.
+                    Err(_) => {
+                        let finished = finish(outbox, transport, current);
+                        let following = finished.is_ok().then(|| claim_and_submit(outbox, transport, unix_now()));
+                        (finished, following)
+                    }
+                }
+            })
+        } else {
+            (finish(outbox, transport, current), None)
+        };
+        let round = match finished {
+            Ok(round) => round,
+            Err(e) => {
+                // The outbox failed (I/O, busy): the batch already sent is still recorded if
+                // the outbox lets it (else its lease runs out and it is sent again, harmlessly).
+                if let Some(Ok(sent)) = following {
+                    let _ = finish(outbox, transport, sent);
+                }
+                return Err(e);
+            }
+        };
         report.add(round.report);
-        if round.claimed == 0 || round.paused_until.is_some() || stop() {
-            paused_until = round.paused_until.or(paused_until);
-            break;
+        match following {
+            Some(following) => next = Some(following?),
+            None => paused_until = round.paused_until.or(paused_until),
         }
     }
     report.next_attempt_at = earliest(report.next_attempt_at, outbox.status()?.next_attempt_at);
@@ -114,6 +165,31 @@ fn deliver_until(outbox: &Outbox, transport: &Transport, stop: &dyn Fn() -> bool
 }
 
 fn round(outbox: &Outbox, transport: &Transport, now: i64) -> Result<Round> {
+    let submitted = claim_and_submit(outbox, transport, now)?;
+    finish(outbox, transport, submitted)
+}
+
+/// The hub's results for a part of a batch, or why the whole part failed.
+type Answer = std::result::Result<Vec<wire::RecordResult>, Failure>;
+
+/// A claimed batch, sent: each part (a claim is split to keep request bodies under the
+/// protocol's limit) with the hub's results or the failure of the whole part.
+struct Submitted {
+    claimed: Vec<Claimed>,
+    parts: Vec<(std::ops::Range<usize>, Answer)>,
+    now: i64,
+}
+
+impl Submitted {
+    /// Whether the hub answered every part (no part failed as a whole).
+    fn answered(&self) -> bool {
+        self.parts.iter().all(|(_, answer)| answer.is_ok())
+    }
+}
+
+/// Claims one batch of due records (at most the transport's batch size) at `now` and submits
+/// it; nothing is recorded yet ([`finish`] does).
+fn claim_and_submit(outbox: &Outbox, transport: &Transport, now: i64) -> Result<Submitted> {
     // A submission must end before the claim does, or another deliverer could send the same
     // records while this one still waits for the hub.
     let (timeout, lease) = (transport.config().timeout(), outbox.config().lease);
@@ -126,7 +202,7 @@ fn round(outbox: &Outbox, transport: &Transport, now: i64) -> Result<Round> {
         ));
     }
     let claimed = outbox.claim(transport.config().batch_size(), now)?;
-    let mut round = Round { report: DeliveryReport::default(), claimed: claimed.len(), paused_until: None };
+    let mut parts = Vec::new();
     // A batch body stays under the protocol's 64 MiB: split the claim if its envelopes are big.
     let mut start = 0;
     while start < claimed.len() {
@@ -140,84 +216,118 @@ fn round(outbox: &Outbox, transport: &Transport, now: i64) -> Result<Round> {
             bytes += size;
             end += 1;
         }
-        deliver_batch(outbox, transport, &claimed[start..end], now, &mut round)?;
+        let request = wire::SubmitBatch { records: claimed[start..end].iter().map(submitted).collect() };
+        parts.push((start..end, transport.submit_batch(&request, now)));
         start = end;
+    }
+    Ok(Submitted { claimed, parts, now })
+}
+
+/// Verifies the receipts of a submitted batch and records every record's result.
+fn finish(outbox: &Outbox, transport: &Transport, submitted: Submitted) -> Result<Round> {
+    let Submitted { claimed, parts, now } = submitted;
+    let mut round = Round { report: DeliveryReport::default(), claimed: claimed.len(), paused_until: None };
+    for (range, answer) in parts {
+        record_answer(outbox, transport, &claimed[range], answer, now, &mut round)?;
     }
     Ok(round)
 }
 
-fn deliver_batch(outbox: &Outbox, transport: &Transport, batch: &[Claimed], now: i64, round: &mut Round) -> Result<()> {
-    let request = wire::SubmitBatch { records: batch.iter().map(submitted).collect() };
-    let report = &mut round.report;
-    let results = match transport.submit_batch(&request, now) {
+fn record_answer(outbox: &Outbox, transport: &Transport, batch: &[Claimed], answer: Answer, now: i64, round: &mut Round) -> Result<()> {
+    let results = match answer {
         Ok(results) => results,
         Err(Failure { error, outcome }) => {
-            match &outcome {
+            let marks: Vec<(i64, Mark)> = match &outcome {
                 Outcome::Retry { backoff, not_before } => {
-                    let mut first = None;
                     let jitter = Jitter::draw();
-                    for record in batch {
-                        let at = next_attempt_at(now, record.attempts, *backoff, *not_before, jitter);
-                        if marked(outbox.mark_retry(record.outbox_id, at, &error.to_string()), report)? {
-                            report.retry_at(at);
-                            first = earliest(first, Some(at));
-                        }
-                    }
-                    round.paused_until = first;
+                    let why = error.to_string();
+                    batch
+                        .iter()
+                        .map(|record| {
+                            let at = next_attempt_at(now, record.attempts, *backoff, *not_before, jitter);
+                            (record.outbox_id, Mark::Retry { next_attempt_at: at, error: why.clone() })
+                        })
+                        .collect()
                 }
                 Outcome::DeadLetter { code, reason } => {
-                    for record in batch {
-                        if marked(outbox.mark_dead(record.outbox_id, code, reason), report)? {
-                            report.dead_letters += 1;
-                        }
-                    }
-                    // A hub that refuses whole requests (not enrolled, wrong path, too large)
-                    // is usually misconfigured: the other records are not fed to it now.
-                    round.paused_until = Some(now.saturating_add(BACKOFF_CAP_SECS));
+                    batch.iter().map(|record| (record.outbox_id, Mark::Dead { code: code.clone(), reason: reason.clone() })).collect()
                 }
-            }
-            report.last_error = Some(error);
+            };
+            let first = record_marks(outbox, &marks, vec![None; marks.len()], &mut round.report)?;
+            round.paused_until = match outcome {
+                Outcome::Retry { .. } => first,
+                // A hub that refuses whole requests (not enrolled, wrong path, too large) is
+                // usually misconfigured: the other records are not fed to it now.
+                Outcome::DeadLetter { .. } => Some(now.saturating_add(BACKOFF_CAP_SECS)),
+            };
+            round.report.last_error = Some(error);
             return Ok(());
         }
     };
-    let config = transport.config();
+    let checked = check_receipts(batch, &results, transport.config());
     let jitter = Jitter::draw();
-    for (record, result) in batch.iter().zip(results) {
+    let mut marks = Vec::with_capacity(batch.len());
+    let mut errors = Vec::with_capacity(batch.len());
+    for ((record, result), checked) in batch.iter().zip(results).zip(checked) {
         let status = RecordStatus::try_from(result.status).unwrap_or(RecordStatus::Unspecified);
-        let checked = match status {
-            RecordStatus::Accepted | RecordStatus::Duplicate => check_receipt(record, &result, config).map(Some),
-            RecordStatus::Rejected => Ok(None),
+        let mark = match (status, checked) {
+            (RecordStatus::Accepted | RecordStatus::Duplicate, Ok(())) => {
+                let inclusion = result.inclusion.as_ref().map(Message::encode_to_vec).unwrap_or_default();
+                let duplicate = status == RecordStatus::Duplicate;
+                Ok(Mark::Delivered(Delivery { receipt: result.receipt, inclusion, duplicate, delivered_at: now }))
+            }
+            (RecordStatus::Rejected, Ok(())) => {
+                let code = if result.code.trim().is_empty() { "UNSPECIFIED" } else { result.code.trim() };
+                let reason = if result.reason.trim().is_empty() { "the hub gave no reason" } else { result.reason.trim() };
+                Ok(Mark::Dead { code: code.to_owned(), reason: reason.to_owned() })
+            }
+            (_, Err(error)) => Err(error),
             // The transport checked every status already; kept safe all the same.
-            RecordStatus::Unspecified => {
+            (RecordStatus::Unspecified, Ok(())) => {
                 Err(err!(MEDSEAL_TRANSPORT_PROTOCOL, "the hub's result for record {:?} has no status", record.record_id))
             }
         };
-        match checked {
-            Ok(Some(inclusion)) => {
-                let duplicate = status == RecordStatus::Duplicate;
-                let delivery = Delivery { receipt: result.receipt, inclusion: inclusion.encode_to_vec(), duplicate, delivered_at: now };
-                if marked(outbox.mark_delivered(record.outbox_id, &delivery), report)? {
-                    report.delivered += 1;
-                    report.duplicates += u64::from(duplicate);
-                }
-            }
-            Ok(None) => {
-                let code = if result.code.trim().is_empty() { "UNSPECIFIED" } else { result.code.trim() };
-                let reason = if result.reason.trim().is_empty() { "the hub gave no reason" } else { result.reason.trim() };
-                if marked(outbox.mark_dead(record.outbox_id, code, reason), report)? {
-                    report.dead_letters += 1;
-                }
+        match mark {
+            Ok(mark) => {
+                marks.push((record.outbox_id, mark));
+                errors.push(None);
             }
             Err(error) => {
                 let at = next_attempt_at(now, record.attempts, Backoff::Exponential, None, jitter);
-                if marked(outbox.mark_retry(record.outbox_id, at, &error.to_string()), report)? {
-                    report.retry_at(at);
-                }
-                report.last_error = Some(error);
+                marks.push((record.outbox_id, Mark::Retry { next_attempt_at: at, error: error.to_string() }));
+                errors.push(Some(error));
             }
         }
     }
+    record_marks(outbox, &marks, errors, &mut round.report)?;
     Ok(())
+}
+
+/// Records a batch's marks in one outbox transaction (one disk sync) and counts them in the
+/// report; `errors[i]` is the error behind mark `i`, if any (it becomes the report's last
+/// error). Returns the earliest retry time marked.
+fn record_marks(outbox: &Outbox, marks: &[(i64, Mark)], errors: Vec<Option<Error>>, report: &mut DeliveryReport) -> Result<Option<i64>> {
+    let results = outbox.mark_batch(marks)?;
+    let mut first_retry = None;
+    for (((_, mark), result), error) in marks.iter().zip(results).zip(errors) {
+        if marked(result, report)? {
+            match mark {
+                Mark::Delivered(delivery) => {
+                    report.delivered += 1;
+                    report.duplicates += u64::from(delivery.duplicate);
+                }
+                Mark::Dead { .. } => report.dead_letters += 1,
+                Mark::Retry { next_attempt_at, .. } => {
+                    report.retry_at(*next_attempt_at);
+                    first_retry = earliest(first_retry, Some(*next_attempt_at));
+                }
+            }
+        }
+        if let Some(error) = error {
+            report.last_error = Some(error);
+        }
+    }
+    Ok(first_retry)
 }
 
 /// The result of marking one record: `Ok(true)` when marked; `Ok(false)` when the record had
@@ -234,32 +344,57 @@ fn marked(result: Result<()>, report: &mut DeliveryReport) -> Result<bool> {
     }
 }
 
-/// Verifies an ACCEPTED or DUPLICATE result: the receipt with the hub's receipt key, for this
-/// record id, digest and sequence number, and its inclusion proof to a tree head signed by the
-/// hub's tree-head key. Any failure is `MEDSEAL_TRANSPORT_PROTOCOL` naming the record.
-fn check_receipt(record: &Claimed, result: &wire::RecordResult, config: &super::TransportConfig) -> Result<wire::InclusionProof> {
-    let id = &record.record_id;
-    let inclusion = result.inclusion.clone().ok_or_else(|| {
-        err!(MEDSEAL_TRANSPORT_PROTOCOL, "the hub acknowledged record {id:?} without an inclusion proof; it stays queued")
-    })?;
-    let receipt = ledger::verify_receipt(
-        result.receipt.as_bytes(),
-        &inclusion,
-        config.receipt_keys(),
-        config.tree_head_keys(),
-        Some(id),
-        Some(&record.digest),
-    )
-    .map_err(|e| err!(MEDSEAL_TRANSPORT_PROTOCOL, "the hub's receipt for record {id:?} does not verify, so it stays queued: {e}"))?;
-    if receipt.sequence != record.sequence {
-        return Err(err!(
-            MEDSEAL_TRANSPORT_PROTOCOL,
-            "the hub's receipt for record {id:?} names sequence number {}, but the record has {}; it stays queued",
-            receipt.sequence,
-            record.sequence
-        ));
-    }
-    Ok(inclusion)
+/// Verifies the ACCEPTED and DUPLICATE results of a batch, one result per record (`Ok` for the
+/// others): each receipt with the hub's receipt key, for its record id, digest and sequence
+/// number, and its inclusion proof to a tree head signed by the hub's tree-head key. The
+/// receipts are checked together ([`ledger::verify_receipts`]): a tree head shared by the
+/// batch is verified once, each receipt and audit path on its own. Any failure is
+/// `MEDSEAL_TRANSPORT_PROTOCOL` naming the record.
+fn check_receipts(batch: &[Claimed], results: &[wire::RecordResult], config: &super::TransportConfig) -> Vec<Result<()>> {
+    let acknowledged =
+        |result: &wire::RecordResult| matches!(RecordStatus::try_from(result.status), Ok(RecordStatus::Accepted | RecordStatus::Duplicate));
+    let checks: Vec<ledger::ReceiptCheck<'_>> = batch
+        .iter()
+        .zip(results)
+        .filter(|(_, result)| acknowledged(result))
+        .filter_map(|(record, result)| {
+            Some(ledger::ReceiptCheck {
+                receipt_jws: result.receipt.as_bytes(),
+                inclusion: result.inclusion.as_ref()?,
+                record_id: Some(&record.record_id),
+                digest: Some(&record.digest),
+            })
+        })
+        .collect();
+    let mut verified = ledger::verify_receipts(&checks, config.receipt_keys(), config.tree_head_keys()).into_iter();
+    batch
+        .iter()
+        .zip(results)
+        .map(|(record, result)| {
+            if !acknowledged(result) {
+                return Ok(());
+            }
+            let id = &record.record_id;
+            if result.inclusion.is_none() {
+                return Err(err!(
+                    MEDSEAL_TRANSPORT_PROTOCOL,
+                    "the hub acknowledged record {id:?} without an inclusion proof; it stays queued"
+                ));
+            }
+            let (receipt, _) = verified.next().expect("one verification per acknowledged record with a proof").map_err(|e| {
+                err!(MEDSEAL_TRANSPORT_PROTOCOL, "the hub's receipt for record {id:?} does not verify, so it stays queued: {e}")
+            })?;
+            if receipt.sequence != record.sequence {
+                return Err(err!(
+                    MEDSEAL_TRANSPORT_PROTOCOL,
+                    "the hub's receipt for record {id:?} names sequence number {}, but the record has {}; it stays queued",
+                    receipt.sequence,
+                    record.sequence
+                ));
+            }
+            Ok(())
+        })
+        .collect()
 }
 
 /// A background thread delivering from an outbox: a round when started, when notified

@@ -1,5 +1,5 @@
 //! Companion of the libFuzzer targets, built with stable Rust and no instrumentation. TARGET
-//! is one of `medseal_fuzz::TARGETS` (envelope, canon, keys, jws, x509, trust).
+//! is one of `medseal_fuzz::TARGETS` (envelope, canon, keys, jws, x509, trust, ledger).
 //!
 //!   fuzz_driver seed TARGET DIR                write TARGET's seed corpus into DIR
 //!   fuzz_driver run TARGET SECONDS CORPUS ARTIFACTS [DICT]
