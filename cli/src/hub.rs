@@ -142,7 +142,10 @@ fn ledger(args: LedgerArgs) -> Result<(), Failure> {
             0 => "in order".to_owned(),
             n => format!("{n} received out of order"),
         };
-        text.push_str(&format!("  {source}: {} records, sequence up to {}, {gaps}, {order}, no repeats\n", summary.records, summary.highest));
+        text.push_str(&format!(
+            "  {source}: {} records, sequence up to {}, {gaps}, {order}, no repeats\n",
+            summary.records, summary.highest
+        ));
     }
     crate::io::write_stdout(text.as_bytes())
 }

@@ -77,7 +77,10 @@ pub fn audit(dir: &Path) -> Result<Audit> {
             return Err(Error::new(format!("record {} is in the ledger twice (again at index {index})", entry.record_id)));
         }
         if !seen.entry(entry.source.as_str()).or_default().insert(entry.sequence) {
-            return Err(Error::new(format!("{}: sequence {} is in the ledger twice (again at index {index})", entry.source, entry.sequence)));
+            return Err(Error::new(format!(
+                "{}: sequence {} is in the ledger twice (again at index {index})",
+                entry.source, entry.sequence
+            )));
         }
         let summary = sources.entry(entry.source.clone()).or_default();
         if entry.sequence < summary.highest {
