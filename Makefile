@@ -57,7 +57,7 @@ bench-submit:
 	$(CARGO) bench $(JOBS) --bench submit
 
 # Fuzzes one parser for a bounded time: FUZZ_SECONDS (default 60), FUZZ_TARGET envelope
-# (default), canon, keys, jws, or all (each target for FUZZ_SECONDS).
+# (default), canon, keys, jws, x509, trust, ledger, or all (each target for FUZZ_SECONDS).
 fuzz:
 	bash fuzz/run.sh $(or $(FUZZ_SECONDS),60) $(or $(FUZZ_TARGET),envelope)
 
