@@ -78,6 +78,15 @@ pub fn usage_error(subcommand: &str, message: &str) -> ! {
     command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
 }
 
+/// Like `usage_error`, for `medseal <group> <subcommand>` (e.g. `medseal trust create`).
+pub fn nested_usage_error(group: &str, subcommand: &str, message: &str) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let group = cli.find_subcommand_mut(group).expect("registered group");
+    let command = group.find_subcommand_mut(subcommand).expect("known subcommand");
+    command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

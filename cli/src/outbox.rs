@@ -326,7 +326,7 @@ fn open_existing(file: &OutboxFile) -> Result<Outbox, Failure> {
 fn enqueue(args: EnqueueArgs) -> Result<(), Failure> {
     let stdin_uses = args.to.iter().map(|p| Some(p.as_path())).chain([args.input.as_deref()]).filter(|p| io::is_stdin(*p)).count();
     if stdin_uses > 1 {
-        usage_error("enqueue", "standard input can feed only one of the record and the keys");
+        crate::nested_usage_error("outbox", "enqueue", "standard input can feed only one of the record and the keys");
     }
     let recipients =
         args.to.iter().map(|path| key::load_recipient(path).map(|k| k.to_public())).collect::<Result<Vec<RecipientKey>, _>>()?;
@@ -433,7 +433,7 @@ fn print_records(records: &[RecordInfo], json: bool, reasons: bool) -> Result<()
         }
         rows.push(row);
     }
-    io::write_stdout(table(&rows).as_bytes())
+    io::write_stdout(io::table(&rows).as_bytes())
 }
 
 /// The most useful fact about a record's state, for the list's last column.
@@ -460,7 +460,7 @@ fn inspect(args: InspectArgs) -> Result<(), Failure> {
     let record = match (&args.record_id, args.id) {
         (Some(record_id), _) => outbox.find(record_id)?,
         (None, Some(id)) => outbox.get(id)?,
-        (None, None) => usage_error("inspect", "give an outbox ID or --record-id"),
+        (None, None) => crate::nested_usage_error("outbox", "inspect", "give an outbox ID or --record-id"),
     };
     let history = outbox.history(record.outbox_id)?;
     if let Some(path) = &args.envelope {
@@ -626,33 +626,4 @@ fn b64url(bytes: &[u8]) -> String {
 /// Text on one line: control characters (newlines included) shown as spaces.
 fn one_line(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
-}
-
-/// Left-aligned columns two spaces apart; the last column is not padded.
-fn table(rows: &[Vec<String>]) -> String {
-    let columns = rows[0].len();
-    let widths: Vec<usize> = (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for row in rows {
-        for (c, cell) in row.iter().enumerate() {
-            out.push_str(cell);
-            if c + 1 < columns {
-                out.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
-            }
-        }
-        let trimmed = out.trim_end_matches(' ').len();
-        out.truncate(trimmed); // an empty last cell leaves no trailing blanks
-        out.push('\n');
-    }
-    out
-}
-
-/// A usage error for `medseal outbox <subcommand>`, with its usage line and exit code 2.
-fn usage_error(subcommand: &str, message: &str) -> ! {
-    use clap::CommandFactory;
-    let mut cli = crate::Cli::command();
-    cli.build();
-    let outbox = cli.find_subcommand_mut("outbox").expect("registered in main.rs");
-    let command = outbox.find_subcommand_mut(subcommand).expect("known subcommand");
-    command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
 }

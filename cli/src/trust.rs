@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{CommandFactory, Subcommand};
+use clap::Subcommand;
 use medseal::canon::{self as json, CanonOptions};
 use medseal::trust::{self, Role, TrustEntry, TrustList};
 use medseal::x509::Certificate;
@@ -278,7 +278,7 @@ fn create(args: CreateArgs) -> Result<(), Failure> {
     let issuer = match (args.issuer, &base) {
         (Some(issuer), _) => issuer,
         (None, Some((_, list))) => list.issuer.clone(),
-        (None, None) => usage_error("create", "--issuer is required without --add-to"),
+        (None, None) => crate::nested_usage_error("trust", "create", "--issuer is required without --add-to"),
     };
     let sequence = match (args.sequence, &base) {
         (Some(n), Some((path, list))) if n <= list.sequence => {
@@ -289,13 +289,13 @@ fn create(args: CreateArgs) -> Result<(), Failure> {
         }
         (Some(n), _) => n,
         (None, Some((_, list))) => list.sequence.saturating_add(1),
-        (None, None) => usage_error("create", "--sequence is required without --add-to"),
+        (None, None) => crate::nested_usage_error("trust", "create", "--sequence is required without --add-to"),
     };
     let issued = args.issued.unwrap_or_else(now);
     let expires = match (args.expires, args.valid_days) {
         (Some(t), _) => t,
         (None, Some(days)) => issued.saturating_add(i64::from(days) * 86_400),
-        (None, None) => usage_error("create", "--expires or --valid-days is required"),
+        (None, None) => crate::nested_usage_error("trust", "create", "--expires or --valid-days is required"),
     };
     let mut entries = Vec::new();
     if let Some((path, list)) = &base {
@@ -362,7 +362,7 @@ fn load_entry(spec: &EntrySpec, issued: i64) -> Result<TrustEntry, Failure> {
         }
     }
     let Some(not_after) = spec.not_after.or(window.1) else {
-        usage_error("create", "not-after=TIME is required for key= entries");
+        crate::nested_usage_error("trust", "create", "not-after=TIME is required for key= entries");
     };
     Ok(TrustEntry {
         facility: spec.facility.clone(),
@@ -378,7 +378,7 @@ fn load_entry(spec: &EntrySpec, issued: i64) -> Result<TrustEntry, Failure> {
 
 fn sign(args: SignArgs) -> Result<(), Failure> {
     if io::is_stdin(Some(&args.key)) && io::is_stdin(args.file.as_deref()) {
-        usage_error("sign", "standard input can feed the key or the list, not both");
+        crate::nested_usage_error("trust", "sign", "standard input can feed the key or the list, not both");
     }
     let key = key::load_one(&args.key, args.alg)?;
     let options = SignOptions { kid: args.kid, signing_time: args.signing_time, ..trust::sign_options() };
@@ -406,7 +406,7 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
 fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let stdin_uses = args.keys.iter().map(|k| Some(k.as_path())).chain([args.file.as_deref()]).filter(|p| io::is_stdin(*p)).count();
     if stdin_uses > 1 {
-        usage_error("verify", "standard input can feed the list or a key, not both");
+        crate::nested_usage_error("trust", "verify", "standard input can feed the list or a key, not both");
     }
     let keys = args.keys.iter().map(|path| key::load(path, args.alg).map(Arc::new)).collect::<Result<Vec<_>, _>>()?;
     let path = args.file.as_deref();
@@ -458,33 +458,7 @@ fn show(args: ShowArgs) -> Result<(), Failure> {
             ]);
         }
         text.push('\n');
-        text.push_str(&table(&rows));
+        text.push_str(&io::table(&rows));
     }
     io::write_stdout(text.as_bytes())
-}
-
-/// Left-aligned columns two spaces apart; the last column is not padded.
-fn table(rows: &[Vec<String>]) -> String {
-    let columns = rows[0].len();
-    let widths: Vec<usize> = (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for row in rows {
-        for (c, cell) in row.iter().enumerate() {
-            out.push_str(cell);
-            if c + 1 < columns {
-                out.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// A usage error for `medseal trust <subcommand>`, with its usage line and exit code 2.
-fn usage_error(subcommand: &str, message: &str) -> ! {
-    let mut cli = crate::Cli::command();
-    cli.build();
-    let trust = cli.find_subcommand_mut("trust").expect("registered in main.rs");
-    let command = trust.find_subcommand_mut(subcommand).expect("known subcommand");
-    command.error(clap::error::ErrorKind::ArgumentConflict, message).exit()
 }

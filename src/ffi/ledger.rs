@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use medseal_macros::ffi_export;
 
-use super::{bytes, free_box, handle, medseal_key, text, Out};
+use super::{bytes, free_box, handle, lend, medseal_key, text, Out};
 use crate::error::{err, Result, ResultCode};
 use crate::jws::Verifier;
 use crate::ledger::{self, Hash, Receipt, TreeHead};
@@ -129,15 +129,6 @@ pub extern "C" fn medseal_receipt_sequence(receipt: *const medseal_receipt, sequ
 pub extern "C" fn medseal_receipt_received(receipt: *const medseal_receipt, received: *mut i64) -> ResultCode {
     let receipt = handle(receipt, "receipt")?;
     Out::new(received, "received")?.write(receipt.receipt.received);
-    Ok(())
-}
-
-/// Borrows bytes owned by a receipt.
-fn lend(value: &[u8], data: *mut *const u8, len: *mut usize) -> Result<()> {
-    let data = Out::new(data, "data")?;
-    let len = Out::new(len, "len")?;
-    data.write(value.as_ptr());
-    len.write(value.len());
     Ok(())
 }
 

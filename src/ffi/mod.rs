@@ -131,6 +131,15 @@ fn fill_caller_buffer(
     Ok(())
 }
 
+/// Lends bytes owned by a handle: `*data` and `*len` stay valid until the handle is freed.
+fn lend(value: &[u8], data: *mut *const u8, len: *mut usize) -> Result<()> {
+    let data = Out::new(data, "data")?;
+    let len = Out::new(len, "len")?;
+    data.write(value.as_ptr());
+    len.write(value.len());
+    Ok(())
+}
+
 /// Frees a handle made by `Out::write_box`; NULL is a no-op.
 fn free_box<T>(ptr: *mut T) {
     if !ptr.is_null() {

@@ -8,7 +8,7 @@ use medseal_macros::ffi_export;
 use super::canon::options_from_flags;
 use super::constants::{medseal_payload_kind, medseal_trusted_by};
 use super::trust::medseal_trust_list;
-use super::{bytes, free_box, handle, handle_mut, medseal_key, Out};
+use super::{bytes, free_box, handle, handle_mut, lend, medseal_key, Out};
 use crate::canon::CanonOptions;
 use crate::error::{err, ResultCode};
 use crate::jws::{DetachedPayload, TrustedBy, Verified, Verifier};
@@ -177,15 +177,6 @@ pub extern "C" fn medseal_verifier_verify_detached(
 #[no_mangle]
 pub extern "C" fn medseal_verifier_free(verifier: *mut medseal_verifier) {
     free_box(verifier)
-}
-
-/// Borrows bytes owned by a verified result.
-fn lend(value: &[u8], data: *mut *const u8, len: *mut usize) -> crate::error::Result<()> {
-    let data = Out::new(data, "data")?;
-    let len = Out::new(len, "len")?;
-    data.write(value.as_ptr());
-    len.write(value.len());
-    Ok(())
 }
 
 /// Borrows the verified payload (for medseal records: the canonical JSON).
