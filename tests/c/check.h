@@ -159,4 +159,54 @@ static inline int check_summary(void) {
     return failed == 0 && passed > 0 ? 0 : 1;
 }
 
+/* ---- shared helpers for the test programs ------------------------------------------------ */
+
+/* malloc that never returns NULL (a test cannot go on without memory). */
+static inline void *xmalloc(size_t n) {
+    void *p = malloc(n == 0 ? 1 : n);
+    if (p == NULL) {
+        fprintf(stderr, "out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+/* base64url without padding (RFC 4648 section 5), NUL-terminated; free() it. */
+static inline char *b64url(const void *data, size_t len) {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const uint8_t *p = (const uint8_t *)data;
+    char *out = (char *)xmalloc(len / 3 * 4 + 5);
+    size_t o = 0, i = 0;
+    for (; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+        out[o++] = alphabet[v >> 6 & 63];
+        out[o++] = alphabet[v & 63];
+    }
+    if (len - i == 1) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+    } else if (len - i == 2) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+        out[o++] = alphabet[v >> 6 & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* A NUL-terminated copy of a buffer; free() it. */
+static inline char *buf_str(const medseal_buffer *buf) {
+    size_t len = medseal_buffer_len(buf);
+    char *s = (char *)xmalloc(len + 1);
+    if (len > 0) {
+        memcpy(s, medseal_buffer_data(buf), len);
+    }
+    s[len] = '\0';
+    return s;
+}
+
 #endif /* MEDSEAL_TEST_CHECK_H */

@@ -18,14 +18,6 @@
 #include "check.h"
 #include "medseal.h"
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n == 0 ? 1 : n);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
 static const char *need_env(const char *name) {
     const char *value = getenv(name);
     if (value == NULL || value[0] == '\0') {

@@ -51,15 +51,6 @@ static const uint32_t ENCODINGS[] = {MEDSEAL_ENVELOPE_JSON, MEDSEAL_ENVELOPE_PRO
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n == 0 ? 1 : n);
-    if (p == NULL) {
-        fprintf(stderr, "out of memory\n");
-        abort();
-    }
-    return p;
-}
-
 static medseal_recipient_key *new_key(void) {
     medseal_recipient_key *key = NULL;
     REQUIRE_OK(medseal_recipient_key_generate(&key));

@@ -62,15 +62,6 @@ static const char DOC_CANON[] = "{\"id\":\"obs-42\",\"resourceType\":\"Observati
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n == 0 ? 1 : n);
-    if (p == NULL) {
-        fprintf(stderr, "out of memory\n");
-        abort();
-    }
-    return p;
-}
-
 static char *xstrdup(const char *s) {
     size_t n = strlen(s);
     char *d = xmalloc(n + 1);
@@ -121,43 +112,6 @@ static uint8_t *read_file(const char *path, size_t *len) {
     fclose(f);
     *len = n;
     return data;
-}
-
-static char *b64url(const void *data, size_t len) {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const uint8_t *p = (const uint8_t *)data;
-    char *out = xmalloc(len / 3 * 4 + 5);
-    size_t o = 0, i = 0;
-    for (; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        out[o++] = alphabet[v >> 18 & 63];
-        out[o++] = alphabet[v >> 12 & 63];
-        out[o++] = alphabet[v >> 6 & 63];
-        out[o++] = alphabet[v & 63];
-    }
-    if (len - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        out[o++] = alphabet[v >> 18 & 63];
-        out[o++] = alphabet[v >> 12 & 63];
-    } else if (len - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        out[o++] = alphabet[v >> 18 & 63];
-        out[o++] = alphabet[v >> 12 & 63];
-        out[o++] = alphabet[v >> 6 & 63];
-    }
-    out[o] = '\0';
-    return out;
-}
-
-/* A NUL-terminated copy of a buffer. */
-static char *buf_str(const medseal_buffer *buf) {
-    size_t len = medseal_buffer_len(buf);
-    char *s = xmalloc(len + 1);
-    if (len > 0) {
-        memcpy(s, medseal_buffer_data(buf), len);
-    }
-    s[len] = '\0';
-    return s;
 }
 
 static void kid_of(const medseal_key *key, char kid[MEDSEAL_KID_BYTES + 1]) {
