@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use crate::canon::{self, CanonOptions, Value};
 use crate::error::{err, Result};
 use crate::keys::Algorithm;
-use crate::x509::{Certificate, MAX_CHAIN_LEN};
+use crate::x509::MAX_CHAIN_LEN;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
@@ -35,8 +35,9 @@ pub(crate) struct Fields<'a> {
     pub typ: Option<&'a str>,
     pub sig_time: &'a str,
     pub commitment: Option<&'a str>,
-    /// The signer's certificate chain (leaf first): written as `x5c` plus `x5t#S256`.
-    pub chain: Option<&'a [Certificate]>,
+    /// The signer's certificate chain as `x5c` values (standard base64 DER, leaf first) and the
+    /// leaf's `x5t#S256`, computed once per signer.
+    pub x5c: Option<(&'a [String], &'a str)>,
 }
 
 /// Builds the protected header for a medseal signature.
@@ -47,12 +48,9 @@ pub(crate) fn build<'a>(alg: Algorithm, fields: &Fields<'a>) -> Value<'a> {
     if let Some(typ) = fields.typ {
         members.push(("typ", Value::string(typ)));
     }
-    if let Some(chain) = fields.chain {
-        // RFC 7515 4.1.6: standard base64 (not base64url) DER, leaf first.
-        members.push(("x5c", Value::Array(chain.iter().map(|c| Value::string(STANDARD.encode(c.der()))).collect())));
-        if let Some(leaf) = chain.first() {
-            members.push(("x5t#S256", Value::string(leaf.thumbprint_s256())));
-        }
+    if let Some((x5c, x5t)) = fields.x5c {
+        members.push(("x5c", Value::Array(x5c.iter().map(|c| Value::string(c.as_str())).collect())));
+        members.push(("x5t#S256", Value::string(x5t)));
     }
     let commitment = fields.commitment;
     if let Some(oid) = commitment {

@@ -11,6 +11,8 @@ use crate::error::{err, Result};
 use crate::keys::Key;
 use crate::signers::{sign_checked, SigningBackend};
 use crate::x509::Certificate;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 
 /// Where signing reads the time: the system clock, or one a test or host supplies.
 #[derive(Clone)]
@@ -104,12 +106,20 @@ pub fn check_commitment(oid: &str) -> Result<()> {
     Ok(())
 }
 
+/// A signer's certificate chain with its header values (`x5c`, `x5t#S256`) encoded once.
+#[derive(Debug)]
+struct SignerChain {
+    certificates: Vec<Certificate>,
+    x5c: Vec<String>,
+    x5t: String,
+}
+
 /// Signs records with one key (software, token or host callback), optionally with its
 /// certificate chain. Immutable and shareable between threads.
 #[derive(Debug, Clone)]
 pub struct Signer {
     backend: Arc<dyn SigningBackend>,
-    chain: Option<Arc<[Certificate]>>,
+    chain: Option<Arc<SignerChain>>,
     options: SignOptions,
 }
 
@@ -160,7 +170,10 @@ impl Signer {
             ));
         }
         leaf.check_signer_usage()?;
-        self.chain = Some(chain.into());
+        // Encoded once here, not at every signature.
+        let x5c = chain.iter().map(|c| STANDARD.encode(c.der())).collect();
+        let x5t = leaf.thumbprint_s256();
+        self.chain = Some(Arc::new(SignerChain { certificates: chain, x5c, x5t }));
         Ok(self)
     }
 
@@ -171,7 +184,7 @@ impl Signer {
 
     /// The certificate chain, if one was given.
     pub fn certificate_chain(&self) -> Option<&[Certificate]> {
-        self.chain.as_deref()
+        self.chain.as_deref().map(|c| c.certificates.as_slice())
     }
 
     /// The options in force.
@@ -193,17 +206,17 @@ impl Signer {
         let sig_time = format_sig_time(time).map_err(|_| {
             err!(MEDSEAL_SYSTEM_ERROR, "the clock gave {time}, which is not a time between years 0 and 9999 (check the clock source)")
         })?;
-        if let Some(leaf) = self.chain.as_deref().and_then(<[Certificate]>::first) {
+        if let Some(leaf) = self.certificate_chain().and_then(<[Certificate]>::first) {
             leaf.check_signing_time(time, &sig_time)?;
         }
-        let thumbprint = self.chain.as_deref().and_then(<[Certificate]>::first).map(Certificate::thumbprint_s256);
-        let kid = self.options.kid.as_deref().or(thumbprint.as_deref()).unwrap_or(self.key().kid());
+        let chain = self.chain.as_deref();
+        let kid = self.options.kid.as_deref().or(chain.map(|c| c.x5t.as_str())).unwrap_or(self.key().kid());
         let fields = header::Fields {
             kid,
             typ: self.options.typ.as_deref(),
             sig_time: &sig_time,
             commitment: self.options.commitment.as_deref(),
-            chain: self.chain.as_deref(),
+            x5c: chain.map(|c| (c.x5c.as_slice(), c.x5t.as_str())),
         };
         let protected = header::build(self.backend.algorithm(), &fields);
         // One buffer for the signing input; the compact forms are cut from it, never rebuilt.
