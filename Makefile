@@ -7,7 +7,8 @@
 CARGO ?= cargo
 JOBS ?= -j2
 
-.PHONY: all build deps test test-rust test-c test-python demo headers bench bench-seal bench-submit fuzz lint clean
+.PHONY: all build deps test test-rust test-c test-python demo headers bench bench-seal bench-submit fuzz lint clean \
+	bindings bench-python
 
 all: build
 
@@ -40,6 +41,24 @@ headers:
 # Criterion benchmarks; each prints "RATIO ..." lines against a reference run in the same process.
 bench:
 	$(CARGO) bench $(JOBS) --bench canon --bench sign
+
+# Every binding and interop driver (../shared/INTEROP.md), against the release library where
+# cargo puts it (${CARGO_TARGET_DIR:-target}/release): the C driver build/interop/interop-c (run
+# as examples/c/interop) and the Python package installed into build/venv-binding (what
+# examples/python/interop and bindings/python/run-tests.sh use).
+MEDSEAL_RELEASE_DIR = $(abspath $(or $(CARGO_TARGET_DIR),target)/release)
+bindings:
+	$(CARGO) build $(JOBS) --release --lib
+	mkdir -p build/interop
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/interop.c \
+		-L$(MEDSEAL_RELEASE_DIR) -lmedseal -Wl,-rpath,$(MEDSEAL_RELEASE_DIR) -o build/interop/interop-c
+	bash bindings/python/run-tests.sh --install-only
+
+# The Python binding vs rfc8785, joserfc and PyCA's hpke.Suite, in one Python process
+# ("RATIO name medseal/reference = X (goal >= G)" lines; benches/python_bench.py says what each measures).
+bench-python: bindings
+	bash tests/interop/run.sh --venv-only
+	build/venv-binding/bin/python benches/python_bench.py
 
 # Seal/open vs PyCA's hpke.Suite in one Python process (medseal through its C ABI).
 bench-seal:

@@ -7,9 +7,9 @@ medseal does more than PyCA here: it also writes the routing metadata into the H
 (JCS) and encodes the protobuf envelope, and decodes it again before opening.
 
 Two ways of getting results out of medseal are measured:
-  * "buffer": medseal_seal / medseal_envelope_open return a medseal_buffer that Python copies
+  * "buffer": medseal_envelope_seal / medseal_envelope_open return a medseal_buffer that Python copies
     into bytes (the simple API; for a megabyte record that is an extra megabyte allocation);
-  * "into": medseal_seal_into / medseal_open_into write into a bytearray Python allocated
+  * "into": medseal_envelope_seal_into / medseal_recipient_key_open_into write into a bytearray Python allocated
     after asking for the size (the API for large records; the one-call open reads the
     protobuf ciphertext in place).
 With glibc's default thresholds every fresh megabyte allocation page-faults anew, so
@@ -33,11 +33,11 @@ P = ctypes.c_void_p
 ms.medseal_recipient_key_generate.argtypes = [ctypes.POINTER(P)]
 ms.medseal_recipient_key_export.argtypes = [P, ctypes.c_uint32, ctypes.POINTER(P)]
 ms.medseal_meta_new.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint64, ctypes.POINTER(P)]
-ms.medseal_seal.argtypes = [P, ctypes.POINTER(P), ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(P)]
+ms.medseal_envelope_seal.argtypes = [ctypes.c_char_p, ctypes.c_size_t, P, ctypes.POINTER(P), ctypes.c_size_t, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(P)]
 ms.medseal_envelope_decode.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(P)]
 ms.medseal_envelope_open.argtypes = [P, P, ctypes.POINTER(P)]
-ms.medseal_seal_into.argtypes = [P, ctypes.POINTER(P), ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
-ms.medseal_open_into.argtypes = [P, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+ms.medseal_envelope_seal_into.argtypes = [ctypes.c_char_p, ctypes.c_size_t, P, ctypes.POINTER(P), ctypes.c_size_t, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+ms.medseal_recipient_key_open_into.argtypes = [P, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
 ms.medseal_buffer_data.argtypes = [P]
 ms.medseal_buffer_data.restype = ctypes.POINTER(ctypes.c_uint8)
 ms.medseal_buffer_len.argtypes = [P]
@@ -83,14 +83,14 @@ def main():
     for label, size, repeat in (("1KB", 1 << 10, 2000), ("1MB", 1 << 20, 20)):
         plaintext = os.urandom(size)
 
-        def medseal_seal():
+        def ours_seal():
             out = P()
-            check(ms.medseal_seal(meta, recipients, 1, plaintext, len(plaintext), AES_256_GCM, PROTOBUF, ctypes.byref(out)), "seal")
+            check(ms.medseal_envelope_seal(plaintext, len(plaintext), meta, recipients, 1, AES_256_GCM, PROTOBUF, ctypes.byref(out)), "seal")
             return take(out)
 
-        envelope = medseal_seal()
+        envelope = ours_seal()
 
-        def medseal_open():
+        def ours_open():
             env, out = P(), P()
             check(ms.medseal_envelope_decode(envelope, len(envelope), ctypes.byref(env)), "decode")
             check(ms.medseal_envelope_open(env, key, ctypes.byref(out)), "open")
@@ -108,23 +108,23 @@ def main():
             check(call(view, len(out), size), "into")
             return out
 
-        def medseal_seal_into():
-            return into(lambda out, cap, size: ms.medseal_seal_into(
-                meta, recipients, 1, plaintext, len(plaintext), AES_256_GCM, out, cap, ctypes.byref(size)))
+        def ours_seal_into():
+            return into(lambda out, cap, size: ms.medseal_envelope_seal_into(
+                plaintext, len(plaintext), meta, recipients, 1, AES_256_GCM, out, cap, ctypes.byref(size)))
 
-        def medseal_open_into():
-            return into(lambda out, cap, size: ms.medseal_open_into(key, envelope, len(envelope), out, cap, ctypes.byref(size)))
+        def ours_open_into():
+            return into(lambda out, cap, size: ms.medseal_recipient_key_open_into(key, envelope, len(envelope), out, cap, ctypes.byref(size)))
 
-        assert medseal_open() == plaintext and medseal_open_into() == plaintext
-        assert len(medseal_seal_into()) == len(envelope)
+        assert ours_open() == plaintext and ours_open_into() == plaintext
+        assert len(ours_seal_into()) == len(envelope)
         sealed = suite.encrypt(plaintext, py_pub, info=info)
         assert suite.decrypt(sealed, py_key, info=info) == plaintext
 
         for op, api, ours, theirs in (
-            ("seal", "buffer", medseal_seal, lambda: suite.encrypt(plaintext, py_pub, info=info)),
-            ("seal", "into", medseal_seal_into, lambda: suite.encrypt(plaintext, py_pub, info=info)),
-            ("open", "buffer", medseal_open, lambda: suite.decrypt(sealed, py_key, info=info)),
-            ("open", "into", medseal_open_into, lambda: suite.decrypt(sealed, py_key, info=info)),
+            ("seal", "buffer", ours_seal, lambda: suite.encrypt(plaintext, py_pub, info=info)),
+            ("seal", "into", ours_seal_into, lambda: suite.encrypt(plaintext, py_pub, info=info)),
+            ("open", "buffer", ours_open, lambda: suite.decrypt(sealed, py_key, info=info)),
+            ("open", "into", ours_open_into, lambda: suite.decrypt(sealed, py_key, info=info)),
         ):
             t_ours, t_theirs = best_time(ours, repeat), best_time(theirs, repeat)
             ratio = t_theirs / t_ours

@@ -290,9 +290,7 @@ impl Facility {
     /// The records sealed to the hub as the outbox would (sequence 1, 2, ...), as claimed
     /// records ready to post.
     fn seal_claims(&self, records: &[Signed]) -> Vec<Claimed> {
-        let created =
-            medseal::jws::format_sig_time(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64)
-                .unwrap();
+        let created = medseal::utc::format(medseal::utc::now()).unwrap();
         records
             .iter()
             .enumerate()

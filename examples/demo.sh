@@ -172,7 +172,7 @@ done
 
 step "pilot: nothing is left to deliver, and the hub's ledger audits clean (tree, signed root, gapless sequences)"
 "$medseal" outbox deliver --outbox "$out/bv-cho-ray/outbox.sqlite" --facility-dir "$out/bv-cho-ray" --hub "$hub_url" --until-empty
-"$medseal" hub ledger --dir "$out/hub" --entries
+"$medseal" hub audit --dir "$out/hub" --entries
 
 step "pilot: stop the hub"
 kill "$hub_pid"

@@ -33,8 +33,10 @@
 // Patch version of the library (from Cargo.toml).
 #define MEDSEAL_VERSION_PATCH 0
 
-// ABI major version: bumped on any incompatible change to this header. Bindings refuse a
-// library whose ABI major differs from the one they were written for.
+// ABI version: 1, frozen. The ABI is append-only (docs/ARCHITECTURE.md): nothing is renamed,
+// renumbered or removed; new functions, codes and enum values are only appended. Bindings
+// check `medseal_abi_version()` at load and refuse a library whose ABI version differs from
+// the one they were written for.
 #define MEDSEAL_ABI_VERSION 1
 
 // Stable result codes. In C this is `medseal_result`; `MEDSEAL_OK` is 0.
@@ -42,6 +44,11 @@
 // Blocks: 1–99 general, 100–199 canonical JSON, 200–299 keys, 300–399 JWS, 400–499 sealed
 // envelopes, 500–599 certificates and trust lists, 600–699 signers (tokens, callbacks, clock),
 // 700–799 the outbox, 800–899 transport to the hub, 900–999 the ledger and receipts.
+//
+// Each code is written once, here: its number, its doc comment (copied into `medseal.h` by
+// cbindgen, which reads this enum as written) and its short description (`#[describe]`, the
+// text of `medseal_result_describe`); `#[derive(ResultCodes)]` makes `ALL`, `from_i32`,
+// `name` and `describe` from them.
 enum medseal_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
@@ -341,7 +348,7 @@ typedef uint32_t medseal_payload_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// AEADs for sealed envelopes (`medseal_seal`, `medseal_seal_signed`): the RFC 9180 registry
+// AEADs for sealed envelopes (`medseal_envelope_seal`, `medseal_signer_sign_and_seal`): the RFC 9180 registry
 // values. The KEM is always DHKEM(X25519, HKDF-SHA256) and the KDF HKDF-SHA256.
 enum medseal_aead
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -361,7 +368,7 @@ typedef uint32_t medseal_aead;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Encodings of a sealed envelope written by `medseal_seal` and `medseal_seal_signed`.
+// Encodings of a sealed envelope written by `medseal_envelope_seal` and `medseal_signer_sign_and_seal`.
 // `medseal_envelope_decode` reads both.
 enum medseal_envelope_encoding
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -437,9 +444,9 @@ typedef struct medseal_meta medseal_meta;
 // background deliverers started on it, so it may be freed while they run.
 typedef struct medseal_outbox medseal_outbox;
 
-// A snapshot of an outbox's counts and times (`medseal_outbox_status`). Immutable: share it
+// A snapshot of an outbox's counts and times (`medseal_outbox_get_status`). Immutable: share it
 // between threads freely.
-typedef struct medseal_outbox_summary medseal_outbox_summary;
+typedef struct medseal_outbox_status medseal_outbox_status;
 
 // A receipt that passed `medseal_receipt_verify`. Immutable: share it between threads
 // freely; free it once with `medseal_receipt_free`.
@@ -460,8 +467,8 @@ typedef struct medseal_signer_builder medseal_signer_builder;
 typedef struct medseal_transport medseal_transport;
 
 // Collects a transport configuration. One thread at a time; free with
-// `medseal_transport_config_builder_free`.
-typedef struct medseal_transport_config_builder medseal_transport_config_builder;
+// `medseal_transport_builder_free`.
+typedef struct medseal_transport_builder medseal_transport_builder;
 
 // A verified, fresh trust list. Immutable: share it between threads freely.
 typedef struct medseal_trust_list medseal_trust_list;
@@ -516,7 +523,7 @@ void medseal_buffer_free(struct medseal_buffer *buf);
 
 // Canonicalizes the JSON document `json[0..len]` (RFC 8785 with the medseal policies chosen
 // by `flags`, a set of `MEDSEAL_CANON_*`; 0 is strict) into a new buffer at `*out`.
-medseal_result medseal_canonicalize(const uint8_t *json, size_t len, uint32_t flags, struct medseal_buffer **out);
+medseal_result medseal_json_canonicalize(const uint8_t *json, size_t len, uint32_t flags, struct medseal_buffer **out);
 
 // A static description of `code` (never NULL; valid for the life of the process).
 const char *medseal_result_describe(int32_t code);
@@ -525,10 +532,16 @@ const char *medseal_result_describe(int32_t code);
 const char *medseal_result_name(int32_t code);
 
 // Copies this thread's last error message into `buf` (UTF-8, NUL-terminated) and its length
-// (without the NUL) into `*len`. If `cap` is less than length + 1, returns
-// `MEDSEAL_BUFFER_TOO_SMALL` with `*len` set, writing nothing else; pass `buf = NULL, cap = 0`
-// to ask for the size. The message is empty after a successful call. Reading it does not
-// clear it.
+// (without the NUL) into `*len` when `len` is not NULL. Never changes the last error, whatever
+// the arguments: reading it, failing to read it and asking its size all leave it as it was.
+//
+// * Enough room (`cap` at least length + 1): the message and its NUL are copied, `MEDSEAL_OK`.
+// * Less room, including the size query `buf = NULL, cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL`
+//   with the length in `*len`, nothing written to `buf`; but `MEDSEAL_OK` with `*len = 0`
+//   when the message is empty and `cap` is 0 (nothing to copy).
+// * `buf = NULL` with `cap > 0`: `MEDSEAL_NULL_ARGUMENT`, nothing written.
+//
+// The message is empty after a successful fallible call.
 medseal_result medseal_last_error_message(uint8_t *buf, size_t cap, size_t *len);
 
 // Generates a new private key: `MEDSEAL_ALG_EDDSA` or `MEDSEAL_ALG_ES256`.
@@ -557,13 +570,17 @@ medseal_result medseal_key_has_private(const struct medseal_key *key, uint32_t *
 void medseal_key_free(struct medseal_key *key);
 
 // Checks what the hub returned for one record (docs/SUBMISSION.md "Checking a receipt"):
-// `receipt` (the compact JWS) verifies with `receipt_key` and names `record_id` (when given:
-// NULL and 0 skip that check); `inclusion_proof` (a protobuf `medseal.v1.InclusionProof`, or
-// its JSON mapping) carries a tree head that verifies with `tree_head_key` (another key) for
-// the receipt's tree size, and an audit path from the receipt's ledger entry to its root.
-// Compare the envelope digest yourself with `medseal_receipt_digest`.
-// Errors: `MEDSEAL_LEDGER_RECEIPT_INVALID`, `_TREE_HEAD_INVALID`, `_PROOF_INVALID`.
-medseal_result medseal_receipt_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *inclusion_proof, size_t proof_len, const struct medseal_key *receipt_key, const struct medseal_key *tree_head_key, const uint8_t *record_id, size_t record_id_len, struct medseal_receipt **out);
+// `receipt` (the compact JWS) verifies with `receipt_key` and names exactly the record the
+// caller sent: the facility `source`, the record id `record_id` and the envelope digest
+// `digest` (SHA-256 of the protobuf envelope in base64url without padding, 43 characters), all
+// three UTF-8 text as the receipt writes them, required and not empty; `inclusion_proof` (a
+// protobuf `medseal.v1.InclusionProof`, or its JSON mapping) carries a tree head that
+// verifies with `tree_head_key` (another key) for the receipt's tree size, and an audit path
+// from the receipt's ledger entry to its root. A receipt for another facility, record or
+// envelope is `MEDSEAL_LEDGER_RECEIPT_INVALID`, the message naming the field that differs.
+// Errors: `MEDSEAL_LEDGER_RECEIPT_INVALID`, `_TREE_HEAD_INVALID`, `_PROOF_INVALID`;
+// `MEDSEAL_INVALID_ARGUMENT` for an empty text or a `digest` that is not such a hash.
+medseal_result medseal_receipt_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *inclusion_proof, size_t proof_len, const struct medseal_key *receipt_key, const struct medseal_key *tree_head_key, const uint8_t *source, size_t source_len, const uint8_t *record_id, size_t record_id_len, const uint8_t *digest, size_t digest_len, struct medseal_receipt **out);
 
 // Writes the record's leaf index in the ledger to `*index`.
 medseal_result medseal_receipt_ledger_index(const struct medseal_receipt *receipt, uint64_t *index);
@@ -592,7 +609,7 @@ void medseal_receipt_free(struct medseal_receipt *receipt);
 // Verifies a signed tree head (`jws`, compact, typ `medseal-tree-head+jws`) with the hub's
 // tree-head key and writes its size to `*tree_size`, its time (Unix seconds) to `*timestamp`
 // and its root to `root_hash` (32 bytes). Error: `MEDSEAL_LEDGER_TREE_HEAD_INVALID`.
-medseal_result medseal_tree_head_verify(const uint8_t *jws, size_t len, const struct medseal_key *tree_head_key, uint64_t *tree_size, int64_t *timestamp, uint8_t *root_hash);
+medseal_result medseal_ledger_verify_tree_head(const uint8_t *jws, size_t len, const struct medseal_key *tree_head_key, uint64_t *tree_size, int64_t *timestamp, uint8_t *root_hash);
 
 // Writes the RFC 9162 leaf hash of `entry` (`SHA-256(0x00 || entry)`, 32 bytes) to `out`.
 // A ledger entry's leaf is the hash of its canonical JSON line, exactly as served.
@@ -628,7 +645,7 @@ void medseal_outbox_free(struct medseal_outbox *outbox);
 // (`medseal_local_receipt_already_queued` = 1); with other bytes it is
 // `MEDSEAL_OUTBOX_DUPLICATE`. `MEDSEAL_OUTBOX_BUSY` if another process held the file beyond
 // the busy timeout (nothing was stored; retry).
-medseal_result medseal_outbox_enqueue(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, const uint8_t *signed_record, size_t signed_record_len, struct medseal_local_receipt **out);
+medseal_result medseal_outbox_enqueue_signed(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, const uint8_t *signed_record, size_t signed_record_len, struct medseal_local_receipt **out);
 
 // Enqueues an envelope sealed elsewhere (protobuf, or the JSON mapping): its meta.source must
 // be the outbox's and its meta.sequence the next number (`MEDSEAL_OUTBOX_SEQUENCE`
@@ -659,38 +676,38 @@ medseal_result medseal_local_receipt_digest(const struct medseal_local_receipt *
 void medseal_local_receipt_free(struct medseal_local_receipt *receipt);
 
 // Reads the outbox's counts per state, next sequence number and due times into a new
-// snapshot (read with the `medseal_outbox_summary_*` accessors).
-medseal_result medseal_outbox_status(const struct medseal_outbox *outbox, struct medseal_outbox_summary **out);
+// snapshot (read with the `medseal_outbox_status_*` accessors).
+medseal_result medseal_outbox_get_status(const struct medseal_outbox *outbox, struct medseal_outbox_status **out);
 
 // Writes the number of queued records (waiting for delivery) to `*count`.
-medseal_result medseal_outbox_summary_queued(const struct medseal_outbox_summary *summary, uint64_t *count);
+medseal_result medseal_outbox_status_queued(const struct medseal_outbox_status *status, uint64_t *count);
 
 // Writes the number of records being delivered (claimed, lease running) to `*count`.
-medseal_result medseal_outbox_summary_in_flight(const struct medseal_outbox_summary *summary, uint64_t *count);
+medseal_result medseal_outbox_status_in_flight(const struct medseal_outbox_status *status, uint64_t *count);
 
 // Writes the number of delivered records (hub receipt kept) to `*count`.
-medseal_result medseal_outbox_summary_delivered(const struct medseal_outbox_summary *summary, uint64_t *count);
+medseal_result medseal_outbox_status_delivered(const struct medseal_outbox_status *status, uint64_t *count);
 
 // Writes the number of dead letters (refused for good, waiting for an operator) to `*count`.
-medseal_result medseal_outbox_summary_dead_letter(const struct medseal_outbox_summary *summary, uint64_t *count);
+medseal_result medseal_outbox_status_dead_letter(const struct medseal_outbox_status *status, uint64_t *count);
 
 // Writes the number of discarded dead letters to `*count`.
-medseal_result medseal_outbox_summary_discarded(const struct medseal_outbox_summary *summary, uint64_t *count);
+medseal_result medseal_outbox_status_discarded(const struct medseal_outbox_status *status, uint64_t *count);
 
 // Writes the sequence number the next record will get to `*sequence`.
-medseal_result medseal_outbox_summary_next_sequence(const struct medseal_outbox_summary *summary, uint64_t *sequence);
+medseal_result medseal_outbox_status_next_sequence(const struct medseal_outbox_status *status, uint64_t *sequence);
 
 // When the oldest record not yet delivered (queued or in flight) was enqueued: writes 1 to
 // `*present` and the time (Unix seconds) to `*at`, or 0 and 0 when there is none.
-medseal_result medseal_outbox_summary_oldest_queued_at(const struct medseal_outbox_summary *summary, uint32_t *present, int64_t *at);
+medseal_result medseal_outbox_status_oldest_queued_at(const struct medseal_outbox_status *status, uint32_t *present, int64_t *at);
 
 // When the next record becomes due for delivery (a queued record's next attempt, or an
 // in-flight record's lease end): writes 1 to `*present` and the time (Unix seconds) to
 // `*at`, or 0 and 0 when nothing waits.
-medseal_result medseal_outbox_summary_next_attempt_at(const struct medseal_outbox_summary *summary, uint32_t *present, int64_t *at);
+medseal_result medseal_outbox_status_next_attempt_at(const struct medseal_outbox_status *status, uint32_t *present, int64_t *at);
 
 // Frees a status snapshot. NULL is a no-op. Safe from any thread.
-void medseal_outbox_summary_free(struct medseal_outbox_summary *summary);
+void medseal_outbox_status_free(struct medseal_outbox_status *status);
 
 // Writes the number of dead letters to `*count`.
 medseal_result medseal_outbox_dead_letter_count(const struct medseal_outbox *outbox, uint64_t *count);
@@ -760,32 +777,32 @@ medseal_result medseal_meta_new(const uint8_t *record_id, size_t record_id_len, 
 medseal_result medseal_meta_set_created(struct medseal_meta *meta, const uint8_t *created, size_t len);
 
 // Sets the media type of the plaintext (1 to 256 bytes of text without control characters,
-// else `MEDSEAL_SEAL_META_INVALID`, leaving the meta unchanged). `medseal_seal_signed`
+// else `MEDSEAL_SEAL_META_INVALID`, leaving the meta unchanged). `medseal_signer_sign_and_seal`
 // always uses `application/jose+json`.
 medseal_result medseal_meta_set_content_type(struct medseal_meta *meta, const uint8_t *content_type, size_t len);
 
 // Frees routing metadata. NULL is a no-op.
 void medseal_meta_free(struct medseal_meta *meta);
 
-// Seals like `medseal_seal` with `MEDSEAL_ENVELOPE_PROTOBUF`, into caller memory: the
+// Seals like `medseal_envelope_seal` with `MEDSEAL_ENVELOPE_PROTOBUF`, into caller memory: the
 // envelope is written at the start of `out` (`cap` bytes) and its length to `*written`. Ask
 // for the size with `out = NULL, cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the exact envelope
 // length in `*written` (computed without any cryptography). The record is copied once, into
 // `out`, and encrypted there. `out` must not overlap `plaintext` (`MEDSEAL_INVALID_ARGUMENT`).
 // On any other failure `*written` is untouched and `out` holds no plaintext.
-medseal_result medseal_seal_into(const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *plaintext, size_t len, uint32_t aead, uint8_t *out, size_t cap, size_t *written);
+medseal_result medseal_envelope_seal_into(const uint8_t *plaintext, size_t len, const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, uint32_t aead, uint8_t *out, size_t cap, size_t *written);
 
 // Seals `plaintext` to `recipients` (an array of `recipients_len` keys, 1 to
 // `MEDSEAL_MAX_RECIPIENTS`; public keys suffice; a NULL entry is `MEDSEAL_NULL_ARGUMENT`)
 // with `aead` (`MEDSEAL_AEAD_*`), binding `meta`; writes the envelope in `encoding`
 // (`MEDSEAL_ENVELOPE_*`) into a new buffer. Plaintexts above 64 MiB are `MEDSEAL_SEAL_TOO_LARGE`.
-medseal_result medseal_seal(const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *plaintext, size_t len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
+medseal_result medseal_envelope_seal(const uint8_t *plaintext, size_t len, const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
 
 // Signs then seals: canonicalizes the JSON `document` and signs it with `signer` (JWS JSON
-// flattened), then seals the JWS as `medseal_seal` does, with the content type
+// flattened), then seals the JWS as `medseal_envelope_seal` does, with the content type
 // `application/jose+json` whatever `meta` says. The hub opens it with
 // `medseal_envelope_open_verified`.
-medseal_result medseal_seal_signed(const struct medseal_signer *signer, const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *document, size_t len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
+medseal_result medseal_signer_sign_and_seal(const struct medseal_signer *signer, const uint8_t *document, size_t len, const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
 
 // Decodes an envelope, JSON or protobuf (JSON when the first non-blank byte is `{`). Checks
 // the structure, suite and meta, not the ciphertext: that is `medseal_envelope_open`'s job.
@@ -803,7 +820,7 @@ medseal_result medseal_envelope_meta(const struct medseal_envelope *envelope, st
 // overlap `data` (`MEDSEAL_INVALID_ARGUMENT`). On any other failure `out` holds no plaintext
 // and `*written` is untouched. Codes as for `medseal_envelope_decode` and
 // `medseal_envelope_open`.
-medseal_result medseal_open_into(const struct medseal_recipient_key *key, const uint8_t *data, size_t len, uint8_t *out, size_t cap, size_t *written);
+medseal_result medseal_recipient_key_open_into(const struct medseal_recipient_key *key, const uint8_t *data, size_t len, uint8_t *out, size_t cap, size_t *written);
 
 // Opens the envelope into caller memory: the plaintext is written at the start of `out`
 // (`cap` bytes) and its length to `*written`. Ask for the size with `out = NULL, cap = 0`:
@@ -818,9 +835,11 @@ medseal_result medseal_envelope_open_into(const struct medseal_envelope *envelop
 // envelope is not addressed to it, `MEDSEAL_SEAL_DECRYPT_FAILED` if anything was altered.
 medseal_result medseal_envelope_open(const struct medseal_envelope *envelope, const struct medseal_recipient_key *key, struct medseal_buffer **out);
 
-// Opens a signed record (content type `application/jose+json`, else
-// `MEDSEAL_SEAL_META_INVALID`) with `key` and verifies the JWS inside with `verifier`. The
-// verified payload is the canonical record.
+// Opens a signed record (content type `application/jose+json` for a JWS JSON flattened,
+// `application/jose` for a compact one, else `MEDSEAL_SEAL_META_INVALID`) with `key` and
+// verifies the JWS inside with `verifier`; it must be a medseal record (`typ` `medseal+jws`
+// with a `sigT`, else `MEDSEAL_JWS_HEADER`). The hub opens submitted records the same way.
+// The verified payload is the canonical record.
 medseal_result medseal_envelope_open_verified(const struct medseal_envelope *envelope, const struct medseal_recipient_key *key, const struct medseal_verifier *verifier, struct medseal_verified **out);
 
 // Frees a decoded envelope. NULL is a no-op. Safe from any thread.
@@ -902,63 +921,63 @@ void medseal_signer_free(struct medseal_signer *signer);
 // Plain `http://` is refused (`MEDSEAL_TRANSPORT_CONFIG`): records go only over TLS with a
 // verified hub certificate, and nothing turns that off. Defaults: the hub CA must be set
 // (pinned), no proxy, connect timeout 10 s, total timeout 30 s, 100 records per batch.
-medseal_result medseal_transport_config_builder_new(const uint8_t *url, size_t len, struct medseal_transport_config_builder **out);
+medseal_result medseal_transport_builder_new(const uint8_t *url, size_t len, struct medseal_transport_builder **out);
 
 // Sets the client certificate chain (PEM, the facility's certificate first; its subject CN
 // is the facility id). Errors: `MEDSEAL_TRANSPORT_CONFIG`.
-medseal_result medseal_transport_config_builder_set_client_certificate(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+medseal_result medseal_transport_builder_set_client_certificate(struct medseal_transport_builder *builder, const uint8_t *pem, size_t len);
 
 // Sets the client private key (PEM: PKCS#8, PKCS#1 or SEC1, unencrypted). It is copied into
 // memory wiped when the builder and the transports built from it are freed; the caller may
 // wipe its copy at once. Errors: `MEDSEAL_TRANSPORT_CONFIG`.
-medseal_result medseal_transport_config_builder_set_client_key(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+medseal_result medseal_transport_builder_set_client_key(struct medseal_transport_builder *builder, const uint8_t *pem, size_t len);
 
 // Pins the hub's CA (PEM, one or more certificates): the hub's server certificate must chain
 // to it. Errors: `MEDSEAL_TRANSPORT_CONFIG`.
-medseal_result medseal_transport_config_builder_set_hub_ca(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+medseal_result medseal_transport_builder_set_hub_ca(struct medseal_transport_builder *builder, const uint8_t *pem, size_t len);
 
 // `on` = 1 trusts the public web roots (Mozilla's list, compiled in) for the hub's
 // certificate instead of a pinned hub CA (not both); 0 (the default) does not.
-medseal_result medseal_transport_config_builder_set_public_roots(struct medseal_transport_config_builder *builder, uint32_t on);
+medseal_result medseal_transport_builder_set_public_roots(struct medseal_transport_builder *builder, uint32_t on);
 
 // Sets the hub's receipt key (public): receipts must verify with it before a record is marked
 // delivered. The key may be freed afterwards.
-medseal_result medseal_transport_config_builder_set_receipt_key(struct medseal_transport_config_builder *builder, const struct medseal_key *key);
+medseal_result medseal_transport_builder_set_receipt_key(struct medseal_transport_builder *builder, const struct medseal_key *key);
 
 // Sets the hub's tree-head key (public): the tree head of every inclusion proof must verify
 // with it. The key may be freed afterwards.
-medseal_result medseal_transport_config_builder_set_tree_head_key(struct medseal_transport_config_builder *builder, const struct medseal_key *key);
+medseal_result medseal_transport_builder_set_tree_head_key(struct medseal_transport_builder *builder, const struct medseal_key *key);
 
 // Reads a facility directory as `medseal hub enroll` writes it: client.pem, client.key,
 // hub-ca.pem, receipt.pub and tree-head.pub. `path` is UTF-8.
-medseal_result medseal_transport_config_builder_set_facility_dir(struct medseal_transport_config_builder *builder, const uint8_t *path, size_t len);
+medseal_result medseal_transport_builder_set_facility_dir(struct medseal_transport_builder *builder, const uint8_t *path, size_t len);
 
 // Sets the connect timeout (TCP, proxy and TLS handshake) in milliseconds (default 10000).
-medseal_result medseal_transport_config_builder_set_connect_timeout_ms(struct medseal_transport_config_builder *builder, uint32_t ms);
+medseal_result medseal_transport_builder_set_connect_timeout_ms(struct medseal_transport_builder *builder, uint32_t ms);
 
 // Sets the total timeout of one submission in milliseconds (default 30000). Keep it below the
 // outbox lease (60 s by default).
-medseal_result medseal_transport_config_builder_set_timeout_ms(struct medseal_transport_config_builder *builder, uint32_t ms);
+medseal_result medseal_transport_builder_set_timeout_ms(struct medseal_transport_builder *builder, uint32_t ms);
 
 // Sets the number of records per batch, 1 to 1000 (default 100).
-medseal_result medseal_transport_config_builder_set_batch_size(struct medseal_transport_config_builder *builder, uint32_t records);
+medseal_result medseal_transport_builder_set_batch_size(struct medseal_transport_builder *builder, uint32_t records);
 
 // Goes through an HTTP CONNECT proxy: `http://[user:password@]host[:port]` (UTF-8).
-medseal_result medseal_transport_config_builder_set_proxy(struct medseal_transport_config_builder *builder, const uint8_t *url, size_t len);
+medseal_result medseal_transport_builder_set_proxy(struct medseal_transport_builder *builder, const uint8_t *url, size_t len);
 
 // `on` = 1 takes the proxy from the environment when the transport is built (`HTTPS_PROXY`,
 // `https_proxy`, `ALL_PROXY`, `all_proxy`, honouring `NO_PROXY`/`no_proxy`); 0 connects
 // directly (the default).
-medseal_result medseal_transport_config_builder_set_proxy_from_env(struct medseal_transport_config_builder *builder, uint32_t on);
+medseal_result medseal_transport_builder_set_proxy_from_env(struct medseal_transport_builder *builder, uint32_t on);
 
 // Builds the transport: checks that a client certificate and its key, the hub CA (or public
 // roots) and both hub keys are set, and that the key belongs to the certificate. No
 // connection is made yet. The builder stays valid (and must still be freed). Errors:
 // `MEDSEAL_TRANSPORT_CONFIG`.
-medseal_result medseal_transport_config_builder_build(const struct medseal_transport_config_builder *builder, struct medseal_transport **out);
+medseal_result medseal_transport_builder_build(const struct medseal_transport_builder *builder, struct medseal_transport **out);
 
 // Frees a transport configuration builder (the key copy is wiped). NULL is a no-op.
-void medseal_transport_config_builder_free(struct medseal_transport_config_builder *builder);
+void medseal_transport_builder_free(struct medseal_transport_builder *builder);
 
 // Frees a transport. A deliverer using it keeps its own reference. NULL is a no-op.
 void medseal_transport_free(struct medseal_transport *transport);
@@ -1038,7 +1057,7 @@ medseal_result medseal_trust_list_entry_count(const struct medseal_trust_list *l
 
 // Checks an unsigned trust list (`json`, the format of docs/TRUST_LISTS.md) and signs it with
 // the trust-list key `key` (private), writing the JWS into a new buffer.
-medseal_result medseal_trust_list_sign(const struct medseal_key *key, const uint8_t *json, size_t len, struct medseal_buffer **out);
+medseal_result medseal_trust_list_sign(const uint8_t *json, size_t len, const struct medseal_key *key, struct medseal_buffer **out);
 
 // Frees a trust list. NULL is a no-op. Safe from any thread.
 void medseal_trust_list_free(struct medseal_trust_list *list);
@@ -1106,16 +1125,16 @@ medseal_result medseal_verified_signer(const struct medseal_verified *verified, 
 void medseal_verified_free(struct medseal_verified *verified);
 
 // The library version, e.g. "0.1.0" (static, NUL-terminated).
-const char *medseal_version(void);
+const char *medseal_library_version(void);
 
 // The ABI major version (`MEDSEAL_ABI_VERSION` of the library actually loaded).
 uint32_t medseal_abi_version(void);
 
 // `MEDSEAL_KID_BYTES` as a function, for FFI layers that cannot read macros.
-size_t medseal_kid_bytes(void);
+size_t medseal_key_kid_bytes(void);
 
 // `MEDSEAL_MAX_SIGNATURE_BYTES` as a function, for FFI layers that cannot read macros.
-size_t medseal_max_signature_bytes(void);
+size_t medseal_signer_max_signature_bytes(void);
 
 #ifdef __cplusplus
 }  // extern "C"

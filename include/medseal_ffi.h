@@ -175,7 +175,7 @@ typedef struct medseal_meta medseal_meta;
 
 typedef struct medseal_outbox medseal_outbox;
 
-typedef struct medseal_outbox_summary medseal_outbox_summary;
+typedef struct medseal_outbox_status medseal_outbox_status;
 
 typedef struct medseal_receipt medseal_receipt;
 
@@ -187,7 +187,7 @@ typedef struct medseal_signer_builder medseal_signer_builder;
 
 typedef struct medseal_transport medseal_transport;
 
-typedef struct medseal_transport_config_builder medseal_transport_config_builder;
+typedef struct medseal_transport_builder medseal_transport_builder;
 
 typedef struct medseal_trust_list medseal_trust_list;
 
@@ -207,7 +207,7 @@ size_t medseal_buffer_len(const struct medseal_buffer *buf);
 
 void medseal_buffer_free(struct medseal_buffer *buf);
 
-medseal_result medseal_canonicalize(const uint8_t *json, size_t len, uint32_t flags, struct medseal_buffer **out);
+medseal_result medseal_json_canonicalize(const uint8_t *json, size_t len, uint32_t flags, struct medseal_buffer **out);
 
 const char *medseal_result_describe(int32_t code);
 
@@ -229,7 +229,7 @@ medseal_result medseal_key_has_private(const struct medseal_key *key, uint32_t *
 
 void medseal_key_free(struct medseal_key *key);
 
-medseal_result medseal_receipt_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *inclusion_proof, size_t proof_len, const struct medseal_key *receipt_key, const struct medseal_key *tree_head_key, const uint8_t *record_id, size_t record_id_len, struct medseal_receipt **out);
+medseal_result medseal_receipt_verify(const uint8_t *receipt, size_t receipt_len, const uint8_t *inclusion_proof, size_t proof_len, const struct medseal_key *receipt_key, const struct medseal_key *tree_head_key, const uint8_t *source, size_t source_len, const uint8_t *record_id, size_t record_id_len, const uint8_t *digest, size_t digest_len, struct medseal_receipt **out);
 
 medseal_result medseal_receipt_ledger_index(const struct medseal_receipt *receipt, uint64_t *index);
 
@@ -247,7 +247,7 @@ medseal_result medseal_receipt_digest(const struct medseal_receipt *receipt, uin
 
 void medseal_receipt_free(struct medseal_receipt *receipt);
 
-medseal_result medseal_tree_head_verify(const uint8_t *jws, size_t len, const struct medseal_key *tree_head_key, uint64_t *tree_size, int64_t *timestamp, uint8_t *root_hash);
+medseal_result medseal_ledger_verify_tree_head(const uint8_t *jws, size_t len, const struct medseal_key *tree_head_key, uint64_t *tree_size, int64_t *timestamp, uint8_t *root_hash);
 
 medseal_result medseal_ledger_leaf_hash(const uint8_t *entry, size_t len, uint8_t *out);
 
@@ -259,7 +259,7 @@ medseal_result medseal_outbox_open(const uint8_t *path, size_t path_len, const u
 
 void medseal_outbox_free(struct medseal_outbox *outbox);
 
-medseal_result medseal_outbox_enqueue(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, const uint8_t *signed_record, size_t signed_record_len, struct medseal_local_receipt **out);
+medseal_result medseal_outbox_enqueue_signed(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, const uint8_t *signed_record, size_t signed_record_len, struct medseal_local_receipt **out);
 
 medseal_result medseal_outbox_enqueue_sealed(const struct medseal_outbox *outbox, const uint8_t *envelope, size_t len, struct medseal_local_receipt **out);
 
@@ -275,25 +275,25 @@ medseal_result medseal_local_receipt_digest(const struct medseal_local_receipt *
 
 void medseal_local_receipt_free(struct medseal_local_receipt *receipt);
 
-medseal_result medseal_outbox_status(const struct medseal_outbox *outbox, struct medseal_outbox_summary **out);
+medseal_result medseal_outbox_get_status(const struct medseal_outbox *outbox, struct medseal_outbox_status **out);
 
-medseal_result medseal_outbox_summary_queued(const struct medseal_outbox_summary *summary, uint64_t *count);
+medseal_result medseal_outbox_status_queued(const struct medseal_outbox_status *status, uint64_t *count);
 
-medseal_result medseal_outbox_summary_in_flight(const struct medseal_outbox_summary *summary, uint64_t *count);
+medseal_result medseal_outbox_status_in_flight(const struct medseal_outbox_status *status, uint64_t *count);
 
-medseal_result medseal_outbox_summary_delivered(const struct medseal_outbox_summary *summary, uint64_t *count);
+medseal_result medseal_outbox_status_delivered(const struct medseal_outbox_status *status, uint64_t *count);
 
-medseal_result medseal_outbox_summary_dead_letter(const struct medseal_outbox_summary *summary, uint64_t *count);
+medseal_result medseal_outbox_status_dead_letter(const struct medseal_outbox_status *status, uint64_t *count);
 
-medseal_result medseal_outbox_summary_discarded(const struct medseal_outbox_summary *summary, uint64_t *count);
+medseal_result medseal_outbox_status_discarded(const struct medseal_outbox_status *status, uint64_t *count);
 
-medseal_result medseal_outbox_summary_next_sequence(const struct medseal_outbox_summary *summary, uint64_t *sequence);
+medseal_result medseal_outbox_status_next_sequence(const struct medseal_outbox_status *status, uint64_t *sequence);
 
-medseal_result medseal_outbox_summary_oldest_queued_at(const struct medseal_outbox_summary *summary, uint32_t *present, int64_t *at);
+medseal_result medseal_outbox_status_oldest_queued_at(const struct medseal_outbox_status *status, uint32_t *present, int64_t *at);
 
-medseal_result medseal_outbox_summary_next_attempt_at(const struct medseal_outbox_summary *summary, uint32_t *present, int64_t *at);
+medseal_result medseal_outbox_status_next_attempt_at(const struct medseal_outbox_status *status, uint32_t *present, int64_t *at);
 
-void medseal_outbox_summary_free(struct medseal_outbox_summary *summary);
+void medseal_outbox_status_free(struct medseal_outbox_status *status);
 
 medseal_result medseal_outbox_dead_letter_count(const struct medseal_outbox *outbox, uint64_t *count);
 
@@ -329,17 +329,17 @@ medseal_result medseal_meta_set_content_type(struct medseal_meta *meta, const ui
 
 void medseal_meta_free(struct medseal_meta *meta);
 
-medseal_result medseal_seal_into(const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *plaintext, size_t len, uint32_t aead, uint8_t *out, size_t cap, size_t *written);
+medseal_result medseal_envelope_seal_into(const uint8_t *plaintext, size_t len, const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, uint32_t aead, uint8_t *out, size_t cap, size_t *written);
 
-medseal_result medseal_seal(const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *plaintext, size_t len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
+medseal_result medseal_envelope_seal(const uint8_t *plaintext, size_t len, const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
 
-medseal_result medseal_seal_signed(const struct medseal_signer *signer, const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, const uint8_t *document, size_t len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
+medseal_result medseal_signer_sign_and_seal(const struct medseal_signer *signer, const uint8_t *document, size_t len, const struct medseal_meta *meta, const struct medseal_recipient_key *const *recipients, size_t recipients_len, uint32_t aead, uint32_t encoding, struct medseal_buffer **out);
 
 medseal_result medseal_envelope_decode(const uint8_t *data, size_t len, struct medseal_envelope **out);
 
 medseal_result medseal_envelope_meta(const struct medseal_envelope *envelope, struct medseal_buffer **out);
 
-medseal_result medseal_open_into(const struct medseal_recipient_key *key, const uint8_t *data, size_t len, uint8_t *out, size_t cap, size_t *written);
+medseal_result medseal_recipient_key_open_into(const struct medseal_recipient_key *key, const uint8_t *data, size_t len, uint8_t *out, size_t cap, size_t *written);
 
 medseal_result medseal_envelope_open_into(const struct medseal_envelope *envelope, const struct medseal_recipient_key *key, uint8_t *out, size_t cap, size_t *written);
 
@@ -381,35 +381,35 @@ medseal_result medseal_signer_public_key(const struct medseal_signer *signer, st
 
 void medseal_signer_free(struct medseal_signer *signer);
 
-medseal_result medseal_transport_config_builder_new(const uint8_t *url, size_t len, struct medseal_transport_config_builder **out);
+medseal_result medseal_transport_builder_new(const uint8_t *url, size_t len, struct medseal_transport_builder **out);
 
-medseal_result medseal_transport_config_builder_set_client_certificate(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+medseal_result medseal_transport_builder_set_client_certificate(struct medseal_transport_builder *builder, const uint8_t *pem, size_t len);
 
-medseal_result medseal_transport_config_builder_set_client_key(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+medseal_result medseal_transport_builder_set_client_key(struct medseal_transport_builder *builder, const uint8_t *pem, size_t len);
 
-medseal_result medseal_transport_config_builder_set_hub_ca(struct medseal_transport_config_builder *builder, const uint8_t *pem, size_t len);
+medseal_result medseal_transport_builder_set_hub_ca(struct medseal_transport_builder *builder, const uint8_t *pem, size_t len);
 
-medseal_result medseal_transport_config_builder_set_public_roots(struct medseal_transport_config_builder *builder, uint32_t on);
+medseal_result medseal_transport_builder_set_public_roots(struct medseal_transport_builder *builder, uint32_t on);
 
-medseal_result medseal_transport_config_builder_set_receipt_key(struct medseal_transport_config_builder *builder, const struct medseal_key *key);
+medseal_result medseal_transport_builder_set_receipt_key(struct medseal_transport_builder *builder, const struct medseal_key *key);
 
-medseal_result medseal_transport_config_builder_set_tree_head_key(struct medseal_transport_config_builder *builder, const struct medseal_key *key);
+medseal_result medseal_transport_builder_set_tree_head_key(struct medseal_transport_builder *builder, const struct medseal_key *key);
 
-medseal_result medseal_transport_config_builder_set_facility_dir(struct medseal_transport_config_builder *builder, const uint8_t *path, size_t len);
+medseal_result medseal_transport_builder_set_facility_dir(struct medseal_transport_builder *builder, const uint8_t *path, size_t len);
 
-medseal_result medseal_transport_config_builder_set_connect_timeout_ms(struct medseal_transport_config_builder *builder, uint32_t ms);
+medseal_result medseal_transport_builder_set_connect_timeout_ms(struct medseal_transport_builder *builder, uint32_t ms);
 
-medseal_result medseal_transport_config_builder_set_timeout_ms(struct medseal_transport_config_builder *builder, uint32_t ms);
+medseal_result medseal_transport_builder_set_timeout_ms(struct medseal_transport_builder *builder, uint32_t ms);
 
-medseal_result medseal_transport_config_builder_set_batch_size(struct medseal_transport_config_builder *builder, uint32_t records);
+medseal_result medseal_transport_builder_set_batch_size(struct medseal_transport_builder *builder, uint32_t records);
 
-medseal_result medseal_transport_config_builder_set_proxy(struct medseal_transport_config_builder *builder, const uint8_t *url, size_t len);
+medseal_result medseal_transport_builder_set_proxy(struct medseal_transport_builder *builder, const uint8_t *url, size_t len);
 
-medseal_result medseal_transport_config_builder_set_proxy_from_env(struct medseal_transport_config_builder *builder, uint32_t on);
+medseal_result medseal_transport_builder_set_proxy_from_env(struct medseal_transport_builder *builder, uint32_t on);
 
-medseal_result medseal_transport_config_builder_build(const struct medseal_transport_config_builder *builder, struct medseal_transport **out);
+medseal_result medseal_transport_builder_build(const struct medseal_transport_builder *builder, struct medseal_transport **out);
 
-void medseal_transport_config_builder_free(struct medseal_transport_config_builder *builder);
+void medseal_transport_builder_free(struct medseal_transport_builder *builder);
 
 void medseal_transport_free(struct medseal_transport *transport);
 
@@ -447,7 +447,7 @@ medseal_result medseal_trust_list_expires(const struct medseal_trust_list *list,
 
 medseal_result medseal_trust_list_entry_count(const struct medseal_trust_list *list, size_t *count);
 
-medseal_result medseal_trust_list_sign(const struct medseal_key *key, const uint8_t *json, size_t len, struct medseal_buffer **out);
+medseal_result medseal_trust_list_sign(const uint8_t *json, size_t len, const struct medseal_key *key, struct medseal_buffer **out);
 
 void medseal_trust_list_free(struct medseal_trust_list *list);
 
@@ -487,11 +487,11 @@ medseal_result medseal_verified_signer(const struct medseal_verified *verified, 
 
 void medseal_verified_free(struct medseal_verified *verified);
 
-const char *medseal_version(void);
+const char *medseal_library_version(void);
 
 uint32_t medseal_abi_version(void);
 
-size_t medseal_kid_bytes(void);
+size_t medseal_key_kid_bytes(void);
 
-size_t medseal_max_signature_bytes(void);
+size_t medseal_signer_max_signature_bytes(void);
 

@@ -9,6 +9,7 @@ command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
 command -v c++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
+command -v patchelf >/dev/null || need_apt+=(patchelf) # auditwheel repair of the Python wheel
 command -v openssl >/dev/null || need_apt+=(openssl)
 [ -e /usr/include/openssl/evp.h ] || need_apt+=(libssl-dev) # libcrypto for the C callback tests
 command -v python3 >/dev/null || need_apt+=(python3)

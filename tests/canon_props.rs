@@ -2,9 +2,12 @@
 //!
 //! A random JSON tree is rendered as deliberately non-canonical text (random whitespace,
 //! member order, string escapes and, where the mode allows it, number spellings) and compared
-//! with an independent RFC 8785 serialization of the same tree written here. Then:
-//! canonical output is a fixed point, and serde_json reads the canonical output and the
-//! rendered input as the same value.
+//! with an independent RFC 8785 serialization of the same tree written here. Then, per mode:
+//! plain output re-parses in plain mode to itself (every finite double is accepted there, as
+//! RFC 8785 requires), strict output re-parses under the strict policy (and plain) to itself
+//! (the strict default refuses the values RFC 8785 writes as bare integers beyond ±(2^53 − 1),
+//! and nothing else), and serde_json reads the canonical output and the rendered input as the
+//! same value.
 
 use std::cmp::Ordering;
 
@@ -122,7 +125,7 @@ fn all_nfc(j: &J) -> bool {
 }
 
 /// Whether ECMAScript writes this number as a plain integer beyond ±(2^53 − 1), which
-/// medseal's I-JSON policy refuses to read.
+/// medseal's strict policy refuses to read (plain mode reads it).
 fn is_big_integer_text(v: f64) -> bool {
     let text = format_number(v);
     v.abs() > MAX_SAFE_INTEGER && !text.contains(['.', 'e'])
@@ -419,7 +422,7 @@ fn check_serde(input: &str, canonical: &[u8], j: &J) -> Result<(), TestCaseError
     Ok(())
 }
 
-/// Replaces numbers the I-JSON policy refuses (see `is_big_integer_text`) by 0.5.
+/// Replaces numbers the strict policy refuses (see `is_big_integer_text`) by 0.5.
 fn tame(j: &J) -> J {
     match j {
         J::Num(v) if is_big_integer_text(*v) => J::Num(0.5),
@@ -442,28 +445,34 @@ fn config() -> ProptestConfig {
 proptest! {
     #![proptest_config(config())]
 
-    /// Plain RFC 8785: any spelling is accepted, the output is the oracle's and a fixed point.
-    /// A document is refused only for a number medseal's I-JSON policy puts out of range
-    /// (an integral value beyond 2^53 − 1 that canonical JSON would write as a bare integer).
+    /// Plain RFC 8785: any spelling of any tree is accepted (big integers included), the
+    /// output is the oracle's, and plain output re-parses in plain mode to itself. The strict
+    /// default reads that output unchanged too, unless it holds a big integer.
     #[test]
     fn plain_mode_is_rfc8785_and_a_fixed_point(j in tree(), seed in any::<u64>()) {
         let input = render(&j, seed, true);
         let expected = canonical_text(&j);
-        match canonicalize(input.as_bytes(), &CanonOptions::plain()) {
-            Ok(canonical) => {
-                prop_assert_eq!(String::from_utf8(canonical.clone()).unwrap(), expected.clone(), "input: {}", input);
-                let again = canonicalize(&canonical, &CanonOptions::plain());
-                prop_assert_eq!(again.as_ref().map_err(|e| e.code()), Ok(&canonical), "not a fixed point; input: {}", input);
-                check_serde(&input, &canonical, &j)?;
-            }
-            Err(e) => {
-                prop_assert_eq!(e.code(), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE, "input: {} ({})", input, e);
-                prop_assert!(has_big_integer(&j), "refused without a big integer: {}", input);
+        let canonical = match canonicalize(input.as_bytes(), &CanonOptions::plain()) {
+            Ok(canonical) => canonical,
+            Err(e) => return Err(TestCaseError::fail(format!("plain mode refused {input}: {e}"))),
+        };
+        prop_assert_eq!(String::from_utf8(canonical.clone()).unwrap(), expected.clone(), "input: {}", input);
+        let again = canonicalize(&canonical, &CanonOptions::plain());
+        prop_assert_eq!(again.as_ref().map_err(|e| e.code()), Ok(&canonical), "plain output does not re-parse in plain mode; input: {}", input);
+        check_serde(&input, &canonical, &j)?;
+        if all_nfc(&j) {
+            let strict = canonicalize(&canonical, &CanonOptions::default()).map_err(|e| e.code());
+            if has_big_integer(&j) {
+                prop_assert_eq!(strict, Err(ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE));
+            } else {
+                prop_assert_eq!(strict, Ok(canonical));
             }
         }
     }
 
-    /// The strict default over NFC strings and canonical number spellings.
+    /// The strict default over NFC strings and canonical number spellings: strict output
+    /// re-parses under the strict policy (and in plain mode) to itself; a document is refused
+    /// only for a value RFC 8785 would write as a bare integer beyond ±(2^53 − 1).
     #[test]
     fn default_mode_is_a_fixed_point(j in tree(), seed in any::<u64>()) {
         let j = nfc_tree_deduped(&j);
@@ -511,19 +520,22 @@ proptest! {
         }
     }
 
-    /// Every finite double: its canonical text is either read back unchanged (in plain and
-    /// strict mode) or refused as a big integer; never read as something else.
+    /// Every finite double: its canonical text is read back unchanged in plain mode, and in
+    /// strict mode either read back unchanged or refused as a big integer; never read as
+    /// something else. Its shortest exponent spelling (`1e20`) canonicalizes to it in plain.
     #[test]
     fn number_texts_round_trip(v in number()) {
         let text = format_number(v);
         prop_assert_eq!(text.parse::<f64>().unwrap(), v, "format_number must round-trip");
-        for options in [CanonOptions::plain(), CanonOptions::default()] {
-            match canonicalize(text.as_bytes(), &options) {
-                Ok(out) => prop_assert_eq!(String::from_utf8(out).unwrap(), text.clone()),
-                Err(e) => {
-                    prop_assert_eq!(e.code(), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
-                    prop_assert!(is_big_integer_text(v), "{} refused", text);
-                }
+        let plain = canonicalize(text.as_bytes(), &CanonOptions::plain()).map_err(|e| e.code());
+        prop_assert_eq!(plain, Ok(text.clone().into_bytes()));
+        let spelled = format!("{v:e}");
+        prop_assert_eq!(canonicalize(spelled.as_bytes(), &CanonOptions::plain()).map_err(|e| e.code()), Ok(text.clone().into_bytes()));
+        match canonicalize(text.as_bytes(), &CanonOptions::default()) {
+            Ok(out) => prop_assert_eq!(String::from_utf8(out).unwrap(), text.clone()),
+            Err(e) => {
+                prop_assert_eq!(e.code(), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
+                prop_assert!(is_big_integer_text(v), "{} refused", text);
             }
         }
     }

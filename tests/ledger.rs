@@ -914,3 +914,25 @@ fn typ_constants() {
     assert_eq!(ledger::receipt_sign_options().typ.as_deref(), Some(RECEIPT_TYP));
     assert_eq!(ledger::tree_head_sign_options().typ.as_deref(), Some(TREE_HEAD_TYP));
 }
+
+#[test]
+fn receipts_checked_for_a_known_record_bind_its_facility_record_id_and_digest() {
+    let hub = Hub::new(7);
+    let (receipt, proof) = hub.answer(4, 7);
+    let e = &hub.entries[4];
+    let check = |source: &str, record_id: &str, digest: &Hash| {
+        let subject = ledger::ReceiptSubject { source, record_id, digest };
+        ledger::verify_receipt_for(receipt.as_bytes(), &proof, &hub.receipt_keys, &hub.tree_head_keys, &subject)
+    };
+    assert_eq!(check(&e.source, &e.record_id, &e.digest).unwrap(), hub.receipt(4, 7));
+    // Another facility's, another record's, another envelope's: refused, naming the field.
+    for (source, record_id, digest, field) in [
+        ("hospital-b", e.record_id.as_str(), &e.digest, "facility \"hospital-a\", not \"hospital-b\""),
+        (e.source.as_str(), "rec-0003", &e.digest, "record \"rec-0004\", not \"rec-0003\""),
+        (e.source.as_str(), e.record_id.as_str(), &hub.entries[3].digest, "another envelope digest"),
+    ] {
+        let err = check(source, record_id, digest).unwrap_err();
+        assert_eq!(err.code(), MEDSEAL_LEDGER_RECEIPT_INVALID, "{err}");
+        assert!(err.message().contains(field), "{field}: {err}");
+    }
+}

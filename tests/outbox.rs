@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use medseal::outbox::{Delivery, Mark, Outbox, OutboxConfig, State};
-use medseal::seal::SIGNED_RECORD_CONTENT_TYPE;
+use medseal::record::{COMPACT_CONTENT_TYPE, FLATTENED_CONTENT_TYPE};
 use medseal::{Aead, Algorithm, Envelope, Key, Meta, RecipientKey, ResultCode, Serialization, SignOptions, Signer};
 use ResultCode::*;
 
@@ -96,7 +96,7 @@ fn enqueue_signed_seals_to_every_recipient_with_the_next_sequence() {
     assert_ne!(first.outbox_id, second.outbox_id);
 
     for (receipt, plaintext, content_type) in
-        [(&first, signed(1), SIGNED_RECORD_CONTENT_TYPE), (&second, signed_as(2, Serialization::Compact), "application/jose")]
+        [(&first, signed(1), FLATTENED_CONTENT_TYPE), (&second, signed_as(2, Serialization::Compact), COMPACT_CONTENT_TYPE)]
     {
         let stored = outbox.envelope(receipt.outbox_id).unwrap();
         assert_eq!(sha256(&stored), receipt.digest, "digest = SHA-256 of the protobuf envelope");

@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use medseal::record::{open_verified, seal_signed};
 use medseal::seal::hpke as mhpke;
-use medseal::seal::{open_verified, seal_signed, wire, Recipient, INFO_PREFIX, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
+use medseal::seal::{wire, Recipient, INFO_PREFIX, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
 use medseal::{Aead, Algorithm, Envelope, Key, KeyFormat, Meta, RecipientKey, ResultCode, SignOptions, Signer, Verifier};
 use proptest::prelude::*;
 use prost::Message;

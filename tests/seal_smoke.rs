@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use medseal::seal::{open_verified, seal_signed};
+use medseal::record::{open_verified, seal_signed};
 use medseal::{Aead, Algorithm, Envelope, Key, Meta, RecipientKey, SignOptions, Signer, Verifier};
 
 const RECORD: &str = r#"{"resourceType":"Patient","id":"p1","name":[{"family":"Nguyễn","given":["Văn","An"]}]}"#;

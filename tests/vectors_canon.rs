@@ -147,30 +147,49 @@ fn es6_number_serialization_10k() {
     assert_eq!(checked, 10_000);
 }
 
-/// Every canonical number text from the ES6 file, fed back as a document, comes out unchanged
-/// in plain mode and is accepted as lossless by the strict default — except integer-looking
-/// texts beyond ±(2^53−1), which medseal's I-JSON policy refuses as input
-/// (`MEDSEAL_JSON_NUMBER_OUT_OF_RANGE`) even though RFC 8785 itself writes them (1e20 is
-/// "100000000000000000000").
+/// Whether RFC 8785 writes `v` as a bare integer beyond ±(2^53−1) (magnitude above 2^53−1 and
+/// below 1e21): the values the strict default refuses in any spelling.
+fn written_as_unsafe_integer(v: f64) -> bool {
+    v.abs() > 9_007_199_254_740_991.0 && v.abs() < 1e21
+}
+
+/// Every line of es6testfile10k read through the parser: the file's input column is the
+/// IEEE-754 bits in hex, so each double is spelled as a JSON number document in two double
+/// forms (Rust's shortest exponent form, `1e20`, and a 17-digit form, `1.0000000000000000e20`)
+/// and canonicalized in plain mode, which must give exactly the expected text. The expected
+/// text itself (an RFC 8785 output, e.g. `100000000000000000000`) reads back unchanged in
+/// plain mode too. The strict default refuses the 84 values RFC 8785 writes as bare integers
+/// beyond ±(2^53−1), with that reason, and reads every other line unchanged.
 #[test]
-fn es6_canonical_texts_reparse() {
-    let mut round_tripped = 0usize;
-    let mut refused_big_integers = 0usize;
+fn es6_lines_through_the_parser_10k() {
+    let mut checked = 0usize;
+    let mut unsafe_integers = 0usize;
+    let mut failures = Vec::new();
     for (bits, expected) in es6_lines() {
-        let integer_syntax = !expected.contains(['.', 'e']);
-        let beyond_safe = f64::from_bits(bits).abs() > 9_007_199_254_740_991.0;
-        if integer_syntax && beyond_safe {
-            assert_eq!(code(expected.as_bytes(), &plain()), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE, "{expected}");
-            assert_eq!(code(expected.as_bytes(), &strict()), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE, "{expected}");
-            refused_big_integers += 1;
-            continue;
+        let value = f64::from_bits(bits);
+        for spelling in [format!("{value:e}"), format!("{value:.16e}"), expected.clone()] {
+            match canonicalize(spelling.as_bytes(), &plain()) {
+                Ok(out) if out == expected.as_bytes() => {}
+                Ok(out) => failures.push(format!("{bits:x}: {spelling} gave {}, want {expected}", String::from_utf8_lossy(&out))),
+                Err(e) => failures.push(format!("{bits:x}: {spelling} refused in plain mode: {e}")),
+            }
         }
-        assert_eq!(canon_str(&expected, &plain()), expected);
-        assert_eq!(canon_str(&expected, &strict()), expected, "strict mode calls a canonical number lossy");
-        round_tripped += 1;
+        if written_as_unsafe_integer(value) {
+            assert!(!expected.contains(['.', 'e']), "{expected}: RFC 8785 writes it as a bare integer");
+            for spelling in [format!("{value:e}"), expected.clone()] {
+                let e = canonicalize(spelling.as_bytes(), &strict()).unwrap_err();
+                assert_eq!(e.code(), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE, "{spelling}");
+                assert!(e.message().contains("2^53"), "the strict refusal says why: {}", e.message());
+            }
+            unsafe_integers += 1;
+        } else {
+            assert_eq!(canon_str(&expected, &strict()), expected, "strict mode calls a canonical number lossy");
+        }
+        checked += 1;
     }
-    assert_eq!(round_tripped + refused_big_integers, 10_000);
-    assert_eq!(refused_big_integers, 84, "integer-syntax values beyond 2^53-1 in the file");
+    assert!(failures.is_empty(), "{} of {checked} lines failed:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(checked, 10_000);
+    assert_eq!(unsafe_integers, 84, "values RFC 8785 writes as bare integers beyond 2^53-1 in the file");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,25 +451,61 @@ fn lone_surrogates() {
 
 #[test]
 fn out_of_range_numbers() {
-    for doc in ["9007199254740992", "-9007199254740992", "[12345678901234567890]", "1e309", "-1e400", "{\"v\":99999999999999999999}"] {
+    // Not a finite double, or an integer literal beyond ±(2^53−1) that a double would change:
+    // refused in every mode (I-JSON; DESIGN 3.1).
+    for doc in [
+        "9007199254740993",
+        "-9007199254740993",
+        "[12345678901234567890]",
+        "1e309",
+        "-1e400",
+        "{\"v\":99999999999999999999}",
+        "1000000000000000000000",
+        "100000000000000000000000000000",
+    ] {
         for options in [strict(), plain()] {
             assert_eq!(code(doc.as_bytes(), &options), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE, "{doc}");
         }
     }
     assert_eq!(canon_str("9007199254740991", &strict()), "9007199254740991");
     assert_eq!(canon_str("-9007199254740991", &strict()), "-9007199254740991");
-    // Other spellings of integral values that RFC 8785 would write back as a bare integer
-    // beyond 2^53 − 1 are refused as well; otherwise plain mode would emit output it then
-    // refuses to read (canonicalize would not be idempotent).
-    for doc in ["9007199254740992.0", "9007199254740992e0", "1e20", "-1e20", "1.5e16", "[9.99e20]"] {
-        for options in [strict(), plain()] {
-            assert_eq!(code(doc.as_bytes(), &options), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE, "{doc}");
-        }
+    // The strict default refuses every value RFC 8785 writes as a bare integer beyond
+    // ±(2^53−1), however it is spelled: its output must read back under the strict policy.
+    for doc in
+        ["9007199254740992", "9007199254740992.0", "9007199254740992e0", "1e20", "-1e20", "1.5e16", "[9.99e20]", "100000000000000000000"]
+    {
+        let e = canonicalize(doc.as_bytes(), &strict()).unwrap_err();
+        assert_eq!(e.code(), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE, "{doc}");
+        assert!(e.message().contains("±(2^53−1)"), "{}", e.message());
     }
+    // Plain mode is RFC 8785: doubles are written as ECMAScript writes them, and that output
+    // (an integer literal beyond 2^53−1, exactly the canonical text) reads back unchanged.
+    for (doc, canonical) in [
+        ("9007199254740992.0", "9007199254740992"),
+        ("9007199254740992e0", "9007199254740992"),
+        ("9007199254740993.0", "9007199254740992"),
+        ("9.007199254740993e15", "9007199254740992"),
+        ("1e20", "100000000000000000000"),
+        ("-1e20", "-100000000000000000000"),
+        ("1.5e16", "15000000000000000"),
+        ("[9.99e20]", "[999000000000000000000]"),
+        ("{\"v\":1.2345678901234567e19}", "{\"v\":12345678901234567000}"),
+        ("9007199254740992", "9007199254740992"),
+        ("100000000000000000000", "100000000000000000000"),
+        ("295147905179352830000", "295147905179352830000"),
+    ] {
+        assert_eq!(canon_str(doc, &plain()), canonical, "{doc}");
+        assert_eq!(canon_str(canonical, &plain()), canonical, "{canonical} must read back in plain mode");
+    }
+    // Unsafe integers without lossy numbers: only their canonical text passes.
+    let unsafe_lossless = CanonOptions { allow_unsafe_integers: true, ..strict() };
+    assert_eq!(canon_str("100000000000000000000", &unsafe_lossless), "100000000000000000000");
+    assert_eq!(code(b"1e20", &unsafe_lossless), ResultCode::MEDSEAL_JSON_LOSSY_NUMBER);
     // From 1e21 up ECMAScript uses an exponent, and such values stay accepted.
     for (doc, canonical) in [("1e21", "1e+21"), ("1E30", "1e+30"), ("-1e21", "-1e+21"), ("9007199254740991.0", "9007199254740991")] {
         assert_eq!(canon_str(doc, &plain()), canonical);
         assert_eq!(canon_str(canonical, &plain()), canonical);
+        assert_eq!(canon_str(canonical, &strict()), canonical);
     }
 }
 

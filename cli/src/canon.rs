@@ -13,7 +13,8 @@ use crate::{io, Failure};
 /// 1e2, -0) and strings not in Unicode NFC are refused rather than silently altered.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Plain RFC 8785: accept lossy numbers and skip the NFC check.
+    /// Plain RFC 8785: accept lossy numbers (1e20 is written 100000000000000000000, as RFC 8785
+    /// does) and skip the NFC check.
     #[arg(long)]
     plain: bool,
     #[command(flatten)]

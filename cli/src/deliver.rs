@@ -5,12 +5,12 @@
 //! dead letters) are the library's (`medseal::transport`).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use medseal::canon::{self, CanonOptions, Number, Value};
 use medseal::outbox::Outbox;
 use medseal::transport::{deliver_all, deliver_once, DeliveryReport, Transport, TransportConfigBuilder};
-use medseal::trust::show_time;
+use medseal::utc::{self, show as show_time};
 
 use crate::{io, Failure};
 
@@ -98,7 +98,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let transport = Transport::new(builder.build()?)?;
 
     let report = if args.once {
-        deliver_once(&outbox, &transport, now())?
+        deliver_once(&outbox, &transport, utc::now())?
     } else if args.until_empty {
         until_empty(&outbox, &transport)?
     } else {
@@ -139,7 +139,7 @@ fn until_empty(outbox: &Outbox, transport: &Transport) -> Result<DeliveryReport,
             total.retried = 0;
             return Ok(total);
         }
-        let wait = status.next_attempt_at.map_or(1, |at| (at - now()).clamp(0, 300)) as u64;
+        let wait = status.next_attempt_at.map_or(1, |at| (at - utc::now()).clamp(0, 300)) as u64;
         if let Some(error) = &report.last_error {
             eprintln!("medseal: {} queued, next attempt in {wait} s: {error}", status.queued + status.in_flight);
         }
@@ -159,10 +159,6 @@ fn read_facility(dir: &Path) -> Result<Option<(String, Option<String>)>, Failure
     let text = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let facility = text("facility").ok_or_else(|| Failure::Other(format!("{} has no \"facility\"", path.display())))?;
     Ok(Some((facility, text("hub_url"))))
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn text(r: &DeliveryReport) -> String {

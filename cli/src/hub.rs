@@ -19,7 +19,7 @@ pub enum Command {
     Init(InitArgs),
     Enroll(EnrollArgs),
     Serve(ServeArgs),
-    Ledger(LedgerArgs),
+    Audit(AuditArgs),
 }
 
 /// Create a hub: CA, server certificate, receipt, tree-head and recipient keys, database.
@@ -105,7 +105,7 @@ pub struct ServeArgs {
 /// received) and records received out of order; with --entries also every entry (canonical
 /// JSON lines). Exit status 1 only when the ledger itself is wrong.
 #[derive(clap::Args)]
-pub struct LedgerArgs {
+pub struct AuditArgs {
     /// The hub directory.
     #[arg(long, value_name = "HUB_DIR")]
     dir: PathBuf,
@@ -114,7 +114,7 @@ pub struct LedgerArgs {
     entries: bool,
 }
 
-fn ledger(args: LedgerArgs) -> Result<(), Failure> {
+fn audit(args: AuditArgs) -> Result<(), Failure> {
     let audit = medseal_hub::audit(&args.dir)
         .map_err(|e| Failure::Invalid(medseal::Error::new(ResultCode::MEDSEAL_LEDGER_PROOF_INVALID, e.message().to_owned())))?;
     let mut text = String::new();
@@ -129,7 +129,7 @@ fn ledger(args: LedgerArgs) -> Result<(), Failure> {
             "valid: ledger of {} entries, root {} signed {}\n",
             head.tree_size,
             medseal::ledger::encode_hash(&head.root_hash),
-            medseal::trust::show_time(head.timestamp)
+            medseal::utc::show(head.timestamp)
         )),
         None => text.push_str("valid: the ledger is empty\n"),
     }
@@ -155,7 +155,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::Init(args) => init(args),
         Command::Enroll(args) => enroll(args),
         Command::Serve(args) => serve(args),
-        Command::Ledger(args) => ledger(args),
+        Command::Audit(args) => audit(args),
     }
 }
 

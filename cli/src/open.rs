@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use medseal::seal::{open_verified, MAX_ENVELOPE_BYTES};
+use medseal::record::{open_verified_steps, OpenStep};
+use medseal::seal::MAX_ENVELOPE_BYTES;
 use medseal::{Envelope, ResultCode, Verifier};
 
 use crate::{io, key, usage_error, verify, Failure};
@@ -70,15 +71,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return io::write_stdout(&plaintext);
     }
     let verifier = Verifier::new(signing_keys);
-    let verified = open_verified(&envelope, &recipient, &verifier).map_err(|e| {
-        // A signature that does not verify is reported as `invalid`, as `medseal verify` does.
-        if (300..400).contains(&(e.code() as i32)) {
-            Failure::Invalid(e)
-        } else {
-            key_error(e)
-        }
+    // The library's (and the hub's) opening of a signed record, flattened or compact.
+    let verified = open_verified_steps(&envelope, &recipient, &verifier).map_err(|(step, e)| match step {
+        // A record that does not verify is reported as `invalid`, as `medseal verify` does.
+        OpenStep::Verify | OpenStep::NotARecord => Failure::Invalid(e),
+        OpenStep::ContentType | OpenStep::Open => key_error(e),
     })?;
-    // open_verified returns the verified payload; the plaintext written is the JWS itself, so
+    // open_verified_steps returns the verified payload; the plaintext written is the JWS itself, so
     // the envelope is opened once more (cheap next to the signature check).
     let plaintext = envelope.open(&recipient).map_err(key_error)?;
     eprint!("{}", verify::summary(&verified));

@@ -1,7 +1,7 @@
 //! `medseal outbox`: the durable outbox from the shell (docs/SUBMISSION.md). Hospital systems
 //! and scripts `enqueue`; operators look at `status`, `list`, `inspect` and `dead-letters`,
-//! `requeue` or `discard` dead letters, `withdraw` a record sent by mistake, `export` a backup
-//! and print the local `ledger` of what was sealed. Every rule is the library's
+//! `requeue` or `discard` dead letters, `withdraw` a record sent by mistake, `export` a backup,
+//! list every record it `sealed` (in sequence order) and check the hub's `receipts`. Every rule is the library's
 //! (`medseal::outbox`); the file may be in use by other processes meanwhile.
 
 use std::path::PathBuf;
@@ -10,7 +10,8 @@ use clap::{Subcommand, ValueEnum};
 use medseal::canon::{Number, Value};
 use medseal::outbox::{LocalReceipt, Outbox, OutboxConfig, OutboxStatus, RecordInfo, State};
 use medseal::seal::MAX_ENVELOPE_BYTES;
-use medseal::trust::show_time;
+use medseal::untrusted::shown_max;
+use medseal::utc::show as show_time;
 use medseal::{Aead, RecipientKey, ResultCode};
 
 use crate::{io, key, Failure};
@@ -29,7 +30,7 @@ pub enum Command {
     Discard(DiscardArgs),
     Withdraw(WithdrawArgs),
     Export(ExportArgs),
-    Ledger(LedgerArgs),
+    Sealed(SealedArgs),
     Receipts(ReceiptsArgs),
 }
 
@@ -194,11 +195,12 @@ pub struct ExportArgs {
     to: PathBuf,
 }
 
-/// Print the local ledger of what this facility sealed, one canonical JSON line per record:
-/// {"digest","enqueued_at","outbox_id","record_id","sequence","source"}. The sequence
-/// numbers are checked first: a gap is reported (MEDSEAL_OUTBOX_SEQUENCE) and nothing printed.
+/// Print every record this facility sealed, in sequence order, one canonical JSON line per
+/// record: {"digest","enqueued_at","outbox_id","record_id","sequence","source"} (the outbox's
+/// own account, to compare with the hub's ledger). The sequence numbers are checked first: a
+/// gap is reported (MEDSEAL_OUTBOX_SEQUENCE) and nothing printed.
 #[derive(clap::Args)]
-pub struct LedgerArgs {
+pub struct SealedArgs {
     #[command(flatten)]
     file: OutboxFile,
     /// Start at this sequence number.
@@ -207,7 +209,7 @@ pub struct LedgerArgs {
 }
 
 /// Check every receipt the hub gave this outbox: each must be signed by the hub's receipt key,
-/// name its record id and envelope digest, and be proven in a tree head signed by the hub's
+/// name this facility, its record id and envelope digest, and be proven in a tree head signed by the hub's
 /// tree-head key (docs/SUBMISSION.md). Prints one line per delivered record, then a count;
 /// exits 1 if any receipt fails.
 #[derive(clap::Args)]
@@ -239,14 +241,10 @@ fn receipts(args: ReceiptsArgs) -> Result<(), Failure> {
     for record in outbox.list(Some(State::Delivered), usize::MAX)? {
         let checked = match (&record.receipt, &record.inclusion) {
             (Some(receipt), Some(inclusion)) => medseal::ledger::decode_inclusion_proof(inclusion).and_then(|proof| {
-                medseal::ledger::verify_receipt(
-                    receipt.as_bytes(),
-                    &proof,
-                    &receipt_keys,
-                    &tree_head_keys,
-                    Some(&record.record_id),
-                    Some(&record.digest),
-                )
+                // About this facility's record: its source, id and envelope digest.
+                let subject =
+                    medseal::ledger::ReceiptSubject { source: outbox.source(), record_id: &record.record_id, digest: &record.digest };
+                medseal::ledger::verify_receipt_for(receipt.as_bytes(), &proof, &receipt_keys, &tree_head_keys, &subject)
             }),
             _ => Err(medseal::Error::new(ResultCode::MEDSEAL_LEDGER_RECEIPT_INVALID, "delivered but no receipt or proof is stored")),
         };
@@ -309,7 +307,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
             let total = status.queued + status.in_flight + status.delivered + status.dead_letter + status.discarded;
             io::write_stdout(format!("exported: {} records to {}\n", total, args.to.display()).as_bytes())
         }
-        Command::Ledger(args) => ledger(args),
+        Command::Sealed(args) => sealed(args),
         Command::Receipts(args) => receipts(args),
     }
 }
@@ -427,9 +425,9 @@ fn print_records(records: &[RecordInfo], json: bool, reasons: bool) -> Result<()
         row.push(r.record_id.clone());
         if reasons {
             row.push(r.dead_code.clone().unwrap_or_default());
-            row.push(one_line(r.dead_reason.as_deref().unwrap_or_default()));
+            row.push(on_one_line(r.dead_reason.as_deref().unwrap_or_default()));
         } else {
-            row.push(one_line(&note(r)));
+            row.push(on_one_line(&note(r)));
         }
         rows.push(row);
     }
@@ -496,7 +494,7 @@ fn inspect(args: InspectArgs) -> Result<(), Failure> {
         record.attempts,
         show_time(record.enqueued_at),
     );
-    let mut field = |name: &str, value: String| text.push_str(&format!("{:<14}{}\n", format!("{name}:"), one_line(&value)));
+    let mut field = |name: &str, value: String| text.push_str(&format!("{:<14}{}\n", format!("{name}:"), on_one_line(&value)));
     match record.state {
         State::Queued => field("next attempt", time(record.next_attempt_at)),
         State::InFlight => field("lease until", time(record.lease_until)),
@@ -518,13 +516,13 @@ fn inspect(args: InspectArgs) -> Result<(), Failure> {
         for e in &history {
             let mut entry = format!("  {} {}", show_time(e.at), e.action);
             if let Some(who) = &e.who {
-                entry.push_str(&format!(" by {}", one_line(who)));
+                entry.push_str(&format!(" by {}", on_one_line(who)));
             }
             if let Some(code) = &e.code {
-                entry.push_str(&format!(" [{}]", one_line(code)));
+                entry.push_str(&format!(" [{}]", on_one_line(code)));
             }
             if let Some(detail) = &e.detail {
-                entry.push_str(&format!(": {}", one_line(detail)));
+                entry.push_str(&format!(": {}", on_one_line(detail)));
             }
             text.push_str(&entry);
             text.push('\n');
@@ -533,7 +531,7 @@ fn inspect(args: InspectArgs) -> Result<(), Failure> {
     io::write_stdout(text.as_bytes())
 }
 
-fn ledger(args: LedgerArgs) -> Result<(), Failure> {
+fn sealed(args: SealedArgs) -> Result<(), Failure> {
     let outbox = open_existing(&args.file)?;
     outbox.check_sequence()?;
     let mut out = Vec::new();
@@ -623,7 +621,7 @@ fn b64url(bytes: &[u8]) -> String {
     out
 }
 
-/// Text on one line: control characters (newlines included) shown as spaces.
-fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+/// Stored text (reasons, operator names) on one line, made safe for the terminal.
+fn on_one_line(text: &str) -> String {
+    shown_max(text, usize::MAX)
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use medseal::ledger::{self, Hash, TreeHead};
-use medseal::trust::show_time;
+use medseal::utc::show as show_time;
 use medseal::{ResultCode, Verifier};
 
 use crate::key::{self, RsaAlg};
@@ -33,10 +33,12 @@ pub enum LedgerCommand {
 
 /// Verify a hub receipt with its inclusion proof.
 ///
-/// Checks that the receipt is signed by the hub's receipt key (and names --record-id and the
-/// envelope digest, when given), that the proof's tree head is signed by the hub's tree-head
-/// key for the receipt's tree size, and that the proof leads from the receipt's ledger entry to
-/// that tree head's root. On success prints
+/// Checks that the receipt is signed by the hub's receipt key and is about the record you sent:
+/// it must name the facility --source, the record --record-id and the envelope digest (--digest,
+/// or computed from --envelope); a receipt for another facility, record or envelope is refused.
+/// Then that the proof's tree head is signed by the hub's tree-head key for the receipt's tree
+/// size, and that the proof leads from the receipt's ledger entry to that tree head's root.
+/// On success prints
 /// `valid: receipt for <record_id> (source <s> #<seq>), ledger index <i> of <n>, received <time>`;
 /// otherwise `medseal: invalid: <reason> (<CODE>)` on stderr and exit code 1.
 #[derive(clap::Args)]
@@ -50,12 +52,15 @@ pub struct VerifyArgs {
     /// For RSA keys: verify as RS256 (default) or PS256.
     #[arg(long, value_enum)]
     alg: Option<RsaAlg>,
+    /// The sending facility the receipt must name (the envelope's source).
+    #[arg(long, value_name = "ID")]
+    source: String,
     /// The record id the receipt must name.
     #[arg(long, value_name = "ID")]
-    record_id: Option<String>,
+    record_id: String,
     /// The envelope digest the receipt must name: SHA-256, base64url without padding (it may
     /// start with `-`).
-    #[arg(long, value_name = "B64URL", conflicts_with = "envelope", allow_hyphen_values = true)]
+    #[arg(long, value_name = "B64URL", required_unless_present = "envelope", conflicts_with = "envelope", allow_hyphen_values = true)]
     digest: Option<String>,
     /// The envelope as sent (protobuf): the receipt must name its SHA-256 digest.
     #[arg(long, value_name = "FILE")]
@@ -137,30 +142,30 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     }
     let receipt_keys = verifier(&args.receipt_key, args.alg)?;
     let tree_head_keys = verifier(&args.tree_head_key, args.alg)?;
-    let digest: Option<Hash> = match (&args.digest, &args.envelope) {
-        (Some(text), _) => Some(
-            ledger::decode_hash(text).map_err(|e| Failure::Medseal(medseal::Error::new(e.code(), format!("--digest: {}", e.message()))))?,
-        ),
+    let digest: Hash = match (&args.digest, &args.envelope) {
+        (Some(text), _) => {
+            ledger::decode_hash(text).map_err(|e| Failure::Medseal(medseal::Error::new(e.code(), format!("--digest: {}", e.message()))))?
+        }
         (None, Some(path)) => {
             let envelope = io::read_input(Some(path), ENVELOPE_LIMIT + 1)?;
             if envelope.len() as u64 > ENVELOPE_LIMIT {
                 let message = format!("{} is larger than 64 MiB; it is not an envelope", io::name(Some(path)));
                 return Err(Failure::Medseal(medseal::Error::new(ResultCode::MEDSEAL_SEAL_TOO_LARGE, message)));
             }
-            Some(ring::digest::digest(&ring::digest::SHA256, &envelope).as_ref().try_into().expect("32 bytes"))
+            ring::digest::digest(&ring::digest::SHA256, &envelope).as_ref().try_into().expect("32 bytes")
         }
-        (None, None) => None,
+        (None, None) => unreachable!("clap requires --digest or --envelope"),
     };
     let proof_path = Some(args.proof.as_path());
     let proof_bytes = read_small(proof_path, "an inclusion proof", ResultCode::MEDSEAL_LEDGER_PROOF_INVALID)?;
     let proof = ledger::decode_inclusion_proof(&proof_bytes).map_err(|e| Failure::Invalid(in_file(proof_path)(e)))?;
     let path = args.file.as_deref();
     let jws = read_small(path, "a receipt", ResultCode::MEDSEAL_LEDGER_RECEIPT_INVALID)?;
-    let receipt = ledger::verify_receipt(&jws, &proof, &receipt_keys, &tree_head_keys, args.record_id.as_deref(), digest.as_ref())
-        .map_err(|e| match e.code() {
-            ResultCode::MEDSEAL_JWS_NO_KEYS => Failure::Medseal(e),
-            _ => Failure::Invalid(in_file(path)(e)),
-        })?;
+    let subject = ledger::ReceiptSubject { source: &args.source, record_id: &args.record_id, digest: &digest };
+    let receipt = ledger::verify_receipt_for(&jws, &proof, &receipt_keys, &tree_head_keys, &subject).map_err(|e| match e.code() {
+        ResultCode::MEDSEAL_JWS_NO_KEYS => Failure::Medseal(e),
+        _ => Failure::Invalid(in_file(path)(e)),
+    })?;
     let summary = format!(
         "valid: receipt for {} (source {} #{}), ledger index {} of {}, received {}\n",
         receipt.record_id,

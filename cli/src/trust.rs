@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Subcommand;
 use medseal::canon::{self as json, CanonOptions};
@@ -217,10 +216,6 @@ fn spec_arg(text: &str) -> Result<EntrySpec, String> {
     Ok(EntrySpec { facility, role, source, alg, kid: kid.map(str::to_owned), not_before, not_after })
 }
 
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Prefixes a library error with the file it is about (not for standard input).
 fn in_file(path: Option<&Path>) -> impl Fn(medseal::Error) -> medseal::Error + '_ {
     move |e| if io::is_stdin(path) { e } else { medseal::Error::new(e.code(), format!("{}: {}", io::name(path), e.message())) }
@@ -291,7 +286,7 @@ fn create(args: CreateArgs) -> Result<(), Failure> {
         (None, Some((_, list))) => list.sequence.saturating_add(1),
         (None, None) => crate::nested_usage_error("trust", "create", "--sequence is required without --add-to"),
     };
-    let issued = args.issued.unwrap_or_else(now);
+    let issued = args.issued.unwrap_or_else(medseal::utc::now);
     let expires = match (args.expires, args.valid_days) {
         (Some(t), _) => t,
         (None, Some(days)) => issued.saturating_add(i64::from(days) * 86_400),
@@ -392,11 +387,11 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
         return Err(error(ResultCode::MEDSEAL_TRUST_LIST_INVALID, format!("{} is already signed; sign the list's JSON", io::name(path))));
     }
     let list = TrustList::from_json(&bytes).map_err(in_file(path))?;
-    let at = args.signing_time.unwrap_or_else(now);
+    let at = args.signing_time.unwrap_or_else(medseal::utc::now);
     if at > list.expires {
         return Err(Failure::Medseal(in_file(path)(medseal::Error::new(
             ResultCode::MEDSEAL_TRUST_LIST_EXPIRED,
-            format!("the list expired at {}; make a new one (trust create --add-to)", trust::show_time(list.expires)),
+            format!("the list expired at {}; make a new one (trust create --add-to)", medseal::utc::show(list.expires)),
         ))));
     }
     let jws = list.sign(&signer)?;
@@ -411,14 +406,14 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let keys = args.keys.iter().map(|path| key::load(path, args.alg).map(Arc::new)).collect::<Result<Vec<_>, _>>()?;
     let path = args.file.as_deref();
     let jws = read_limited(path, LIST_FILE_LIMIT, "a trust list")?;
-    let list = TrustList::verify(&jws, &Verifier::new(keys), args.now.unwrap_or_else(now), args.min_sequence)
+    let list = TrustList::verify(&jws, &Verifier::new(keys), args.now.unwrap_or_else(medseal::utc::now), args.min_sequence)
         .map_err(|e| Failure::Invalid(in_file(path)(e)))?;
     let summary = format!(
         "valid: trust list {} #{}, {} entries, expires {}\n",
         list.issuer,
         list.sequence,
         list.entries().len(),
-        trust::show_time(list.expires)
+        medseal::utc::show(list.expires)
     );
     io::write_stdout(summary.as_bytes())
 }
@@ -436,8 +431,8 @@ fn show(args: ShowArgs) -> Result<(), Failure> {
         "trust list ({status})\nissuer:   {}\nsequence: {}\nissued:   {}\nexpires:  {}\nentries:  {}\n",
         list.issuer,
         list.sequence,
-        trust::show_time(list.issued),
-        trust::show_time(list.expires),
+        medseal::utc::show(list.issued),
+        medseal::utc::show(list.expires),
         list.entries().len()
     );
     if !list.entries().is_empty() {
@@ -451,8 +446,8 @@ fn show(args: ShowArgs) -> Result<(), Failure> {
                 e.facility.clone(),
                 e.role.to_string(),
                 e.alg.to_string(),
-                trust::show_time(e.not_before),
-                trust::show_time(e.not_after),
+                medseal::utc::show(e.not_before),
+                medseal::utc::show(e.not_after),
                 key,
                 e.kid.clone(),
             ]);

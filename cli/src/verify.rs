@@ -84,7 +84,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if let (Some(list_path), Some(key_path)) = (&args.trust_list, &args.trust_list_key) {
         let list_key = key::load(key_path, None)?;
         let bytes = io::read_input(Some(list_path), 16 << 20)?;
-        let now = time_now();
+        let now = medseal::utc::now();
         let list =
             TrustList::verify(&bytes, &Verifier::new(vec![Arc::new(list_key)]), now, args.min_sequence).map_err(in_file(list_path))?;
         verifier = verifier.with_trust_list(Arc::new(list));
@@ -112,11 +112,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
 /// Prefixes a library error with the file it is about.
 fn in_file(path: &std::path::Path) -> impl Fn(medseal::Error) -> medseal::Error + '_ {
     move |e| medseal::Error::new(e.code(), format!("{}: {}", io::name(Some(path)), e.message()))
-}
-
-/// The system clock, Unix seconds.
-fn time_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// `valid: EdDSA signature by kid <kid>, sigT <time>, typ <typ>, <n> payload bytes`, then who
@@ -150,14 +145,8 @@ pub fn summary(v: &Verified) -> String {
     )
 }
 
-/// Header values are signed but chosen by the signer: escape control characters (no terminal
-/// tricks, one line stays one line) and keep them short.
+/// Header values are signed but chosen by the signer: made safe for the terminal (one line
+/// stays one line) and kept short.
 fn shown(text: &str) -> String {
-    const MAX_CHARS: usize = 100;
-    let mut out: String =
-        text.chars().take(MAX_CHARS).flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
-    if text.chars().nth(MAX_CHARS).is_some() {
-        out.push('…');
-    }
-    out
+    medseal::untrusted::shown_max(text, 100)
 }

@@ -108,6 +108,22 @@ fn canon_default_refuses_lossy_numbers_and_plain_accepts_them() {
     assert_eq!(ok(run(&["canon", "--allow-lossy-numbers"], Some(br#"{"a":1.50}"#))), r#"{"a":1.5}"#);
 }
 
+/// `--plain` is RFC 8785 exactly for numbers too: a double between 2^53 and 1e21 is written
+/// as ECMAScript writes it (a bare integer), and that output reads back under `--plain`. The
+/// strict default refuses it and says why; an integer literal a double would change is
+/// refused in both modes.
+#[test]
+fn canon_plain_writes_big_doubles_as_rfc8785_does() {
+    let doc = br#"{"b":9007199254740993.0,"a":1e20,"c":[-1.5e16,1e21]}"#;
+    let canonical = r#"{"a":100000000000000000000,"b":9007199254740992,"c":[-15000000000000000,1e+21]}"#;
+    assert_eq!(ok(run(&["canon", "--plain"], Some(doc))), canonical);
+    assert_eq!(ok(run(&["canon", "--plain"], Some(canonical.as_bytes()))), canonical, "plain output reads back in plain mode");
+    let err = fails(run(&["canon"], Some(doc)), "MEDSEAL_JSON_NUMBER_OUT_OF_RANGE");
+    assert!(err.contains("±(2^53−1)") && err.contains("line 1"), "{err}");
+    fails(run(&["canon"], Some(canonical.as_bytes())), "MEDSEAL_JSON_NUMBER_OUT_OF_RANGE");
+    fails(run(&["canon", "--plain"], Some(b"[9007199254740993]")), "MEDSEAL_JSON_NUMBER_OUT_OF_RANGE");
+}
+
 #[test]
 fn canon_duplicate_key_names_line_and_column() {
     let dir = TempDir::new();

@@ -865,7 +865,8 @@ fn final_checks(pilot: &Pilot, seed: u64) -> Findings {
             let mut args = strings(&["receipt", "verify", "--receipt-key"]);
             args.extend([s(&f.dir.join("receipt.pub")), "--tree-head-key".into(), s(&f.dir.join("tree-head.pub"))]);
             // `--digest=`: a base64url digest may begin with '-', which clap would take for an option.
-            args.extend(["--record-id".into(), r.record_id.clone(), format!("--digest={}", ledger::encode_hash(&r.digest))]);
+            args.extend(["--source".into(), r.source.clone(), "--record-id".into(), r.record_id.clone()]);
+            args.push(format!("--digest={}", ledger::encode_hash(&r.digest)));
             args.extend(["--proof".into(), s(&proof), s(&receipt)]);
             let out = ok(&args);
             assert!(out.starts_with(&format!("valid: receipt for {}", r.record_id)), "seed {seed}: {out}");
@@ -947,7 +948,7 @@ fn kill_9_the_submitters_at_random_points_then_every_record_is_at_the_hub_once()
 
     let found = final_checks(&pilot, seed);
     // The CLI's audit of the hub's ledger (strict about the order, see audit_allowing_reordering).
-    let audit = medseal(&strings(&["hub", "ledger", "--dir", &s(&pilot.hub_dir)])).output().unwrap();
+    let audit = medseal(&strings(&["hub", "audit", "--dir", &s(&pilot.hub_dir)])).output().unwrap();
     let audit_said = if audit.status.success() {
         String::from_utf8_lossy(&audit.stdout).lines().next().unwrap_or_default().to_owned()
     } else {
@@ -964,7 +965,7 @@ fn kill_9_the_submitters_at_random_points_then_every_record_is_at_the_hub_once()
          records: {} ({}), each at the hub once, numbers 1..N per source; {} answered DUPLICATE with the original receipt;\n\
          {} met a transport failure on the way (the hub killed), {} of them then answered DUPLICATE;\n\
          {} receipts verified, {} tree heads consistent with the last; {} records reached the hub out of sequence order; most attempts {}\n\
-         medseal hub ledger: {audit_said}",
+         medseal hub audit: {audit_said}",
         stats.runs,
         stats.concurrent_runs,
         runs_done.as_secs_f64(),
@@ -1046,7 +1047,7 @@ fn kill_9_while_a_new_outbox_file_is_created() {
         committed += usize::from(ack.already_queued && !printed);
         let (_, second) = parse_ack(&ok(&enqueue(&outbox, "r2"))).unwrap();
         assert_eq!(second.sequence, 2, "seed {seed}");
-        let ledger = ok(&strings(&["outbox", "ledger", "--outbox", &s(&outbox)]));
+        let ledger = ok(&strings(&["outbox", "sealed", "--outbox", &s(&outbox)]));
         assert_eq!(ledger.lines().count(), 2, "seed {seed}: {ledger}");
     }
     println!(

@@ -1,7 +1,7 @@
 //! `medseal outbox`: the real binary, as hospital scripts and operators run it. Many
 //! `medseal outbox enqueue` processes at once into one file (gapless numbers), the local
 //! receipt in text and JSON, idempotency, pre-sealed envelopes, dead-letter handling, export,
-//! the ledger, and the refusals with their exit codes.
+//! the list of sealed records, and the refusals with their exit codes.
 
 use std::fs;
 use std::path::PathBuf;
@@ -182,14 +182,14 @@ fn many_processes_enqueue_at_once_with_gapless_numbers() {
     numbers.sort();
     assert_eq!(numbers.iter().map(|(n, _)| *n).collect::<Vec<_>>(), (1..=processes as u64).collect::<Vec<_>>());
 
-    // The ledger agrees with what each process printed, and checks the numbers itself.
-    let ledger = ok(p.outbox("ledger", &[]));
+    // The list of sealed records agrees with what each process printed, and checks the numbers itself.
+    let ledger = ok(p.outbox("sealed", &[]));
     let lines: Vec<&str> = ledger.lines().collect();
     assert_eq!(lines.len(), processes);
     for (line, (n, id)) in lines.iter().zip(&numbers) {
         assert_eq!((json_field(line, "sequence"), json_field(line, "record_id")), (n.to_string(), id.to_string()));
     }
-    assert_eq!(ok(p.outbox("ledger", &["--from", "20"])).lines().count(), processes - 19);
+    assert_eq!(ok(p.outbox("sealed", &["--from", "20"])).lines().count(), processes - 19);
     let list = ok(p.outbox("list", &["--json", "--state", "queued"]));
     assert_eq!(list.lines().count(), processes);
 }
@@ -284,7 +284,7 @@ fn export_is_a_usable_outbox_and_files_are_checked() {
     fails(p.outbox("export", &["--to", &backup]), 1, "already exists");
     let copy = ok(run(&["outbox", "status", "--outbox", &backup, "--json"]));
     assert_eq!(json_field(&copy, "queued"), "1");
-    assert_eq!(ok(run(&["outbox", "ledger", "--outbox", &backup])), ok(p.outbox("ledger", &[])));
+    assert_eq!(ok(run(&["outbox", "sealed", "--outbox", &backup])), ok(p.outbox("sealed", &[])));
 
     // Administration never creates a file; enqueue refuses another facility and non-outboxes.
     let missing = p.dir.path("missing.sqlite");

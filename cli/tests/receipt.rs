@@ -165,25 +165,42 @@ fn receipt_verify() {
     let protobuf = hub.dir.write("proof.pb", ledger::inclusion_proof_to_protobuf(&proof));
     let (rk, tk) = (hub.receipt_key.as_str(), hub.tree_head_key.as_str());
     let expected = "valid: receipt for rec-4 (source hospital-a #5), ledger index 4 of 7, received 2026-01-01T00:00:04Z\n";
-    let base = ["receipt", "verify", "--receipt-key", rk, "--tree-head-key", tk];
-    for proof_file in [&json, &protobuf] {
-        assert_eq!(ok(run(&[&base[..], &["--proof", proof_file, &receipt]].concat())), expected);
-    }
-    // The record id and the digest, given or computed from the envelope.
-    let envelope = hub.dir.write("envelope.pb", &hub.envelopes[4]);
     let digest = ledger::encode_hash(&hub.entries[4].digest);
-    let checked = [&base[..], &["--record-id", "rec-4", "--digest", &digest, "--proof", &json, &receipt]].concat();
-    assert_eq!(ok(run(&checked)), expected);
+    let digest_arg = format!("--digest={digest}");
+    // What the receipt must be about: the facility, the record id and the envelope digest.
+    let base = ["receipt", "verify", "--receipt-key", rk, "--tree-head-key", tk, "--source", "hospital-a", "--record-id", "rec-4"];
+    let checked = [&base[..], &[digest_arg.as_str()]].concat();
+    for proof_file in [&json, &protobuf] {
+        assert_eq!(ok(run(&[&checked[..], &["--proof", proof_file, &receipt]].concat())), expected);
+    }
+    // The digest computed from the envelope.
+    let envelope = hub.dir.write("envelope.pb", &hub.envelopes[4]);
     assert_eq!(ok(run(&[&base[..], &["--envelope", &envelope, "--proof", &json, &receipt]].concat())), expected);
     // The receipt from standard input.
-    let from_stdin = run_with_stdin(&[&base[..], &["--proof", &json]].concat(), Some(hub.receipt(4, 7).as_bytes()));
+    let from_stdin = run_with_stdin(&[&checked[..], &["--proof", &json]].concat(), Some(hub.receipt(4, 7).as_bytes()));
     assert_eq!(ok(from_stdin), expected);
 
-    // Another record's id, digest or envelope.
-    let wrong_id = run(&[&base[..], &["--record-id", "rec-3", "--proof", &json, &receipt]].concat());
+    // Another facility's receipt (the same record id and digest, as another facility would
+    // have them) is refused, and so is another record's id, digest or envelope.
+    let subject = |source: &str, record_id: &str| {
+        ["receipt", "verify", "--receipt-key", rk, "--tree-head-key", tk, "--source", source, "--record-id", record_id]
+            .map(str::to_owned)
+            .to_vec()
+    };
+    let with = |mut args: Vec<String>, more: &[&str]| {
+        args.extend(more.iter().map(|s| s.to_string()));
+        run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let other_facility = with(subject("hospital-b", "rec-4"), &[&digest_arg, "--proof", &json, &receipt]);
+    fails_with(
+        other_facility,
+        1,
+        &["medseal: invalid: ", "receipt.jws: ", "facility \"hospital-a\", not \"hospital-b\"", "MEDSEAL_LEDGER_RECEIPT_INVALID"],
+    );
+    let wrong_id = with(subject("hospital-a", "rec-3"), &[&digest_arg, "--proof", &json, &receipt]);
     fails_with(wrong_id, 1, &["medseal: invalid: ", "receipt.jws: ", "\"rec-4\", not \"rec-3\"", "MEDSEAL_LEDGER_RECEIPT_INVALID"]);
-    let other = ledger::encode_hash(&hub.entries[3].digest);
-    let wrong_digest = run(&[&base[..], &["--digest", &other, "--proof", &json, &receipt]].concat());
+    let other = format!("--digest={}", ledger::encode_hash(&hub.entries[3].digest));
+    let wrong_digest = run(&[&base[..], &[other.as_str(), "--proof", &json, &receipt]].concat());
     fails_with(wrong_digest, 1, &["another envelope digest", "MEDSEAL_LEDGER_RECEIPT_INVALID"]);
     let other_envelope = hub.dir.write("other.pb", &hub.envelopes[3]);
     let wrong_envelope = run(&[&base[..], &["--envelope", &other_envelope, "--proof", &json, &receipt]].concat());
@@ -193,11 +210,23 @@ fn receipt_verify() {
         1,
         &["--digest: ", "MEDSEAL_INVALID_ARGUMENT"],
     );
+    // The subject is required: without the facility, the record id or the digest, a usage error.
+    let keys = ["receipt", "verify", "--receipt-key", rk, "--tree-head-key", tk];
+    let no_source = [&keys[..], &["--record-id", "rec-4", digest_arg.as_str(), "--proof", &json, &receipt]].concat();
+    fails_with(run(&no_source), 2, &["--source"]);
+    let no_id = [&keys[..], &["--source", "hospital-a", digest_arg.as_str(), "--proof", &json, &receipt]].concat();
+    fails_with(run(&no_id), 2, &["--record-id"]);
+    fails_with(run(&[&base[..], &["--proof", &json, &receipt]].concat()), 2, &["--digest"]);
+    let base = checked;
 
     // The keys swapped, or the tree head's key given for both.
-    let swapped = run(&["receipt", "verify", "--receipt-key", tk, "--tree-head-key", rk, "--proof", &json, &receipt]);
+    let swap = |receipt_key: &str, tree_head_key: &str, receipt: &str| {
+        let args = ["receipt", "verify", "--receipt-key", receipt_key, "--tree-head-key", tree_head_key, "--source", "hospital-a"];
+        run(&[&args[..], &["--record-id", "rec-4", digest_arg.as_str(), "--proof", &json, receipt]].concat())
+    };
+    let swapped = swap(tk, rk, &receipt);
     fails_with(swapped, 1, &["not signed by a receipt key", "MEDSEAL_LEDGER_RECEIPT_INVALID"]);
-    let one_key = run(&["receipt", "verify", "--receipt-key", rk, "--tree-head-key", rk, "--proof", &json, &receipt]);
+    let one_key = swap(rk, rk, &receipt);
     fails_with(one_key, 1, &["not signed by a tree-head key", "MEDSEAL_LEDGER_TREE_HEAD_INVALID"]);
 
     // A proof of another size, another leaf, a broken path, a receipt as tree head.
@@ -214,7 +243,7 @@ fn receipt_verify() {
     fails_with(run(&[&base[..], &["--proof", &garbage, &receipt]].concat()), 1, &["garbage.json: ", "MEDSEAL_LEDGER_PROOF_INVALID"]);
     // A tree head given as the receipt.
     let head = hub.dir.write("head.jws", hub.tree_head(7));
-    let as_receipt = run(&["receipt", "verify", "--receipt-key", tk, "--tree-head-key", rk, "--proof", &json, &head]);
+    let as_receipt = swap(tk, rk, &head);
     fails_with(as_receipt, 1, &["not \"medseal-receipt+jws\"", "MEDSEAL_LEDGER_RECEIPT_INVALID"]);
 
     // Usage: the proof is required; stdin feeds one input only; a missing file is named.

@@ -102,8 +102,8 @@ int main(int argc, char **argv) {
     TRY("making the metadata", medseal_meta_new((const uint8_t *)record_id, strlen(record_id), (const uint8_t *)source,
                                                 strlen(source), 42, &meta));
     const medseal_recipient_key *recipients[] = {hub_public};
-    TRY("sealing", medseal_seal_signed(signer, meta, recipients, 1, (const uint8_t *)RECORD, strlen(RECORD),
-                                       MEDSEAL_AEAD_AES_256_GCM, encoding, &sealed));
+    TRY("sealing", medseal_signer_sign_and_seal(signer, (const uint8_t *)RECORD, strlen(RECORD), meta, recipients, 1,
+                                                MEDSEAL_AEAD_AES_256_GCM, encoding, &sealed));
     if (encoding == MEDSEAL_ENVELOPE_JSON) {
         print_buffer("envelope", sealed);
     } else {
@@ -135,7 +135,7 @@ int main(int argc, char **argv) {
     printf("record: %.*s\n", (int)len, (const char *)data);
 
     /* The record received is exactly the canonical form of the record sent. */
-    TRY("canonicalizing", medseal_canonicalize((const uint8_t *)RECORD, strlen(RECORD), 0, &canonical));
+    TRY("canonicalizing", medseal_json_canonicalize((const uint8_t *)RECORD, strlen(RECORD), 0, &canonical));
     if (len != medseal_buffer_len(canonical) || memcmp(data, medseal_buffer_data(canonical), len) != 0) {
         fprintf(stderr, "the opened record differs from the canonical record sent\n");
         goto done;

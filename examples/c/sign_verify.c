@@ -142,7 +142,7 @@ int main(int argc, char **argv) {
                 (unsigned)medseal_abi_version(), (unsigned)MEDSEAL_ABI_VERSION);
         return EXIT_FAILURE;
     }
-    printf("medseal %s (ABI %u)\n", medseal_version(), (unsigned)medseal_abi_version());
+    printf("medseal %s (ABI %u)\n", medseal_library_version(), (unsigned)medseal_abi_version());
 
     /* 1. The record: the file given, or the sample. */
     if (argc > 1) {
@@ -155,7 +155,7 @@ int main(int argc, char **argv) {
 
     /* 2. Canonicalize it. Signing does this itself; we do it here to show the exact bytes that
      *    get signed, and to report JSON problems (with line and column) before anything else. */
-    rc = medseal_canonicalize(doc, doc_len, CANON_FLAGS, &canonical);
+    rc = medseal_json_canonicalize(doc, doc_len, CANON_FLAGS, &canonical);
     if (rc != MEDSEAL_OK) {
         print_error("canonicalizing the record", rc);
         goto done;

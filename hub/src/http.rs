@@ -17,8 +17,9 @@ use medseal::wire::{ConsistencyProof, RecordResult, RecordStatus, SubmitBatch, S
 use prost::Message;
 use serde_json::json;
 
-use crate::hub::{shown, BatchError, Hub, Outcome, MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
+use crate::hub::{BatchError, Hub, Outcome, MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
 use crate::json;
+use medseal::untrusted::shown;
 
 /// Every route: method and path (axum syntax). The router is made from this table.
 pub const ROUTES: [(&str, &str); 5] = [
@@ -312,7 +313,7 @@ async fn tree_head(State(hub): State<Arc<Hub>>) -> Response {
         "tree_head": latest.jws,
         "tree_size": latest.head.tree_size,
         "root_hash": base64_url(&latest.head.root_hash),
-        "timestamp": medseal::jws::format_sig_time(latest.head.timestamp).unwrap_or_default(),
+        "timestamp": medseal::utc::format(latest.head.timestamp).unwrap_or_default(),
     });
     json_response(body.to_string().into_bytes())
 }

@@ -13,13 +13,12 @@ use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-/// The media type of a compact JWS (RFC 7515 section 9.2.1).
-const COMPACT_RECORD_CONTENT_TYPE: &str = "application/jose";
-
-use medseal::jws::{DetachedPayload, TrustedBy, DEFAULT_TYP};
+use medseal::jws::TrustedBy;
 use medseal::ledger::{leaf_hash, receipt_sign_options, tree_head_sign_options, Hash, LedgerEntry, MerkleTree, Receipt, TreeHead};
-use medseal::seal::SIGNED_RECORD_CONTENT_TYPE;
+use medseal::record::{self, OpenStep};
 use medseal::trust::TrustList;
+use medseal::untrusted::shown;
+use medseal::utc::now;
 use medseal::wire::{InclusionProof, SubmittedRecord};
 use medseal::{Envelope, Key, Meta, RecipientKey, ResultCode, SignOptions, Signer, Verifier};
 use rusqlite::Connection;
@@ -577,38 +576,26 @@ impl Checker<'_> {
                 format!("the record's source is {}, but the client certificate is {}'s", shown(&meta.source), shown(self.facility)),
             );
         }
-        // A flattened JWS (application/jose+json) or a compact one (application/jose): the outbox
-        // labels each as what it is, and the verifier reads both.
-        if meta.content_type != SIGNED_RECORD_CONTENT_TYPE && meta.content_type != COMPACT_RECORD_CONTENT_TYPE {
-            return Early(
-                Code::Malformed,
-                format!(
-                    "the envelope holds {}, not a signed record ({SIGNED_RECORD_CONTENT_TYPE} or {COMPACT_RECORD_CONTENT_TYPE})",
-                    shown(&meta.content_type)
-                ),
-            );
+        // A flattened JWS or a compact one, each labelled as what it is (medseal::record).
+        if let Err(e) = record::check_content_type(&meta.content_type) {
+            return Early(Code::Malformed, e.message().to_owned());
         }
         let late = self.open_and_verify(&envelope).err();
         Checked::Candidate { meta: envelope.meta, digest, late }
     }
 
-    /// Opens with the hub's key and verifies the signed record inside; the signer must belong
-    /// to the envelope's source.
+    /// Opens with the hub's key and verifies the signed record inside exactly as the library
+    /// does for hospitals ([`record::open_verified_steps`]); the signer must belong to the
+    /// envelope's source.
     fn open_and_verify(&self, envelope: &Envelope) -> Result<(), (Code, String)> {
-        let jws = envelope.open(&self.hub.recipient).map_err(|e| match e.code() {
-            ResultCode::MEDSEAL_SEAL_WRONG_RECIPIENT => (Code::NotForHub, "the envelope is not sealed to this hub's key".to_owned()),
-            _ => (Code::DecryptFailed, e.message().to_owned()),
+        let verified = record::open_verified_steps(envelope, &self.hub.recipient, &self.verifier).map_err(|(step, e)| match step {
+            OpenStep::ContentType | OpenStep::NotARecord => (Code::Malformed, e.message().to_owned()),
+            OpenStep::Open if e.code() == ResultCode::MEDSEAL_SEAL_WRONG_RECIPIENT => {
+                (Code::NotForHub, "the envelope is not sealed to this hub's key".to_owned())
+            }
+            OpenStep::Open => (Code::DecryptFailed, e.message().to_owned()),
+            OpenStep::Verify => (Code::SignatureInvalid, format!("{} ({})", e.message(), e.code().name())),
         })?;
-        let verified = self
-            .verifier
-            .verify(&jws, DetachedPayload::None)
-            .map_err(|e| (Code::SignatureInvalid, format!("{} ({})", e.message(), e.code().name())))?;
-        if verified.typ.as_deref() != Some(DEFAULT_TYP) || verified.signing_time.is_none() {
-            return Err((
-                Code::Malformed,
-                format!("the sealed JWS is not a medseal record (it needs \"typ\":\"{DEFAULT_TYP}\" and a \"sigT\")"),
-            ));
-        }
         let signer = match (&verified.trusted_by, &self.owners) {
             (TrustedBy::TrustList { facility }, _) => Some(facility.as_str()),
             (TrustedBy::Key, Some(registry)) => registry.owners.get(&verified.key_id).map(String::as_str),
@@ -658,18 +645,4 @@ fn path_checked(tree: &MerkleTree, index: u64, size: u64) -> Result<Vec<Vec<u8>>
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Only reads happen under this lock: a panic cannot have left anything half-done.
     mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The current time, Unix seconds.
-pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-/// Text from a client for messages: control characters escaped, at most 64 characters.
-pub fn shown(text: &str) -> String {
-    let mut out: String = text.chars().take(64).flat_map(char::escape_default).collect();
-    if text.chars().nth(64).is_some() {
-        out.push('…');
-    }
-    out
 }

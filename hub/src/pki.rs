@@ -81,7 +81,7 @@ pub fn init(options: &InitOptions) -> Result<HubConfig> {
             let _ = std::fs::remove_file(PathBuf::from(name));
         }
     }
-    let now = OffsetDateTime::now_utc();
+    let now = system_time();
 
     // The CA.
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
@@ -204,7 +204,7 @@ pub fn enroll(options: &EnrollOptions) -> Result<Enrolled> {
     let ca_key = KeyPair::from_pem(std::str::from_utf8(&ca_key_pem).map_err(|_| Error::new("ca.key is not PEM"))?)?;
     let issuer = Issuer::from_ca_cert_pem(&ca_pem, ca_key)?;
 
-    let now = OffsetDateTime::now_utc();
+    let now = system_time();
     let client_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let mut client = CertificateParams::new(Vec::<String>::new())?;
     client.distinguished_name = name(&options.facility);
@@ -245,13 +245,21 @@ pub fn enroll(options: &EnrollOptions) -> Result<Enrolled> {
     })
 }
 
-/// A facility id: what `meta.source` may hold (1 to 256 bytes, no control characters), without
-/// surrounding spaces.
+/// A facility id: what `meta.source` may hold (the id rule of a signed record,
+/// `medseal::record::check_id`), and, at enrollment, no surrounding spaces: the id becomes the
+/// certificate's CN, where a space at either end is invisible.
 fn check_facility(facility: &str) -> Result<()> {
-    if facility.is_empty() || facility.len() > 256 || facility.chars().any(char::is_control) || facility.trim() != facility {
-        return Err(Error::new("a facility id has 1 to 256 bytes, no control characters and no surrounding spaces"));
+    medseal::record::check_id("a facility id", facility, medseal::ResultCode::MEDSEAL_INVALID_ARGUMENT)
+        .map_err(|e| Error::new(e.message().to_owned()))?;
+    if facility.trim() != facility {
+        return Err(Error::new(format!("a facility id has no surrounding spaces: {:?}", medseal::untrusted::shown(facility))));
     }
     Ok(())
+}
+
+/// The system clock (`medseal::utc::now`) as the certificate builder wants it.
+fn system_time() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(medseal::utc::now()).expect("the system clock is a valid time")
 }
 
 fn check_hostname(hostname: &str) -> Result<()> {

@@ -33,6 +33,16 @@ pub enum NfcPolicy {
 pub struct CanonOptions {
     /// Accept numbers whose canonical text differs from their input text (`1.50` → `1.5`).
     pub allow_lossy_numbers: bool,
+    /// Accept numbers of magnitude between 2^53 − 1 and 1e21, which RFC 8785 writes as bare
+    /// integers beyond I-JSON's exact range (`1e20` → `100000000000000000000`). Spelled as a
+    /// double (`1e20`, `9007199254740993.0`), such a number is read as the double it denotes
+    /// (and needs `allow_lossy_numbers` when that changes its text); spelled as an integer
+    /// literal, it is accepted only if the literal is exactly its canonical text, so RFC 8785
+    /// output (medseal's or any other implementation's) reads back while an integer a double
+    /// would change (`9007199254740993`) is refused in every mode (DESIGN 3.1). Off by default:
+    /// the strict policy's output must re-parse under the strict policy, which refuses every
+    /// integer literal beyond ±(2^53 − 1). [`CanonOptions::plain`] turns it on.
+    pub allow_unsafe_integers: bool,
     /// What to do with strings not in NFC.
     pub nfc: NfcPolicy,
     /// A FHIR signature variant to apply after parsing.
@@ -48,8 +58,8 @@ pub struct CanonOptions {
 
 /// Default nesting limit: far above any FHIR resource, far below a stack overflow.
 pub const DEFAULT_MAX_DEPTH: usize = 128;
-/// Default input limit: 64 MiB.
-pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
+/// Default input limit: 64 MiB ([`crate::limits::MAX_JSON_BYTES`]).
+pub const DEFAULT_MAX_BYTES: usize = crate::limits::MAX_JSON_BYTES;
 /// Default value limit: 8 Mi values, about twice what a 64 MiB FHIR document holds.
 pub const DEFAULT_MAX_VALUES: usize = 8 << 20;
 
@@ -57,6 +67,7 @@ impl Default for CanonOptions {
     fn default() -> Self {
         CanonOptions {
             allow_lossy_numbers: false,
+            allow_unsafe_integers: false,
             nfc: NfcPolicy::Refuse,
             fhir: None,
             max_depth: DEFAULT_MAX_DEPTH,
@@ -67,10 +78,13 @@ impl Default for CanonOptions {
 }
 
 impl CanonOptions {
-    /// Exactly RFC 8785 and nothing more: lossy numbers accepted, no NFC check.
-    /// Strict I-JSON parsing (duplicates, surrogates, ranges) still applies, as RFC 8785 requires.
+    /// Exactly RFC 8785 and nothing more: lossy numbers accepted, numbers up to 1e21 written
+    /// as RFC 8785 writes them (see [`CanonOptions::allow_unsafe_integers`]), no NFC check.
+    /// Strict I-JSON parsing (duplicate keys, lone surrogates, finite doubles, integer literals
+    /// a double cannot carry unchanged) still applies, as RFC 8785 requires I-JSON input.
+    /// Plain output always re-parses in plain mode to itself.
     pub fn plain() -> Self {
-        CanonOptions { allow_lossy_numbers: true, nfc: NfcPolicy::Ignore, ..Self::default() }
+        CanonOptions { allow_lossy_numbers: true, allow_unsafe_integers: true, nfc: NfcPolicy::Ignore, ..Self::default() }
     }
 }
 

@@ -370,17 +370,27 @@ impl<'a> Parser<'a, '_> {
         if !value.is_finite() {
             return Err(out_of_range("number too large for a double"));
         }
-        if is_integer && value.abs() > MAX_SAFE_INTEGER {
-            return Err(out_of_range("integer outside ±(2^53−1)"));
+        let beyond_safe = value.abs() > MAX_SAFE_INTEGER;
+        if is_integer && beyond_safe && !(self.options.allow_unsafe_integers && number_text_is(value, raw)) {
+            // DESIGN 3.1 (I-JSON, RFC 7493 §2.2): an integer literal beyond ±(2^53−1) is not
+            // carried exactly by a double. Plain mode accepts only the literals that are
+            // exactly what RFC 8785 writes for their double, so its own output reads back.
+            return Err(out_of_range(if self.options.allow_unsafe_integers {
+                "integer outside ±(2^53−1) that a double cannot hold as written (I-JSON); send it as a string"
+            } else {
+                "integer outside ±(2^53−1) (I-JSON: a double cannot hold it exactly); send it as a string"
+            }));
         }
-        // Any other spelling of such a value (`1e20`, `9007199254740992.0`) is refused too:
-        // RFC 8785 writes every integral double below 1e21 as a bare integer
-        // ("100000000000000000000"), which the rule above would refuse when the canonical
-        // output is read back. Refusing it here keeps canonical output always readable, so
-        // canonicalization is idempotent. (Values from 1e21 up are written with an exponent
-        // and stay accepted, as RFC 8785's own `1E30` example needs.)
-        if value.abs() > MAX_SAFE_INTEGER && value.abs() < 1e21 {
-            return Err(out_of_range("number is an integer outside ±(2^53−1) (RFC 8785 would write it as one)"));
+        // Under the strict policy any other spelling of a value RFC 8785 writes as such an
+        // integer (`1e20` → "100000000000000000000", `9007199254740992.0`) is refused too: the
+        // rule above would refuse the canonical output when it is read back, and strict output
+        // must always re-parse under the strict policy. Plain mode (`allow_unsafe_integers`)
+        // reads them as doubles, as RFC 8785 does. From 1e21 up, values are written with an
+        // exponent and accepted in every mode (RFC 8785's own `1E30` example).
+        if !is_integer && beyond_safe && value.abs() < 1e21 && !self.options.allow_unsafe_integers {
+            return Err(out_of_range(
+                "number is an integer outside ±(2^53−1) that RFC 8785 would write as a bare integer, which the strict policy cannot read back (plain RFC 8785 mode accepts it)",
+            ));
         }
         let number = Number::new(value).expect("finite");
         if !self.options.allow_lossy_numbers && !number_text_is(value, raw) {
@@ -415,8 +425,10 @@ mod tests {
         assert_eq!(code(r#"["\ud800"]"#, &plain), ResultCode::MEDSEAL_JSON_LONE_SURROGATE);
         assert_eq!(code(r#"["\udc00\ud800"]"#, &plain), ResultCode::MEDSEAL_JSON_LONE_SURROGATE);
         assert_eq!(code(r#"["\ud800\u0041"]"#, &plain), ResultCode::MEDSEAL_JSON_LONE_SURROGATE);
-        assert_eq!(code("9007199254740992", &plain), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
-        assert_eq!(code("-9007199254740992", &plain), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
+        assert_eq!(code("9007199254740993", &plain), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
+        assert_eq!(code("-9007199254740993", &plain), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
+        assert_eq!(code("9007199254740992", &CanonOptions::default()), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
+        assert!(parse(b"9007199254740992", &plain).is_ok(), "RFC 8785 text of 2^53");
         assert_eq!(code("1e400", &plain), ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE);
         assert!(parse(b"9007199254740991", &plain).is_ok());
         assert_eq!(code("[1,]", &plain), ResultCode::MEDSEAL_JSON_SYNTAX);

@@ -79,14 +79,19 @@ pub fn run<R: PanicValue>(name: &str, f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs an export that returns `medseal_result`: `Ok` is `MEDSEAL_OK`, an error becomes its
-/// code with its message recorded.
+/// code with its message recorded. With `keep_last_error` (the reader of the last error) the
+/// last error is never touched: not cleared on entry, not replaced by the reader's own error
+/// or panic, which only give their code.
 pub fn run_status(name: &str, keep_last_error: bool, f: impl FnOnce() -> Result<()>) -> ResultCode {
     enter(keep_last_error);
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => ResultCode::MEDSEAL_OK,
+        Ok(Err(error)) if keep_last_error => error.code(),
         Ok(Err(error)) => fail(&error),
         Err(payload) => {
-            panicked(name, payload);
+            if !keep_last_error {
+                panicked(name, payload);
+            }
             ResultCode::MEDSEAL_PANIC
         }
     }
@@ -116,6 +121,12 @@ mod tests {
         let _: usize = run("infallible", || 0);
         with_last_error(|m| assert_eq!(m, "old"));
         assert_eq!(run_status("f", true, || Ok(())), ResultCode::MEDSEAL_OK);
+        with_last_error(|m| assert_eq!(m, "old"));
+        // The reader's own failures and panics leave the message too.
+        let own = || Err(crate::error::err!(MEDSEAL_NULL_ARGUMENT, "new"));
+        assert_eq!(run_status("f", true, own), ResultCode::MEDSEAL_NULL_ARGUMENT);
+        with_last_error(|m| assert_eq!(m, "old"));
+        assert_eq!(run_status("f", true, || panic!("boom")), ResultCode::MEDSEAL_PANIC);
         with_last_error(|m| assert_eq!(m, "old"));
         assert_eq!(run_status("f", false, || Ok(())), ResultCode::MEDSEAL_OK);
         with_last_error(|m| assert_eq!(m, ""));

@@ -46,7 +46,7 @@ pub(crate) fn options_from_flags(flags: u32) -> Result<CanonOptions> {
 /// by `flags`, a set of `MEDSEAL_CANON_*`; 0 is strict) into a new buffer at `*out`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_canonicalize(json: *const u8, len: usize, flags: u32, out: *mut *mut medseal_buffer) -> ResultCode {
+pub extern "C" fn medseal_json_canonicalize(json: *const u8, len: usize, flags: u32, out: *mut *mut medseal_buffer) -> ResultCode {
     let input = bytes(json, len, "json")?;
     let out = Out::new(out, "out")?;
     let options = options_from_flags(flags)?;

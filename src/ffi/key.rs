@@ -14,13 +14,15 @@ pub struct medseal_key {
     pub(crate) key: Arc<Key>,
 }
 
-fn algorithm(alg: u32) -> Result<Algorithm> {
-    Algorithm::from_c_id(alg).ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown algorithm {alg} (use MEDSEAL_ALG_*)"))
+/// The algorithm for a `MEDSEAL_ALG_*` number (not `MEDSEAL_ALG_FROM_KEY`).
+pub(super) fn algorithm(alg: u32) -> Result<Algorithm> {
+    super::constants::algorithm_from_c(alg).ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown algorithm {alg} (use MEDSEAL_ALG_*)"))
 }
 
 /// The key format for a `MEDSEAL_KEY_FORMAT_*` number (signing and recipient keys alike).
 pub(super) fn key_format(id: u32) -> Result<KeyFormat> {
-    KeyFormat::from_c_id(id).ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown key format {id} (use MEDSEAL_KEY_FORMAT_*)"))
+    super::constants::key_format_from_c(id)
+        .ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown key format {id} (use MEDSEAL_KEY_FORMAT_*)"))
 }
 
 /// Generates a new private key: `MEDSEAL_ALG_EDDSA` or `MEDSEAL_ALG_ES256`.
@@ -76,7 +78,7 @@ pub extern "C" fn medseal_key_kid(key: *const medseal_key, out: *mut *mut medsea
 #[no_mangle]
 pub extern "C" fn medseal_key_algorithm(key: *const medseal_key, alg: *mut u32) -> ResultCode {
     let key = handle(key, "key")?;
-    Out::new(alg, "alg")?.write(key.key.algorithm().c_id());
+    Out::new(alg, "alg")?.write(super::constants::algorithm_to_c(key.key.algorithm()));
     Ok(())
 }
 

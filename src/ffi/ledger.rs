@@ -63,13 +63,26 @@ impl HashOut {
     }
 }
 
+/// Borrows a required, non-empty UTF-8 text argument.
+fn required_text<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a str> {
+    let value = text(ptr, len, name)?;
+    if value.is_empty() {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "argument `{name}` is empty"));
+    }
+    Ok(value)
+}
+
 /// Checks what the hub returned for one record (docs/SUBMISSION.md "Checking a receipt"):
-/// `receipt` (the compact JWS) verifies with `receipt_key` and names `record_id` (when given:
-/// NULL and 0 skip that check); `inclusion_proof` (a protobuf `medseal.v1.InclusionProof`, or
-/// its JSON mapping) carries a tree head that verifies with `tree_head_key` (another key) for
-/// the receipt's tree size, and an audit path from the receipt's ledger entry to its root.
-/// Compare the envelope digest yourself with `medseal_receipt_digest`.
-/// Errors: `MEDSEAL_LEDGER_RECEIPT_INVALID`, `_TREE_HEAD_INVALID`, `_PROOF_INVALID`.
+/// `receipt` (the compact JWS) verifies with `receipt_key` and names exactly the record the
+/// caller sent: the facility `source`, the record id `record_id` and the envelope digest
+/// `digest` (SHA-256 of the protobuf envelope in base64url without padding, 43 characters), all
+/// three UTF-8 text as the receipt writes them, required and not empty; `inclusion_proof` (a
+/// protobuf `medseal.v1.InclusionProof`, or its JSON mapping) carries a tree head that
+/// verifies with `tree_head_key` (another key) for the receipt's tree size, and an audit path
+/// from the receipt's ledger entry to its root. A receipt for another facility, record or
+/// envelope is `MEDSEAL_LEDGER_RECEIPT_INVALID`, the message naming the field that differs.
+/// Errors: `MEDSEAL_LEDGER_RECEIPT_INVALID`, `_TREE_HEAD_INVALID`, `_PROOF_INVALID`;
+/// `MEDSEAL_INVALID_ARGUMENT` for an empty text or a `digest` that is not such a hash.
 #[ffi_export]
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
@@ -80,18 +93,28 @@ pub extern "C" fn medseal_receipt_verify(
     proof_len: usize,
     receipt_key: *const medseal_key,
     tree_head_key: *const medseal_key,
+    source: *const u8,
+    source_len: usize,
     record_id: *const u8,
     record_id_len: usize,
+    digest: *const u8,
+    digest_len: usize,
     out: *mut *mut medseal_receipt,
 ) -> ResultCode {
     let jws = bytes(receipt, receipt_len, "receipt")?;
     let proof = bytes(inclusion_proof, proof_len, "inclusion_proof")?;
     let receipt_keys = verifier(receipt_key, "receipt_key")?;
     let tree_head_keys = verifier(tree_head_key, "tree_head_key")?;
-    let record_id = if record_id.is_null() && record_id_len == 0 { None } else { Some(text(record_id, record_id_len, "record_id")?) };
+    let source = required_text(source, source_len, "source")?;
+    let record_id = required_text(record_id, record_id_len, "record_id")?;
+    let digest_text = required_text(digest, digest_len, "digest")?;
+    let digest = ledger::decode_hash(digest_text).ok().filter(|hash| ledger::encode_hash(hash) == digest_text).ok_or_else(|| {
+        err!(MEDSEAL_INVALID_ARGUMENT, "argument `digest` is not a SHA-256 hash in base64url without padding (43 characters)")
+    })?;
     let out = Out::new(out, "out")?;
     let proof = ledger::decode_inclusion_proof(proof)?;
-    let receipt = ledger::verify_receipt(jws, &proof, &receipt_keys, &tree_head_keys, record_id, None)?;
+    let subject = ledger::ReceiptSubject { source, record_id, digest: &digest };
+    let receipt = ledger::verify_receipt_for(jws, &proof, &receipt_keys, &tree_head_keys, &subject)?;
     out.write_box(medseal_receipt { receipt });
     Ok(())
 }
@@ -167,7 +190,7 @@ pub extern "C" fn medseal_receipt_free(receipt: *mut medseal_receipt) {
 /// and its root to `root_hash` (32 bytes). Error: `MEDSEAL_LEDGER_TREE_HEAD_INVALID`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_tree_head_verify(
+pub extern "C" fn medseal_ledger_verify_tree_head(
     jws: *const u8,
     len: usize,
     tree_head_key: *const medseal_key,

@@ -25,9 +25,9 @@ pub struct medseal_local_receipt {
     receipt: LocalReceipt,
 }
 
-/// A snapshot of an outbox's counts and times (`medseal_outbox_status`). Immutable: share it
+/// A snapshot of an outbox's counts and times (`medseal_outbox_get_status`). Immutable: share it
 /// between threads freely.
-pub struct medseal_outbox_summary {
+pub struct medseal_outbox_status {
     status: OutboxStatus,
 }
 
@@ -103,7 +103,7 @@ pub extern "C" fn medseal_outbox_free(outbox: *mut medseal_outbox) {
 /// the busy timeout (nothing was stored; retry).
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_enqueue(
+pub extern "C" fn medseal_outbox_enqueue_signed(
     outbox: *const medseal_outbox,
     record_id: *const u8,
     record_id_len: usize,
@@ -205,74 +205,74 @@ pub extern "C" fn medseal_local_receipt_free(receipt: *mut medseal_local_receipt
 }
 
 /// Reads the outbox's counts per state, next sequence number and due times into a new
-/// snapshot (read with the `medseal_outbox_summary_*` accessors).
+/// snapshot (read with the `medseal_outbox_status_*` accessors).
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_status(outbox: *const medseal_outbox, out: *mut *mut medseal_outbox_summary) -> ResultCode {
+pub extern "C" fn medseal_outbox_get_status(outbox: *const medseal_outbox, out: *mut *mut medseal_outbox_status) -> ResultCode {
     let outbox = handle(outbox, "outbox")?;
     let out = Out::new(out, "out")?;
-    out.write_box(medseal_outbox_summary { status: outbox.outbox.status()? });
+    out.write_box(medseal_outbox_status { status: outbox.outbox.status()? });
     Ok(())
 }
 
-fn summary_count(summary: *const medseal_outbox_summary, count: *mut u64, pick: impl FnOnce(&OutboxStatus) -> u64) -> Result<()> {
-    let summary = handle(summary, "summary")?;
-    Out::new(count, "count")?.write(pick(&summary.status));
+fn status_count(status: *const medseal_outbox_status, count: *mut u64, pick: impl FnOnce(&OutboxStatus) -> u64) -> Result<()> {
+    let status = handle(status, "status")?;
+    Out::new(count, "count")?.write(pick(&status.status));
     Ok(())
 }
 
 /// Writes the number of queued records (waiting for delivery) to `*count`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_summary_queued(summary: *const medseal_outbox_summary, count: *mut u64) -> ResultCode {
-    summary_count(summary, count, |s| s.queued)
+pub extern "C" fn medseal_outbox_status_queued(status: *const medseal_outbox_status, count: *mut u64) -> ResultCode {
+    status_count(status, count, |s| s.queued)
 }
 
 /// Writes the number of records being delivered (claimed, lease running) to `*count`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_summary_in_flight(summary: *const medseal_outbox_summary, count: *mut u64) -> ResultCode {
-    summary_count(summary, count, |s| s.in_flight)
+pub extern "C" fn medseal_outbox_status_in_flight(status: *const medseal_outbox_status, count: *mut u64) -> ResultCode {
+    status_count(status, count, |s| s.in_flight)
 }
 
 /// Writes the number of delivered records (hub receipt kept) to `*count`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_summary_delivered(summary: *const medseal_outbox_summary, count: *mut u64) -> ResultCode {
-    summary_count(summary, count, |s| s.delivered)
+pub extern "C" fn medseal_outbox_status_delivered(status: *const medseal_outbox_status, count: *mut u64) -> ResultCode {
+    status_count(status, count, |s| s.delivered)
 }
 
 /// Writes the number of dead letters (refused for good, waiting for an operator) to `*count`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_summary_dead_letter(summary: *const medseal_outbox_summary, count: *mut u64) -> ResultCode {
-    summary_count(summary, count, |s| s.dead_letter)
+pub extern "C" fn medseal_outbox_status_dead_letter(status: *const medseal_outbox_status, count: *mut u64) -> ResultCode {
+    status_count(status, count, |s| s.dead_letter)
 }
 
 /// Writes the number of discarded dead letters to `*count`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_summary_discarded(summary: *const medseal_outbox_summary, count: *mut u64) -> ResultCode {
-    summary_count(summary, count, |s| s.discarded)
+pub extern "C" fn medseal_outbox_status_discarded(status: *const medseal_outbox_status, count: *mut u64) -> ResultCode {
+    status_count(status, count, |s| s.discarded)
 }
 
 /// Writes the sequence number the next record will get to `*sequence`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_summary_next_sequence(summary: *const medseal_outbox_summary, sequence: *mut u64) -> ResultCode {
-    summary_count(summary, sequence, |s| s.next_sequence)
+pub extern "C" fn medseal_outbox_status_next_sequence(status: *const medseal_outbox_status, sequence: *mut u64) -> ResultCode {
+    status_count(status, sequence, |s| s.next_sequence)
 }
 
-fn summary_time(
-    summary: *const medseal_outbox_summary,
+fn status_time(
+    status: *const medseal_outbox_status,
     present: *mut u32,
     at: *mut i64,
     pick: impl FnOnce(&OutboxStatus) -> Option<i64>,
 ) -> Result<()> {
-    let summary = handle(summary, "summary")?;
+    let status = handle(status, "status")?;
     let present = Out::new(present, "present")?;
     let at = Out::new(at, "at")?;
-    let value = pick(&summary.status);
+    let value = pick(&status.status);
     present.write(u32::from(value.is_some()));
     at.write(value.unwrap_or(0));
     Ok(())
@@ -282,12 +282,12 @@ fn summary_time(
 /// `*present` and the time (Unix seconds) to `*at`, or 0 and 0 when there is none.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_summary_oldest_queued_at(
-    summary: *const medseal_outbox_summary,
+pub extern "C" fn medseal_outbox_status_oldest_queued_at(
+    status: *const medseal_outbox_status,
     present: *mut u32,
     at: *mut i64,
 ) -> ResultCode {
-    summary_time(summary, present, at, |s| s.oldest_queued_at)
+    status_time(status, present, at, |s| s.oldest_queued_at)
 }
 
 /// When the next record becomes due for delivery (a queued record's next attempt, or an
@@ -295,19 +295,19 @@ pub extern "C" fn medseal_outbox_summary_oldest_queued_at(
 /// `*at`, or 0 and 0 when nothing waits.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_summary_next_attempt_at(
-    summary: *const medseal_outbox_summary,
+pub extern "C" fn medseal_outbox_status_next_attempt_at(
+    status: *const medseal_outbox_status,
     present: *mut u32,
     at: *mut i64,
 ) -> ResultCode {
-    summary_time(summary, present, at, |s| s.next_attempt_at)
+    status_time(status, present, at, |s| s.next_attempt_at)
 }
 
 /// Frees a status snapshot. NULL is a no-op. Safe from any thread.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_outbox_summary_free(summary: *mut medseal_outbox_summary) {
-    free_box(summary)
+pub extern "C" fn medseal_outbox_status_free(status: *mut medseal_outbox_status) {
+    free_box(status)
 }
 
 /// Writes the number of dead letters to `*count`.

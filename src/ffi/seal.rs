@@ -8,9 +8,9 @@ use super::{
     bytes, fill_caller_buffer, free_box, handle, handle_mut, medseal_buffer, medseal_signer, medseal_verified, medseal_verifier, text, Out,
 };
 use crate::error::{err, Result, ResultCode};
-use crate::jws::Serialization;
 use crate::keys::KeyFormat;
-use crate::seal::{self, Aead, Envelope, Meta, RecipientKey};
+use crate::record;
+use crate::seal::{Aead, Envelope, Meta, RecipientKey};
 
 /// An HPKE recipient key (X25519): private (opens envelopes) or public only (envelopes are
 /// sealed to it). Immutable: share it between threads freely.
@@ -119,7 +119,7 @@ pub extern "C" fn medseal_recipient_key_from_raw(
 ) -> ResultCode {
     let data = bytes(data, len, "data")?;
     let out = Out::new(out, "out")?;
-    let key = match KeyFormat::from_c_id(kind) {
+    let key = match super::constants::key_format_from_c(kind) {
         Some(KeyFormat::RawPrivate) => RecipientKey::from_raw_private(data)?,
         Some(KeyFormat::RawPublic) => RecipientKey::from_raw_public(data)?,
         _ => {
@@ -221,7 +221,7 @@ pub extern "C" fn medseal_meta_set_created(meta: *mut medseal_meta, created: *co
 }
 
 /// Sets the media type of the plaintext (1 to 256 bytes of text without control characters,
-/// else `MEDSEAL_SEAL_META_INVALID`, leaving the meta unchanged). `medseal_seal_signed`
+/// else `MEDSEAL_SEAL_META_INVALID`, leaving the meta unchanged). `medseal_signer_sign_and_seal`
 /// always uses `application/jose+json`.
 #[ffi_export]
 #[no_mangle]
@@ -238,7 +238,7 @@ pub extern "C" fn medseal_meta_free(meta: *mut medseal_meta) {
     free_box(meta)
 }
 
-/// Seals like `medseal_seal` with `MEDSEAL_ENVELOPE_PROTOBUF`, into caller memory: the
+/// Seals like `medseal_envelope_seal` with `MEDSEAL_ENVELOPE_PROTOBUF`, into caller memory: the
 /// envelope is written at the start of `out` (`cap` bytes) and its length to `*written`. Ask
 /// for the size with `out = NULL, cap = 0`: `MEDSEAL_BUFFER_TOO_SMALL` with the exact envelope
 /// length in `*written` (computed without any cryptography). The record is copied once, into
@@ -246,20 +246,20 @@ pub extern "C" fn medseal_meta_free(meta: *mut medseal_meta) {
 /// On any other failure `*written` is untouched and `out` holds no plaintext.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_seal_into(
+pub extern "C" fn medseal_envelope_seal_into(
+    plaintext: *const u8,
+    len: usize,
     meta: *const medseal_meta,
     recipients: *const *const medseal_recipient_key,
     recipients_len: usize,
-    plaintext: *const u8,
-    len: usize,
     aead: u32,
     out: *mut u8,
     cap: usize,
     written: *mut usize,
 ) -> ResultCode {
+    let plaintext = bytes(plaintext, len, "plaintext")?;
     let meta = handle(meta, "meta")?;
     let recipients = self::recipients(recipients, recipients_len)?;
-    let plaintext = bytes(plaintext, len, "plaintext")?;
     let aead = self::aead(aead)?;
     let needed = Envelope::protobuf_len(plaintext.len(), &meta.meta, &recipients, aead)?;
     fill_caller_buffer(plaintext, out, cap, written, needed, |buffer| {
@@ -273,19 +273,19 @@ pub extern "C" fn medseal_seal_into(
 /// (`MEDSEAL_ENVELOPE_*`) into a new buffer. Plaintexts above 64 MiB are `MEDSEAL_SEAL_TOO_LARGE`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_seal(
+pub extern "C" fn medseal_envelope_seal(
+    plaintext: *const u8,
+    len: usize,
     meta: *const medseal_meta,
     recipients: *const *const medseal_recipient_key,
     recipients_len: usize,
-    plaintext: *const u8,
-    len: usize,
     aead: u32,
     encoding: u32,
     out: *mut *mut medseal_buffer,
 ) -> ResultCode {
+    let plaintext = bytes(plaintext, len, "plaintext")?;
     let meta = handle(meta, "meta")?;
     let recipients = self::recipients(recipients, recipients_len)?;
-    let plaintext = bytes(plaintext, len, "plaintext")?;
     let out = Out::new(out, "out")?;
     let aead = self::aead(aead)?;
     let encoding = self::encoding(encoding)?;
@@ -295,33 +295,31 @@ pub extern "C" fn medseal_seal(
 }
 
 /// Signs then seals: canonicalizes the JSON `document` and signs it with `signer` (JWS JSON
-/// flattened), then seals the JWS as `medseal_seal` does, with the content type
+/// flattened), then seals the JWS as `medseal_envelope_seal` does, with the content type
 /// `application/jose+json` whatever `meta` says. The hub opens it with
 /// `medseal_envelope_open_verified`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_seal_signed(
+pub extern "C" fn medseal_signer_sign_and_seal(
     signer: *const medseal_signer,
+    document: *const u8,
+    len: usize,
     meta: *const medseal_meta,
     recipients: *const *const medseal_recipient_key,
     recipients_len: usize,
-    document: *const u8,
-    len: usize,
     aead: u32,
     encoding: u32,
     out: *mut *mut medseal_buffer,
 ) -> ResultCode {
     let signer = handle(signer, "signer")?;
+    let document = bytes(document, len, "document")?;
     let meta = handle(meta, "meta")?;
     let recipients = self::recipients(recipients, recipients_len)?;
-    let document = bytes(document, len, "document")?;
     let out = Out::new(out, "out")?;
     let aead = self::aead(aead)?;
     let encoding = self::encoding(encoding)?;
-    // Sign first, then seal (as seal::seal_signed does), encoding in one pass.
-    let jws = zeroize::Zeroizing::new(signer.signer.sign(document, Serialization::Flattened)?);
-    let mut meta = meta.meta.clone();
-    meta.content_type = seal::SIGNED_RECORD_CONTENT_TYPE.to_owned();
+    // Sign first, then seal (as record::seal_signed does), encoding in one pass.
+    let (jws, meta) = record::sign(&signer.signer, document, meta.meta.clone())?;
     // Ciphertext: public bytes, not wiped on free.
     out.write_box(medseal_buffer::public(seal_encoded(jws.as_bytes(), meta, &recipients, aead, encoding)?));
     Ok(())
@@ -359,7 +357,7 @@ pub extern "C" fn medseal_envelope_meta(envelope: *const medseal_envelope, out: 
 /// `medseal_envelope_open`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_open_into(
+pub extern "C" fn medseal_recipient_key_open_into(
     key: *const medseal_recipient_key,
     data: *const u8,
     len: usize,
@@ -411,9 +409,11 @@ pub extern "C" fn medseal_envelope_open(
     Ok(())
 }
 
-/// Opens a signed record (content type `application/jose+json`, else
-/// `MEDSEAL_SEAL_META_INVALID`) with `key` and verifies the JWS inside with `verifier`. The
-/// verified payload is the canonical record.
+/// Opens a signed record (content type `application/jose+json` for a JWS JSON flattened,
+/// `application/jose` for a compact one, else `MEDSEAL_SEAL_META_INVALID`) with `key` and
+/// verifies the JWS inside with `verifier`; it must be a medseal record (`typ` `medseal+jws`
+/// with a `sigT`, else `MEDSEAL_JWS_HEADER`). The hub opens submitted records the same way.
+/// The verified payload is the canonical record.
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_envelope_open_verified(
@@ -426,7 +426,7 @@ pub extern "C" fn medseal_envelope_open_verified(
     let key = handle(key, "key")?;
     let verifier = handle(verifier, "verifier")?;
     let out = Out::new(out, "out")?;
-    let verified = seal::open_verified(&envelope.envelope, &key.key, &verifier.verifier)?;
+    let verified = record::open_verified(&envelope.envelope, &key.key, &verifier.verifier)?;
     out.write_box(medseal_verified { verified });
     Ok(())
 }

@@ -13,8 +13,7 @@ use zeroize::Zeroizing;
 use super::canon::options_from_flags;
 use super::{bytes, free_box, handle, handle_mut, medseal_buffer, medseal_key, text, Out};
 use crate::error::{err, Result, ResultCode};
-use crate::jws::{check_commitment, format_sig_time, Clock, Serialization, SignOptions, Signer};
-use crate::keys::Algorithm;
+use crate::jws::{check_commitment, Clock, SignOptions, Signer};
 use crate::signers::callback::MAX_SIGNATURE_BYTES;
 use crate::signers::{CallbackKey, Pkcs11Config, Pkcs11Key, SigningBackend};
 use crate::x509::Certificate;
@@ -177,9 +176,7 @@ pub extern "C" fn medseal_signer_builder_from_pkcs11(
         pin: Zeroizing::new(text(pin, pin_len, "pin")?.to_owned()),
         alg: match alg {
             0 => None,
-            id => {
-                Some(Algorithm::from_c_id(id).ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown algorithm {id} (use MEDSEAL_ALG_*)"))?)
-            }
+            id => Some(super::key::algorithm(id)?),
         },
     };
     let out = Out::new(out, "out")?;
@@ -270,7 +267,7 @@ pub extern "C" fn medseal_signer_builder_set_commitment(builder: *mut medseal_si
 #[no_mangle]
 pub extern "C" fn medseal_signer_builder_set_signing_time(builder: *mut medseal_signer_builder, unix_seconds: i64) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
-    format_sig_time(unix_seconds)?;
+    crate::utc::format(unix_seconds)?;
     builder.options.signing_time = Some(unix_seconds);
     Ok(())
 }
@@ -315,7 +312,7 @@ pub extern "C" fn medseal_signer_sign(
     let signer = handle(signer, "signer")?;
     let document = bytes(document, len, "document")?;
     let out = Out::new(out, "out")?;
-    let format = Serialization::from_c_id(format)
+    let format = super::constants::serialization_from_c(format)
         .ok_or_else(|| err!(MEDSEAL_INVALID_ARGUMENT, "unknown JWS format {format} (use MEDSEAL_JWS_*)"))?;
     let jws = signer.signer.sign(document, format)?;
     out.write_box(medseal_buffer::new(jws));

@@ -14,8 +14,8 @@ use crate::transport::{deliver_all, Deliverer, DeliveryReport, Transport, Transp
 use super::outbox::medseal_outbox;
 
 /// Collects a transport configuration. One thread at a time; free with
-/// `medseal_transport_config_builder_free`.
-pub struct medseal_transport_config_builder {
+/// `medseal_transport_builder_free`.
+pub struct medseal_transport_builder {
     builder: TransportConfigBuilder,
 }
 
@@ -50,14 +50,10 @@ fn flag(value: u32, name: &str) -> Result<bool> {
 /// (pinned), no proxy, connect timeout 10 s, total timeout 30 s, 100 records per batch.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_new(
-    url: *const u8,
-    len: usize,
-    out: *mut *mut medseal_transport_config_builder,
-) -> ResultCode {
+pub extern "C" fn medseal_transport_builder_new(url: *const u8, len: usize, out: *mut *mut medseal_transport_builder) -> ResultCode {
     let url = text(url, len, "url")?;
     let out = Out::new(out, "out")?;
-    out.write_box(medseal_transport_config_builder { builder: TransportConfigBuilder::new(url)? });
+    out.write_box(medseal_transport_builder { builder: TransportConfigBuilder::new(url)? });
     Ok(())
 }
 
@@ -65,8 +61,8 @@ pub extern "C" fn medseal_transport_config_builder_new(
 /// is the facility id). Errors: `MEDSEAL_TRANSPORT_CONFIG`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_client_certificate(
-    builder: *mut medseal_transport_config_builder,
+pub extern "C" fn medseal_transport_builder_set_client_certificate(
+    builder: *mut medseal_transport_builder,
     pem: *const u8,
     len: usize,
 ) -> ResultCode {
@@ -80,8 +76,8 @@ pub extern "C" fn medseal_transport_config_builder_set_client_certificate(
 /// wipe its copy at once. Errors: `MEDSEAL_TRANSPORT_CONFIG`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_client_key(
-    builder: *mut medseal_transport_config_builder,
+pub extern "C" fn medseal_transport_builder_set_client_key(
+    builder: *mut medseal_transport_builder,
     pem: *const u8,
     len: usize,
 ) -> ResultCode {
@@ -94,11 +90,7 @@ pub extern "C" fn medseal_transport_config_builder_set_client_key(
 /// to it. Errors: `MEDSEAL_TRANSPORT_CONFIG`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_hub_ca(
-    builder: *mut medseal_transport_config_builder,
-    pem: *const u8,
-    len: usize,
-) -> ResultCode {
+pub extern "C" fn medseal_transport_builder_set_hub_ca(builder: *mut medseal_transport_builder, pem: *const u8, len: usize) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
     builder.builder.hub_ca_pem(bytes(pem, len, "pem")?)?;
     Ok(())
@@ -108,7 +100,7 @@ pub extern "C" fn medseal_transport_config_builder_set_hub_ca(
 /// certificate instead of a pinned hub CA (not both); 0 (the default) does not.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_public_roots(builder: *mut medseal_transport_config_builder, on: u32) -> ResultCode {
+pub extern "C" fn medseal_transport_builder_set_public_roots(builder: *mut medseal_transport_builder, on: u32) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
     builder.builder.public_roots(flag(on, "on")?);
     Ok(())
@@ -118,8 +110,8 @@ pub extern "C" fn medseal_transport_config_builder_set_public_roots(builder: *mu
 /// delivered. The key may be freed afterwards.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_receipt_key(
-    builder: *mut medseal_transport_config_builder,
+pub extern "C" fn medseal_transport_builder_set_receipt_key(
+    builder: *mut medseal_transport_builder,
     key: *const medseal_key,
 ) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
@@ -132,8 +124,8 @@ pub extern "C" fn medseal_transport_config_builder_set_receipt_key(
 /// with it. The key may be freed afterwards.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_tree_head_key(
-    builder: *mut medseal_transport_config_builder,
+pub extern "C" fn medseal_transport_builder_set_tree_head_key(
+    builder: *mut medseal_transport_builder,
     key: *const medseal_key,
 ) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
@@ -146,8 +138,8 @@ pub extern "C" fn medseal_transport_config_builder_set_tree_head_key(
 /// hub-ca.pem, receipt.pub and tree-head.pub. `path` is UTF-8.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_facility_dir(
-    builder: *mut medseal_transport_config_builder,
+pub extern "C" fn medseal_transport_builder_set_facility_dir(
+    builder: *mut medseal_transport_builder,
     path: *const u8,
     len: usize,
 ) -> ResultCode {
@@ -159,10 +151,7 @@ pub extern "C" fn medseal_transport_config_builder_set_facility_dir(
 /// Sets the connect timeout (TCP, proxy and TLS handshake) in milliseconds (default 10000).
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_connect_timeout_ms(
-    builder: *mut medseal_transport_config_builder,
-    ms: u32,
-) -> ResultCode {
+pub extern "C" fn medseal_transport_builder_set_connect_timeout_ms(builder: *mut medseal_transport_builder, ms: u32) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
     builder.builder.connect_timeout(Duration::from_millis(u64::from(ms)))?;
     Ok(())
@@ -172,7 +161,7 @@ pub extern "C" fn medseal_transport_config_builder_set_connect_timeout_ms(
 /// outbox lease (60 s by default).
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_timeout_ms(builder: *mut medseal_transport_config_builder, ms: u32) -> ResultCode {
+pub extern "C" fn medseal_transport_builder_set_timeout_ms(builder: *mut medseal_transport_builder, ms: u32) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
     builder.builder.timeout(Duration::from_millis(u64::from(ms)))?;
     Ok(())
@@ -181,10 +170,7 @@ pub extern "C" fn medseal_transport_config_builder_set_timeout_ms(builder: *mut 
 /// Sets the number of records per batch, 1 to 1000 (default 100).
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_batch_size(
-    builder: *mut medseal_transport_config_builder,
-    records: u32,
-) -> ResultCode {
+pub extern "C" fn medseal_transport_builder_set_batch_size(builder: *mut medseal_transport_builder, records: u32) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
     builder.builder.batch_size(records as usize)?;
     Ok(())
@@ -193,11 +179,7 @@ pub extern "C" fn medseal_transport_config_builder_set_batch_size(
 /// Goes through an HTTP CONNECT proxy: `http://[user:password@]host[:port]` (UTF-8).
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_proxy(
-    builder: *mut medseal_transport_config_builder,
-    url: *const u8,
-    len: usize,
-) -> ResultCode {
+pub extern "C" fn medseal_transport_builder_set_proxy(builder: *mut medseal_transport_builder, url: *const u8, len: usize) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
     builder.builder.proxy(text(url, len, "url")?)?;
     Ok(())
@@ -208,10 +190,7 @@ pub extern "C" fn medseal_transport_config_builder_set_proxy(
 /// directly (the default).
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_set_proxy_from_env(
-    builder: *mut medseal_transport_config_builder,
-    on: u32,
-) -> ResultCode {
+pub extern "C" fn medseal_transport_builder_set_proxy_from_env(builder: *mut medseal_transport_builder, on: u32) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
     builder.builder.proxy_from_env(flag(on, "on")?);
     Ok(())
@@ -223,8 +202,8 @@ pub extern "C" fn medseal_transport_config_builder_set_proxy_from_env(
 /// `MEDSEAL_TRANSPORT_CONFIG`.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_build(
-    builder: *const medseal_transport_config_builder,
+pub extern "C" fn medseal_transport_builder_build(
+    builder: *const medseal_transport_builder,
     out: *mut *mut medseal_transport,
 ) -> ResultCode {
     let builder = handle(builder, "builder")?;
@@ -237,7 +216,7 @@ pub extern "C" fn medseal_transport_config_builder_build(
 /// Frees a transport configuration builder (the key copy is wiped). NULL is a no-op.
 #[ffi_export]
 #[no_mangle]
-pub extern "C" fn medseal_transport_config_builder_free(builder: *mut medseal_transport_config_builder) {
+pub extern "C" fn medseal_transport_builder_free(builder: *mut medseal_transport_builder) {
     free_box(builder)
 }
 

@@ -69,13 +69,13 @@ pub extern "C" fn medseal_trust_list_entry_count(list: *const medseal_trust_list
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_trust_list_sign(
-    key: *const medseal_key,
     json: *const u8,
     len: usize,
+    key: *const medseal_key,
     out: *mut *mut medseal_buffer,
 ) -> ResultCode {
-    let key = handle(key, "key")?;
     let json = bytes(json, len, "json")?;
+    let key = handle(key, "key")?;
     let out = Out::new(out, "out")?;
     if !key.key.has_private() {
         return Err(err!(MEDSEAL_KEY_NOT_PRIVATE, "signing a trust list needs the private trust-list key"));

@@ -212,7 +212,7 @@ pub extern "C" fn medseal_verified_header(verified: *const medseal_verified, dat
 #[no_mangle]
 pub extern "C" fn medseal_verified_algorithm(verified: *const medseal_verified, alg: *mut u32) -> ResultCode {
     let verified = handle(verified, "verified")?;
-    Out::new(alg, "alg")?.write(verified.verified.algorithm.c_id());
+    Out::new(alg, "alg")?.write(super::constants::algorithm_to_c(verified.verified.algorithm));
     Ok(())
 }
 

@@ -1,11 +1,9 @@
 //! The JAdES-B-B protected header: building it when signing, checking it when verifying.
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
 use crate::canon::{self, CanonOptions, Value};
 use crate::error::{err, Result};
 use crate::keys::Algorithm;
+use crate::untrusted::shown;
 use crate::x509::MAX_CHAIN_LEN;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -16,18 +14,6 @@ pub const CRIT_UNDERSTOOD: &[&str] = &["sigT", "srCms"];
 
 /// Header parameters defined by RFC 7515/7518 themselves, which must never appear in `crit`.
 const REGISTERED: &[&str] = &["alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc", "zip"];
-
-/// The current time as a JAdES `sigT`: UTC, whole seconds, `YYYY-MM-DDThh:mm:ssZ`.
-pub fn sig_time_now() -> String {
-    format_sig_time(OffsetDateTime::now_utc().unix_timestamp()).expect("the clock is within year 9999")
-}
-
-/// Formats Unix seconds as a `sigT` value.
-pub fn format_sig_time(unix_seconds: i64) -> Result<String> {
-    let time = OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .map_err(|_| err!(MEDSEAL_INVALID_ARGUMENT, "signing time {unix_seconds} is out of range"))?;
-    time.format(&Rfc3339).map_err(|_| err!(MEDSEAL_INVALID_ARGUMENT, "signing time {unix_seconds} cannot be written as RFC 3339"))
-}
 
 /// What goes into a protected header besides the algorithm.
 pub(crate) struct Fields<'a> {
@@ -80,8 +66,7 @@ impl Parsed {
     /// `sigT` as Unix seconds; required when the verdict depends on when the signature was made.
     pub fn sig_time_unix(&self, why: &str) -> Result<i64> {
         let t = self.sig_time.as_deref().ok_or_else(|| err!(MEDSEAL_JWS_HEADER, "the header has no \"sigT\", which {why} needs"))?;
-        let parsed = OffsetDateTime::parse(t, &Rfc3339).map_err(|_| err!(MEDSEAL_JWS_HEADER, "\"sigT\" is not an RFC 3339 UTC time"))?;
-        Ok(parsed.unix_timestamp())
+        crate::utc::parse(t).ok_or_else(|| err!(MEDSEAL_JWS_HEADER, "\"sigT\" is not an RFC 3339 UTC time"))
     }
 }
 
@@ -103,9 +88,9 @@ pub(crate) fn parse(json: &[u8]) -> Result<Parsed> {
     let alg = match Algorithm::from_jws_name(&alg_name) {
         Some(alg) => alg,
         None if alg_name.eq_ignore_ascii_case("none") || alg_name.starts_with("HS") => {
-            return Err(err!(MEDSEAL_JWS_ALG_FORBIDDEN, "algorithm \"{}\" is never accepted for signed records", short(&alg_name)))
+            return Err(err!(MEDSEAL_JWS_ALG_FORBIDDEN, "algorithm \"{}\" is never accepted for signed records", shown(&alg_name)))
         }
-        None => return Err(err!(MEDSEAL_JWS_ALG_UNKNOWN, "algorithm \"{}\" is not supported", short(&alg_name))),
+        None => return Err(err!(MEDSEAL_JWS_ALG_UNKNOWN, "algorithm \"{}\" is not supported", shown(&alg_name))),
     };
     check_crit(&header)?;
     if let Some(b64) = header.get("b64") {
@@ -116,7 +101,7 @@ pub(crate) fn parse(json: &[u8]) -> Result<Parsed> {
     let sig_time = text("sigT")?;
     if let Some(t) = &sig_time {
         // JAdES sigT is UTC ("Z"), which is also what keeps it comparable as text.
-        if !t.ends_with('Z') || OffsetDateTime::parse(t, &Rfc3339).is_err() {
+        if crate::utc::parse(t).is_none() {
             return Err(err!(MEDSEAL_JWS_HEADER, "\"sigT\" is not an RFC 3339 UTC time"));
         }
     }
@@ -168,7 +153,7 @@ fn check_crit(header: &Value) -> Result<()> {
             return Err(err!(MEDSEAL_JWS_CRIT_UNKNOWN, "\"crit\" must not list the RFC 7515 parameter \"{name}\""));
         }
         if !CRIT_UNDERSTOOD.contains(&name.as_ref()) {
-            return Err(err!(MEDSEAL_JWS_CRIT_UNKNOWN, "\"crit\" lists \"{}\", an extension medseal does not understand", short(name)));
+            return Err(err!(MEDSEAL_JWS_CRIT_UNKNOWN, "\"crit\" lists \"{}\", an extension medseal does not understand", shown(name)));
         }
         if header.get(name).is_none() {
             return Err(err!(MEDSEAL_JWS_CRIT_UNKNOWN, "\"crit\" lists \"{name}\" but the header does not carry it"));
@@ -179,8 +164,4 @@ fn check_crit(header: &Value) -> Result<()> {
         seen.push(name);
     }
     Ok(())
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(32).collect()
 }

@@ -8,7 +8,7 @@ mod header;
 mod sign;
 mod verify;
 
-pub use header::{format_sig_time, sig_time_now, CRIT_UNDERSTOOD};
+pub use header::CRIT_UNDERSTOOD;
 pub use sign::{check_commitment, Clock, SignOptions, Signer, DEFAULT_TYP};
 pub use verify::{DetachedPayload, TrustedBy, Verified, Verifier};
 
@@ -26,14 +26,9 @@ pub enum Serialization {
 }
 
 impl Serialization {
-    /// Every serialization, in C ABI order (`MEDSEAL_JWS_*` = index + 1).
+    /// Every serialization.
     pub const ALL: [Serialization; 4] =
         [Serialization::Flattened, Serialization::Compact, Serialization::DetachedCompact, Serialization::DetachedFlattened];
-
-    /// The serialization for a C ABI number.
-    pub fn from_c_id(id: u32) -> Option<Serialization> {
-        (id as usize).checked_sub(1).and_then(|i| Self::ALL.get(i)).copied()
-    }
 
     /// Whether the payload is left out.
     pub fn is_detached(self) -> bool {

@@ -3,13 +3,15 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::header::{self, format_sig_time};
+use super::header;
 use super::Serialization;
 use crate::b64;
-use crate::canon::{self, CanonOptions, Value};
+use crate::canon::{self, CanonOptions};
 use crate::error::{err, Result};
 use crate::keys::Key;
+use crate::limits;
 use crate::signers::{sign_checked, SigningBackend};
+use crate::utc;
 use crate::x509::Certificate;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -22,7 +24,7 @@ impl Clock {
     /// The system clock (UTC Unix seconds). One shared instance, so default options compare equal.
     pub fn system() -> Clock {
         static SYSTEM: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
-        SYSTEM.get_or_init(|| Clock(Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp()))).clone()
+        SYSTEM.get_or_init(|| Clock(Arc::new(crate::utc::now))).clone()
     }
 
     /// A clock that reads `now` (Unix seconds) from a function.
@@ -57,8 +59,8 @@ impl PartialEq for Clock {
 
 impl Eq for Clock {}
 
-/// The `typ` of medseal records.
-pub const DEFAULT_TYP: &str = "medseal+jws";
+/// The `typ` a [`Signer`] writes by default: a medseal record's ([`crate::record::RECORD_TYP`]).
+pub const DEFAULT_TYP: &str = crate::record::RECORD_TYP;
 
 /// What goes into the protected header besides the algorithm, and how records are
 /// canonicalized. `SignOptions::default()` is what medseal records use.
@@ -81,6 +83,13 @@ pub struct SignOptions {
     pub clock: Clock,
     /// How documents are canonicalized before signing.
     pub canon: CanonOptions,
+    /// Largest payload (canonical record) signed; default [`limits::MAX_RECORD_BYTES`]
+    /// (47 MiB). A larger one is refused with `MEDSEAL_JSON_TOO_LARGE`.
+    pub max_record_bytes: usize,
+    /// Largest JWS written; default [`limits::MAX_JWS_BYTES`] (64 MiB, what a verifier reads
+    /// and an envelope seals). A JWS that would be longer is refused with
+    /// `MEDSEAL_JSON_TOO_LARGE` instead of being written.
+    pub max_jws_bytes: usize,
 }
 
 impl Default for SignOptions {
@@ -93,6 +102,8 @@ impl Default for SignOptions {
             max_clock_skew: None,
             clock: Clock::system(),
             canon: CanonOptions::default(),
+            max_record_bytes: limits::MAX_RECORD_BYTES,
+            max_jws_bytes: limits::MAX_JWS_BYTES,
         }
     }
 }
@@ -143,7 +154,7 @@ impl Signer {
             check_commitment(oid)?;
         }
         if let Some(t) = options.signing_time {
-            format_sig_time(t)?;
+            utc::format(t)?;
         }
         Ok(Signer { backend, chain: None, options })
     }
@@ -202,8 +213,9 @@ impl Signer {
     /// Signs `payload` as given. Use [`Signer::sign`] for records: a payload that is not
     /// canonical JSON will not survive a round trip through other systems.
     pub fn sign_payload(&self, payload: &[u8], serialization: Serialization) -> Result<String> {
+        self.check_record_size(payload.len())?;
         let time = self.signing_time()?;
-        let sig_time = format_sig_time(time).map_err(|_| {
+        let sig_time = utc::format(time).map_err(|_| {
             err!(MEDSEAL_SYSTEM_ERROR, "the clock gave {time}, which is not a time between years 0 and 9999 (check the clock source)")
         })?;
         if let Some(leaf) = self.certificate_chain().and_then(<[Certificate]>::first) {
@@ -221,12 +233,14 @@ impl Signer {
         let protected = header::build(self.backend.algorithm(), &fields);
         // One buffer for the signing input; the compact forms are cut from it, never rebuilt.
         // Wiped on drop: it holds the record (base64url), and only the compact forms hand it on.
-        let mut signing_input = zeroize::Zeroizing::new(b64::encode(&protected.to_canonical()));
+        let protected_json = protected.to_canonical();
+        let header_json_len = protected_json.len();
+        let mut signing_input = zeroize::Zeroizing::new(b64::encode(&protected_json));
         let header_len = signing_input.len();
         signing_input.push('.');
         b64::encode_into(payload, &mut signing_input);
         let signature = sign_checked(self.backend.as_ref(), signing_input.as_bytes())?;
-        Ok(match serialization {
+        let mut jws = zeroize::Zeroizing::new(match serialization {
             Serialization::Compact => {
                 signing_input.push('.');
                 b64::encode_into(&signature, &mut signing_input);
@@ -237,14 +251,51 @@ impl Signer {
                 format!("{}.{}", &signing_input[..=header_len], b64::encode(&signature))
             }
             Serialization::Flattened | Serialization::DetachedFlattened => {
+                // RFC 8785 JSON written directly: the members in key order, and base64url text
+                // needs no escaping. One exact allocation, so no partial copies of the record
+                // are left behind by a growing buffer (and a 60 MB record is not re-scanned).
                 let (protected_b64, payload_b64) = (&signing_input[..header_len], &signing_input[header_len + 1..]);
-                let mut members = vec![("protected", Value::string(protected_b64)), ("signature", Value::string(b64::encode(&signature)))];
-                if serialization == Serialization::Flattened {
-                    members.push(("payload", Value::string(payload_b64)));
+                let signature_b64 = b64::encode(&signature);
+                let payload = (serialization == Serialization::Flattened).then_some(payload_b64);
+                let mut json = String::with_capacity(44 + header_len + payload.map_or(0, str::len) + signature_b64.len());
+                if let Some(payload) = payload {
+                    json.push_str("{\"payload\":\"");
+                    json.push_str(payload);
+                    json.push_str("\",\"protected\":\"");
+                } else {
+                    json.push_str("{\"protected\":\"");
                 }
-                String::from_utf8(Value::object(members).to_canonical()).expect("JSON of ASCII strings")
+                json.push_str(protected_b64);
+                json.push_str("\",\"signature\":\"");
+                json.push_str(&signature_b64);
+                json.push_str("\"}");
+                json
             }
-        })
+        });
+        if jws.len() > self.options.max_jws_bytes {
+            return Err(err!(
+                MEDSEAL_JSON_TOO_LARGE,
+                "the JWS would be {} bytes (record {} bytes, protected header {} bytes); verify and seal accept at most {}, so it is not written",
+                jws.len(),
+                payload.len(),
+                header_json_len,
+                show_size(self.options.max_jws_bytes)
+            ));
+        }
+        Ok(std::mem::take(&mut *jws))
+    }
+
+    /// Refuses a payload whose JWS would not fit what verify and seal accept.
+    fn check_record_size(&self, len: usize) -> Result<()> {
+        if len > self.options.max_record_bytes {
+            return Err(err!(
+                MEDSEAL_JSON_TOO_LARGE,
+                "the canonical record is {len} bytes; medseal signs records of at most {}, so that the JWS (base64url, a third longer, plus the header) stays within the {} that verify and seal accept",
+                show_size(self.options.max_record_bytes),
+                show_size(self.options.max_jws_bytes)
+            ));
+        }
+        Ok(())
     }
 
     /// The `sigT` to write: the fixed time (checked against the clock when the guard is on)
@@ -257,12 +308,21 @@ impl Signer {
                 return Err(err!(
                     MEDSEAL_SIGNING_TIME_SKEW,
                     "the signing time {} is {} s from the clock ({}); at most {skew} s is allowed",
-                    format_sig_time(fixed)?,
+                    utc::format(fixed)?,
                     fixed.abs_diff(now),
-                    format_sig_time(now).unwrap_or_else(|_| now.to_string())
+                    utc::show(now)
                 ));
             }
         }
         Ok(fixed)
+    }
+}
+
+/// `n` bytes, with MiB when that is how the limits are written.
+fn show_size(n: usize) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{n} bytes ({} MiB)", n >> 20)
+    } else {
+        format!("{n} bytes")
     }
 }

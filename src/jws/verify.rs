@@ -8,6 +8,7 @@ use crate::b64;
 use crate::canon::{self, CanonOptions, Value};
 use crate::error::{err, Error, Result, ResultCode};
 use crate::keys::{Algorithm, Key};
+use crate::limits;
 use crate::trust::{Role, TrustList};
 use crate::x509::{self, Certificate, TrustAnchors};
 use zeroize::Zeroizing;
@@ -123,8 +124,17 @@ impl Verifier {
         }
         let json_form;
         let trimmed = trim(jws);
+        // What a signer may write (limits::MAX_JWS_BYTES) is read; more is refused unread.
+        if trimmed.len() > limits::MAX_JWS_BYTES {
+            return Err(err!(
+                MEDSEAL_JWS_MALFORMED,
+                "the JWS is {} bytes; medseal reads JWS of at most {} bytes (64 MiB)",
+                trimmed.len(),
+                limits::MAX_JWS_BYTES
+            ));
+        }
         let parts = if trimmed.starts_with(b"{") {
-            json_form = canon::parse(trimmed, &CanonOptions::plain())
+            json_form = canon::parse(trimmed, &CanonOptions { max_bytes: limits::MAX_JWS_BYTES, ..CanonOptions::plain() })
                 .map_err(|e| err!(MEDSEAL_JWS_MALFORMED, "the JWS JSON is invalid: {}", e.message()))?;
             json_parts(&json_form)?
         } else {
@@ -206,8 +216,8 @@ impl Verifier {
                         entry.facility,
                         entry.kid,
                         header.sig_time.as_deref().unwrap_or("?"),
-                        x509::show_time(entry.not_before),
-                        x509::show_time(entry.not_after)
+                        crate::utc::show(entry.not_before),
+                        crate::utc::show(entry.not_after)
                     ));
                 }
                 if !alg_fits && self.keys.is_empty() {
@@ -222,7 +232,10 @@ impl Verifier {
                 return Err(err!(
                     MEDSEAL_TRUST_UNKNOWN_SIGNER,
                     "the trust list has no record-signing key with kid {}",
-                    header.kid.as_deref().map_or("(none: the header has no kid)".to_owned(), |k| format!("\"{}\"", short(k)))
+                    header
+                        .kid
+                        .as_deref()
+                        .map_or("(none: the header has no kid)".to_owned(), |k| format!("\"{}\"", crate::untrusted::shown(k)))
                 ));
             }
         }
@@ -238,7 +251,7 @@ impl Verifier {
                 err!(
                     MEDSEAL_JWS_SIGNATURE_INVALID,
                     "the signature does not verify with any trust-list key for kid {}",
-                    header.kid.as_deref().map(short).unwrap_or_default()
+                    header.kid.as_deref().map(crate::untrusted::shown).unwrap_or_default()
                 )
             }));
         }
@@ -309,10 +322,6 @@ fn certificate_key(
             anchor: validated.anchor.subject(),
         },
     ))
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(64).collect()
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {

@@ -39,7 +39,7 @@ pub(super) fn import_pem(text: &[u8], alg: Option<Algorithm>) -> Result<Key> {
         "EC PRIVATE KEY" => {
             Err(err!(MEDSEAL_KEY_FORMAT, "SEC1 'EC PRIVATE KEY' PEM is not read directly; convert it with `openssl pkcs8 -topk8 -nocrypt`"))
         }
-        other => Err(err!(MEDSEAL_KEY_FORMAT, "PEM label '{}' is not a key medseal reads", other.chars().take(40).collect::<String>())),
+        other => Err(err!(MEDSEAL_KEY_FORMAT, "PEM label '{}' is not a key medseal reads", crate::untrusted::shown(other))),
     }
 }
 

@@ -73,7 +73,7 @@ pub(super) fn import(text: &[u8], alg: Option<Algorithm>) -> Result<Key> {
         None => None,
         Some(name) => Some(
             Algorithm::from_jws_name(name)
-                .ok_or_else(|| err!(MEDSEAL_KEY_UNSUPPORTED, "JWK alg \"{}\" is not supported", truncate(name)))?,
+                .ok_or_else(|| err!(MEDSEAL_KEY_UNSUPPORTED, "JWK alg \"{}\" is not supported", crate::untrusted::shown(name)))?,
         ),
     };
     let alg = match (alg, jwk_alg) {
@@ -119,14 +119,10 @@ pub(super) fn import(text: &[u8], alg: Option<Algorithm>) -> Result<Key> {
             return Err(err!(
                 MEDSEAL_KEY_UNSUPPORTED,
                 "JWK kty \"{}\" crv \"{}\" is not supported",
-                truncate(kty),
-                truncate(crv.unwrap_or(""))
+                crate::untrusted::shown(kty),
+                crate::untrusted::shown(crv.unwrap_or(""))
             ))
         }
     };
     Key::assemble(public, secret, alg)
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(20).collect()
 }

@@ -30,7 +30,7 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// Every algorithm, in C ABI order.
+    /// Every algorithm.
     pub const ALL: [Algorithm; 4] = [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256, Algorithm::PS256];
 
     /// The `alg` value written in JWS headers.
@@ -63,21 +63,6 @@ impl Algorithm {
             "ps256" => Some(Algorithm::PS256),
             _ => None,
         }
-    }
-
-    /// The stable number of this algorithm in the C ABI (`MEDSEAL_ALG_*`).
-    pub fn c_id(self) -> u32 {
-        match self {
-            Algorithm::EdDSA => 1,
-            Algorithm::ES256 => 2,
-            Algorithm::RS256 => 3,
-            Algorithm::PS256 => 4,
-        }
-    }
-
-    /// The algorithm for a C ABI number.
-    pub fn from_c_id(id: u32) -> Option<Algorithm> {
-        Self::ALL.into_iter().find(|a| a.c_id() == id)
     }
 
     /// Whether this is an RSA scheme (RS256 or PS256), which one RSA key may use either of.
@@ -116,7 +101,7 @@ pub enum KeyFormat {
 }
 
 impl KeyFormat {
-    /// Every format, in C ABI order (`MEDSEAL_KEY_FORMAT_*` = index + 1).
+    /// Every format.
     pub const ALL: [KeyFormat; 9] = [
         KeyFormat::Pkcs8Der,
         KeyFormat::Pkcs8Pem,
@@ -128,11 +113,6 @@ impl KeyFormat {
         KeyFormat::RawPrivate,
         KeyFormat::RawPublic,
     ];
-
-    /// The format for a C ABI number.
-    pub fn from_c_id(id: u32) -> Option<KeyFormat> {
-        (id as usize).checked_sub(1).and_then(|i| Self::ALL.get(i)).copied()
-    }
 
     /// Whether the format holds the private key.
     pub fn is_private(self) -> bool {

@@ -1,7 +1,7 @@
 //! Ledger entries: what one leaf of the ledger commits to.
 
 use super::merkle::{leaf_hash, Hash};
-use super::{check_canonical, check_number, check_text, check_time, number_value, parse_payload, time_value, Fields};
+use super::{check_canonical, check_number, check_time, number_value, parse_payload, time_value, Fields};
 use crate::b64;
 use crate::canon::Value;
 use crate::error::{Result, ResultCode};
@@ -70,8 +70,8 @@ impl LedgerEntry {
     }
 
     pub(super) fn check(&self, code: ResultCode, name: &str) -> Result<()> {
-        check_text(code, &format!("{name}: the record id"), &self.record_id)?;
-        check_text(code, &format!("{name}: the source"), &self.source)?;
+        crate::record::check_id(&format!("{name}: the record id"), &self.record_id, code)?;
+        crate::record::check_id(&format!("{name}: the source"), &self.source, code)?;
         check_number(code, &format!("{name}: the sequence number"), self.sequence, 1)?;
         check_time(code, &format!("{name}: the time received"), self.received)
     }

@@ -29,21 +29,21 @@ pub use proof::{
     decode_inclusion_proof, hashes, inclusion_proof_from_json, inclusion_proof_to_json, inclusion_proof_to_protobuf,
 };
 pub use receipt::{
-    receipt_sign_options, verify_receipt, verify_receipt_and_tree_head, verify_receipts, Receipt, ReceiptCheck, RECEIPT_TYP, RECEIPT_TYPE,
+    receipt_sign_options, verify_receipt, verify_receipt_and_tree_head, verify_receipt_for, verify_receipts, Receipt, ReceiptCheck,
+    ReceiptSubject, RECEIPT_TYP, RECEIPT_TYPE,
 };
 pub use tree_head::{tree_head_sign_options, TreeHead, TREE_HEAD_TYP, TREE_HEAD_TYPE};
 
 use crate::b64;
 use crate::canon::{self, CanonOptions, Number, Value};
 use crate::error::{Error, Result, ResultCode};
-use crate::jws::{format_sig_time, DetachedPayload, Signer, Verified, Verifier};
+use crate::jws::{DetachedPayload, Signer, Verified, Verifier};
+use crate::untrusted::shown;
+use crate::utc;
 use crate::Serialization;
 
 /// Largest sequence number, ledger index or tree size: JSON numbers stay exact up to 2^53 − 1.
 pub(crate) const MAX_NUMBER: u64 = (1 << 53) - 1;
-
-/// Longest record id or source, in bytes (as in the envelope's meta).
-pub(crate) const MAX_TEXT_BYTES: usize = 256;
 
 /// Largest signed payload read: receipts and tree heads are a few hundred bytes.
 const MAX_PAYLOAD_BYTES: usize = 16 << 10;
@@ -61,18 +61,6 @@ pub fn encode_hash(hash: &Hash) -> String {
     b64::encode(hash)
 }
 
-/// Record ids and sources: 1 to 256 bytes, no control characters (the rule of
-/// `Meta::validate`, so every record the hub accepts gets a receipt that reads back).
-fn check_text(code: ResultCode, what: &str, text: &str) -> Result<()> {
-    if text.is_empty() || text.len() > MAX_TEXT_BYTES {
-        return Err(Error::new(code, format!("{what} must have 1 to {MAX_TEXT_BYTES} bytes, not {}", text.len())));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(Error::new(code, format!("{what} holds a control character")));
-    }
-    Ok(())
-}
-
 /// A number the format can carry exactly, at least `min`.
 fn check_number(code: ResultCode, what: &str, n: u64, min: u64) -> Result<()> {
     if !(min..=MAX_NUMBER).contains(&n) {
@@ -83,30 +71,17 @@ fn check_number(code: ResultCode, what: &str, n: u64, min: u64) -> Result<()> {
 
 /// A time the format can write: RFC 3339 with a four-digit year.
 fn check_time(code: ResultCode, what: &str, t: i64) -> Result<()> {
-    match format_sig_time(t) {
-        Ok(text) if !text.starts_with(['-', '+']) => Ok(()),
-        _ => Err(Error::new(code, format!("{what} ({t}) is not a time between years 0000 and 9999"))),
-    }
+    utc::format(t).map(drop).map_err(|_| Error::new(code, format!("{what} ({t}) is not a time between years 0000 and 9999")))
 }
 
 /// Unix seconds as written in payloads, or the bare number when out of range (which no reader
 /// accepts; signing checks the time first).
 fn time_value(t: i64) -> Value<'static> {
-    Value::string(format_sig_time(t).unwrap_or_else(|_| t.to_string()))
+    Value::string(utc::format(t).unwrap_or_else(|_| t.to_string()))
 }
 
 fn number_value(n: u64) -> Value<'static> {
     Number::new(n as f64).map_or(Value::Null, Value::Number)
-}
-
-/// Text from a payload for messages: control characters escaped, at most 64 characters.
-fn shown(text: &str) -> String {
-    const MAX_CHARS: usize = 64;
-    let mut out: String = text.chars().take(MAX_CHARS).flat_map(char::escape_default).collect();
-    if text.chars().nth(MAX_CHARS).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 /// A canonical-JSON object being read: `name` for messages, `code` for every error.
@@ -153,7 +128,7 @@ impl<'v, 'a> Fields<'v, 'a> {
     /// An RFC 3339 UTC time in exactly the form medseal writes.
     fn time(&self, member: &str) -> Result<i64> {
         let text = self.text(member)?;
-        let t = crate::trust::parse_time(text).map_err(|_| self.error(member, "must be an RFC 3339 UTC time like 2026-01-31T00:00:00Z"))?;
+        let t = utc::parse_exact(text).ok_or_else(|| self.error(member, "must be an RFC 3339 UTC time like 2026-01-31T00:00:00Z"))?;
         check_time(self.code, &format!("{}: \"{member}\"", self.name), t)?;
         Ok(t)
     }

@@ -149,6 +149,30 @@ pub fn verify_receipt(
     verify_receipt_and_tree_head(receipt_jws, inclusion, receipt_keys, tree_head_keys, record_id, digest).map(|(receipt, _)| receipt)
 }
 
+/// What a receipt must name to be the one for a known record: the sending facility, the
+/// record id and the envelope digest (as in [`Receipt`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ReceiptSubject<'a> {
+    pub source: &'a str,
+    pub record_id: &'a str,
+    pub digest: &'a Hash,
+}
+
+/// [`verify_receipt`] for a known record: the receipt must name exactly `subject`'s facility,
+/// record id and digest; a receipt for another of any of them is
+/// `MEDSEAL_LEDGER_RECEIPT_INVALID`, the message naming the field that differs.
+pub fn verify_receipt_for(
+    receipt_jws: &[u8],
+    inclusion: &InclusionProof,
+    receipt_keys: &Verifier,
+    tree_head_keys: &Verifier,
+    subject: &ReceiptSubject<'_>,
+) -> Result<Receipt> {
+    let check = ReceiptCheck { receipt_jws, inclusion, record_id: Some(subject.record_id), digest: Some(subject.digest) };
+    let mut head = |jws: &[u8]| TreeHead::verify_full(jws, tree_head_keys).map(|(head, v)| (head, v.key_id));
+    verify_with(&check, Some(subject.source), receipt_keys, &mut head).map(|(receipt, _)| receipt)
+}
+
 /// [`verify_receipt`], also returning the verified tree head (to keep, or to check later
 /// heads against with a consistency proof).
 pub fn verify_receipt_and_tree_head(
@@ -160,7 +184,7 @@ pub fn verify_receipt_and_tree_head(
     digest: Option<&Hash>,
 ) -> Result<(Receipt, TreeHead)> {
     let check = ReceiptCheck { receipt_jws, inclusion, record_id, digest };
-    verify_with(&check, receipt_keys, &mut |jws| TreeHead::verify_full(jws, tree_head_keys).map(|(head, v)| (head, v.key_id)))
+    verify_with(&check, None, receipt_keys, &mut |jws| TreeHead::verify_full(jws, tree_head_keys).map(|(head, v)| (head, v.key_id)))
 }
 
 /// One receipt to check with [`verify_receipts`]: what the hub returned for one record (the
@@ -194,20 +218,32 @@ pub fn verify_receipts(
         heads.insert(jws.to_vec(), verified.clone());
         verified
     };
-    checks.iter().map(|check| verify_with(check, receipt_keys, &mut head)).collect()
+    checks.iter().map(|check| verify_with(check, None, receipt_keys, &mut head)).collect()
 }
 
 /// A verified tree head and the thumbprint of the key that signed it.
 type VerifiedHead = (TreeHead, String);
 
-/// The full check of one receipt, the tree head verified by `verify_head`.
+/// The full check of one receipt (from facility `source`, when given), the tree head verified
+/// by `verify_head`.
 fn verify_with(
     check: &ReceiptCheck<'_>,
+    source: Option<&str>,
     receipt_keys: &Verifier,
     verify_head: &mut dyn FnMut(&[u8]) -> Result<VerifiedHead>,
 ) -> Result<(Receipt, TreeHead)> {
     let ReceiptCheck { receipt_jws, inclusion, record_id, digest } = *check;
     let (receipt, receipt_signature) = Receipt::verify_full(receipt_jws, receipt_keys)?;
+    if let Some(expected) = source {
+        if receipt.source != expected {
+            return Err(err!(
+                MEDSEAL_LEDGER_RECEIPT_INVALID,
+                "the receipt is for a record of facility \"{}\", not \"{}\"",
+                shown(&receipt.source),
+                shown(expected)
+            ));
+        }
+    }
     if let Some(expected) = record_id {
         if receipt.record_id != expected {
             return Err(err!(

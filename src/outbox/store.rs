@@ -5,20 +5,18 @@
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::schema::{self, Db};
 use super::{Claimed, Delivery, Event, LocalReceipt, Mark, OutboxConfig, OutboxStatus, RecordInfo, State};
-use crate::error::{err, Error, Result};
-use crate::seal::{Envelope, Meta, RecipientKey, SIGNED_RECORD_CONTENT_TYPE};
-
-/// The media type of a compact JWS (RFC 7515 section 9.2.1).
-fn compact_jws_content_type() -> &'static str {
-    "application/jose"
-}
+use crate::error::{err, Error, Result, ResultCode};
+use crate::record;
+use crate::seal::{Envelope, Meta, RecipientKey};
+use crate::untrusted::shown;
+use crate::utc;
 
 /// Longest stored error text or reason, in bytes (longer ones are cut at a character boundary).
 fn max_note_bytes() -> usize {
@@ -55,7 +53,7 @@ impl Outbox {
     /// non-database file is `MEDSEAL_OUTBOX_SCHEMA`; a file created for another source is
     /// `MEDSEAL_INVALID_ARGUMENT` (one outbox per facility).
     pub fn open(config: OutboxConfig) -> Result<Outbox> {
-        check_text("source", &config.source)?;
+        record::check_id("the source", &config.source, ResultCode::MEDSEAL_INVALID_ARGUMENT)?;
         if config.recipients.len() > crate::seal::MAX_RECIPIENTS {
             return Err(err!(
                 MEDSEAL_INVALID_ARGUMENT,
@@ -144,7 +142,7 @@ impl Outbox {
 
     /// The checks made before any transaction.
     fn check_signed(&self, record_id: &str, signed_record: &[u8]) -> Result<()> {
-        check_text("record_id", record_id)?;
+        record::check_id("the record id", record_id, ResultCode::MEDSEAL_INVALID_ARGUMENT)?;
         if signed_record.is_empty() {
             return Err(err!(MEDSEAL_INVALID_ARGUMENT, "the signed record is empty"));
         }
@@ -167,17 +165,15 @@ impl Outbox {
                 None => Err(duplicate(&existing.receipt, "a pre-sealed envelope")),
             };
         }
-        let content_type =
-            if signed_record.trim_ascii_start().starts_with(b"{") { SIGNED_RECORD_CONTENT_TYPE } else { compact_jws_content_type() };
         let recipients: Vec<&RecipientKey> = self.config.recipients.iter().collect();
         let sequence = next_sequence(tx, &self.config.source)?;
-        let now = now();
+        let now = utc::now();
         let meta = Meta {
             record_id: record_id.to_owned(),
             source: self.config.source.clone(),
             sequence,
-            created: crate::jws::format_sig_time(now)?,
-            content_type: content_type.to_owned(),
+            created: utc::format(now)?,
+            content_type: record::content_type_of(signed_record).to_owned(),
         };
         let envelope = Envelope::seal_to_protobuf(signed_record, meta, &recipients, self.config.aead)?;
         let digest = sha256(&envelope);
@@ -213,7 +209,7 @@ impl Outbox {
             return Err(err!(
                 MEDSEAL_OUTBOX_SEQUENCE,
                 "the envelope's source is \"{}\", not this outbox's \"{}\"",
-                printable(&meta.source),
+                shown(&meta.source),
                 self.config.source
             ));
         }
@@ -235,7 +231,7 @@ impl Outbox {
                     self.config.source
                 ));
             }
-            insert(tx, &meta.record_id, &self.config.source, next, &digest, None, &stored, now())
+            insert(tx, &meta.record_id, &self.config.source, next, &digest, None, &stored, utc::now())
         })
     }
 
@@ -394,7 +390,7 @@ impl Outbox {
             tx.execute(
                 "UPDATE records SET state = 'queued', next_attempt_at = ?2, lease_until = NULL, dead_code = NULL, dead_reason = NULL
                  WHERE outbox_id = ?1",
-                params![outbox_id, now()],
+                params![outbox_id, utc::now()],
             )
             .db()?;
             event(tx, outbox_id, "requeued", who, None, None)
@@ -778,7 +774,7 @@ fn to_dead_letter(tx: &Transaction<'_>, outbox_id: i64, code: &str, reason: &str
 fn event(tx: &Transaction<'_>, outbox_id: i64, action: &str, who: &str, code: Option<&str>, detail: Option<&str>) -> Result<()> {
     tx.execute(
         "INSERT INTO events (outbox_id, at, action, who, code, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![outbox_id, now(), action, note(who), code.map(note), detail.map(note)],
+        params![outbox_id, utc::now(), action, note(who), code.map(note), detail.map(note)],
     )
     .db()?;
     Ok(())
@@ -830,14 +826,6 @@ fn duplicate(existing: &LocalReceipt, what: &str) -> Error {
     )
 }
 
-/// The same rule as envelope meta: 1 to 256 bytes of text without control characters.
-fn check_text(name: &str, value: &str) -> Result<()> {
-    if value.is_empty() || value.len() > 256 || value.chars().any(char::is_control) {
-        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "{name} must be 1 to 256 bytes of text without control characters"));
-    }
-    Ok(())
-}
-
 fn check_reason(reason: &str) -> Result<()> {
     if reason.trim().is_empty() {
         return Err(err!(MEDSEAL_INVALID_ARGUMENT, "a reason is required (it is recorded)"));
@@ -857,15 +845,10 @@ fn note(text: &str) -> &str {
     &text[..end]
 }
 
-/// Text from an envelope for messages: control characters dropped, at most 64 characters.
-fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(64).collect()
-}
-
 /// Who is acting: the user name from the environment (or else the user id) and the process id.
 fn operator() -> String {
     let named = ["USER", "LOGNAME", "USERNAME"].iter().find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()));
-    let user = named.map(|u| printable(&u)).unwrap_or_else(user_id);
+    let user = named.map(|u| shown(&u)).unwrap_or_else(user_id);
     format!("{user} (pid {})", std::process::id())
 }
 
@@ -882,10 +865,6 @@ fn user_id() -> String {
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().try_into().expect("SHA-256 has 32 bytes")
-}
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Whole seconds, rounded up.

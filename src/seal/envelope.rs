@@ -10,8 +10,9 @@ use crate::error::{err, Result};
 
 /// Prefix of the HPKE info: `info = "medseal/v1\n" || JCS(meta)`.
 pub const INFO_PREFIX: &[u8] = b"medseal/v1\n";
-/// Largest envelope accepted for decoding, and largest plaintext sealed: 64 MiB.
-pub const MAX_ENVELOPE_BYTES: usize = 64 << 20;
+/// Largest plaintext sealed and opened: 64 MiB ([`crate::limits::MAX_PLAINTEXT_BYTES`], at
+/// least the largest JWS a signer writes).
+pub const MAX_ENVELOPE_BYTES: usize = crate::limits::MAX_PLAINTEXT_BYTES;
 /// Most recipients in one envelope.
 pub const MAX_RECIPIENTS: usize = 16;
 /// Largest integer a JCS number carries exactly, hence the largest sequence number.
@@ -44,25 +45,23 @@ impl Meta {
             record_id: record_id.into(),
             source: source.into(),
             sequence,
-            created: crate::jws::sig_time_now(),
-            content_type: "application/jose+json".to_owned(),
+            created: crate::utc::now_text(),
+            content_type: crate::record::FLATTENED_CONTENT_TYPE.to_owned(),
         }
     }
 
     /// Checks every field: non-empty text of at most 256 bytes, sequence 1..=2^53−1, `created`
     /// an RFC 3339 time in UTC (`Z`), as the wire format says.
     pub fn validate(&self) -> Result<()> {
-        for (name, value) in [("record_id", &self.record_id), ("source", &self.source), ("content_type", &self.content_type)] {
-            if value.is_empty() || value.len() > 256 || value.chars().any(char::is_control) {
-                return Err(err!(MEDSEAL_SEAL_META_INVALID, "meta.{name} must be 1 to 256 bytes of text without control characters"));
-            }
+        // The id rule of a signed record; the content type follows the same text rule.
+        for (name, value) in [("meta.record_id", &self.record_id), ("meta.source", &self.source), ("meta.content_type", &self.content_type)]
+        {
+            crate::record::check_id(name, value, crate::ResultCode::MEDSEAL_SEAL_META_INVALID)?;
         }
         if !(1..=MAX_SEQUENCE).contains(&self.sequence) {
             return Err(err!(MEDSEAL_SEAL_META_INVALID, "meta.sequence must be between 1 and 2^53-1, not {}", self.sequence));
         }
-        let utc = self.created.ends_with('Z')
-            && time::OffsetDateTime::parse(&self.created, &time::format_description::well_known::Rfc3339).is_ok();
-        if !utc {
+        if crate::utc::parse(&self.created).is_none() {
             return Err(err!(MEDSEAL_SEAL_META_INVALID, "meta.created must be an RFC 3339 UTC time such as 2026-11-26T08:00:00Z"));
         }
         Ok(())
@@ -462,7 +461,7 @@ impl Envelope {
             return Err(err!(MEDSEAL_SEAL_MALFORMED, "an envelope has 1 to {MAX_RECIPIENTS} recipients, not {}", recipients.len()));
         }
         if let Some(kid) = duplicate_kid(recipients.iter().map(|r| r.kid.as_str())) {
-            return Err(err!(MEDSEAL_SEAL_MALFORMED, "recipient {} is listed twice", kid.chars().take(64).collect::<String>()));
+            return Err(err!(MEDSEAL_SEAL_MALFORMED, "recipient {} is listed twice", crate::untrusted::shown(kid)));
         }
         let several = recipients.len() > 1;
         for r in recipients {
@@ -549,9 +548,9 @@ fn duplicate_kid<'k>(kids: impl Iterator<Item = &'k str> + Clone) -> Option<&'k 
 }
 
 /// Largest protobuf envelope: the largest record, its tag and room for the head.
-const MAX_PROTOBUF_BYTES: usize = MAX_ENVELOPE_BYTES + (1 << 20);
+const MAX_PROTOBUF_BYTES: usize = crate::limits::MAX_ENVELOPE_PROTOBUF_BYTES;
 /// Largest JSON envelope: base64 grows the content by a third.
-const MAX_JSON_BYTES: usize = MAX_ENVELOPE_BYTES / 3 * 4 + (1 << 20);
+const MAX_JSON_BYTES: usize = crate::limits::MAX_ENVELOPE_JSON_BYTES;
 
 fn check_size(bytes: &[u8], limit: usize) -> Result<()> {
     if bytes.len() > limit {
@@ -633,7 +632,7 @@ impl<'v, 'a> Fields<'v, 'a> {
             return Err(err!(MEDSEAL_SEAL_MALFORMED, "the {what} must be a JSON object"));
         };
         if let Some((name, _)) = members.iter().find(|(k, _)| !allowed.contains(&k.as_ref())) {
-            return Err(err!(MEDSEAL_SEAL_MALFORMED, "unknown member \"{}\" in the {what}", name.chars().take(40).collect::<String>()));
+            return Err(err!(MEDSEAL_SEAL_MALFORMED, "unknown member \"{}\" in the {what}", crate::untrusted::shown(name)));
         }
         Ok(Fields { value, what })
     }

@@ -73,7 +73,7 @@ impl RecipientKey {
                 "PRIVATE KEY" => Self::from_pkcs8(&der),
                 "PUBLIC KEY" => Self::from_spki(&der),
                 "ENCRYPTED PRIVATE KEY" => Err(der::encrypted()),
-                other => Err(err!(MEDSEAL_KEY_FORMAT, "PEM label '{}' is not an X25519 key", other.chars().take(40).collect::<String>())),
+                other => Err(err!(MEDSEAL_KEY_FORMAT, "PEM label '{}' is not an X25519 key", crate::untrusted::shown(other))),
             };
         }
         // Any PKCS#8 document, not only an OKP one, so that a P-256 or RSA key is refused as

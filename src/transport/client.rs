@@ -4,7 +4,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use prost::Message;
 use rustls::pki_types::CertificateDer;
@@ -16,7 +16,8 @@ use zeroize::Zeroizing;
 use super::config::{check_proxy_url, redact_userinfo, ClientKey, KeyKind, ProxySetting, Roots, TransportConfig};
 use super::retry::{parse_retry_after, Backoff};
 use crate::error::{err, Error, Result};
-use crate::jws::format_sig_time;
+use crate::untrusted;
+use crate::utc;
 use crate::wire;
 
 /// Largest answer read from the hub (1000 receipts with proofs are a few MB).
@@ -148,7 +149,7 @@ impl Transport {
     /// A refusal of the whole request (a 4xx) is `MEDSEAL_TRANSPORT_REJECTED`.
     pub fn submit(&self, records: &[crate::outbox::Claimed]) -> Result<Vec<wire::RecordResult>> {
         let batch = wire::SubmitBatch { records: records.iter().map(submitted).collect() };
-        self.submit_batch(&batch, unix_now()).map_err(|f| f.error)
+        self.submit_batch(&batch, utc::now()).map_err(|f| f.error)
     }
 
     /// [`submit`](Self::submit) for a batch already in wire form, with the whole failure.
@@ -174,7 +175,7 @@ impl Transport {
             200 => {}
             408 | 425 | 429 | 500..=599 => {
                 let reason = reason_text(&answer);
-                let after = retry_after.map(|t| format!("; the hub asks to wait until {}", show_time(t))).unwrap_or_default();
+                let after = retry_after.map(|t| format!("; the hub asks to wait until {}", utc::show(t))).unwrap_or_default();
                 return Err(Failure {
                     error: err!(
                         MEDSEAL_TRANSPORT_HTTP,
@@ -333,14 +334,14 @@ impl Transport {
                 }
                 CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                     let when = match problem {
-                        CertificateError::ExpiredContext { not_after, .. } => format!(" on {}", show_time(not_after.as_secs() as i64)),
+                        CertificateError::ExpiredContext { not_after, .. } => format!(" on {}", utc::show(not_after.as_secs() as i64)),
                         _ => String::new(),
                     };
                     cert(format!("the hub's certificate at {target} expired{when} (expired certificate): the hub must renew it"))
                 }
                 CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => cert(format!(
                     "the hub's certificate at {target} is not valid yet: check this machine's clock ({})",
-                    show_time(now)
+                    utc::show(now)
                 )),
                 CertificateError::Revoked => cert(format!("the hub's certificate at {target} is revoked")),
                 CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
@@ -365,8 +366,8 @@ impl Transport {
                         format!(
                             "; our client certificate ({}) is valid only from {} to {}",
                             leaf.subject(),
-                            show_time(leaf.not_before()),
-                            show_time(leaf.not_after())
+                            utc::show(leaf.not_before()),
+                            utc::show(leaf.not_after())
                         )
                     } else {
                         format!(": is {} enrolled with this hub, by this hub's CA?", leaf.subject())
@@ -577,7 +578,7 @@ fn check_results(records: &[wire::SubmittedRecord], results: &[wire::RecordResul
 
 /// The stable code and the reason in an error answer: a JSON object's `code`, and its
 /// `reason`/`message`/`error`/`detail` string (the hub answers `{code, reason}`), else the text;
-/// without control characters, at most 500 characters.
+/// made safe for messages ([`untrusted::shown_max`]), at most 500 characters.
 fn error_answer(body: &[u8]) -> (Option<String>, String) {
     let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
     let trimmed = text.trim();
@@ -585,20 +586,12 @@ fn error_answer(body: &[u8]) -> (Option<String>, String) {
         Some((code, reason)) => (code, reason.unwrap_or_else(|| trimmed.to_owned())),
         None => (None, trimmed.to_owned()),
     };
-    (code.map(|c| clean(&c, 64)), clean(&picked, MAX_REASON_CHARS))
+    (code.map(|c| untrusted::shown(&c)), untrusted::shown_max(&picked, MAX_REASON_CHARS))
 }
 
 /// The reason alone (see [`error_answer`]).
 fn reason_text(body: &[u8]) -> String {
     error_answer(body).1
-}
-
-fn clean(text: &str, max_chars: usize) -> String {
-    let mut clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if clean.chars().count() > max_chars {
-        clean = clean.chars().take(max_chars).collect::<String>() + "…";
-    }
-    clean
 }
 
 /// A JSON object's `code` and first of `reason`, `message`, `error`, `detail` that is a string.
@@ -618,14 +611,6 @@ fn with_reason(reason: &str) -> String {
     } else {
         format!(" ({reason})")
     }
-}
-
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-pub(crate) fn show_time(t: i64) -> String {
-    format_sig_time(t).unwrap_or_else(|_| format!("{t} (Unix time)"))
 }
 
 fn show_duration(d: Duration) -> String {
@@ -674,7 +659,8 @@ mod tests {
 
     #[test]
     fn reasons_are_clean_and_short() {
-        assert_eq!(reason_text(b"  bad\r\nthing "), "bad  thing");
+        assert_eq!(reason_text(b"  bad\r\nthing "), "bad\\r\\nthing");
+        assert_eq!(reason_text("no\u{202E}fdp".as_bytes()), "no\\u{202e}fdp");
         assert_eq!(reason_text(br#"{"code":"X","reason":"too big"}"#), "too big");
         assert_eq!(reason_text(br#"{"error":"nope"}"#), "nope");
         assert_eq!(reason_text(br#"{"other":1}"#), r#"{"other":1}"#);

@@ -20,11 +20,11 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use prost::Message;
 
-use super::client::{submitted, unix_now, Failure, Outcome, MAX_BATCH_BYTES};
+use super::client::{submitted, Failure, Outcome, MAX_BATCH_BYTES};
 use super::retry::{next_attempt_at, Backoff, Jitter, BACKOFF_CAP_SECS};
 use super::Transport;
 use crate::error::{err, Error, Result};
@@ -116,7 +116,7 @@ pub fn deliver_all(outbox: &Outbox, transport: &Transport) -> Result<DeliveryRep
 fn deliver_until(outbox: &Outbox, transport: &Transport, stop: &dyn Fn() -> bool) -> Result<(DeliveryReport, Option<i64>)> {
     let mut report = DeliveryReport::default();
     let mut paused_until = None;
-    let mut next = Some(claim_and_submit(outbox, transport, unix_now())?);
+    let mut next = Some(claim_and_submit(outbox, transport, crate::utc::now())?);
     while let Some(current) = next.take() {
         // The next batch goes only after this one was answered in full, and not when asked to
         // stop or when nothing was due.
@@ -125,7 +125,7 @@ fn deliver_until(outbox: &Outbox, transport: &Transport, stop: &dyn Fn() -> bool
             std::thread::scope(|scope| {
                 let helper = std::thread::Builder::new()
                     .name("medseal-deliver-next".to_owned())
-                    .spawn_scoped(scope, || claim_and_submit(outbox, transport, unix_now()));
+                    .spawn_scoped(scope, || claim_and_submit(outbox, transport, crate::utc::now()));
                 match helper {
                     Ok(helper) => {
                         let finished = finish(outbox, transport, current);
@@ -135,7 +135,7 @@ fn deliver_until(outbox: &Outbox, transport: &Transport, stop: &dyn Fn() -> bool
                     // No thread to be had: this batch is finished first, then the next one.
                     Err(_) => {
                         let finished = finish(outbox, transport, current);
-                        let following = finished.is_ok().then(|| claim_and_submit(outbox, transport, unix_now()));
+                        let following = finished.is_ok().then(|| claim_and_submit(outbox, transport, crate::utc::now()));
                         (finished, following)
                     }
                 }
@@ -264,7 +264,7 @@ fn record_answer(outbox: &Outbox, transport: &Transport, batch: &[Claimed], answ
             return Ok(());
         }
     };
-    let checked = check_receipts(batch, &results, transport.config());
+    let checked = check_receipts(outbox.source(), batch, &results, transport.config());
     let jitter = Jitter::draw();
     let mut marks = Vec::with_capacity(batch.len());
     let mut errors = Vec::with_capacity(batch.len());
@@ -345,12 +345,12 @@ fn marked(result: Result<()>, report: &mut DeliveryReport) -> Result<bool> {
 }
 
 /// Verifies the ACCEPTED and DUPLICATE results of a batch, one result per record (`Ok` for the
-/// others): each receipt with the hub's receipt key, for its record id, digest and sequence
-/// number, and its inclusion proof to a tree head signed by the hub's tree-head key. The
+/// others): each receipt with the hub's receipt key, for this outbox's facility `source` and
+/// the record's id, digest and sequence number, and its inclusion proof to a tree head signed by the hub's tree-head key. The
 /// receipts are checked together ([`ledger::verify_receipts`]): a tree head shared by the
 /// batch is verified once, each receipt and audit path on its own. Any failure is
 /// `MEDSEAL_TRANSPORT_PROTOCOL` naming the record.
-fn check_receipts(batch: &[Claimed], results: &[wire::RecordResult], config: &super::TransportConfig) -> Vec<Result<()>> {
+fn check_receipts(source: &str, batch: &[Claimed], results: &[wire::RecordResult], config: &super::TransportConfig) -> Vec<Result<()>> {
     let acknowledged =
         |result: &wire::RecordResult| matches!(RecordStatus::try_from(result.status), Ok(RecordStatus::Accepted | RecordStatus::Duplicate));
     let checks: Vec<ledger::ReceiptCheck<'_>> = batch
@@ -384,6 +384,14 @@ fn check_receipts(batch: &[Claimed], results: &[wire::RecordResult], config: &su
             let (receipt, _) = verified.next().expect("one verification per acknowledged record with a proof").map_err(|e| {
                 err!(MEDSEAL_TRANSPORT_PROTOCOL, "the hub's receipt for record {id:?} does not verify, so it stays queued: {e}")
             })?;
+            if receipt.source != source {
+                return Err(err!(
+                    MEDSEAL_TRANSPORT_PROTOCOL,
+                    "the hub's receipt for record {id:?} names facility {:?}, not this outbox's {:?}; it stays queued",
+                    crate::untrusted::shown(&receipt.source),
+                    source
+                ));
+            }
             if receipt.sequence != record.sequence {
                 return Err(err!(
                     MEDSEAL_TRANSPORT_PROTOCOL,
@@ -508,9 +516,9 @@ fn run(shared: &Shared, outbox: &Outbox, transport: &Transport, poll_interval: D
         let started = Instant::now();
         let mut deadline = started + poll_interval;
         if let Some(at) = report.next_attempt_at {
-            deadline = deadline.min(started + until(at));
+            deadline = deadline.min(started + crate::utc::until(at));
         }
-        let paused = paused_until.map(|at| started + until(at));
+        let paused = paused_until.map(|at| started + crate::utc::until(at));
         if let Some(pause) = paused {
             deadline = pause;
         } else if report.delivered + report.dead_letters + report.retried == 0 {
@@ -532,10 +540,4 @@ fn run(shared: &Shared, outbox: &Outbox, transport: &Transport, poll_interval: D
             state = shared.wake.wait_timeout(state, deadline - now).map(|(s, _)| s).unwrap_or_else(|p| p.into_inner().0);
         }
     }
-}
-
-/// How long until Unix time `at` (zero if past).
-fn until(at: i64) -> Duration {
-    let target = UNIX_EPOCH + Duration::from_secs(at.max(0) as u64);
-    target.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
 }

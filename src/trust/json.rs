@@ -9,8 +9,8 @@ use base64::Engine;
 use super::{entry_name, parse_time, shown, Role, TrustEntry, TrustList, LIST_TYPE, MAX_SEQUENCE, VERSION};
 use crate::canon::{self, CanonOptions, Number, Value};
 use crate::error::{Error, Result, ResultCode};
-use crate::jws::format_sig_time;
 use crate::keys::{Algorithm, Key, KeyFormat};
+use crate::utc;
 use crate::x509::{Certificate, MAX_CHAIN_LEN};
 
 const LIST_MEMBERS: &[&str] = &["entries", "expires", "issued", "issuer", "sequence", "type", "version"];
@@ -200,7 +200,7 @@ fn number(n: u64) -> Value<'static> {
 /// Checked lists always format; a header field changed afterwards writes the bare number,
 /// which no reader accepts (and [`TrustList::sign`] refuses it first).
 fn time(t: i64) -> Value<'static> {
-    Value::string(format_sig_time(t).unwrap_or_else(|_| t.to_string()))
+    Value::string(utc::format(t).unwrap_or_else(|_| t.to_string()))
 }
 
 /// The RFC 7638 members of the key's public JWK.

@@ -13,15 +13,15 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use unicode_normalization::is_nfc;
 
 use crate::b64;
 use crate::canon::{self, CanonOptions, Value};
 use crate::error::{err, Error, Result, ResultCode};
-use crate::jws::{format_sig_time, DetachedPayload, SignOptions, Signer, Verifier};
+use crate::jws::{DetachedPayload, SignOptions, Signer, Verifier};
 use crate::keys::{Algorithm, Key};
+use crate::untrusted::shown;
+use crate::utc;
 use crate::x509::{Certificate, MAX_CHAIN_LEN};
 use crate::Serialization;
 
@@ -182,7 +182,7 @@ impl TrustList {
                 "trust list #{} from {} expired at {}; fetch a current one",
                 self.sequence,
                 shown(&self.issuer),
-                show_time(self.expires)
+                utc::show(self.expires)
             ));
         }
         if self.sequence < min_sequence {
@@ -197,7 +197,7 @@ impl TrustList {
                 MEDSEAL_TRUST_LIST_INVALID,
                 "trust list #{} was issued at {}, more than {MAX_CLOCK_SKEW} seconds in the future; check the clock",
                 self.sequence,
-                show_time(self.issued)
+                utc::show(self.issued)
             ));
         }
         Ok(())
@@ -256,8 +256,8 @@ impl TrustList {
             return Err(err!(
                 MEDSEAL_TRUST_LIST_INVALID,
                 "the list expires ({}) before it is issued ({})",
-                show_time(self.expires),
-                show_time(self.issued)
+                utc::show(self.expires),
+                utc::show(self.issued)
             ));
         }
         // First entry seen for each public key, to catch one key in two roles.
@@ -299,8 +299,8 @@ fn check_entry(i: usize, entry: &TrustEntry) -> Result<()> {
             MEDSEAL_TRUST_LIST_INVALID,
             "{}: not_after ({}) is not after not_before ({})",
             name(),
-            show_time(entry.not_after),
-            show_time(entry.not_before)
+            utc::show(entry.not_after),
+            utc::show(entry.not_before)
         ));
     }
     if entry.key.algorithm() != entry.alg {
@@ -328,10 +328,10 @@ fn check_entry(i: usize, entry: &TrustEntry) -> Result<()> {
                 MEDSEAL_TRUST_LIST_INVALID,
                 "{}: the window {} to {} lies outside the certificate's validity ({} to {})",
                 name(),
-                show_time(entry.not_before),
-                show_time(entry.not_after),
-                show_time(leaf.not_before()),
-                show_time(leaf.not_after())
+                utc::show(entry.not_before),
+                utc::show(entry.not_after),
+                utc::show(leaf.not_before()),
+                utc::show(leaf.not_after())
             ));
         }
     }
@@ -363,43 +363,14 @@ fn check_text(what: &str, text: &str) -> Result<()> {
 
 /// A time the format can write: RFC 3339 needs a four-digit year.
 fn check_time(what: &str, t: i64) -> Result<()> {
-    match format_sig_time(t) {
-        Ok(text) if !text.starts_with(['-', '+']) => Ok(()),
-        _ => Err(err!(MEDSEAL_TRUST_LIST_INVALID, "{what} ({t}) is not a time between years 0000 and 9999")),
-    }
+    utc::format(t).map(drop).map_err(|_| err!(MEDSEAL_TRUST_LIST_INVALID, "{what} ({t}) is not a time between years 0000 and 9999"))
 }
 
 /// Parses a list time: RFC 3339 in exactly the form medseal writes, `YYYY-MM-DDThh:mm:ssZ`
 /// (UTC, whole seconds), so that one instant has one spelling in signed lists.
 pub fn parse_time(text: &str) -> Result<i64> {
-    let refused = || err!(MEDSEAL_TRUST_LIST_INVALID, "\"{}\" is not an RFC 3339 UTC time like 2026-01-31T00:00:00Z", shown(text));
-    let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| refused())?.unix_timestamp();
-    match format_sig_time(t) {
-        Ok(written) if written == text => Ok(t),
-        _ => Err(refused()),
-    }
-}
-
-/// Unix seconds as written in lists, or the bare number when out of range (messages only).
-pub fn show_time(t: i64) -> String {
-    format_sig_time(t).unwrap_or_else(|_| t.to_string())
-}
-
-/// Text from a list for messages: control characters escaped, at most 64 characters.
-fn shown(text: &str) -> String {
-    const MAX_CHARS: usize = 64;
-    let mut out = String::new();
-    for c in text.chars().take(MAX_CHARS) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    if text.chars().nth(MAX_CHARS).is_some() {
-        out.push('…');
-    }
-    out
+    utc::parse_exact(text)
+        .ok_or_else(|| err!(MEDSEAL_TRUST_LIST_INVALID, "\"{}\" is not an RFC 3339 UTC time like 2026-01-31T00:00:00Z", shown(text)))
 }
 
 /// JWS errors become trust-list errors: "not signed by a list key" and "not a JWS" apart.

@@ -199,15 +199,10 @@ impl Certificate {
             return Err(err!(
                 MEDSEAL_SIGNED_OUTSIDE_VALIDITY,
                 "sigT {shown} is outside the signer certificate's validity ({} to {})",
-                show_time(self.not_before()),
-                show_time(self.not_after())
+                crate::utc::show(self.not_before()),
+                crate::utc::show(self.not_after())
             ));
         }
         Ok(())
     }
-}
-
-/// Unix seconds as RFC 3339 UTC, for messages.
-pub(crate) fn show_time(t: i64) -> String {
-    crate::jws::format_sig_time(t).unwrap_or_else(|_| t.to_string())
 }

@@ -21,7 +21,7 @@ use x509_cert::ext::pkix::KeyUsages;
 use x509_cert::name::Name;
 use x509_cert::Version;
 
-use super::{show_time, Certificate, MAX_CHAIN_LEN};
+use super::{Certificate, MAX_CHAIN_LEN};
 use crate::error::{err, Error, Result, ResultCode};
 
 /// The CA certificates a verifier trusts. Immutable and shareable.
@@ -75,7 +75,7 @@ pub fn validate(chain: &[Certificate], anchors: &TrustAnchors, at: i64) -> Resul
         check_well_formed(cert)?;
     }
     leaf.check_signer_usage()?;
-    leaf.check_signing_time(at, &show_time(at))?;
+    leaf.check_signing_time(at, &crate::utc::show(at))?;
     for (position, issuer) in chain.iter().enumerate().skip(1) {
         check_issuer(issuer, intermediates_below(chain, position), at)?;
     }
@@ -177,12 +177,17 @@ fn check_issuer(cert: &Certificate, below: usize, at: i64) -> Result<()> {
             ));
         }
     }
-    let window = || format!("valid from {} to {}", show_time(cert.not_before()), show_time(cert.not_after()));
+    let window = || format!("valid from {} to {}", crate::utc::show(cert.not_before()), crate::utc::show(cert.not_after()));
     if at < cert.not_before() {
-        return Err(err!(MEDSEAL_CERT_NOT_YET_VALID, "the CA certificate {subject} was not yet valid at {} ({})", show_time(at), window()));
+        return Err(err!(
+            MEDSEAL_CERT_NOT_YET_VALID,
+            "the CA certificate {subject} was not yet valid at {} ({})",
+            crate::utc::show(at),
+            window()
+        ));
     }
     if at > cert.not_after() {
-        return Err(err!(MEDSEAL_CERT_EXPIRED, "the CA certificate {subject} had expired at {} ({})", show_time(at), window()));
+        return Err(err!(MEDSEAL_CERT_EXPIRED, "the CA certificate {subject} had expired at {} ({})", crate::utc::show(at), window()));
     }
     Ok(())
 }

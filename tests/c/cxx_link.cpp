@@ -19,7 +19,7 @@ int main() {
     }
     const char doc[] = "{\"b\":1,\"a\":2}";
     medseal_buffer *out = nullptr;
-    medseal_result rc = medseal_canonicalize(reinterpret_cast<const uint8_t *>(doc), std::strlen(doc), 0, &out);
+    medseal_result rc = medseal_json_canonicalize(reinterpret_cast<const uint8_t *>(doc), std::strlen(doc), 0, &out);
     if (rc != MEDSEAL_OK || medseal_buffer_len(out) != 13 ||
         std::memcmp(medseal_buffer_data(out), "{\"a\":2,\"b\":1}", 13) != 0) {
         std::puts("FAIL canonicalize");

@@ -40,7 +40,7 @@ read -r -a NATIVE_LIBS <<<"${MEDSEAL_NATIVE_LIBS:--lpthread -ldl -lm -lrt -lutil
 VALGRIND=(valgrind -q --suppressions=tests/c/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=1)
 
-TESTS=(test_abi test_canon test_keys test_jws test_seal test_threads test_signers test_ledger test_transport test_outbox)
+TESTS=(test_abi test_canon test_keys test_jws test_seal test_threads test_signers test_ledger test_transport test_outbox test_smoke)
 # Libraries a test links besides medseal.
 declare -A TEST_LIBS=([test_signers]=-lcrypto)
 EXAMPLE=examples/c/sign_verify.c

@@ -16,7 +16,7 @@ static const char DOC[] = "{\"resourceType\":\"Patient\",\"id\":\"p1\"}";
 /* Leaves a known error on this thread: a JSON syntax error. */
 static void make_error(void) {
     medseal_buffer *out = NULL;
-    CHECK_RC(medseal_canonicalize((const uint8_t *)"{", 1, 0, &out), MEDSEAL_JSON_SYNTAX);
+    CHECK_RC(medseal_json_canonicalize((const uint8_t *)"{", 1, 0, &out), MEDSEAL_JSON_SYNTAX);
     CHECK(out == NULL);
 }
 
@@ -24,12 +24,16 @@ static void test_versions(void) {
     char expected[64];
     snprintf(expected, sizeof expected, "%d.%d.%d", MEDSEAL_VERSION_MAJOR, MEDSEAL_VERSION_MINOR,
              MEDSEAL_VERSION_PATCH);
-    const char *version = medseal_version();
+    const char *version = medseal_library_version();
     CHECK(version != NULL);
     CHECK_STR(version, expected);
-    CHECK(medseal_version() == version); /* static */
+    CHECK(medseal_library_version() == version); /* static */
+    /* ABI 1, frozen: the header and the library loaded agree on it. */
+    CHECK(MEDSEAL_ABI_VERSION == 1);
+    CHECK(medseal_abi_version() == 1);
     CHECK(medseal_abi_version() == MEDSEAL_ABI_VERSION);
-    CHECK(medseal_kid_bytes() == MEDSEAL_KID_BYTES);
+    CHECK(medseal_key_kid_bytes() == MEDSEAL_KID_BYTES);
+    CHECK(medseal_signer_max_signature_bytes() == MEDSEAL_MAX_SIGNATURE_BYTES);
     CHECK(MEDSEAL_KID_BYTES == 43);
 }
 
@@ -176,24 +180,29 @@ static void test_last_error_message(void) {
     size_t len = SENTINEL_LEN;
 
     /* After a successful call the message is empty. */
-    CHECK(strcmp(medseal_version(), "") != 0);
+    CHECK(strcmp(medseal_library_version(), "") != 0);
     medseal_buffer *out = NULL;
-    CHECK_OK(medseal_canonicalize((const uint8_t *)"{}", 2, 0, &out));
+    CHECK_OK(medseal_json_canonicalize((const uint8_t *)"{}", 2, 0, &out));
     medseal_buffer_free(out);
     memset(buf, 'X', sizeof buf);
     CHECK_OK(medseal_last_error_message(buf, sizeof buf, &len));
     CHECK(len == 0);
     CHECK(buf[0] == 0);
     CHECK(buf[1] == 'X'); /* only the terminator was written */
-    /* Even an empty message needs room for its NUL. */
+    /* The size query of an empty message: nothing to copy, MEDSEAL_OK with length 0; with
+     * room for one byte, only the NUL. */
     len = SENTINEL_LEN;
-    CHECK_RC(medseal_last_error_message(NULL, 0, &len), MEDSEAL_BUFFER_TOO_SMALL);
+    CHECK_OK(medseal_last_error_message(NULL, 0, &len));
     CHECK(len == 0);
+    CHECK_OK(medseal_last_error_message(NULL, 0, NULL));
+    buf[0] = 'X';
+    CHECK_OK(medseal_last_error_message(buf, 1, NULL));
+    CHECK(buf[0] == 0);
 
     /* An error: bad JSON with line and column. */
     const char *bad = "{\n  \"a\": 1,\n  \"b\" 2\n}";
     out = SENTINEL_PTR;
-    CHECK_RC(medseal_canonicalize((const uint8_t *)bad, strlen(bad), 0, &out), MEDSEAL_JSON_SYNTAX);
+    CHECK_RC(medseal_json_canonicalize((const uint8_t *)bad, strlen(bad), 0, &out), MEDSEAL_JSON_SYNTAX);
     CHECK(out == SENTINEL_PTR);
 
     /* Size query: buf = NULL, cap = 0. */
@@ -233,17 +242,40 @@ static void test_last_error_message(void) {
     CHECK(len == needed);
     CHECK(strcmp(again, (const char *)buf) == 0);
 
-    /* len NULL. */
-    CHECK_RC(medseal_last_error_message(buf, sizeof buf, NULL), MEDSEAL_NULL_ARGUMENT);
-    /* buf NULL with a capacity. */
-    make_error();
+    /* len NULL: the message is still copied, its length not reported. */
+    memset(again, 'X', sizeof again);
+    CHECK_OK(medseal_last_error_message((uint8_t *)again, sizeof again, NULL));
+    CHECK(strcmp(again, (const char *)buf) == 0);
+    /* buf NULL with a capacity: refused, *len untouched. */
     len = SENTINEL_LEN;
     CHECK_RC(medseal_last_error_message(NULL, 16, &len), MEDSEAL_NULL_ARGUMENT);
     CHECK(len == SENTINEL_LEN);
 
+    /* Reading never changes the last error, whatever the arguments: after every kind of
+     * call above and below (NULLs, zero capacity, too small, refused), the original message
+     * is still there, byte for byte. */
+    make_error();
+    char original[256];
+    size_t original_len = SENTINEL_LEN;
+    CHECK_OK(medseal_last_error_message((uint8_t *)original, sizeof original, &original_len));
+    CHECK(original_len > 0 && original_len != SENTINEL_LEN);
+    CHECK_RC(medseal_last_error_message(NULL, 0, NULL), MEDSEAL_BUFFER_TOO_SMALL);
+    CHECK_RC(medseal_last_error_message(NULL, 0, &len), MEDSEAL_BUFFER_TOO_SMALL);
+    CHECK(len == original_len);
+    CHECK_RC(medseal_last_error_message(NULL, 7, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_last_error_message(NULL, 7, &len), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_last_error_message(buf, 1, NULL), MEDSEAL_BUFFER_TOO_SMALL);
+    CHECK_RC(medseal_last_error_message(buf, original_len, NULL), MEDSEAL_BUFFER_TOO_SMALL);
+    CHECK_OK(medseal_last_error_message(buf, sizeof buf, NULL));
+    memset(again, 'X', sizeof again);
+    len = SENTINEL_LEN;
+    CHECK_OK(medseal_last_error_message((uint8_t *)again, sizeof again, &len));
+    CHECK(len == original_len);
+    CHECK(strcmp(again, original) == 0);
+
     /* Messages are UTF-8: a syntax error after Vietnamese text counts characters, not bytes. */
     const char *vi = "{\"t\xC3\xAAn\": tru}"; /* {"tên": tru} */
-    CHECK_RC(medseal_canonicalize((const uint8_t *)vi, strlen(vi), 0, &out), MEDSEAL_JSON_SYNTAX);
+    CHECK_RC(medseal_json_canonicalize((const uint8_t *)vi, strlen(vi), 0, &out), MEDSEAL_JSON_SYNTAX);
     CHECK_ERROR_CONTAINS("line 1, column 9");
 
     /* Calls that cannot fail keep the message: naming the code, freeing handles, versions. */
@@ -260,7 +292,7 @@ static void test_last_error_message(void) {
 
     /* The next successful fallible call clears the message. */
     make_error();
-    CHECK_OK(medseal_canonicalize((const uint8_t *)"[]", 2, 0, &out));
+    CHECK_OK(medseal_json_canonicalize((const uint8_t *)"[]", 2, 0, &out));
     medseal_buffer_free(out);
     CHECK_OK(medseal_last_error_message(buf, sizeof buf, &len));
     CHECK(len == 0);
@@ -271,7 +303,7 @@ static void test_buffers_and_free_null(void) {
     CHECK(medseal_buffer_len(NULL) == 0);
 
     medseal_buffer *out = NULL;
-    REQUIRE_OK(medseal_canonicalize((const uint8_t *)"{\"b\":1,\"a\":[]}", 14, 0, &out));
+    REQUIRE_OK(medseal_json_canonicalize((const uint8_t *)"{\"b\":1,\"a\":[]}", 14, 0, &out));
     CHECK(medseal_buffer_data(out) != NULL);
     CHECK(medseal_buffer_len(out) == 14);
     CHECK_BUF(out, "{\"a\":[],\"b\":1}");
@@ -279,7 +311,7 @@ static void test_buffers_and_free_null(void) {
     medseal_buffer_free(out);
 
     /* An empty result is a valid buffer: "" is not JSON, but "0" is one byte. */
-    REQUIRE_OK(medseal_canonicalize((const uint8_t *)" 0 ", 3, 0, &out));
+    REQUIRE_OK(medseal_json_canonicalize((const uint8_t *)" 0 ", 3, 0, &out));
     CHECK_BUF(out, "0");
     medseal_buffer_free(out);
 
@@ -336,13 +368,13 @@ static void test_null_arguments(void) {
     const uint8_t *data_out;
     size_t len_out;
 
-    /* medseal_canonicalize */
+    /* medseal_json_canonicalize */
     buf_out = SENTINEL_PTR;
-    EXPECT_NULL_ARG(medseal_canonicalize(NULL, doc_len, 0, &buf_out), "json");
+    EXPECT_NULL_ARG(medseal_json_canonicalize(NULL, doc_len, 0, &buf_out), "json");
     CHECK(buf_out == SENTINEL_PTR);
-    EXPECT_NULL_ARG(medseal_canonicalize(NULL, 0, 0, &buf_out), "json"); /* even with len 0 */
+    EXPECT_NULL_ARG(medseal_json_canonicalize(NULL, 0, 0, &buf_out), "json"); /* even with len 0 */
     CHECK(buf_out == SENTINEL_PTR);
-    EXPECT_NULL_ARG(medseal_canonicalize(doc, doc_len, 0, NULL), "out");
+    EXPECT_NULL_ARG(medseal_json_canonicalize(doc, doc_len, 0, NULL), "out");
 
     /* medseal_key_generate */
     EXPECT_NULL_ARG(medseal_key_generate(MEDSEAL_ALG_EDDSA, NULL), "out");
@@ -480,7 +512,7 @@ static void test_null_arguments(void) {
 
     /* Impossible lengths with a non-NULL pointer are refused before any read. */
     buf_out = SENTINEL_PTR;
-    CHECK_RC(medseal_canonicalize(doc, SIZE_MAX, 0, &buf_out), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_json_canonicalize(doc, SIZE_MAX, 0, &buf_out), MEDSEAL_INVALID_ARGUMENT);
     CHECK(buf_out == SENTINEL_PTR);
     key_out = SENTINEL_PTR;
     CHECK_RC(medseal_key_import(doc, SIZE_MAX, 0, &key_out), MEDSEAL_INVALID_ARGUMENT);

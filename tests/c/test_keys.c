@@ -45,7 +45,7 @@ static void key_kid(const medseal_key *key, char kid[MEDSEAL_KID_BYTES + 1]) {
         return;
     }
     CHECK(medseal_buffer_len(buf) == MEDSEAL_KID_BYTES);
-    CHECK(medseal_buffer_len(buf) == medseal_kid_bytes());
+    CHECK(medseal_buffer_len(buf) == medseal_key_kid_bytes());
     CHECK(is_base64url(medseal_buffer_data(buf), medseal_buffer_len(buf)));
     if (medseal_buffer_len(buf) == MEDSEAL_KID_BYTES) {
         memcpy(kid, medseal_buffer_data(buf), MEDSEAL_KID_BYTES);

@@ -3,7 +3,8 @@
  *
  *  - leaf hashes, inclusion and consistency checks on the RFC 6962 reference test tree of
  *    Certificate Transparency (values below computed independently with Python's hashlib);
- *  - medseal_receipt_verify and medseal_tree_head_verify on a hub answer made WITHOUT medseal by
+ *  - medseal_receipt_verify (which binds facility, record id and digest) and
+ *    medseal_ledger_verify_tree_head on a hub answer made WITHOUT medseal by
  *    tests/c/ledger_fixtures.sh (openssl and the shell, from the format's text): a receipt for
  *    rec-0002 at ledger index 2 of 5, its tree head and the audit path. The InclusionProof's
  *    protobuf is encoded here, by hand, from its .proto; its JSON mapping comes from the script.
@@ -219,6 +220,11 @@ static size_t trimmed(const uint8_t *data, size_t len) {
     return len;
 }
 
+/* The three names medseal_receipt_verify checks, as C strings: facility, record id, digest. */
+#define NAMED(source, record_id, digest)                                                                              \
+    (const uint8_t *)(source), strlen(source), (const uint8_t *)(record_id), strlen(record_id), (const uint8_t *)(digest), \
+        strlen(digest)
+
 static void test_hub_answer(void) {
     size_t receipt_len, head_len, path_len, root_len, json_len, entry_len, leaf_len, digest_len;
     uint8_t *receipt = read_fixture("receipt.jws", &receipt_len);
@@ -245,33 +251,34 @@ static void test_hub_answer(void) {
     uint64_t size = 0;
     int64_t timestamp = 0;
     uint8_t head_root[32] = {0};
-    CHECK_OK(medseal_tree_head_verify(head, head_len, head_key, &size, &timestamp, head_root));
+    CHECK_OK(medseal_ledger_verify_tree_head(head, head_len, head_key, &size, &timestamp, head_root));
     CHECK(size == 5);
     CHECK(timestamp == 1767229200); /* 2026-01-01T01:00:00Z */
     CHECK_BYTES(head_root, 32, root, 32);
     /* Wrong key, a receipt as tree head, tampered: outputs untouched. */
     size = 77;
-    CHECK_RC(medseal_tree_head_verify(head, head_len, receipt_key, &size, &timestamp, head_root),
+    CHECK_RC(medseal_ledger_verify_tree_head(head, head_len, receipt_key, &size, &timestamp, head_root),
              MEDSEAL_LEDGER_TREE_HEAD_INVALID);
-    CHECK_RC(medseal_tree_head_verify(receipt, receipt_len, receipt_key, &size, &timestamp, head_root),
+    CHECK_RC(medseal_ledger_verify_tree_head(receipt, receipt_len, receipt_key, &size, &timestamp, head_root),
              MEDSEAL_LEDGER_TREE_HEAD_INVALID);
     CHECK_ERROR_CONTAINS("medseal-tree-head+jws");
     head[head_len - 3] ^= 0x01;
-    CHECK_RC(medseal_tree_head_verify(head, head_len, head_key, &size, &timestamp, head_root),
+    CHECK_RC(medseal_ledger_verify_tree_head(head, head_len, head_key, &size, &timestamp, head_root),
              MEDSEAL_LEDGER_TREE_HEAD_INVALID);
     head[head_len - 3] ^= 0x01;
     CHECK(size == 77);
-    CHECK_RC(medseal_tree_head_verify(head, head_len, head_key, NULL, &timestamp, head_root), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_tree_head_verify(head, head_len, head_key, &size, &timestamp, NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_tree_head_verify(head, head_len, NULL, &size, &timestamp, head_root), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_ledger_verify_tree_head(head, head_len, head_key, NULL, &timestamp, head_root), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_ledger_verify_tree_head(head, head_len, head_key, &size, &timestamp, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_ledger_verify_tree_head(head, head_len, NULL, &size, &timestamp, head_root), MEDSEAL_NULL_ARGUMENT);
 
     /* The receipt with its proof: protobuf, and the JSON mapping. */
     size_t proof_len = 0;
     uint8_t *proof = encode_proof(2, 5, path, path_len, head, head_len, &proof_len);
-    static const char record_id[] = "rec-0002";
+    static const char source[] = "hospital-a", record_id[] = "rec-0002";
+    char *digest_text = b64url(digest, 32); /* as the receipt writes it */
     medseal_receipt *r = NULL;
     CHECK_OK(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
-                                    (const uint8_t *)record_id, strlen(record_id), &r));
+                                    NAMED(source, record_id, digest_text), &r));
     if (CHECK(r != NULL)) {
         uint64_t index = 0, tree_size = 0, sequence = 0;
         int64_t received = 0;
@@ -300,70 +307,150 @@ static void test_hub_answer(void) {
     medseal_receipt_free(r);
     medseal_receipt_free(NULL);
     r = NULL;
-    CHECK_OK(medseal_receipt_verify(receipt, receipt_len, json, json_len, receipt_key, head_key, NULL, 0, &r));
+    CHECK_OK(medseal_receipt_verify(receipt, receipt_len, json, json_len, receipt_key, head_key,
+                                    NAMED(source, record_id, digest_text), &r));
     CHECK(r != NULL);
     medseal_receipt_free(r);
 
     /* Each failure, with its code; *out untouched. */
     medseal_receipt *untouched = (medseal_receipt *)SENTINEL_PTR;
-    static const char other_id[] = "rec-0003";
+    /* A receipt that is not for the record asked about: another facility's, another record's,
+     * another envelope's. Each refused, the message naming what differs. */
     CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
-                                    (const uint8_t *)other_id, strlen(other_id), &untouched),
+                                    NAMED("hospital-b", record_id, digest_text), &untouched),
+             MEDSEAL_LEDGER_RECEIPT_INVALID);
+    CHECK_ERROR_CONTAINS("facility \"hospital-a\", not \"hospital-b\"");
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    NAMED(source, "rec-0003", digest_text), &untouched),
              MEDSEAL_LEDGER_RECEIPT_INVALID);
     CHECK_ERROR_CONTAINS("not \"rec-0003\"");
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, head_key, receipt_key, NULL, 0, &untouched),
+    size_t other_len = 0;
+    uint8_t *other_digest = read_fixture("digest-3.bin", &other_len);
+    char *other_text = b64url(other_digest, other_len);
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    NAMED(source, record_id, other_text), &untouched),
              MEDSEAL_LEDGER_RECEIPT_INVALID);
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, receipt_key, NULL, 0, &untouched),
+    CHECK_ERROR_CONTAINS("another envelope digest");
+    /* The same names in other spellings are not the receipt's: case, padding, hex, spaces. */
+    static const char upper_source[] = "HOSPITAL-A", upper_id[] = "REC-0002";
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    NAMED(upper_source, record_id, digest_text), &untouched),
+             MEDSEAL_LEDGER_RECEIPT_INVALID);
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    NAMED(source, upper_id, digest_text), &untouched),
+             MEDSEAL_LEDGER_RECEIPT_INVALID);
+    char padded[64], spaced[64], hex[65];
+    snprintf(padded, sizeof padded, "%s=", digest_text);
+    snprintf(spaced, sizeof spaced, " %s", digest_text);
+    for (size_t i = 0; i < 32; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    }
+    const char *bad_digests[] = {padded, spaced, hex, "not a digest"};
+    for (size_t i = 0; i < sizeof bad_digests / sizeof bad_digests[0]; i++) {
+        CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                        NAMED(source, record_id, bad_digests[i]), &untouched),
+                 MEDSEAL_INVALID_ARGUMENT);
+        CHECK_ERROR_CONTAINS("`digest`");
+    }
+    /* All three are required: empty or NULL is refused before any check. */
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    NAMED("", record_id, digest_text), &untouched),
+             MEDSEAL_INVALID_ARGUMENT);
+    CHECK_ERROR_CONTAINS("`source` is empty");
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    NAMED(source, "", digest_text), &untouched),
+             MEDSEAL_INVALID_ARGUMENT);
+    CHECK_ERROR_CONTAINS("`record_id` is empty");
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    NAMED(source, record_id, ""), &untouched),
+             MEDSEAL_INVALID_ARGUMENT);
+    CHECK_ERROR_CONTAINS("`digest` is empty");
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key, NULL, 0,
+                                    (const uint8_t *)record_id, strlen(record_id), (const uint8_t *)digest_text,
+                                    strlen(digest_text), &untouched),
+             MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    (const uint8_t *)source, strlen(source), NULL, 0, (const uint8_t *)digest_text,
+                                    strlen(digest_text), &untouched),
+             MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    (const uint8_t *)source, strlen(source), (const uint8_t *)record_id,
+                                    strlen(record_id), NULL, 0, &untouched),
+             MEDSEAL_NULL_ARGUMENT);
+    free(other_digest);
+    free(other_text);
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, head_key, receipt_key,
+                                    NAMED(source, record_id, digest_text), &untouched),
+             MEDSEAL_LEDGER_RECEIPT_INVALID);
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, receipt_key,
+                                    NAMED(source, record_id, digest_text), &untouched),
              MEDSEAL_LEDGER_TREE_HEAD_INVALID);
     /* The tree head given as the receipt (checked with its own key: typ decides). */
-    CHECK_RC(medseal_receipt_verify(head, head_len, proof, proof_len, head_key, receipt_key, NULL, 0, &untouched),
+    CHECK_RC(medseal_receipt_verify(head, head_len, proof, proof_len, head_key, receipt_key,
+                                    NAMED(source, record_id, digest_text), &untouched),
              MEDSEAL_LEDGER_RECEIPT_INVALID);
     CHECK_ERROR_CONTAINS("medseal-receipt+jws");
     /* A proof for another leaf index, another size, a broken path. */
     size_t bad_len = 0;
     uint8_t *bad = encode_proof(3, 5, path, path_len, head, head_len, &bad_len);
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, bad, bad_len, receipt_key, head_key, NULL, 0, &untouched),
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, bad, bad_len, receipt_key, head_key,
+                                    NAMED(source, record_id, digest_text), &untouched),
              MEDSEAL_LEDGER_RECEIPT_INVALID);
     free(bad);
     bad = encode_proof(2, 6, path, path_len, head, head_len, &bad_len);
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, bad, bad_len, receipt_key, head_key, NULL, 0, &untouched),
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, bad, bad_len, receipt_key, head_key,
+                                    NAMED(source, record_id, digest_text), &untouched),
              MEDSEAL_LEDGER_RECEIPT_INVALID);
     free(bad);
     path[33] ^= 0x20;
     bad = encode_proof(2, 5, path, path_len, head, head_len, &bad_len);
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, bad, bad_len, receipt_key, head_key, NULL, 0, &untouched),
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, bad, bad_len, receipt_key, head_key,
+                                    NAMED(source, record_id, digest_text), &untouched),
              MEDSEAL_LEDGER_PROOF_INVALID);
     free(bad);
     path[33] ^= 0x20;
     bad = encode_proof(2, 5, path, 64, head, head_len, &bad_len);
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, bad, bad_len, receipt_key, head_key, NULL, 0, &untouched),
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, bad, bad_len, receipt_key, head_key,
+                                    NAMED(source, record_id, digest_text), &untouched),
              MEDSEAL_LEDGER_PROOF_INVALID);
     free(bad);
     /* A tampered receipt; bytes that are no proof; bad arguments. */
     receipt[receipt_len / 2] ^= 0x01;
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key, NULL, 0, &untouched),
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    NAMED(source, record_id, digest_text), &untouched),
              MEDSEAL_LEDGER_RECEIPT_INVALID);
     receipt[receipt_len / 2] ^= 0x01;
     static const uint8_t junk[] = {0xff, 0xff, 0xff};
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, junk, sizeof junk, receipt_key, head_key, NULL, 0, &untouched),
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, junk, sizeof junk, receipt_key, head_key,
+                                    NAMED(source, record_id, digest_text), &untouched),
              MEDSEAL_LEDGER_PROOF_INVALID);
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key, NULL, 3, &untouched),
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key, (const uint8_t *)source,
+                                    strlen(source), NULL, 3, (const uint8_t *)digest_text, strlen(digest_text), &untouched),
              MEDSEAL_NULL_ARGUMENT);
     static const uint8_t not_utf8[] = {0xc3, 0x28};
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key, not_utf8,
-                                    sizeof not_utf8, &untouched),
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key, not_utf8, sizeof not_utf8,
+                                    (const uint8_t *)record_id, strlen(record_id), (const uint8_t *)digest_text,
+                                    strlen(digest_text), &untouched),
              MEDSEAL_INVALID_UTF8_ARGUMENT);
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, NULL, head_key, NULL, 0, &untouched),
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key, (const uint8_t *)source,
+                                    strlen(source), not_utf8, sizeof not_utf8, (const uint8_t *)digest_text,
+                                    strlen(digest_text), &untouched),
+             MEDSEAL_INVALID_UTF8_ARGUMENT);
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, NULL, head_key,
+                                    NAMED(source, record_id, digest_text), &untouched),
              MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_receipt_verify(NULL, 0, proof, proof_len, receipt_key, head_key, NULL, 0, &untouched),
+    CHECK_RC(medseal_receipt_verify(NULL, 0, proof, proof_len, receipt_key, head_key, NAMED(source, record_id, digest_text),
+                                    &untouched),
              MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key, NULL, 0, NULL),
+    CHECK_RC(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    NAMED(source, record_id, digest_text), NULL),
              MEDSEAL_NULL_ARGUMENT);
     CHECK(untouched == (medseal_receipt *)SENTINEL_PTR);
 
     /* The receipt still verifies once every byte is restored. */
     r = NULL;
-    CHECK_OK(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key, NULL, 0, &r));
+    CHECK_OK(medseal_receipt_verify(receipt, receipt_len, proof, proof_len, receipt_key, head_key,
+                                    NAMED(source, record_id, digest_text), &r));
     medseal_receipt_free(r);
 
     /* Consistency of the fixture's tree: 4 -> 5 is [leaf-4]; 2 -> 5 is [n23, leaf-4]. */
@@ -394,6 +481,7 @@ static void test_hub_answer(void) {
     free(entry);
     free(leaf);
     free(digest);
+    free(digest_text);
 }
 
 int main(void) {

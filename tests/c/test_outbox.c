@@ -47,7 +47,7 @@ static medseal_outbox *open_outbox(const char *name, medseal_recipient_key *cons
 
 static medseal_local_receipt *enqueue(const medseal_outbox *outbox, const char *record_id, const char *signed_record) {
     medseal_local_receipt *receipt = NULL;
-    REQUIRE_OK(medseal_outbox_enqueue(outbox, u8(record_id), strlen(record_id), u8(signed_record), strlen(signed_record),
+    REQUIRE_OK(medseal_outbox_enqueue_signed(outbox, u8(record_id), strlen(record_id), u8(signed_record), strlen(signed_record),
                                       &receipt));
     return receipt;
 }
@@ -70,7 +70,7 @@ static medseal_buffer *sealed_elsewhere(const char *record_id, const char *sourc
     medseal_meta *meta = NULL;
     medseal_buffer *out = NULL;
     REQUIRE_OK(medseal_meta_new(u8(record_id), strlen(record_id), u8(source), strlen(source), sequence, &meta));
-    REQUIRE_OK(medseal_seal(meta, &key, 1, u8(SIGNED_2), strlen(SIGNED_2), MEDSEAL_AEAD_AES_256_GCM, MEDSEAL_ENVELOPE_PROTOBUF,
+    REQUIRE_OK(medseal_envelope_seal(u8(SIGNED_2), strlen(SIGNED_2), meta, &key, 1, MEDSEAL_AEAD_AES_256_GCM, MEDSEAL_ENVELOPE_PROTOBUF,
                             &out));
     medseal_meta_free(meta);
     return out;
@@ -148,18 +148,18 @@ static void test_enqueue_and_receipts(medseal_recipient_key *hub, medseal_recipi
     CHECK_OK(medseal_local_receipt_digest(again, again_digest, sizeof again_digest, &written));
     CHECK_BYTES(again_digest, written, digest, 32);
     medseal_local_receipt *out = (medseal_local_receipt *)SENTINEL_PTR;
-    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec-1"), 5, u8(SIGNED_2), strlen(SIGNED_2), &out), MEDSEAL_OUTBOX_DUPLICATE);
+    CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("rec-1"), 5, u8(SIGNED_2), strlen(SIGNED_2), &out), MEDSEAL_OUTBOX_DUPLICATE);
     CHECK(out == (medseal_local_receipt *)SENTINEL_PTR);
 
     /* Refusals. */
-    CHECK_RC(medseal_outbox_enqueue(NULL, u8("rec-3"), 5, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_enqueue(outbox, NULL, 0, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec-3"), 5, NULL, 0, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec-3"), 5, u8(SIGNED_1), strlen(SIGNED_1), NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec\xc3"), 4, u8(SIGNED_1), strlen(SIGNED_1), &out),
+    CHECK_RC(medseal_outbox_enqueue_signed(NULL, u8("rec-3"), 5, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue_signed(outbox, NULL, 0, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("rec-3"), 5, NULL, 0, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("rec-3"), 5, u8(SIGNED_1), strlen(SIGNED_1), NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("rec\xc3"), 4, u8(SIGNED_1), strlen(SIGNED_1), &out),
              MEDSEAL_INVALID_UTF8_ARGUMENT);
-    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec-3"), 0, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_INVALID_ARGUMENT);
-    CHECK_RC(medseal_outbox_enqueue(outbox, u8("rec-3"), 5, u8(SIGNED_1), 0, &out), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("rec-3"), 0, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("rec-3"), 5, u8(SIGNED_1), 0, &out), MEDSEAL_INVALID_ARGUMENT);
 
     /* Accessors refuse NULLs. */
     uint64_t u = 0;
@@ -207,7 +207,7 @@ static void test_enqueue_and_receipts(medseal_recipient_key *hub, medseal_recipi
     CHECK_ERROR_CONTAINS("belongs to source");
     /* Opened without recipients: administration only. */
     medseal_outbox *admin = open_outbox("outbox.sqlite", NULL, 0);
-    CHECK_RC(medseal_outbox_enqueue(admin, u8("rec-9"), 5, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_enqueue_signed(admin, u8("rec-9"), 5, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_INVALID_ARGUMENT);
     medseal_outbox_free(admin);
 
     medseal_local_receipt_free(first);
@@ -221,54 +221,54 @@ static void test_enqueue_and_receipts(medseal_recipient_key *hub, medseal_recipi
 /* Status after test_enqueue_and_receipts: three queued records. */
 static void test_status(medseal_recipient_key *hub) {
     medseal_outbox *outbox = open_outbox("outbox.sqlite", &hub, 1);
-    medseal_outbox_summary *summary = NULL;
-    REQUIRE_OK(medseal_outbox_status(outbox, &summary));
+    medseal_outbox_status *status = NULL;
+    REQUIRE_OK(medseal_outbox_get_status(outbox, &status));
     uint64_t n = 99;
-    CHECK_OK(medseal_outbox_summary_queued(summary, &n));
+    CHECK_OK(medseal_outbox_status_queued(status, &n));
     CHECK(n == 3);
-    CHECK_OK(medseal_outbox_summary_in_flight(summary, &n));
+    CHECK_OK(medseal_outbox_status_in_flight(status, &n));
     CHECK(n == 0);
-    CHECK_OK(medseal_outbox_summary_delivered(summary, &n));
+    CHECK_OK(medseal_outbox_status_delivered(status, &n));
     CHECK(n == 0);
-    CHECK_OK(medseal_outbox_summary_dead_letter(summary, &n));
+    CHECK_OK(medseal_outbox_status_dead_letter(status, &n));
     CHECK(n == 0);
-    CHECK_OK(medseal_outbox_summary_discarded(summary, &n));
+    CHECK_OK(medseal_outbox_status_discarded(status, &n));
     CHECK(n == 0);
-    CHECK_OK(medseal_outbox_summary_next_sequence(summary, &n));
+    CHECK_OK(medseal_outbox_status_next_sequence(status, &n));
     CHECK(n == 4);
     uint32_t present = SENTINEL_U32;
     int64_t at = 0, oldest = 0;
-    CHECK_OK(medseal_outbox_summary_oldest_queued_at(summary, &present, &oldest));
+    CHECK_OK(medseal_outbox_status_oldest_queued_at(status, &present, &oldest));
     CHECK(present == 1 && oldest > 1700000000);
-    CHECK_OK(medseal_outbox_summary_next_attempt_at(summary, &present, &at));
+    CHECK_OK(medseal_outbox_status_next_attempt_at(status, &present, &at));
     CHECK(present == 1 && at == oldest);
 
-    CHECK_RC(medseal_outbox_status(NULL, &summary), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_status(outbox, NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_summary_queued(NULL, &n), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_summary_in_flight(summary, NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_summary_delivered(NULL, &n), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_summary_dead_letter(summary, NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_summary_discarded(NULL, &n), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_summary_next_sequence(summary, NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_summary_oldest_queued_at(summary, NULL, &at), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_summary_oldest_queued_at(NULL, &present, &at), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_outbox_summary_next_attempt_at(summary, &present, NULL), MEDSEAL_NULL_ARGUMENT);
-    medseal_outbox_summary_free(summary);
-    medseal_outbox_summary_free(NULL);
+    CHECK_RC(medseal_outbox_get_status(NULL, &status), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_get_status(outbox, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_status_queued(NULL, &n), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_status_in_flight(status, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_status_delivered(NULL, &n), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_status_dead_letter(status, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_status_discarded(NULL, &n), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_status_next_sequence(status, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_status_oldest_queued_at(status, NULL, &at), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_status_oldest_queued_at(NULL, &present, &at), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_status_next_attempt_at(status, &present, NULL), MEDSEAL_NULL_ARGUMENT);
+    medseal_outbox_status_free(status);
+    medseal_outbox_status_free(NULL);
 
     /* An empty outbox has no times. */
     medseal_outbox *empty = open_outbox("empty.sqlite", &hub, 1);
-    REQUIRE_OK(medseal_outbox_status(empty, &summary));
+    REQUIRE_OK(medseal_outbox_get_status(empty, &status));
     present = SENTINEL_U32;
     at = 42;
-    CHECK_OK(medseal_outbox_summary_next_attempt_at(summary, &present, &at));
+    CHECK_OK(medseal_outbox_status_next_attempt_at(status, &present, &at));
     CHECK(present == 0 && at == 0);
-    CHECK_OK(medseal_outbox_summary_oldest_queued_at(summary, &present, &at));
+    CHECK_OK(medseal_outbox_status_oldest_queued_at(status, &present, &at));
     CHECK(present == 0);
-    CHECK_OK(medseal_outbox_summary_next_sequence(summary, &n));
+    CHECK_OK(medseal_outbox_status_next_sequence(status, &n));
     CHECK(n == 1);
-    medseal_outbox_summary_free(summary);
+    medseal_outbox_status_free(status);
     medseal_outbox_free(empty);
     medseal_outbox_free(outbox);
 }
@@ -325,13 +325,13 @@ static void test_dead_letters(medseal_recipient_key *hub) {
     CHECK_OK(medseal_outbox_dead_letter_count(outbox, &count));
     CHECK(count == 0);
 
-    medseal_outbox_summary *summary = NULL;
-    REQUIRE_OK(medseal_outbox_status(outbox, &summary));
-    CHECK_OK(medseal_outbox_summary_discarded(summary, &count));
+    medseal_outbox_status *status = NULL;
+    REQUIRE_OK(medseal_outbox_get_status(outbox, &status));
+    CHECK_OK(medseal_outbox_status_discarded(status, &count));
     CHECK(count == 1);
-    CHECK_OK(medseal_outbox_summary_queued(summary, &count));
+    CHECK_OK(medseal_outbox_status_queued(status, &count));
     CHECK(count == 2);
-    medseal_outbox_summary_free(summary);
+    medseal_outbox_status_free(status);
     medseal_outbox_free(outbox);
 }
 
@@ -347,13 +347,13 @@ static void test_backup(medseal_recipient_key *hub) {
     CHECK_ERROR_CONTAINS("already exists");
 
     medseal_outbox *copy = open_outbox("backup.sqlite", &hub, 1);
-    medseal_outbox_summary *summary = NULL;
+    medseal_outbox_status *status = NULL;
     uint64_t next = 0, discarded = 0;
-    REQUIRE_OK(medseal_outbox_status(copy, &summary));
-    CHECK_OK(medseal_outbox_summary_next_sequence(summary, &next));
-    CHECK_OK(medseal_outbox_summary_discarded(summary, &discarded));
+    REQUIRE_OK(medseal_outbox_get_status(copy, &status));
+    CHECK_OK(medseal_outbox_status_next_sequence(status, &next));
+    CHECK_OK(medseal_outbox_status_discarded(status, &discarded));
     CHECK(next == 4 && discarded == 1);
-    medseal_outbox_summary_free(summary);
+    medseal_outbox_status_free(status);
     medseal_outbox_free(copy);
     medseal_outbox_free(outbox);
 }
@@ -384,7 +384,7 @@ static void *enqueue_many(void *arg) {
         char id[32];
         snprintf(id, sizeof id, "t%d-%s-%d", w->index, w->shared == NULL ? "own" : "shared", n);
         medseal_local_receipt *receipt = NULL;
-        if (medseal_outbox_enqueue(outbox, u8(id), strlen(id), u8(SIGNED_1), strlen(SIGNED_1), &receipt) != MEDSEAL_OK ||
+        if (medseal_outbox_enqueue_signed(outbox, u8(id), strlen(id), u8(SIGNED_1), strlen(SIGNED_1), &receipt) != MEDSEAL_OK ||
             medseal_local_receipt_sequence(receipt, &w->sequences[n]) != MEDSEAL_OK) {
             w->failures++;
         }
@@ -425,12 +425,12 @@ static void test_threads(medseal_recipient_key *hub) {
         exactly_once &= seen[s] == 1;
     }
     CHECK(exactly_once);
-    medseal_outbox_summary *summary = NULL;
+    medseal_outbox_status *status = NULL;
     uint64_t next = 0;
-    REQUIRE_OK(medseal_outbox_status(shared, &summary));
-    CHECK_OK(medseal_outbox_summary_next_sequence(summary, &next));
+    REQUIRE_OK(medseal_outbox_get_status(shared, &status));
+    CHECK_OK(medseal_outbox_status_next_sequence(status, &next));
     CHECK(next == 2 * THREADS * PER_THREAD + 1);
-    medseal_outbox_summary_free(summary);
+    medseal_outbox_status_free(status);
     medseal_outbox_free(shared);
 }
 

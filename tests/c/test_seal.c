@@ -101,7 +101,7 @@ static medseal_meta *fixed_meta(const char *content_type) {
 static medseal_buffer *seal(const medseal_meta *meta, const medseal_recipient_key *const *keys, size_t n,
                             const char *plaintext, uint32_t aead, uint32_t encoding) {
     medseal_buffer *out = NULL;
-    REQUIRE_OK(medseal_seal(meta, keys, n, (const uint8_t *)plaintext, strlen(plaintext), aead, encoding, &out));
+    REQUIRE_OK(medseal_envelope_seal((const uint8_t *)plaintext, strlen(plaintext), meta, keys, n, aead, encoding, &out));
     return out;
 }
 
@@ -582,7 +582,7 @@ static void test_round_trips(void) {
     medseal_buffer_free(sealed);
     for (size_t n = 1; n <= 3; n += 2) {
         medseal_buffer *empty = NULL;
-        if (CHECK_OK(medseal_seal(meta, to, n, (const uint8_t *)"", 0, MEDSEAL_AEAD_CHACHA20_POLY1305,
+        if (CHECK_OK(medseal_envelope_seal((const uint8_t *)"", 0, meta, to, n, MEDSEAL_AEAD_CHACHA20_POLY1305,
                                   MEDSEAL_ENVELOPE_PROTOBUF, &empty))) {
             env = decode(medseal_buffer_data(empty), medseal_buffer_len(empty));
             OPEN_OK(env, keys[0], "");
@@ -599,7 +599,7 @@ static void test_round_trips(void) {
         many[i] = distinct[i];
     }
     sealed = NULL;
-    if (CHECK_OK(medseal_seal(meta, many, MEDSEAL_MAX_RECIPIENTS, (const uint8_t *)PLAINTEXT, strlen(PLAINTEXT),
+    if (CHECK_OK(medseal_envelope_seal((const uint8_t *)PLAINTEXT, strlen(PLAINTEXT), meta, many, MEDSEAL_MAX_RECIPIENTS,
                               MEDSEAL_AEAD_AES_256_GCM, MEDSEAL_ENVELOPE_PROTOBUF, &sealed))) {
         env = decode(medseal_buffer_data(sealed), medseal_buffer_len(sealed));
         OPEN_OK(env, distinct[2], PLAINTEXT);
@@ -609,13 +609,13 @@ static void test_round_trips(void) {
     /* A key listed twice is a mistake: refused. */
     const medseal_recipient_key *twice[] = {distinct[0], distinct[1], distinct[0]};
     sealed = SENTINEL_PTR;
-    CHECK_RC(medseal_seal(meta, twice, 3, (const uint8_t *)PLAINTEXT, strlen(PLAINTEXT), MEDSEAL_AEAD_AES_256_GCM,
+    CHECK_RC(medseal_envelope_seal((const uint8_t *)PLAINTEXT, strlen(PLAINTEXT), meta, twice, 3, MEDSEAL_AEAD_AES_256_GCM,
                           MEDSEAL_ENVELOPE_PROTOBUF, &sealed),
              MEDSEAL_INVALID_ARGUMENT);
     CHECK(sealed == SENTINEL_PTR);
     CHECK_ERROR_CONTAINS("twice");
     medseal_buffer *b = SENTINEL_PTR;
-    CHECK_RC(medseal_seal(meta, many, MEDSEAL_MAX_RECIPIENTS + 1, (const uint8_t *)PLAINTEXT, strlen(PLAINTEXT),
+    CHECK_RC(medseal_envelope_seal((const uint8_t *)PLAINTEXT, strlen(PLAINTEXT), meta, many, MEDSEAL_MAX_RECIPIENTS + 1,
                           MEDSEAL_AEAD_AES_256_GCM, MEDSEAL_ENVELOPE_PROTOBUF, &b),
              MEDSEAL_INVALID_ARGUMENT);
     CHECK(b == SENTINEL_PTR);
@@ -648,40 +648,40 @@ static void test_seal_errors(void) {
     const uint32_t AES = MEDSEAL_AEAD_AES_256_GCM, JSON = MEDSEAL_ENVELOPE_JSON;
     medseal_buffer *out = SENTINEL_PTR;
 
-    CHECK_RC(medseal_seal(NULL, to, 1, pt, pt_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal(meta, NULL, 1, pt, pt_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal(meta, NULL, 0, pt, pt_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal(meta, null_first, 2, pt, pt_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal(pt, pt_len, NULL, to, 1, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal(pt, pt_len, meta, NULL, 1, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal(pt, pt_len, meta, NULL, 0, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal(pt, pt_len, meta, null_first, 2, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
     CHECK_ERROR_CONTAINS("recipients[0]");
-    CHECK_RC(medseal_seal(meta, null_last, 3, pt, pt_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal(pt, pt_len, meta, null_last, 3, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
     CHECK_ERROR_CONTAINS("recipients[2]");
-    CHECK_RC(medseal_seal(meta, to, 1, NULL, pt_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal(meta, to, 1, NULL, 0, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal(meta, to, 1, pt, pt_len, AES, JSON, NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal(meta, to, 0, pt, pt_len, AES, JSON, &out), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal(NULL, pt_len, meta, to, 1, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal(NULL, 0, meta, to, 1, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal(pt, pt_len, meta, to, 1, AES, JSON, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal(pt, pt_len, meta, to, 0, AES, JSON, &out), MEDSEAL_INVALID_ARGUMENT);
     static const uint32_t bad_aeads[] = {0, 1, 4, 0x10000u + 2u, UINT32_MAX};
     for (size_t i = 0; i < sizeof bad_aeads / sizeof *bad_aeads; i++) {
-        CHECK_RC(medseal_seal(meta, to, 1, pt, pt_len, bad_aeads[i], JSON, &out), MEDSEAL_INVALID_ARGUMENT);
-        CHECK_RC(medseal_seal_signed(signer, meta, to, 1, doc, doc_len, bad_aeads[i], JSON, &out),
+        CHECK_RC(medseal_envelope_seal(pt, pt_len, meta, to, 1, bad_aeads[i], JSON, &out), MEDSEAL_INVALID_ARGUMENT);
+        CHECK_RC(medseal_signer_sign_and_seal(signer, doc, doc_len, meta, to, 1, bad_aeads[i], JSON, &out),
                  MEDSEAL_INVALID_ARGUMENT);
     }
     CHECK_ERROR_CONTAINS("MEDSEAL_AEAD_");
     static const uint32_t bad_encodings[] = {0, 3, UINT32_MAX};
     for (size_t i = 0; i < sizeof bad_encodings / sizeof *bad_encodings; i++) {
-        CHECK_RC(medseal_seal(meta, to, 3, pt, pt_len, AES, bad_encodings[i], &out), MEDSEAL_INVALID_ARGUMENT);
-        CHECK_RC(medseal_seal_signed(signer, meta, to, 3, doc, doc_len, AES, bad_encodings[i], &out),
+        CHECK_RC(medseal_envelope_seal(pt, pt_len, meta, to, 3, AES, bad_encodings[i], &out), MEDSEAL_INVALID_ARGUMENT);
+        CHECK_RC(medseal_signer_sign_and_seal(signer, doc, doc_len, meta, to, 3, AES, bad_encodings[i], &out),
                  MEDSEAL_INVALID_ARGUMENT);
     }
     CHECK_ERROR_CONTAINS("MEDSEAL_ENVELOPE_");
 
-    CHECK_RC(medseal_seal_signed(NULL, meta, to, 1, doc, doc_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_signed(signer, NULL, to, 1, doc, doc_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_signed(signer, meta, NULL, 1, doc, doc_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_signed(signer, meta, null_last, 3, doc, doc_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_signed(signer, meta, to, 1, NULL, doc_len, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_signed(signer, meta, to, 1, doc, doc_len, AES, JSON, NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_signed(signer, meta, to, 0, doc, doc_len, AES, JSON, &out), MEDSEAL_INVALID_ARGUMENT);
-    CHECK_RC(medseal_seal_signed(signer, meta, to, 1, pt, pt_len, AES, JSON, &out), MEDSEAL_JSON_SYNTAX);
+    CHECK_RC(medseal_signer_sign_and_seal(NULL, doc, doc_len, meta, to, 1, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_signer_sign_and_seal(signer, doc, doc_len, NULL, to, 1, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_signer_sign_and_seal(signer, doc, doc_len, meta, NULL, 1, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_signer_sign_and_seal(signer, doc, doc_len, meta, null_last, 3, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_signer_sign_and_seal(signer, NULL, doc_len, meta, to, 1, AES, JSON, &out), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_signer_sign_and_seal(signer, doc, doc_len, meta, to, 1, AES, JSON, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_signer_sign_and_seal(signer, doc, doc_len, meta, to, 0, AES, JSON, &out), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_signer_sign_and_seal(signer, pt, pt_len, meta, to, 1, AES, JSON, &out), MEDSEAL_JSON_SYNTAX);
     CHECK(out == SENTINEL_PTR);
 
     medseal_signer_free(signer);
@@ -907,7 +907,7 @@ static void test_signed(void) {
         for (size_t e = 0; e < 2; e++) {
             for (size_t n = 1; n <= 2; n++) {
                 medseal_buffer *sealed = NULL;
-                if (!CHECK_OK(medseal_seal_signed(signer, meta, to, n, (const uint8_t *)DOC, strlen(DOC), AEADS[a],
+                if (!CHECK_OK(medseal_signer_sign_and_seal(signer, (const uint8_t *)DOC, strlen(DOC), meta, to, n, AEADS[a],
                                                   ENCODINGS[e], &sealed))) {
                     continue;
                 }
@@ -949,10 +949,10 @@ static void test_signed(void) {
         }
     }
 
-    /* A JWS sealed by medseal_seal with the default content type opens and verifies too ... */
+    /* A JWS sealed by medseal_envelope_seal with the default content type opens and verifies too ... */
     medseal_buffer *jws = NULL, *sealed = NULL;
     REQUIRE_OK(medseal_signer_sign(signer, (const uint8_t *)DOC, strlen(DOC), MEDSEAL_JWS_COMPACT, &jws));
-    REQUIRE_OK(medseal_seal(plain_meta, to, 1, medseal_buffer_data(jws), medseal_buffer_len(jws),
+    REQUIRE_OK(medseal_envelope_seal(medseal_buffer_data(jws), medseal_buffer_len(jws), plain_meta, to, 1,
                             MEDSEAL_AEAD_AES_256_GCM, MEDSEAL_ENVELOPE_PROTOBUF, &sealed));
     medseal_envelope *env = decode(medseal_buffer_data(sealed), medseal_buffer_len(sealed));
     medseal_verified *verified = NULL;
@@ -967,7 +967,7 @@ static void test_signed(void) {
     medseal_buffer_free(sealed);
     /* ... but not one whose content type says it is something else. */
     sealed = NULL;
-    REQUIRE_OK(medseal_seal(meta, to, 1, medseal_buffer_data(jws), medseal_buffer_len(jws), MEDSEAL_AEAD_AES_256_GCM,
+    REQUIRE_OK(medseal_envelope_seal(medseal_buffer_data(jws), medseal_buffer_len(jws), meta, to, 1, MEDSEAL_AEAD_AES_256_GCM,
                             MEDSEAL_ENVELOPE_JSON, &sealed));
     env = decode(medseal_buffer_data(sealed), medseal_buffer_len(sealed));
     medseal_verified *v = SENTINEL_PTR;
@@ -980,7 +980,7 @@ static void test_signed(void) {
 
     /* Handles freed before the envelope is opened: nothing borrows them. */
     sealed = NULL;
-    REQUIRE_OK(medseal_seal_signed(signer, meta, to, 2, (const uint8_t *)DOC, strlen(DOC), MEDSEAL_AEAD_AES_256_GCM,
+    REQUIRE_OK(medseal_signer_sign_and_seal(signer, (const uint8_t *)DOC, strlen(DOC), meta, to, 2, MEDSEAL_AEAD_AES_256_GCM,
                                    MEDSEAL_ENVELOPE_JSON, &sealed));
     medseal_signer_free(signer);
     medseal_signer_builder_free(sb);
@@ -1027,7 +1027,7 @@ static void *seal_and_open(void *arg) {
     const struct shared *sh = (const struct shared *)arg;
     for (int i = 0; i < 8; i++) {
         medseal_buffer *sealed = NULL;
-        if (CHECK_OK(medseal_seal(sh->meta, sh->to, 2, (const uint8_t *)PLAINTEXT, strlen(PLAINTEXT),
+        if (CHECK_OK(medseal_envelope_seal((const uint8_t *)PLAINTEXT, strlen(PLAINTEXT), sh->meta, sh->to, 2,
                                   AEADS[i % 2], ENCODINGS[(i / 2) % 2], &sealed))) {
             medseal_envelope *env = NULL;
             if (CHECK_OK(medseal_envelope_decode(medseal_buffer_data(sealed), medseal_buffer_len(sealed), &env))) {
@@ -1077,7 +1077,7 @@ static uint8_t *big_dummy(void) {
     return scratch;
 }
 
-/* Caller-allocated output: medseal_seal_into and medseal_envelope_open_into, with the size query
+/* Caller-allocated output: medseal_envelope_seal_into and medseal_envelope_open_into, with the size query
  * convention (out = NULL, cap = 0 gives MEDSEAL_BUFFER_TOO_SMALL and the size). */
 static void test_caller_buffers(void) {
     medseal_meta *meta = fixed_meta("text/plain");
@@ -1090,7 +1090,7 @@ static void test_caller_buffers(void) {
         const medseal_recipient_key *const *to = n == 1 ? one : two;
         for (size_t a = 0; a < sizeof AEADS / sizeof AEADS[0]; a++) {
             size_t needed = SENTINEL_LEN;
-            CHECK_RC(medseal_seal_into(meta, to, n, (const uint8_t *)PLAINTEXT, pt_len, AEADS[a], NULL, 0, &needed),
+            CHECK_RC(medseal_envelope_seal_into((const uint8_t *)PLAINTEXT, pt_len, meta, to, n, AEADS[a], NULL, 0, &needed),
                      MEDSEAL_BUFFER_TOO_SMALL);
             CHECK(needed > pt_len && needed != SENTINEL_LEN);
             /* The same length as the library-allocated protobuf envelope. */
@@ -1101,13 +1101,13 @@ static void test_caller_buffers(void) {
             uint8_t *buf = xmalloc(needed + 8);
             memset(buf, 'X', needed + 8);
             size_t written = SENTINEL_LEN;
-            CHECK_RC(medseal_seal_into(meta, to, n, (const uint8_t *)PLAINTEXT, pt_len, AEADS[a], buf, needed - 1, &written),
+            CHECK_RC(medseal_envelope_seal_into((const uint8_t *)PLAINTEXT, pt_len, meta, to, n, AEADS[a], buf, needed - 1, &written),
                      MEDSEAL_BUFFER_TOO_SMALL);
             CHECK(written == needed);
             CHECK(buf[0] == 'X');
             /* A larger buffer: exactly `needed` bytes written. */
             written = SENTINEL_LEN;
-            CHECK_OK(medseal_seal_into(meta, to, n, (const uint8_t *)PLAINTEXT, pt_len, AEADS[a], buf, needed + 8, &written));
+            CHECK_OK(medseal_envelope_seal_into((const uint8_t *)PLAINTEXT, pt_len, meta, to, n, AEADS[a], buf, needed + 8, &written));
             CHECK(written == needed);
             CHECK(buf[needed] == 'X');
             medseal_envelope *env = decode(buf, written);
@@ -1115,11 +1115,11 @@ static void test_caller_buffers(void) {
                 OPEN_OK(env, to[k], PLAINTEXT);
                 /* One call from the encoded bytes, protobuf read in place. */
                 size_t one_len = SENTINEL_LEN;
-                CHECK_RC(medseal_open_into(to[k], buf, written, NULL, 0, &one_len), MEDSEAL_BUFFER_TOO_SMALL);
+                CHECK_RC(medseal_recipient_key_open_into(to[k], buf, written, NULL, 0, &one_len), MEDSEAL_BUFFER_TOO_SMALL);
                 CHECK(one_len == pt_len);
                 char *one = xmalloc(pt_len);
                 one_len = SENTINEL_LEN;
-                CHECK_OK(medseal_open_into(to[k], buf, written, (uint8_t *)one, pt_len, &one_len));
+                CHECK_OK(medseal_recipient_key_open_into(to[k], buf, written, (uint8_t *)one, pt_len, &one_len));
                 CHECK(one_len == pt_len && memcmp(one, PLAINTEXT, pt_len) == 0);
                 free(one);
                 size_t plain_len = SENTINEL_LEN;
@@ -1158,19 +1158,19 @@ static void test_caller_buffers(void) {
     /* Errors: NULL arguments, a NULL buffer with a capacity, bad AEAD, a public key. */
     uint8_t small[8];
     size_t w = SENTINEL_LEN;
-    CHECK_RC(medseal_seal_into(NULL, one, 1, (const uint8_t *)PLAINTEXT, pt_len, AEADS[0], NULL, 0, &w), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_into(meta, NULL, 1, (const uint8_t *)PLAINTEXT, pt_len, AEADS[0], NULL, 0, &w), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_into(meta, one, 1, NULL, pt_len, AEADS[0], NULL, 0, &w), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_into(meta, one, 1, (const uint8_t *)PLAINTEXT, pt_len, AEADS[0], NULL, 0, NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_into(meta, one, 1, (const uint8_t *)PLAINTEXT, pt_len, AEADS[0], NULL, 8, &w), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_seal_into(meta, one, 1, (const uint8_t *)PLAINTEXT, pt_len, 1, small, sizeof small, &w), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal_into((const uint8_t *)PLAINTEXT, pt_len, NULL, one, 1, AEADS[0], NULL, 0, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal_into((const uint8_t *)PLAINTEXT, pt_len, meta, NULL, 1, AEADS[0], NULL, 0, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal_into(NULL, pt_len, meta, one, 1, AEADS[0], NULL, 0, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal_into((const uint8_t *)PLAINTEXT, pt_len, meta, one, 1, AEADS[0], NULL, 0, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal_into((const uint8_t *)PLAINTEXT, pt_len, meta, one, 1, AEADS[0], NULL, 8, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal_into((const uint8_t *)PLAINTEXT, pt_len, meta, one, 1, 1, small, sizeof small, &w), MEDSEAL_INVALID_ARGUMENT);
     /* Sealing in place (output over the input) would corrupt the record: refused. */
     uint8_t *in_place = xmalloc(4096);
     memcpy(in_place, PLAINTEXT, pt_len);
-    CHECK_RC(medseal_seal_into(meta, one, 1, in_place, pt_len, AEADS[0], in_place, 4096, &w), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal_into(in_place, pt_len, meta, one, 1, AEADS[0], in_place, 4096, &w), MEDSEAL_INVALID_ARGUMENT);
     CHECK_ERROR_CONTAINS("overlaps");
     CHECK(memcmp(in_place, PLAINTEXT, pt_len) == 0);
-    CHECK_RC(medseal_seal_into(meta, one, 1, in_place + 100, pt_len, AEADS[0], in_place, 4096, &w), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_envelope_seal_into(in_place + 100, pt_len, meta, one, 1, AEADS[0], in_place, 4096, &w), MEDSEAL_INVALID_ARGUMENT);
     free(in_place);
     CHECK(w == SENTINEL_LEN);
     medseal_buffer *sealed = seal(meta, one, 1, PLAINTEXT, AEADS[0], MEDSEAL_ENVELOPE_JSON);
@@ -1179,16 +1179,16 @@ static void test_caller_buffers(void) {
     /* The one-call open reads JSON too; its errors are those of decode and open. */
     uint8_t json_plain[128];
     size_t json_len = SENTINEL_LEN;
-    CHECK_OK(medseal_open_into(hub, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, &json_len));
+    CHECK_OK(medseal_recipient_key_open_into(hub, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, &json_len));
     CHECK(json_len == pt_len && memcmp(json_plain, PLAINTEXT, pt_len) == 0);
-    CHECK_RC(medseal_open_into(NULL, medseal_buffer_data(sealed), medseal_buffer_len(sealed), big_dummy(), 256, &w), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_open_into(hub, NULL, 4, json_plain, sizeof json_plain, &w), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_open_into(hub, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, NULL),
+    CHECK_RC(medseal_recipient_key_open_into(NULL, medseal_buffer_data(sealed), medseal_buffer_len(sealed), big_dummy(), 256, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_recipient_key_open_into(hub, NULL, 4, json_plain, sizeof json_plain, &w), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_recipient_key_open_into(hub, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, NULL),
              MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_open_into(hub, (const uint8_t *)"garbage", 7, json_plain, sizeof json_plain, &w), MEDSEAL_SEAL_NOT_PROTOBUF);
-    CHECK_RC(medseal_open_into(insurer, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, &w),
+    CHECK_RC(medseal_recipient_key_open_into(hub, (const uint8_t *)"garbage", 7, json_plain, sizeof json_plain, &w), MEDSEAL_SEAL_NOT_PROTOBUF);
+    CHECK_RC(medseal_recipient_key_open_into(insurer, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, &w),
              MEDSEAL_SEAL_WRONG_RECIPIENT);
-    CHECK_RC(medseal_open_into(hub_public, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, &w),
+    CHECK_RC(medseal_recipient_key_open_into(hub_public, medseal_buffer_data(sealed), medseal_buffer_len(sealed), json_plain, sizeof json_plain, &w),
              MEDSEAL_KEY_NOT_PRIVATE);
     CHECK(w == SENTINEL_LEN);
     CHECK_RC(medseal_envelope_open_into(NULL, hub, small, sizeof small, &w), MEDSEAL_NULL_ARGUMENT);

@@ -491,7 +491,7 @@ static void test_callback_es256(void) {
     host_init(&h, ec, other, 0);
     h.record = 1;
 
-    CHECK(medseal_max_signature_bytes() == MEDSEAL_MAX_SIGNATURE_BYTES);
+    CHECK(medseal_signer_max_signature_bytes() == MEDSEAL_MAX_SIGNATURE_BYTES);
     CHECK(MEDSEAL_MAX_SIGNATURE_BYTES >= 512); /* RSA-4096 fits */
 
     /* One call: a signer with the defaults. DER (what OpenSSL and Java give) is accepted. */
@@ -1651,7 +1651,7 @@ static void test_trust_lists(void) {
 
     /* Signing a list. */
     medseal_buffer *signed_list = SENTINEL_PTR;
-    REQUIRE_OK(medseal_trust_list_sign(list_key, (const uint8_t *)json, strlen(json), &signed_list));
+    REQUIRE_OK(medseal_trust_list_sign((const uint8_t *)json, strlen(json), list_key, &signed_list));
     char *list_jws = buf_str(signed_list);
     medseal_buffer_free(signed_list);
     CHECK(strncmp(list_jws, "{", 1) == 0); /* flattened JSON */
@@ -1661,25 +1661,25 @@ static void test_trust_lists(void) {
         medseal_buffer *spki = NULL;
         REQUIRE_OK(medseal_key_export(list_key, MEDSEAL_KEY_FORMAT_SPKI_DER, &spki));
         REQUIRE_OK(medseal_key_import(medseal_buffer_data(spki), medseal_buffer_len(spki), 0, &pub_only));
-        CHECK_RC(medseal_trust_list_sign(pub_only, (const uint8_t *)json, strlen(json), &out), MEDSEAL_KEY_NOT_PRIVATE);
+        CHECK_RC(medseal_trust_list_sign((const uint8_t *)json, strlen(json), pub_only, &out), MEDSEAL_KEY_NOT_PRIVATE);
         medseal_key_free(pub_only);
         medseal_buffer_free(spki);
-        CHECK_RC(medseal_trust_list_sign(list_key, (const uint8_t *)"{\"type\":\"x\"}", 12, &out),
+        CHECK_RC(medseal_trust_list_sign((const uint8_t *)"{\"type\":\"x\"}", 12, list_key, &out),
                  MEDSEAL_TRUST_LIST_INVALID);
-        CHECK_RC(medseal_trust_list_sign(list_key, (const uint8_t *)"not json", 8, &out), MEDSEAL_TRUST_LIST_INVALID);
+        CHECK_RC(medseal_trust_list_sign((const uint8_t *)"not json", 8, list_key, &out), MEDSEAL_TRUST_LIST_INVALID);
         /* Private key material in an entry's JWK: refused. (medseal exports only public JWKs, so
          * the "d" member is added by hand; its value does not matter.) */
         size_t pj_len = strlen(record_jwk) + 64;
         char *pj = xmalloc(pj_len);
         snprintf(pj, pj_len, "{\"d\":\"%s\",%s", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", record_jwk + 1);
         char *bad = trust_list_json(7, record_kid, pj, tls_kid, tls_jwk, leaf_x5t, leaf_b64);
-        CHECK_RC(medseal_trust_list_sign(list_key, (const uint8_t *)bad, strlen(bad), &out), MEDSEAL_TRUST_LIST_INVALID);
+        CHECK_RC(medseal_trust_list_sign((const uint8_t *)bad, strlen(bad), list_key, &out), MEDSEAL_TRUST_LIST_INVALID);
         CHECK_ERROR_CONTAINS("private");
         free(bad);
         free(pj);
-        CHECK_RC(medseal_trust_list_sign(NULL, (const uint8_t *)json, strlen(json), &out), MEDSEAL_NULL_ARGUMENT);
-        CHECK_RC(medseal_trust_list_sign(list_key, NULL, 4, &out), MEDSEAL_NULL_ARGUMENT);
-        CHECK_RC(medseal_trust_list_sign(list_key, (const uint8_t *)json, strlen(json), NULL), MEDSEAL_NULL_ARGUMENT);
+        CHECK_RC(medseal_trust_list_sign((const uint8_t *)json, strlen(json), NULL, &out), MEDSEAL_NULL_ARGUMENT);
+        CHECK_RC(medseal_trust_list_sign(NULL, 4, list_key, &out), MEDSEAL_NULL_ARGUMENT);
+        CHECK_RC(medseal_trust_list_sign((const uint8_t *)json, strlen(json), list_key, NULL), MEDSEAL_NULL_ARGUMENT);
         CHECK(out == SENTINEL_PTR);
     }
 

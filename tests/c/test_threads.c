@@ -79,7 +79,7 @@ static void *work(void *arg) {
 
         /* Errors interleave with the other threads' errors but each thread sees its own. */
         medseal_buffer *out = SENTINEL_PTR;
-        CHECK_RC(medseal_canonicalize((const uint8_t *)bad, strlen(bad), 0, &out), MEDSEAL_JSON_SYNTAX);
+        CHECK_RC(medseal_json_canonicalize((const uint8_t *)bad, strlen(bad), 0, &out), MEDSEAL_JSON_SYNTAX);
         CHECK(out == SENTINEL_PTR);
         CHECK_ERROR_CONTAINS(where);
         /* A tampered JWS fails here without disturbing the others. */
@@ -98,10 +98,10 @@ static void *work(void *arg) {
         }
         /* And a success clears it, on this thread only. */
         size_t len = SENTINEL_LEN;
-        CHECK_OK(medseal_canonicalize((const uint8_t *)doc, strlen(doc), 0, &out));
+        CHECK_OK(medseal_json_canonicalize((const uint8_t *)doc, strlen(doc), 0, &out));
         CHECK_BUF(out, canon);
         medseal_buffer_free(out);
-        CHECK_RC(medseal_last_error_message(NULL, 0, &len), MEDSEAL_BUFFER_TOO_SMALL);
+        CHECK_OK(medseal_last_error_message(NULL, 0, &len));
         CHECK(len == 0);
 
         if (i == ITERATIONS - 1) {
@@ -190,7 +190,7 @@ static void *other_thread(void *arg) {
     size_t len = SENTINEL_LEN;
     /* A new thread starts with no error, whatever the main thread did. */
     medseal_result rc = medseal_last_error_message(NULL, 0, &len);
-    pp->saw_empty = rc == MEDSEAL_BUFFER_TOO_SMALL && len == 0;
+    pp->saw_empty = rc == MEDSEAL_OK && len == 0;
     medseal_key *out = SENTINEL_PTR;
     CHECK_RC(medseal_key_import((const uint8_t *)"garbage", 7, 0, &out), MEDSEAL_KEY_FORMAT);
     pthread_barrier_wait(&pp->step); /* 1: this thread's error is set */
@@ -206,7 +206,7 @@ static void test_last_error_is_thread_local(void) {
         return;
     }
     medseal_buffer *out = SENTINEL_PTR;
-    CHECK_RC(medseal_canonicalize((const uint8_t *)"{\"a\":1,\"a\":2}", 13, 0, &out), MEDSEAL_JSON_DUPLICATE_KEY);
+    CHECK_RC(medseal_json_canonicalize((const uint8_t *)"{\"a\":1,\"a\":2}", 13, 0, &out), MEDSEAL_JSON_DUPLICATE_KEY);
     char before[512];
     check_last_error(before, sizeof before);
     CHECK(before[0] != '\0');

@@ -47,9 +47,9 @@ static uint8_t *read_file(const char *dir, const char *name, size_t *len) {
     return read_path(path, len);
 }
 
-static medseal_transport_config_builder *new_builder(const char *url) {
-    medseal_transport_config_builder *b = NULL;
-    REQUIRE_OK(medseal_transport_config_builder_new(u8(url), strlen(url), &b));
+static medseal_transport_builder *new_builder(const char *url) {
+    medseal_transport_builder *b = NULL;
+    REQUIRE_OK(medseal_transport_builder_new(u8(url), strlen(url), &b));
     return b;
 }
 
@@ -74,64 +74,64 @@ static void check_report_error(const medseal_delivery_report *r, medseal_result 
 }
 
 static uint64_t delivered_in_outbox(const medseal_outbox *outbox) {
-    medseal_outbox_summary *summary = NULL;
+    medseal_outbox_status *status = NULL;
     uint64_t n = 0;
-    REQUIRE_OK(medseal_outbox_status(outbox, &summary));
-    CHECK_OK(medseal_outbox_summary_delivered(summary, &n));
-    medseal_outbox_summary_free(summary);
+    REQUIRE_OK(medseal_outbox_get_status(outbox, &status));
+    CHECK_OK(medseal_outbox_status_delivered(status, &n));
+    medseal_outbox_status_free(status);
     return n;
 }
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
 static void test_config_errors(void) {
-    medseal_transport_config_builder *b = (medseal_transport_config_builder *)SENTINEL_PTR;
+    medseal_transport_builder *b = (medseal_transport_builder *)SENTINEL_PTR;
     /* Plain HTTP is refused, and nothing turns TLS verification off. */
-    CHECK_RC(medseal_transport_config_builder_new(u8("http://127.0.0.1:8443"), 21, &b), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_builder_new(u8("http://127.0.0.1:8443"), 21, &b), MEDSEAL_TRANSPORT_CONFIG);
     CHECK_ERROR_CONTAINS("plain HTTP");
-    CHECK(b == (medseal_transport_config_builder *)SENTINEL_PTR);
-    CHECK_RC(medseal_transport_config_builder_new(u8("hub.example"), 11, &b), MEDSEAL_TRANSPORT_CONFIG);
-    CHECK_RC(medseal_transport_config_builder_new(NULL, 0, &b), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_transport_config_builder_new(u8("https://hub.example"), 19, NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_transport_config_builder_new(u8("https://\xff"), 9, &b), MEDSEAL_INVALID_UTF8_ARGUMENT);
+    CHECK(b == (medseal_transport_builder *)SENTINEL_PTR);
+    CHECK_RC(medseal_transport_builder_new(u8("hub.example"), 11, &b), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_builder_new(NULL, 0, &b), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_builder_new(u8("https://hub.example"), 19, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_builder_new(u8("https://\xff"), 9, &b), MEDSEAL_INVALID_UTF8_ARGUMENT);
 
     b = new_builder("https://hub.example:8443/base/");
     medseal_transport *t = (medseal_transport *)SENTINEL_PTR;
-    CHECK_RC(medseal_transport_config_builder_build(b, &t), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_builder_build(b, &t), MEDSEAL_TRANSPORT_CONFIG);
     CHECK_ERROR_CONTAINS("no client certificate");
     CHECK(t == (medseal_transport *)SENTINEL_PTR);
 
-    CHECK_RC(medseal_transport_config_builder_set_client_certificate(b, u8("garbage"), 7), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_builder_set_client_certificate(b, u8("garbage"), 7), MEDSEAL_TRANSPORT_CONFIG);
     CHECK_ERROR_CONTAINS("no PEM CERTIFICATE");
-    CHECK_RC(medseal_transport_config_builder_set_client_key(b, u8("garbage"), 7), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_builder_set_client_key(b, u8("garbage"), 7), MEDSEAL_TRANSPORT_CONFIG);
     CHECK_ERROR_CONTAINS("no PEM PRIVATE KEY");
-    CHECK_RC(medseal_transport_config_builder_set_hub_ca(b, u8("garbage"), 7), MEDSEAL_TRANSPORT_CONFIG);
-    CHECK_RC(medseal_transport_config_builder_set_client_certificate(b, NULL, 0), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_transport_config_builder_set_client_key(NULL, u8("x"), 1), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_transport_config_builder_set_receipt_key(b, NULL), MEDSEAL_NULL_ARGUMENT);
-    CHECK_RC(medseal_transport_config_builder_set_tree_head_key(b, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_builder_set_hub_ca(b, u8("garbage"), 7), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_builder_set_client_certificate(b, NULL, 0), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_builder_set_client_key(NULL, u8("x"), 1), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_builder_set_receipt_key(b, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_transport_builder_set_tree_head_key(b, NULL), MEDSEAL_NULL_ARGUMENT);
 
-    CHECK_RC(medseal_transport_config_builder_set_batch_size(b, 0), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_builder_set_batch_size(b, 0), MEDSEAL_TRANSPORT_CONFIG);
     CHECK_ERROR_CONTAINS("1 to 1000");
-    CHECK_RC(medseal_transport_config_builder_set_batch_size(b, 1001), MEDSEAL_TRANSPORT_CONFIG);
-    CHECK_OK(medseal_transport_config_builder_set_batch_size(b, 50));
-    CHECK_RC(medseal_transport_config_builder_set_timeout_ms(b, 0), MEDSEAL_TRANSPORT_CONFIG);
-    CHECK_OK(medseal_transport_config_builder_set_timeout_ms(b, 20000));
-    CHECK_RC(medseal_transport_config_builder_set_connect_timeout_ms(b, 0), MEDSEAL_TRANSPORT_CONFIG);
-    CHECK_OK(medseal_transport_config_builder_set_connect_timeout_ms(b, 5000));
-    CHECK_RC(medseal_transport_config_builder_set_proxy(b, u8("socks5://127.0.0.1:1080"), 23), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_builder_set_batch_size(b, 1001), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_OK(medseal_transport_builder_set_batch_size(b, 50));
+    CHECK_RC(medseal_transport_builder_set_timeout_ms(b, 0), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_OK(medseal_transport_builder_set_timeout_ms(b, 20000));
+    CHECK_RC(medseal_transport_builder_set_connect_timeout_ms(b, 0), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_OK(medseal_transport_builder_set_connect_timeout_ms(b, 5000));
+    CHECK_RC(medseal_transport_builder_set_proxy(b, u8("socks5://127.0.0.1:1080"), 23), MEDSEAL_TRANSPORT_CONFIG);
     CHECK_ERROR_CONTAINS("only HTTP CONNECT proxies");
-    CHECK_OK(medseal_transport_config_builder_set_proxy(b, u8("http://proxy.local:3128"), 23));
-    CHECK_RC(medseal_transport_config_builder_set_proxy_from_env(b, 2), MEDSEAL_INVALID_ARGUMENT);
-    CHECK_OK(medseal_transport_config_builder_set_proxy_from_env(b, 0));
-    CHECK_RC(medseal_transport_config_builder_set_public_roots(b, 7), MEDSEAL_INVALID_ARGUMENT);
-    CHECK_OK(medseal_transport_config_builder_set_public_roots(b, 0));
-    CHECK_RC(medseal_transport_config_builder_set_facility_dir(b, u8("/nonexistent/facility"), 21), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_OK(medseal_transport_builder_set_proxy(b, u8("http://proxy.local:3128"), 23));
+    CHECK_RC(medseal_transport_builder_set_proxy_from_env(b, 2), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_OK(medseal_transport_builder_set_proxy_from_env(b, 0));
+    CHECK_RC(medseal_transport_builder_set_public_roots(b, 7), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_OK(medseal_transport_builder_set_public_roots(b, 0));
+    CHECK_RC(medseal_transport_builder_set_facility_dir(b, u8("/nonexistent/facility"), 21), MEDSEAL_TRANSPORT_CONFIG);
     CHECK_ERROR_CONTAINS("client.pem");
-    medseal_transport_config_builder_free(b);
+    medseal_transport_builder_free(b);
 
     /* NULL handles are no-ops for the functions that cannot fail. */
-    medseal_transport_config_builder_free(NULL);
+    medseal_transport_builder_free(NULL);
     medseal_transport_free(NULL);
     medseal_delivery_report_free(NULL);
     medseal_deliverer_notify(NULL);
@@ -160,20 +160,20 @@ struct pilot {
 };
 
 static medseal_transport *transport_for(const struct pilot *p, const char *url, const char *ca_pem_path) {
-    medseal_transport_config_builder *b = new_builder(url);
-    REQUIRE_OK(medseal_transport_config_builder_set_facility_dir(b, u8(p->dir), strlen(p->dir)));
-    CHECK_OK(medseal_transport_config_builder_set_connect_timeout_ms(b, 3000));
-    CHECK_OK(medseal_transport_config_builder_set_timeout_ms(b, 10000));
-    CHECK_OK(medseal_transport_config_builder_set_batch_size(b, 4));
+    medseal_transport_builder *b = new_builder(url);
+    REQUIRE_OK(medseal_transport_builder_set_facility_dir(b, u8(p->dir), strlen(p->dir)));
+    CHECK_OK(medseal_transport_builder_set_connect_timeout_ms(b, 3000));
+    CHECK_OK(medseal_transport_builder_set_timeout_ms(b, 10000));
+    CHECK_OK(medseal_transport_builder_set_batch_size(b, 4));
     if (ca_pem_path != NULL) {
         size_t len = 0;
         uint8_t *ca = read_path(ca_pem_path, &len);
-        CHECK_OK(medseal_transport_config_builder_set_hub_ca(b, ca, len));
+        CHECK_OK(medseal_transport_builder_set_hub_ca(b, ca, len));
         free(ca);
     }
     medseal_transport *t = NULL;
-    REQUIRE_OK(medseal_transport_config_builder_build(b, &t));
-    medseal_transport_config_builder_free(b); /* the transport keeps what it needs */
+    REQUIRE_OK(medseal_transport_builder_build(b, &t));
+    medseal_transport_builder_free(b); /* the transport keeps what it needs */
     return t;
 }
 
@@ -197,7 +197,7 @@ static void enqueue(struct pilot *p, const medseal_outbox *outbox, int n) {
         medseal_buffer *jws = NULL;
         REQUIRE_OK(medseal_signer_sign(p->signer, u8(doc), strlen(doc), MEDSEAL_JWS_FLATTENED, &jws));
         medseal_local_receipt *receipt = NULL;
-        REQUIRE_OK(medseal_outbox_enqueue(outbox, u8(id), strlen(id), medseal_buffer_data(jws), medseal_buffer_len(jws), &receipt));
+        REQUIRE_OK(medseal_outbox_enqueue_signed(outbox, u8(id), strlen(id), medseal_buffer_data(jws), medseal_buffer_len(jws), &receipt));
         medseal_local_receipt_free(receipt);
         medseal_buffer_free(jws);
     }
@@ -332,33 +332,33 @@ int main(void) {
     free(pem);
 
     /* The same configuration file by file, the hub's keys as key handles. */
-    medseal_transport_config_builder *b = new_builder(p.url);
+    medseal_transport_builder *b = new_builder(p.url);
     const char *setters[3] = {"client.pem", "client.key", "hub-ca.pem"};
     for (int i = 0; i < 3; i++) {
         pem = read_file(p.dir, setters[i], &len);
         if (i == 0) {
-            CHECK_OK(medseal_transport_config_builder_set_client_certificate(b, pem, len));
+            CHECK_OK(medseal_transport_builder_set_client_certificate(b, pem, len));
         } else if (i == 1) {
-            CHECK_OK(medseal_transport_config_builder_set_client_key(b, pem, len));
+            CHECK_OK(medseal_transport_builder_set_client_key(b, pem, len));
             memset(pem, 0, len); /* the caller may wipe its copy at once */
         } else {
-            CHECK_OK(medseal_transport_config_builder_set_hub_ca(b, pem, len));
+            CHECK_OK(medseal_transport_builder_set_hub_ca(b, pem, len));
         }
         free(pem);
     }
     medseal_transport *t = (medseal_transport *)SENTINEL_PTR;
-    CHECK_RC(medseal_transport_config_builder_build(b, &t), MEDSEAL_TRANSPORT_CONFIG);
+    CHECK_RC(medseal_transport_builder_build(b, &t), MEDSEAL_TRANSPORT_CONFIG);
     CHECK_ERROR_CONTAINS("no receipt key");
     const char *key_files[2] = {"receipt.pub", "tree-head.pub"};
     for (int i = 0; i < 2; i++) {
         pem = read_file(p.dir, key_files[i], &len);
         REQUIRE_OK(medseal_key_import(pem, len, MEDSEAL_ALG_FROM_KEY, &key));
         free(pem);
-        CHECK_OK(i == 0 ? medseal_transport_config_builder_set_receipt_key(b, key) : medseal_transport_config_builder_set_tree_head_key(b, key));
+        CHECK_OK(i == 0 ? medseal_transport_builder_set_receipt_key(b, key) : medseal_transport_builder_set_tree_head_key(b, key));
         medseal_key_free(key); /* the builder keeps its own copy */
     }
-    REQUIRE_OK(medseal_transport_config_builder_build(b, &t));
-    medseal_transport_config_builder_free(b);
+    REQUIRE_OK(medseal_transport_builder_build(b, &t));
+    medseal_transport_builder_free(b);
     medseal_outbox *outbox = open_outbox(&p, "by-file");
     enqueue(&p, outbox, 1);
     medseal_delivery_report *r = NULL;

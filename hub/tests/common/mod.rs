@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use medseal::ledger::{verify_receipt_and_tree_head, Hash, Receipt, TreeHead};
-use medseal::seal::seal_signed;
+use medseal::record::seal_signed;
 use medseal::wire::{InclusionProof, RecordResult, RecordStatus, SubmitBatch, SubmitResponse, SubmittedRecord};
 use medseal::{Aead, Key, Meta, RecipientKey, SignOptions, Signer, Verifier};
 use medseal_hub::{EnrollOptions, HubHandle, InitOptions};

@@ -1,0 +1,248 @@
+"""The outbox (enqueue, status, dead letters, requeue, discard, withdraw, backup) and delivery
+to the real reference hub on 127.0.0.1, with the receipts checked."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+import medseal
+
+from conftest import PATIENT, Hub
+
+
+def record(n: int) -> dict:  # type: ignore[type-arg]
+    return dict(PATIENT, id="pat-%04d" % n)
+
+
+def test_enqueue_status_and_admin(tmp_path: Path) -> None:
+    hub_key = medseal.RecipientKey.generate()
+    signer = medseal.Signer(medseal.Key.generate())
+    path = tmp_path / "outbox.db"
+    with medseal.Outbox(path, "hospital-a", [hub_key.public_key()]) as outbox:
+        empty = outbox.status()
+        assert (empty.queued, empty.delivered, empty.next_sequence) == (0, 0, 1)
+        assert empty.oldest_queued_at is None and empty.next_attempt_at is None
+        jws = signer.sign(record(1))
+        first = outbox.enqueue("rec-1", jws)
+        assert first.sequence == 1 and not first.already_queued and len(first.digest) == 32
+        assert first.outbox_id > 0
+        again = outbox.enqueue("rec-1", jws)
+        assert again.already_queued and again.outbox_id == first.outbox_id and again.digest == first.digest
+        with pytest.raises(medseal.OutboxError) as caught:
+            outbox.enqueue("rec-1", signer.sign(record(99)))
+        assert caught.value.name == "MEDSEAL_OUTBOX_DUPLICATE"
+        second = outbox.enqueue("rec-2", signer.sign(record(2), format="compact").decode())
+        assert second.sequence == 2
+        status = outbox.status()
+        assert status.queued == 2 and status.next_sequence == 3 and status.oldest_queued_at is not None
+        assert abs(status.oldest_queued_at.timestamp() - time.time()) < 120
+
+        # A pre-sealed envelope must carry the next sequence number.
+        sealed = signer.sign_and_seal(record(3), medseal.Meta("rec-3", "hospital-a", 3), [hub_key])
+        third = outbox.enqueue_sealed(sealed)
+        assert third.sequence == 3 and third.digest == hashlib.sha256(sealed).digest()
+        with pytest.raises(medseal.OutboxError) as caught:
+            outbox.enqueue_sealed(signer.sign_and_seal(record(5), medseal.Meta("rec-5", "hospital-a", 9), [hub_key]))
+        assert caught.value.name == "MEDSEAL_OUTBOX_SEQUENCE"
+        with pytest.raises(medseal.SealError) as wrong:
+            outbox.enqueue_sealed(signer.sign_and_seal(
+                record(4), medseal.Meta("rec-4", "hospital-a", 4), [medseal.RecipientKey.generate()]))
+        assert wrong.value.name == "MEDSEAL_SEAL_WRONG_RECIPIENT"
+
+        # Withdraw -> dead letter -> requeue; withdraw again -> discard.
+        assert outbox.dead_letters() == [] and outbox.dead_letter_count() == 0
+        outbox.withdraw(second.outbox_id, "enqueued by mistake")
+        assert outbox.dead_letters() == [second.outbox_id] and outbox.dead_letter_count() == 1
+        assert outbox.status().dead_letter == 1
+        outbox.requeue(second.outbox_id)
+        assert outbox.dead_letters() == [] and outbox.status().queued == 3
+        outbox.withdraw(second.outbox_id, "wrong patient")
+        outbox.discard(second.outbox_id, "the ward confirmed")
+        assert outbox.status().discarded == 1 and outbox.dead_letters() == []
+        with pytest.raises(medseal.OutboxError) as caught:
+            outbox.requeue(second.outbox_id)
+        assert caught.value.name == "MEDSEAL_OUTBOX_STATE"
+        with pytest.raises(medseal.OutboxError) as caught:
+            outbox.requeue(987654)
+        assert caught.value.name == "MEDSEAL_OUTBOX_NOT_FOUND"
+        with pytest.raises(medseal.OutboxError) as caught:
+            outbox.discard(first.outbox_id, "not a dead letter")
+        assert caught.value.name == "MEDSEAL_OUTBOX_STATE"
+        with pytest.raises(medseal.GeneralError):
+            outbox.withdraw(first.outbox_id, "")
+        with pytest.raises(TypeError):
+            outbox.requeue("1")  # type: ignore[arg-type]
+
+        backup = tmp_path / "backup.db"
+        outbox.backup(backup)
+        assert backup.stat().st_size > 0
+        with pytest.raises(medseal.OutboxError) as caught:
+            outbox.backup(backup)  # never replaced
+        assert caught.value.name == "MEDSEAL_OUTBOX_IO"
+    with medseal.Outbox(backup, "hospital-a") as copy:
+        assert copy.status().queued == 2
+        with pytest.raises(medseal.MedsealError):
+            copy.enqueue("rec-9", signer.sign(record(9)))  # no recipients: administration only
+
+
+def test_outbox_errors(tmp_path: Path) -> None:
+    hub_key = medseal.RecipientKey.generate()
+    path = tmp_path / "o.db"
+    medseal.Outbox(path, "hospital-a", [hub_key]).close()
+    with pytest.raises(medseal.GeneralError) as caught:
+        medseal.Outbox(path, "hospital-b", [hub_key])
+    assert caught.value.name == "MEDSEAL_INVALID_ARGUMENT"
+    not_outbox = tmp_path / "not.db"
+    not_outbox.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(medseal.OutboxError) as caught:
+        medseal.Outbox(not_outbox, "hospital-a", [hub_key])
+    assert caught.value.name in ("MEDSEAL_OUTBOX_SCHEMA", "MEDSEAL_OUTBOX_IO")
+    with pytest.raises(medseal.OutboxError):
+        medseal.Outbox(tmp_path / "missing-dir" / "o.db", "hospital-a", [hub_key])
+    with pytest.raises(TypeError):
+        medseal.Outbox(123, "hospital-a", [hub_key])  # type: ignore[arg-type]
+    with medseal.Outbox(path, "hospital-a", [hub_key]) as outbox:
+        with pytest.raises(medseal.MedsealError):
+            outbox.enqueue("", b"{}")
+        with pytest.raises(TypeError):
+            outbox.enqueue("rec-1", 42)  # type: ignore[arg-type]
+
+
+def test_transport_config_errors(hub: Hub) -> None:
+    with pytest.raises(medseal.TransportError) as caught:
+        medseal.Transport("http://127.0.0.1:1", facility_dir=hub.facility_dir)
+    assert caught.value.name == "MEDSEAL_TRANSPORT_CONFIG" and "plain HTTP" in caught.value.message
+    with pytest.raises(medseal.TransportError) as caught:
+        medseal.Transport(hub.url)
+    assert "no client certificate" in caught.value.message
+    with pytest.raises(medseal.TransportError):
+        medseal.Transport(hub.url, facility_dir=hub.facility_dir, batch_size=0)
+    with pytest.raises(medseal.TransportError):
+        medseal.Transport(hub.url, facility_dir=hub.facility_dir, proxy="socks5://127.0.0.1:1080")
+    with pytest.raises(medseal.TransportError):
+        medseal.Transport(hub.url, facility_dir=hub.facility_dir / "nope")
+    with pytest.raises(medseal.TransportError):
+        medseal.Transport(hub.url, client_certificate=b"garbage")
+    with pytest.raises(TypeError):
+        medseal.Transport(hub.url, facility_dir=hub.facility_dir, receipt_key=b"pem")  # type: ignore[arg-type]
+    # Credentials one by one build as well as the directory.
+    d = hub.facility_dir
+    explicit = medseal.Transport(
+        hub.url,
+        client_certificate=(d / "client.pem").read_bytes(),
+        client_key=(d / "client.key").read_text(),
+        hub_ca=(d / "hub-ca.pem").read_bytes(),
+        receipt_key=hub.key("receipt.pub"),
+        tree_head_key=hub.key("tree-head.pub"),
+        connect_timeout=5,
+        timeout=20.0,
+        batch_size=50,
+        proxy_from_env=False,
+    )
+    explicit.close()
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def _stored_receipt(path: Path, record_id: str) -> "tuple[str, bytes]":
+    """The hub's receipt and inclusion proof the outbox stored (its documented schema)."""
+    with sqlite3.connect("file:%s?mode=ro" % path, uri=True) as db:
+        row = db.execute("SELECT receipt, inclusion FROM records WHERE record_id = ?", (record_id,)).fetchone()
+    assert row is not None and row[0] and row[1]
+    return row[0], bytes(row[1])
+
+
+def test_deliver_to_the_hub_and_check_receipts(hub: Hub, tmp_path: Path) -> None:
+    signer = medseal.Signer(hub.signing_key())
+    path = tmp_path / "deliver.db"
+    with medseal.Outbox(path, hub.facility, [hub.recipient()]) as outbox, hub.transport(batch_size=10) as transport:
+        receipts = [outbox.enqueue("py-deliver-%d" % n, signer.sign(record(n))) for n in range(25)]
+        report = outbox.deliver(transport)
+        assert report.error is None, report.error
+        assert report.delivered == 25 and report.dead_letters == 0 and report.retried == 0
+        assert outbox.status().delivered == 25 and outbox.status().queued == 0
+        assert outbox.deliver(transport).delivered == 0  # nothing due any more
+
+    receipt_key, tree_head_key = hub.key("receipt.pub"), hub.key("tree-head.pub")
+    local = receipts[7]
+    receipt_jws, proof = _stored_receipt(path, "py-deliver-7")
+    checked = medseal.Receipt.verify(
+        receipt_jws, proof, receipt_key=receipt_key, tree_head_key=tree_head_key,
+        source=hub.facility, record_id="py-deliver-7", digest=local.digest,
+    )
+    assert checked.record_id == "py-deliver-7" and checked.source == hub.facility
+    assert checked.sequence == local.sequence and checked.digest == local.digest
+    assert checked.ledger_index < checked.tree_size and abs(checked.received.timestamp() - time.time()) < 300
+    # The receipt of another record, facility or envelope is refused.
+    for field, value in (("record_id", "py-deliver-8"), ("source", "another-facility"), ("digest", receipts[8].digest)):
+        arguments = dict(source=hub.facility, record_id="py-deliver-7", digest=local.digest)
+        arguments[field] = value
+        with pytest.raises(medseal.LedgerError) as caught:
+            medseal.Receipt.verify(receipt_jws, proof, receipt_key=receipt_key, tree_head_key=tree_head_key, **arguments)  # type: ignore[arg-type]
+        assert caught.value.name == "MEDSEAL_LEDGER_RECEIPT_INVALID"
+    with pytest.raises(medseal.LedgerError):
+        medseal.Receipt.verify(receipt_jws, proof, receipt_key=tree_head_key, tree_head_key=tree_head_key,
+                               source=hub.facility, record_id="py-deliver-7", digest=local.digest)
+    with pytest.raises(medseal.GeneralError):
+        medseal.Receipt.verify(receipt_jws, proof, receipt_key=receipt_key, tree_head_key=tree_head_key,
+                               source=hub.facility, record_id="py-deliver-7", digest="not-a-digest")
+    with pytest.raises(ValueError):
+        medseal.Receipt.verify(receipt_jws, proof, receipt_key=receipt_key, tree_head_key=tree_head_key,
+                               source=hub.facility, record_id="py-deliver-7", digest=b"short")
+
+
+def test_background_deliverer(hub: Hub, tmp_path: Path) -> None:
+    signer = medseal.Signer(hub.signing_key())
+    with medseal.Outbox(tmp_path / "bg.db", hub.facility, [hub.recipient()]) as outbox:
+        with outbox.deliverer(hub.transport(), poll_interval=0.2) as deliverer:
+            for n in range(10):
+                outbox.enqueue("py-bg-%d" % n, signer.sign(record(n)))
+                deliverer.notify()
+            assert _wait_for(lambda: outbox.status().delivered == 10), outbox.status()
+            report = deliverer.last_report()
+            assert report.error is None
+        assert deliverer.closed
+        with pytest.raises(medseal.HandleClosedError):
+            deliverer.notify()
+        status = outbox.status()
+        assert status.delivered == 10 and status.queued == 0 and status.in_flight == 0
+
+
+def test_hub_down_keeps_records_queued(hub: Hub, tmp_path: Path) -> None:
+    signer = medseal.Signer(hub.signing_key())
+    with medseal.Outbox(tmp_path / "down.db", hub.facility, [hub.recipient()]) as outbox:
+        outbox.enqueue("py-down-1", signer.sign(record(1)))
+        down = medseal.Transport("https://127.0.0.1:9", facility_dir=hub.facility_dir, connect_timeout=2, timeout=5)
+        report = outbox.deliver(down)
+        assert report.delivered == 0 and report.retried == 1
+        assert isinstance(report.error, medseal.TransportError)
+        assert report.error.name == "MEDSEAL_TRANSPORT_CONNECT" and report.error.message
+        assert report.next_attempt_at is not None
+        assert outbox.status().queued == 1
+        with outbox.deliverer(down, poll_interval=0.05) as deliverer:
+            deliverer.stop()
+            deliverer.stop()  # later stops do nothing
+
+
+def test_refused_record_becomes_a_dead_letter(hub: Hub, tmp_path: Path) -> None:
+    stranger = medseal.Signer(medseal.Key.generate())  # a key the hub does not know
+    with medseal.Outbox(tmp_path / "dead.db", hub.facility, [hub.recipient()]) as outbox:
+        local = outbox.enqueue("py-dead-1", stranger.sign(record(1)))
+        report = outbox.deliver(hub.transport())
+        assert report.dead_letters == 1 and report.delivered == 0
+        assert outbox.dead_letters() == [local.outbox_id]
+        outbox.discard(local.outbox_id, "signed with an unregistered key")
+        assert outbox.status().discarded == 1

@@ -1,0 +1,202 @@
+//! What a signed record is (DESIGN 3.2 to 3.4), written once for the library, the outbox, the
+//! C ABI, the CLI and the hub:
+//!
+//! * a JWS (RFC 7515) over the canonical record, with the JAdES-B-B header medseal writes:
+//!   `typ` [`RECORD_TYP`] and a `sigT` ([`check_verified`]);
+//! * in an envelope it is labelled by its serialization: [`FLATTENED_CONTENT_TYPE`] for the JSON
+//!   flattened form (what `medseal sign` and [`seal_signed`] write), [`COMPACT_CONTENT_TYPE`]
+//!   for the compact form (RFC 7515 section 9.2.1); both are signed records ([`content_type_of`],
+//!   [`check_content_type`]);
+//! * its record id and its source facility are text of 1 to 256 bytes without control
+//!   characters ([`check_id`]), as the envelope's meta, the outbox, the ledger and the hub
+//!   require;
+//! * sealing signs first, then seals ([`sign`], [`seal_signed`]); opening decrypts, verifies
+//!   and checks that the JWS is a medseal record ([`open_verified`]). The hub opens every
+//!   submitted record with [`open_verified_steps`], the same function, so what a hospital can
+//!   open, the hub accepts, and the reverse.
+
+use zeroize::Zeroizing;
+
+use crate::error::{err, Error, Result, ResultCode};
+use crate::jws::{DetachedPayload, Serialization, Signer, Verified, Verifier};
+use crate::seal::{Aead, Envelope, Meta, RecipientKey};
+
+/// The JWS `typ` of a medseal record. A receipt, a tree head or a trust list has its own, so a
+/// valid signature on one of those is never taken for a record.
+///
+/// cbindgen:ignore
+pub const RECORD_TYP: &str = "medseal+jws";
+
+/// The media type of a signed record in JWS JSON flattened serialization (RFC 7515 section 9.2.2).
+///
+/// cbindgen:ignore
+pub const FLATTENED_CONTENT_TYPE: &str = "application/jose+json";
+
+/// The media type of a signed record in JWS compact serialization (RFC 7515 section 9.2.1).
+///
+/// cbindgen:ignore
+pub const COMPACT_CONTENT_TYPE: &str = "application/jose";
+
+/// Longest record id or source facility, in bytes.
+///
+/// cbindgen:ignore
+pub const MAX_ID_BYTES: usize = 256;
+
+/// The content type that labels `jws` in an envelope: flattened when its first non-blank byte
+/// is `{`, compact otherwise. (Whether it is a valid JWS is for the verifier to say.)
+pub fn content_type_of(jws: &[u8]) -> &'static str {
+    if jws.trim_ascii_start().starts_with(b"{") {
+        FLATTENED_CONTENT_TYPE
+    } else {
+        COMPACT_CONTENT_TYPE
+    }
+}
+
+/// The content type of a serialization that can be sealed as a record: flattened or compact.
+/// A detached JWS is not a record on its own (its payload travels elsewhere):
+/// `MEDSEAL_INVALID_ARGUMENT`.
+pub fn content_type(serialization: Serialization) -> Result<&'static str> {
+    match serialization {
+        Serialization::Flattened => Ok(FLATTENED_CONTENT_TYPE),
+        Serialization::Compact => Ok(COMPACT_CONTENT_TYPE),
+        Serialization::DetachedCompact | Serialization::DetachedFlattened => {
+            Err(err!(MEDSEAL_INVALID_ARGUMENT, "a detached JWS cannot be sealed as a record: its payload is not inside"))
+        }
+    }
+}
+
+/// Checks that an envelope's content type says it holds a signed record (either form), else
+/// `MEDSEAL_SEAL_META_INVALID`.
+pub fn check_content_type(content_type: &str) -> Result<()> {
+    if content_type == FLATTENED_CONTENT_TYPE || content_type == COMPACT_CONTENT_TYPE {
+        return Ok(());
+    }
+    Err(err!(
+        MEDSEAL_SEAL_META_INVALID,
+        "the envelope holds {}, not a signed record ({FLATTENED_CONTENT_TYPE} or {COMPACT_CONTENT_TYPE})",
+        crate::untrusted::shown(content_type)
+    ))
+}
+
+/// The rule for a record id or a source facility (`what` names it in the message): 1 to 256
+/// bytes of text without control characters. Else an error with `code` (each caller's own:
+/// `MEDSEAL_SEAL_META_INVALID` for envelope meta, `MEDSEAL_INVALID_ARGUMENT` for arguments,
+/// `MEDSEAL_LEDGER_RECEIPT_INVALID` for a receipt read back).
+pub fn check_id(what: &str, text: &str, code: ResultCode) -> Result<()> {
+    if text.is_empty() || text.len() > MAX_ID_BYTES {
+        return Err(Error::new(
+            code,
+            format!("{what} must be 1 to {MAX_ID_BYTES} bytes of text without control characters, not {} bytes", text.len()),
+        ));
+    }
+    if let Some(at) = text.chars().position(char::is_control) {
+        return Err(Error::new(
+            code,
+            format!(
+                "{what} must be 1 to {MAX_ID_BYTES} bytes of text without control characters (character {} of {} is one)",
+                at + 1,
+                crate::untrusted::shown(text)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a verified JWS is a medseal record: `typ` [`RECORD_TYP`] and a `sigT`. Else
+/// `MEDSEAL_JWS_HEADER`: another JWS from a trusted key (a receipt, a trust list) is not a
+/// record, even with a valid signature.
+pub fn check_verified(verified: &Verified) -> Result<()> {
+    if verified.typ.as_deref() == Some(RECORD_TYP) && verified.signing_time.is_some() {
+        return Ok(());
+    }
+    Err(err!(
+        MEDSEAL_JWS_HEADER,
+        "the JWS is not a medseal record: it needs \"typ\":\"{RECORD_TYP}\" and a \"sigT\" (it has typ {} and {})",
+        verified.typ.as_deref().map_or("none".to_owned(), |t| format!("\"{}\"", crate::untrusted::shown(t))),
+        if verified.signing_time.is_some() { "a sigT" } else { "no sigT" }
+    ))
+}
+
+/// Canonicalizes and signs `document` as a record (JWS JSON flattened, the form `medseal sign`
+/// writes), and labels `meta` for it. The JWS holds the record: it is wiped when dropped.
+pub fn sign(signer: &Signer, document: &[u8], mut meta: Meta) -> Result<(Zeroizing<String>, Meta)> {
+    let jws = Zeroizing::new(signer.sign(document, Serialization::Flattened)?);
+    meta.content_type = FLATTENED_CONTENT_TYPE.to_owned();
+    Ok((jws, meta))
+}
+
+/// Signs then seals: [`sign`], then the JWS sealed to `recipients`. The signature still
+/// verifies after opening.
+pub fn seal_signed(signer: &Signer, document: &[u8], meta: Meta, recipients: &[&RecipientKey], aead: Aead) -> Result<Envelope> {
+    let (jws, meta) = sign(signer, document, meta)?;
+    Envelope::seal(jws.as_bytes(), meta, recipients, aead)
+}
+
+/// The step of [`open_verified_steps`] that refused a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpenStep {
+    /// The content type is not a signed record's (`MEDSEAL_SEAL_META_INVALID`).
+    ContentType,
+    /// The envelope did not open with the key (`MEDSEAL_SEAL_*`, `MEDSEAL_KEY_NOT_PRIVATE`).
+    Open,
+    /// The JWS inside does not verify with the verifier's keys.
+    Verify,
+    /// The JWS verifies but is not a medseal record ([`check_verified`]).
+    NotARecord,
+}
+
+/// Opens `envelope` with `key`, verifies the JWS inside (flattened or compact) with `verifier`
+/// and checks that it is a medseal record. On failure, which step refused it and why. Whether
+/// the record belongs with the envelope's routing meta (its id, its source) is the caller's
+/// check: the record's own metadata is in its payload.
+pub fn open_verified_steps(
+    envelope: &Envelope,
+    key: &RecipientKey,
+    verifier: &Verifier,
+) -> std::result::Result<Verified, (OpenStep, Error)> {
+    check_content_type(&envelope.meta.content_type).map_err(|e| (OpenStep::ContentType, e))?;
+    let jws = envelope.open(key).map_err(|e| (OpenStep::Open, e))?;
+    let verified = verifier.verify(&jws, DetachedPayload::None).map_err(|e| (OpenStep::Verify, e))?;
+    check_verified(&verified).map_err(|e| (OpenStep::NotARecord, e))?;
+    Ok(verified)
+}
+
+/// [`open_verified_steps`] with its error alone: what `medseal_envelope_open_verified` and
+/// `medseal open --verify-key` do.
+pub fn open_verified(envelope: &Envelope, key: &RecipientKey, verifier: &Verifier) -> Result<Verified> {
+    open_verified_steps(envelope, key, verifier).map_err(|(_, e)| e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_follow_the_serialization() {
+        assert_eq!(content_type_of(b"{\"payload\":\"\"}"), FLATTENED_CONTENT_TYPE);
+        assert_eq!(content_type_of(b" \n\t{}"), FLATTENED_CONTENT_TYPE);
+        assert_eq!(content_type_of(b"eyJh.eyJi.c2ln"), COMPACT_CONTENT_TYPE);
+        assert_eq!(content_type(Serialization::Flattened).unwrap(), FLATTENED_CONTENT_TYPE);
+        assert_eq!(content_type(Serialization::Compact).unwrap(), COMPACT_CONTENT_TYPE);
+        assert!(content_type(Serialization::DetachedCompact).is_err());
+        assert!(check_content_type(FLATTENED_CONTENT_TYPE).is_ok());
+        assert!(check_content_type(COMPACT_CONTENT_TYPE).is_ok());
+        for bad in ["application/json", "application/jose+json; charset=utf-8", "", "APPLICATION/JOSE"] {
+            assert_eq!(check_content_type(bad).unwrap_err().code(), ResultCode::MEDSEAL_SEAL_META_INVALID, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_are_short_text_without_controls() {
+        let code = ResultCode::MEDSEAL_INVALID_ARGUMENT;
+        for good in ["a", "rec-2026-0001", "Bệnh viện Chợ Rẫy", &"a".repeat(256), &("ệ".repeat(85) + "a")] {
+            assert!(check_id("the record id", good, code).is_ok(), "{good}");
+        }
+        for bad in ["", &"a".repeat(257), "a\nb", "nul\0", "tab\t", "\u{85}"] {
+            let e = check_id("the record id", bad, code).unwrap_err();
+            assert_eq!(e.code(), code);
+            assert!(e.message().starts_with("the record id must be 1 to 256 bytes"), "{}", e.message());
+            assert!(!e.message().contains('\n') && !e.message().contains('\0'), "{}", e.message());
+        }
+    }
+}
