@@ -246,7 +246,7 @@ static medseal_result print_valid(const medseal_verified *verified) {
     return MEDSEAL_OK;
 }
 
-/* A verifier trusting the one public key in the file at `path` (SPKI PEM/DER or JWK). */
+/* A verifier trusting one public key, given as the bytes of an SPKI PEM/DER or JWK file. */
 static medseal_result verifier_for(const uint8_t *pem, size_t pem_len, medseal_verifier **out) {
     medseal_key *key = NULL;
     medseal_verifier_builder *builder = NULL;
@@ -485,7 +485,11 @@ static int cmd_seal(int argc, char **argv) {
     medseal_recipient_key **recipients = calloc((size_t)nto, sizeof *recipients);
     medseal_meta *meta = NULL;
     medseal_buffer *envelope = NULL;
-    if (recipients == NULL || (record_id == NULL && random_record_id(random_id) != 0)) {
+    if (recipients == NULL) {
+        fprintf(stderr, "interop: out of memory\n");
+        goto done;
+    }
+    if (record_id == NULL && random_record_id(random_id) != 0) {
         goto done;
     }
     if (record_id == NULL) {

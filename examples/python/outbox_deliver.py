@@ -19,11 +19,12 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any, Dict, List
 
 import medseal
 
 # The records a hospital system produces (here two; in real life, as they are written).
-RECORDS = [
+RECORDS: List[Dict[str, Any]] = [
     {"resourceType": "Patient", "id": "hue-000451", "name": [{"text": "Trần Thị Mai", "family": "Trần"}],
      "gender": "female", "birthDate": "1978-09-02"},
     {"resourceType": "Observation", "id": "hue-obs-9912", "status": "final", "code": {"text": "Glucose"},
@@ -44,7 +45,7 @@ def main() -> int:
     signer = medseal.Signer(medseal.Key.load((facility / "signing.key").read_bytes()))
     hub = medseal.RecipientKey.load((facility / "hub-recipient.pub").read_bytes())
     transport = medseal.Transport(hub_url, facility_dir=facility, timeout=30)
-    enqueued = {}
+    enqueued: Dict[str, medseal.LocalReceipt] = {}
     with medseal.Outbox(outbox_path, source, [hub]) as outbox, outbox.deliverer(transport, poll_interval=1.0) as deliverer:
         for record in RECORDS:
             # The record id is your system's unique id for this version of the record (the

@@ -6,9 +6,11 @@ exists. For every ordered pair (A, B), A included:
 - keys A generates (EdDSA, ES256, X25519) are read by B and by PyCA `cryptography`;
 - A signs (flattened, compact, detached; EdDSA and ES256) and B verifies, printing the same
   `valid kid=... alg=... sigT=...` line, whose kid is the RFC 7638 thumbprint joserfc computes;
+  keys PyCA makes (RSA, P-256, Ed25519 PKCS#8) sign in A and verify in B, and a JWK verifies;
 - A signs and seals to B's X25519 key and a second recipient, B opens it (and opens and verifies);
 - every language signs the smoke record with the smoke key at the smoke sigT byte for byte as
-  tests/smoke expects (Ed25519 is deterministic), and canonicalizes it identically;
+  tests/smoke expects (Ed25519 is deterministic), so does A's key in A and B (and a PyCA RSA
+  key: RS256 is deterministic too), and every language canonicalizes identically;
 - the same bad input gives the same MEDSEAL_ code name in every language (tampered signature,
   wrong key, NFD name, duplicate key, truncated envelope), exit 1, no traceback; usage errors
   exit 2;
@@ -89,6 +91,16 @@ def thumbprint(public_pem: bytes) -> str:
     key = serialization.load_pem_public_key(public_pem)
     jwk = ECKey.import_key(public_pem) if isinstance(key, ec.EllipticCurvePublicKey) else OKPKey.import_key(public_pem)
     return jwk.thumbprint()
+
+
+def thumbprint_any(public_pem: bytes) -> str:
+    """thumbprint() for RSA keys too."""
+    from joserfc.jwk import RSAKey
+
+    key = serialization.load_pem_public_key(public_pem)
+    if isinstance(key, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)):
+        return thumbprint(public_pem)
+    return RSAKey.import_key(public_pem).thumbprint()
 
 
 # ---- the drivers are there ---------------------------------------------------------------------
@@ -180,6 +192,59 @@ def test_a_signs_b_verifies(signer, verifier, form, alg, keys, tmp_path):
     other = next(keys[lang][alg][1] for lang in PRESENT if lang != signer) if len(PRESENT) > 1 else None
     if other is not None:
         assert medseal_error(verifier, "verify", other, jws, *payload) == "MEDSEAL_JWS_SIGNATURE_INVALID"
+
+
+@pytest.mark.parametrize("a,b", [(a, b) for a, b in PAIRS if a < b])
+def test_same_key_same_bytes_across_languages(a, b, keys, tmp_path):
+    """Ed25519 is deterministic: A's key in A's and in B's driver gives the same JWS, every form."""
+    for flags in ([], ["--compact"], ["--detached"]):
+        outputs = []
+        for lang in (a, b):
+            out = tmp_path / ("%s.jws" % lang)
+            run(lang, "sign", keys[a]["EdDSA"][0], SMOKE / "patient.json", out, *flags, "--sigt", SIGT)
+            outputs.append(out.read_bytes())
+        assert outputs[0] == outputs[1], flags
+
+
+@pytest.fixture(scope="session")
+def pyca_keys(tmp_path_factory):
+    """Keys PyCA makes (PKCS#8 PEM private, SPKI PEM public), and the Ed25519 smoke key as a JWK."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    folder = tmp_path_factory.mktemp("pyca-keys")
+    made = {}
+    for alg, private in (("RS256", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+                         ("ES256", ec.generate_private_key(ec.SECP256R1())),
+                         ("EdDSA", ed25519.Ed25519PrivateKey.generate())):
+        (folder / (alg + ".pem")).write_bytes(private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (folder / (alg + ".pub.pem")).write_bytes(private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        made[alg] = (folder / (alg + ".pem"), folder / (alg + ".pub.pem"))
+    jwk = OKPKey.import_key((SMOKE / "signer_ed25519.pub.pem").read_bytes()).as_dict(private=False)
+    (folder / "smoke.jwk").write_text(json.dumps(jwk))
+    made["jwk"] = folder / "smoke.jwk"
+    return made
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+@pytest.mark.parametrize("signer,verifier", PAIRS)
+def test_keys_made_by_pyca(signer, verifier, alg, pyca_keys, tmp_path):
+    """PKCS#8 keys from another implementation sign (RSA too); RS256 and EdDSA are deterministic."""
+    private, public = pyca_keys[alg]
+    mine, theirs = tmp_path / "a.jws", tmp_path / "b.jws"
+    run(signer, "sign", private, SMOKE / "patient.json", mine, "--sigt", SIGT)
+    out = run(verifier, "verify", public, mine).stdout.decode()
+    assert out == valid_line(thumbprint_any(public.read_bytes()), alg, SIGT)
+    if alg != "ES256":  # ECDSA signatures are randomized
+        run(verifier, "sign", private, SMOKE / "patient.json", theirs, "--sigt", SIGT)
+        assert mine.read_bytes() == theirs.read_bytes()
+
+
+@pytest.mark.parametrize("lang", PRESENT)
+def test_verify_with_a_jwk(lang, pyca_keys):
+    out = run(lang, "verify", pyca_keys["jwk"], SMOKE / "patient.compact.jws").stdout.decode()
+    assert out == valid_line((SMOKE / "kid.txt").read_text().strip(), "EdDSA", SIGT)
 
 
 @pytest.mark.parametrize("signer,verifier", PAIRS)

@@ -135,3 +135,19 @@ def test_medseal_lib_overrides_the_bundled_library() -> None:
         env=env, stdout=subprocess.PIPE, text=True, check=True,
     ).stdout.strip()
     assert out == medseal.LIBRARY_PATH
+
+
+def test_package_docstring_example_runs() -> None:
+    import doctest
+
+    result = doctest.testmod(medseal, verbose=False)
+    assert result.attempted >= 3 and result.failed == 0
+
+
+def test_digest_text() -> None:
+    assert medseal.ledger.digest_text(bytes(32)) == "A" * 43
+    assert medseal.ledger.digest_text("abc") == "abc"
+    with pytest.raises(ValueError):
+        medseal.ledger.digest_text(b"short")
+    with pytest.raises(TypeError):
+        medseal.ledger.digest_text(5)  # type: ignore[arg-type]

@@ -95,6 +95,10 @@ def test_clock_skew_and_clock() -> None:
 
     with pytest.raises(ClockBroke):
         medseal.Signer(key, clock=broken).sign(b"{}")
+    with pytest.raises(TypeError, match="datetime or Unix seconds"):
+        medseal.Signer(key, clock=lambda: "now").sign(b"{}")  # type: ignore[arg-type, return-value]
+    with pytest.raises(TypeError, match="callable"):
+        medseal.Signer(key, clock=5)  # type: ignore[arg-type]
 
 
 def test_signer_option_errors() -> None:

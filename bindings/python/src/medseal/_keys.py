@@ -217,12 +217,11 @@ class RecipientKey(Handle):
         """Opens an envelope (encoded bytes, JSON or protobuf, or an :class:`Envelope`) and
         returns the plaintext. Errors: :class:`SealError` (``MEDSEAL_SEAL_WRONG_RECIPIENT``,
         ``MEDSEAL_SEAL_DECRYPT_FAILED``, ``MEDSEAL_SEAL_TRUNCATED``, ...)."""
-        from ._seal import Envelope
+        from ._seal import Envelope, open_bytes
 
         if isinstance(envelope, Envelope):
             return envelope.open(self)
-        with Envelope(envelope) as decoded:
-            return decoded.open(self)
+        return open_bytes(self, envelope)
 
     def open_into(self, envelope: Union[bytes, bytearray, memoryview], out: Union[bytearray, memoryview]) -> int:
         """Opens an encoded envelope into caller memory ``out`` (no library-allocated copy);
