@@ -3,11 +3,13 @@
 #               through the CLI and the C examples
 #   make test   every test: Rust unit/integration/vector tests (SoftHSM2 tokens, generated PKIs),
 #               header drift, C ABI tests under ASAN+UBSAN and valgrind, the C examples, interop
-#               with PyCA and joserfc (Python venv); `deps` first installs missing Debian packages
+#               with PyCA and joserfc (Python venv), the Python binding (mypy, pytest, the wheel in a
+#               fresh venv) and the interop driver matrix (C x Python, PyCA, joserfc); `deps` first
+#               installs missing Debian packages
 CARGO ?= cargo
 JOBS ?= -j2
 
-.PHONY: all build deps test test-rust test-c test-python demo headers bench bench-seal bench-submit fuzz lint clean \
+.PHONY: all build deps test test-rust test-c test-python test-bindings demo headers bench bench-seal bench-submit fuzz lint clean \
 	bindings bench-python
 
 all: build
@@ -15,7 +17,7 @@ all: build
 build:
 	$(CARGO) build $(JOBS) --workspace
 
-test: deps test-rust test-c test-python
+test: deps test-rust test-c test-python test-bindings
 
 # Installs (only when missing) the Debian packages the tests need, SoftHSM2 among them.
 deps:
@@ -30,6 +32,14 @@ test-c:
 # Interop with PyCA cryptography (HPKE, Ed25519) against the real medseal binary.
 test-python: build
 	bash tests/python/run.sh
+
+# The Python binding (bindings/python/run-tests.sh: mypy --strict, pytest, the wheel installed into a
+# fresh venv), then the interop drivers of every language against each other and against PyCA and
+# joserfc (tests/interop/run.sh, which runs `make bindings` first). One after the other: both use
+# the venv build/venv-binding.
+test-bindings:
+	bash bindings/python/run-tests.sh
+	bash tests/interop/run.sh
 
 demo: deps
 	bash examples/demo.sh
