@@ -133,7 +133,9 @@ enum medseal_result
   MEDSEAL_SEAL_UNKNOWN_SUITE = 403,
   // The envelope is not addressed to this key (no recipient with its kid).
   MEDSEAL_SEAL_WRONG_RECIPIENT = 404,
-  // Authentication failed: meta, enc or ct was altered, or the key does not match.
+  // Authentication failed: meta, enc or ct was altered, or the key does not match. Decoding
+  // already refuses an envelope whose informative `info` copy is present and is not the
+  // meta's (the meta or the copy was altered).
   MEDSEAL_SEAL_DECRYPT_FAILED = 405,
   // The envelope or plaintext is larger than the limit.
   MEDSEAL_SEAL_TOO_LARGE = 406,
@@ -640,12 +642,26 @@ void medseal_outbox_free(struct medseal_outbox *outbox);
 
 // Seals `signed_record` (a JWS: flattened JSON or compact) to the outbox's recipients with meta
 // {record_id, source, next sequence number, now, content type}, inside the one transaction
-// that allocates the number and stores the envelope; returns once it is durable. The same
+// that allocates the number and stores the envelope; returns once it is durable. Only a
+// signed record is sealed: a JWS carrying its payload whose protected header has `typ`
+// `medseal+jws` and a `sigT`, else the JWS code (`MEDSEAL_JWS_MALFORMED`, `_BASE64`,
+// `_HEADER`, `_PAYLOAD_MISSING` for a detached JWS, …) and no number is used. The outbox holds
+// no verification key, so it does not verify the signature (the hub does). The same
 // record id with the same signed bytes again gives the original receipt
 // (`medseal_local_receipt_already_queued` = 1); with other bytes it is
 // `MEDSEAL_OUTBOX_DUPLICATE`. `MEDSEAL_OUTBOX_BUSY` if another process held the file beyond
 // the busy timeout (nothing was stored; retry).
 medseal_result medseal_outbox_enqueue_signed(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, const uint8_t *signed_record, size_t signed_record_len, struct medseal_local_receipt **out);
+
+// Reads back the hub's receipt of delivered record `record_id` (UTF-8) of this outbox, as the
+// deliverer kept it once it had verified it: `*receipt` gets the receipt (a compact JWS by
+// the hub's receipt key, ASCII) and `*inclusion_proof` the inclusion proof (the protobuf
+// `medseal.v1.InclusionProof` the hub sent), each a new buffer to free: exactly what
+// `medseal_receipt_verify` takes, to check them again later. Nothing is written on failure.
+// Errors: `MEDSEAL_OUTBOX_NOT_FOUND` (no record with this id), `MEDSEAL_OUTBOX_STATE` (the
+// record is not delivered yet: queued, in flight, a dead letter or discarded),
+// `MEDSEAL_INVALID_ARGUMENT` (not a valid record id), `MEDSEAL_OUTBOX_IO`/`_BUSY`.
+medseal_result medseal_outbox_get_receipt(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, struct medseal_buffer **receipt, struct medseal_buffer **inclusion_proof);
 
 // Enqueues an envelope sealed elsewhere (protobuf, or the JSON mapping): its meta.source must
 // be the outbox's and its meta.sequence the next number (`MEDSEAL_OUTBOX_SEQUENCE`

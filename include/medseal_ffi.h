@@ -261,6 +261,8 @@ void medseal_outbox_free(struct medseal_outbox *outbox);
 
 medseal_result medseal_outbox_enqueue_signed(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, const uint8_t *signed_record, size_t signed_record_len, struct medseal_local_receipt **out);
 
+medseal_result medseal_outbox_get_receipt(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, struct medseal_buffer **receipt, struct medseal_buffer **inclusion_proof);
+
 medseal_result medseal_outbox_enqueue_sealed(const struct medseal_outbox *outbox, const uint8_t *envelope, size_t len, struct medseal_local_receipt **out);
 
 medseal_result medseal_local_receipt_outbox_id(const struct medseal_local_receipt *receipt, int64_t *outbox_id);

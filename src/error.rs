@@ -145,7 +145,9 @@ pub enum ResultCode {
     /// The envelope is not addressed to this key (no recipient with its kid).
     #[describe("the envelope is not addressed to this key")]
     MEDSEAL_SEAL_WRONG_RECIPIENT = 404,
-    /// Authentication failed: meta, enc or ct was altered, or the key does not match.
+    /// Authentication failed: meta, enc or ct was altered, or the key does not match. Decoding
+    /// already refuses an envelope whose informative `info` copy is present and is not the
+    /// meta's (the meta or the copy was altered).
     #[describe("the envelope failed authentication (altered, or the wrong key)")]
     MEDSEAL_SEAL_DECRYPT_FAILED = 405,
     /// The envelope or plaintext is larger than the limit.

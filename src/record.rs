@@ -2,7 +2,8 @@
 //! C ABI, the CLI and the hub:
 //!
 //! * a JWS (RFC 7515) over the canonical record, with the JAdES-B-B header medseal writes:
-//!   `typ` [`RECORD_TYP`] and a `sigT` ([`check_verified`]);
+//!   `typ` [`RECORD_TYP`] and a `sigT` ([`check_verified`]; [`check_unverified`] checks the
+//!   same without a key, before the outbox seals a record);
 //! * in an envelope it is labelled by its serialization: [`FLATTENED_CONTENT_TYPE`] for the JSON
 //!   flattened form (what `medseal sign` and [`seal_signed`] write), [`COMPACT_CONTENT_TYPE`]
 //!   for the compact form (RFC 7515 section 9.2.1); both are signed records ([`content_type_of`],
@@ -106,14 +107,37 @@ pub fn check_id(what: &str, text: &str, code: ResultCode) -> Result<()> {
 /// `MEDSEAL_JWS_HEADER`: another JWS from a trusted key (a receipt, a trust list) is not a
 /// record, even with a valid signature.
 pub fn check_verified(verified: &Verified) -> Result<()> {
-    if verified.typ.as_deref() == Some(RECORD_TYP) && verified.signing_time.is_some() {
+    check_record_header(verified.typ.as_deref(), verified.signing_time.is_some())
+}
+
+/// Checks, WITHOUT verifying the signature, that `jws` has the form of a signed record: a JWS
+/// that [`Verifier::verify`] reads (flattened or compact, or general JSON with one signature;
+/// strict base64url; a protected header that passes its checks) carrying its payload, whose
+/// protected header has `typ` [`RECORD_TYP`] and a `sigT` (as [`check_verified`] requires).
+/// The outbox checks this before sealing: it holds no verification key, so who signed, and
+/// whether the signature is valid, is the hub's check (a record it refuses becomes a dead
+/// letter). Errors: the JWS codes verification gives (`MEDSEAL_JWS_MALFORMED`,
+/// `MEDSEAL_JWS_BASE64`, `MEDSEAL_JWS_HEADER`, `MEDSEAL_JWS_ALG_FORBIDDEN`, …),
+/// `MEDSEAL_JWS_PAYLOAD_MISSING` for a detached JWS (its payload is not inside), and
+/// `MEDSEAL_JWS_HEADER` for a JWS that is not a record.
+pub fn check_unverified(jws: &[u8]) -> Result<()> {
+    let inspected = crate::jws::inspect(jws)?;
+    if !inspected.attached {
+        return Err(err!(MEDSEAL_JWS_PAYLOAD_MISSING, "a detached JWS is not a signed record: its payload is not inside"));
+    }
+    check_record_header(inspected.header.typ.as_deref(), inspected.header.sig_time.is_some())
+}
+
+/// The header rule of a record, verified or not: `typ` [`RECORD_TYP`] and a `sigT`.
+fn check_record_header(typ: Option<&str>, has_sig_time: bool) -> Result<()> {
+    if typ == Some(RECORD_TYP) && has_sig_time {
         return Ok(());
     }
     Err(err!(
         MEDSEAL_JWS_HEADER,
         "the JWS is not a medseal record: it needs \"typ\":\"{RECORD_TYP}\" and a \"sigT\" (it has typ {} and {})",
-        verified.typ.as_deref().map_or("none".to_owned(), |t| format!("\"{}\"", crate::untrusted::shown(t))),
-        if verified.signing_time.is_some() { "a sigT" } else { "no sigT" }
+        typ.map_or("none".to_owned(), |t| format!("\"{}\"", crate::untrusted::shown(t))),
+        if has_sig_time { "a sigT" } else { "no sigT" }
     ))
 }
 

@@ -160,6 +160,106 @@ fn idempotency_by_record_id_and_no_number_burnt_by_failures() {
     outbox.check_sequence().unwrap();
 }
 
+/// A JWS with this protected header and payload text, and a made-up signature: the outbox
+/// does not verify signatures, so this is all it can look at.
+fn jws_with_header(header: &str, payload_b64: &str) -> Vec<u8> {
+    let b64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+    format!("{}.{payload_b64}.{}", b64(header.as_bytes()), b64(b"not really a signature")).into_bytes()
+}
+
+#[test]
+fn only_signed_records_are_sealed_and_refusals_use_no_number() {
+    let f = Fixture::new();
+    let outbox = f.open();
+    outbox.enqueue_signed("rec-1", &signed(1)).unwrap();
+    let payload = "eyJyZXNvdXJjZVR5cGUiOiJQYXRpZW50In0"; // {"resourceType":"Patient"}
+    let record_header = r#"{"alg":"EdDSA","crit":["sigT"],"sigT":"2026-01-01T00:00:00Z","typ":"medseal+jws"}"#;
+    let other_typ = {
+        let key = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
+        let signer = Signer::new(key, SignOptions { typ: Some("JWT".into()), ..SignOptions::default() }).unwrap();
+        signer.sign(br#"{"a":1}"#, Serialization::Flattened).unwrap().into_bytes()
+    };
+    let no_typ = {
+        let key = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
+        let signer = Signer::new(key, SignOptions { typ: None, ..SignOptions::default() }).unwrap();
+        signer.sign(br#"{"a":1}"#, Serialization::Compact).unwrap().into_bytes()
+    };
+    let detached = signed_as(3, Serialization::DetachedCompact);
+    let cases: Vec<(&str, Vec<u8>, ResultCode, &str)> = vec![
+        ("not a JWS", b"not a jws".to_vec(), MEDSEAL_JWS_MALFORMED, "three dot-separated parts"),
+        ("an empty JSON object", b"{}".to_vec(), MEDSEAL_JWS_MALFORMED, "no \"protected\""),
+        ("JSON that is not a JWS", br#"{"resourceType":"Patient","id":"p1"}"#.to_vec(), MEDSEAL_JWS_MALFORMED, "protected"),
+        ("a JWS of another typ", other_typ, MEDSEAL_JWS_HEADER, "not a medseal record"),
+        ("a JWS without typ", no_typ, MEDSEAL_JWS_HEADER, "typ none"),
+        ("no sigT", jws_with_header(r#"{"alg":"EdDSA","typ":"medseal+jws"}"#, payload), MEDSEAL_JWS_HEADER, "no sigT"),
+        (
+            "alg none",
+            jws_with_header(r#"{"alg":"none","sigT":"2026-01-01T00:00:00Z","typ":"medseal+jws"}"#, payload),
+            MEDSEAL_JWS_ALG_FORBIDDEN,
+            "none",
+        ),
+        ("a payload that is not base64url", jws_with_header(record_header, "eyJh+"), MEDSEAL_JWS_BASE64, "payload"),
+        ("a detached JWS", detached, MEDSEAL_JWS_PAYLOAD_MISSING, "detached"),
+    ];
+    for (what, bytes, want, needle) in &cases {
+        let e = outbox.enqueue_signed("rec-bad", bytes).unwrap_err();
+        assert_eq!(e.code(), *want, "{what}: {e}");
+        assert!(e.message().contains(needle), "{what}: {e}");
+        let batch: [(&str, &[u8]); 2] = [("rec-ok", &signed(9)), ("rec-bad", bytes)];
+        assert_eq!(code(outbox.enqueue_signed_batch(&batch)), *want, "{what}: batch");
+    }
+    for id in ["rec-bad", "rec-ok"] {
+        assert_eq!(code(outbox.find(id)), MEDSEAL_OUTBOX_NOT_FOUND, "nothing of a refused enqueue is stored");
+    }
+    assert_eq!(outbox.status().unwrap().next_sequence, 2, "no number used by a refusal");
+
+    // The signature is not verified (the outbox has no key): a record-shaped JWS with a
+    // made-up signature is sealed, in both forms, and the hub will refuse it.
+    let made_up = jws_with_header(record_header, payload);
+    assert_eq!(outbox.enqueue_signed("rec-2", &made_up).unwrap().sequence, 2);
+    let s = String::from_utf8(made_up).unwrap();
+    let parts: Vec<&str> = s.split('.').collect();
+    let flattened = format!(r#"{{"payload":"{}","protected":"{}","signature":"{}"}}"#, parts[1], parts[0], parts[2]);
+    let receipt = outbox.enqueue_signed("rec-3", flattened.as_bytes()).unwrap();
+    assert_eq!(receipt.sequence, 3);
+    assert_eq!(Envelope::from_protobuf(&outbox.envelope(receipt.outbox_id).unwrap()).unwrap().meta.content_type, FLATTENED_CONTENT_TYPE);
+    outbox.check_sequence().unwrap();
+}
+
+#[test]
+fn the_hubs_receipt_of_a_delivered_record_is_read_back() {
+    let f = Fixture::new();
+    let outbox = f.open();
+    let ids: Vec<i64> = (1..=4).map(|n| outbox.enqueue_signed(&format!("rec-{n}"), &signed(n)).unwrap().outbox_id).collect();
+    // Queued, in flight, a dead letter: not delivered, no receipt.
+    assert_eq!(code(outbox.delivery("rec-1")), MEDSEAL_OUTBOX_STATE);
+    let e = outbox.delivery("rec-1").unwrap_err();
+    assert!(e.message().contains("is queued") && e.message().contains("only a delivered record"), "{e}");
+    outbox.claim(3, now()).unwrap();
+    assert_eq!(code(outbox.delivery("rec-2")), MEDSEAL_OUTBOX_STATE);
+    outbox.mark_dead(ids[2], "ID_REUSED", "refused").unwrap();
+    assert_eq!(code(outbox.delivery("rec-3")), MEDSEAL_OUTBOX_STATE);
+    assert_eq!(code(outbox.delivery("rec-nope")), MEDSEAL_OUTBOX_NOT_FOUND);
+    assert_eq!(code(outbox.delivery("")), MEDSEAL_INVALID_ARGUMENT);
+    assert_eq!(code(outbox.delivery("bad\nid")), MEDSEAL_INVALID_ARGUMENT);
+
+    let first = Delivery { receipt: "eyJ.receipt.one".into(), inclusion: vec![8, 0, 16, 1], duplicate: false, delivered_at: 1_800_000_000 };
+    let second = Delivery {
+        receipt: "eyJ.receipt.two".into(),
+        inclusion: vec![8, 1, 16, 2, 26, 1, 7],
+        duplicate: true,
+        delivered_at: 1_800_000_009,
+    };
+    outbox.mark_delivered(ids[0], &first).unwrap();
+    outbox.mark_delivered(ids[1], &second).unwrap();
+    assert_eq!(outbox.delivery("rec-1").unwrap(), first);
+    assert_eq!(outbox.delivery("rec-2").unwrap(), second);
+    // The same through a second handle on the file (another process would see the same).
+    let admin = Outbox::open_existing(&f.path).unwrap();
+    assert_eq!(admin.delivery("rec-2").unwrap(), second);
+    assert_eq!(code(admin.delivery("rec-4")), MEDSEAL_OUTBOX_STATE);
+}
+
 #[test]
 fn enqueue_sealed_takes_the_next_number_of_this_source_only() {
     let f = Fixture::new();

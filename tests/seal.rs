@@ -1,7 +1,7 @@
 //! Sealed envelopes: behaviour and every error path, each with its exact `ResultCode`.
 //!
 //! Covers: the HPKE info binding (`"medseal/v1\n" || JCS(meta)`, compared to a hand-built
-//! string), the informative `info` copy being ignored on open, truncation at every length,
+//! string), the informative `info` copy (the meta's or absent, else refused), truncation at every length,
 //! tampering with each field, wrong recipients, unknown suites, size and recipient limits,
 //! garbage input, the JSON mapping's strictness, low-order encapsulated keys, meta validation,
 //! property-based round trips, a differential test against the `hpke` crate, and
@@ -106,28 +106,59 @@ fn info_is_prefix_and_jcs_of_meta() {
 }
 
 #[test]
-fn informative_info_is_ignored_on_open() {
+fn informative_info_must_be_the_metas_or_absent() {
     for aead in AEADS {
         for n in [1, 2] {
             let (envelope, keys) = sealed(aead, n);
-            // Protobuf: any info, or none at all.
-            for info in [b"forged".to_vec(), Vec::new(), vec![0xff; 1000]] {
-                let mut message = wire_of(&envelope);
-                message.info = info;
-                let decoded = from_wire(&message).unwrap();
-                assert_eq!(decoded, envelope);
-                assert!(keys.iter().all(|k| opens(&decoded, k)));
-            }
-            // JSON: any strict base64url value.
-            for info in ["", "Zm9yZ2Vk", &b64(&[0u8; 300])] {
-                let mut value = json_of(&envelope);
-                value["info"] = json!(info);
-                let decoded = from_value(&value).unwrap();
-                assert!(keys.iter().all(|k| opens(&decoded, k)));
-            }
-            // Ignored, but the JSON mapping still requires it, as strict base64url.
+            let info = envelope.info().unwrap();
+            // What medseal writes carries the meta's info, and decodes in both encodings.
+            assert_eq!(wire_of(&envelope).info, info);
+            assert_eq!(from_wire(&wire_of(&envelope)).unwrap(), envelope);
+            assert_eq!(from_value(&json_of(&envelope)).unwrap(), envelope);
+            // Absent (the format makes it optional): protobuf field 5 empty, JSON "".
+            let mut message = wire_of(&envelope);
+            message.info = Vec::new();
+            let decoded = from_wire(&message).unwrap();
+            assert_eq!(decoded, envelope);
+            assert!(keys.iter().all(|k| opens(&decoded, k)));
             let mut value = json_of(&envelope);
-            value["info"] = json!("Zm9yZ2Vk=");
+            value["info"] = json!("");
+            let decoded = from_value(&value).unwrap();
+            assert!(keys.iter().all(|k| opens(&decoded, k)));
+
+            // Present and not the meta's: refused by both decoders (which would otherwise
+            // decode and open it), and by the one-call open that reads protobuf in place.
+            let mut flipped_last = info.clone();
+            *flipped_last.last_mut().unwrap() ^= 1;
+            let mut other_meta = meta();
+            other_meta.sequence += 1;
+            let forged: [Vec<u8>; 5] =
+                [b"forged".to_vec(), vec![0xff; 1000], flipped_last, [info.as_slice(), b"\n"].concat(), other_meta.info().unwrap()];
+            for bad in forged {
+                let mut message = wire_of(&envelope);
+                message.info = bad.clone();
+                let bytes = message.encode_to_vec();
+                let e = Envelope::decode(&bytes).unwrap_err();
+                assert_eq!(e.code(), MEDSEAL_SEAL_DECRYPT_FAILED, "{e}");
+                assert!(e.message().contains("informative \"info\""), "{e}");
+                assert_eq!(code(Envelope::from_protobuf(&bytes)), MEDSEAL_SEAL_DECRYPT_FAILED);
+                let mut out = vec![0u8; PLAINTEXT.len()];
+                assert_eq!(code(Envelope::open_encoded_into(&bytes, &keys[0], &mut out)), MEDSEAL_SEAL_DECRYPT_FAILED);
+                assert_eq!(code(Envelope::encoded_plaintext_len(&bytes)), MEDSEAL_SEAL_DECRYPT_FAILED);
+                assert!(out.iter().all(|&b| b == 0), "nothing opened");
+
+                let mut value = json_of(&envelope);
+                value["info"] = json!(b64(&bad));
+                let e = from_value(&value).unwrap_err();
+                assert_eq!(e.code(), MEDSEAL_SEAL_DECRYPT_FAILED, "{e}");
+                assert!(e.message().contains("informative \"info\""), "{e}");
+                let mut out = vec![0u8; PLAINTEXT.len()];
+                let json = serde_json::to_vec(&value).unwrap();
+                assert_eq!(code(Envelope::open_encoded_into(&json, &keys[0], &mut out)), MEDSEAL_SEAL_DECRYPT_FAILED);
+            }
+            // The JSON mapping requires it, as strict base64url.
+            let mut value = json_of(&envelope);
+            value["info"] = json!(format!("{}=", b64(&info)));
             assert_eq!(code(from_value(&value)), MEDSEAL_SEAL_MALFORMED);
             value.as_object_mut().unwrap().remove("info");
             assert_eq!(code(from_value(&value)), MEDSEAL_SEAL_MALFORMED);

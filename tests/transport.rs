@@ -990,6 +990,75 @@ fn receipts_signed_by_another_key_leave_records_queued() {
     hub.shutdown().unwrap();
 }
 
+#[test]
+fn a_receipt_for_another_facility_leaves_the_record_queued() {
+    let pilot = Pilot::new();
+    let hub = pilot.start_hub("127.0.0.1:0");
+    let outbox = pilot.outbox();
+    let ids = pilot.enqueue(&outbox, "elsewhere", 1);
+    let info = outbox.find(&ids[0]).unwrap();
+    // What a hub that mixed up its facilities would answer: a receipt and an inclusion proof
+    // signed with the hub's own receipt and tree-head keys, for this record id, sequence and
+    // envelope digest, in a ledger entry of another facility.
+    let signer = |file: &str, options: SignOptions| {
+        let key = Key::import(&std::fs::read(pilot.hub_dir.join(file)).unwrap(), None).unwrap();
+        Signer::new(Arc::new(key), options).unwrap()
+    };
+    let receipt = ledger::Receipt {
+        record_id: ids[0].clone(),
+        source: "another-facility".to_owned(),
+        sequence: info.sequence,
+        digest: info.digest,
+        received: now(),
+        ledger_index: 0,
+        tree_size: 1,
+    };
+    let head = ledger::TreeHead { tree_size: 1, root_hash: receipt.entry().leaf_hash(), timestamp: now() };
+    let inclusion = wire::InclusionProof {
+        leaf_index: 0,
+        tree_size: 1,
+        audit_path: Vec::new(),
+        tree_head: head.sign(&signer("tree-head.key", ledger::tree_head_sign_options())).unwrap(),
+    };
+    let receipt_jws = receipt.sign(&signer("receipt.key", ledger::receipt_sign_options())).unwrap();
+    // It verifies with the keys the facility trusts, for this record and digest: only the
+    // facility it names is wrong, so that check alone is what keeps the record queued.
+    let (receipt_keys, tree_head_keys) = pilot.receipt_keys();
+    let forged =
+        ledger::verify_receipt(receipt_jws.as_bytes(), &inclusion, &receipt_keys, &tree_head_keys, Some(&ids[0]), Some(&info.digest))
+            .unwrap();
+    assert_eq!(forged.source, "another-facility");
+    let answer = wire::SubmitResponse {
+        results: vec![wire::RecordResult {
+            record_id: ids[0].clone(),
+            status: wire::RecordStatus::Accepted as i32,
+            receipt: receipt_jws,
+            inclusion: Some(inclusion),
+            code: String::new(),
+            reason: String::new(),
+        }],
+    };
+    let test_ca = ca("fault test CA");
+    let script = vec![Act::Answer(200, vec![("Content-Type", "application/x-protobuf".into())], answer.encode_to_vec())];
+    let fault = fault_in_front(&pilot, hub.url(), &test_ca, script);
+    let transport = transport_to(&pilot, &fault, &test_ca, Duration::from_secs(5));
+
+    let report = deliver_once(&outbox, &transport, now()).unwrap();
+    assert_eq!((report.delivered, report.retried, report.dead_letters), (0, 1, 0), "{report:?}");
+    last_error(&report, ResultCode::MEDSEAL_TRANSPORT_PROTOCOL, &["names facility", "another-facility", FACILITY, "stays queued"]);
+    assert_all_queued(&outbox, &ids);
+    let kept = outbox.find(&ids[0]).unwrap();
+    assert_eq!((kept.receipt, kept.inclusion), (None, None), "the foreign receipt is not kept");
+    assert_eq!(outbox.delivery(&ids[0]).unwrap_err().code(), ResultCode::MEDSEAL_OUTBOX_STATE);
+
+    // The retry reaches the real hub, whose receipt names this facility.
+    let report = deliver_once(&outbox, &transport, report.next_attempt_at.unwrap()).unwrap();
+    assert_eq!((report.delivered, report.duplicates), (1, 0), "{report:?}");
+    assert_all_delivered(&pilot, &outbox, &ids);
+    assert_eq!(fault.requests(), 2);
+    hub.shutdown().unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Certificates: each refused, with its reason, records kept, backoff at the cap
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ across restarts, and are never lost or sent twice.
 """
 
 import json
-import sqlite3
 import sys
 import time
 import uuid
@@ -74,22 +73,19 @@ def main() -> int:
         return 1
 
     # The deliverer marks a record delivered only once the hub's receipt verified. The outbox
-    # keeps each receipt and inclusion proof; an auditor re-checks them (here straight from
-    # the outbox file, read-only) against the hub's receipt and tree-head keys, this facility,
-    # the record id and the digest of the envelope the outbox sent.
+    # keeps each receipt and inclusion proof (Outbox.receipt reads them back; the file can be
+    # opened for this alone, without recipients); an auditor re-checks them against the hub's
+    # receipt and tree-head keys, this facility, the record id and the digest of the envelope
+    # the outbox sent.
     receipt_key = medseal.Key.load((facility / "receipt.pub").read_bytes())
     tree_head_key = medseal.Key.load((facility / "tree-head.pub").read_bytes())
-    db = sqlite3.connect("file:%s?mode=ro" % outbox_path, uri=True)
-    try:
+    with medseal.Outbox(outbox_path, source) as outbox:
         for record_id, local in enqueued.items():
-            receipt, proof = db.execute("SELECT receipt, inclusion FROM records WHERE record_id = ?",
-                                        (record_id,)).fetchone()
+            receipt, proof = outbox.receipt(record_id)
             checked = medseal.Receipt.verify(receipt, proof, receipt_key=receipt_key, tree_head_key=tree_head_key,
                                              source=source, record_id=record_id, digest=local.digest)
             print("receipt verified: %s is entry %d of the hub's ledger (tree size %d), received %s" % (
                 record_id, checked.ledger_index, checked.tree_size, checked.received.strftime("%Y-%m-%dT%H:%M:%SZ")))
-    finally:
-        db.close()
     signer.close()
     return 0
 

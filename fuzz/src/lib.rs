@@ -76,8 +76,10 @@ pub fn fixed_key() -> &'static RecipientKey {
     KEY.get_or_init(|| RecipientKey::from_raw_private(&FIXED_SECRET).expect("32 bytes"))
 }
 
-/// Codes a decoder may return.
+/// Codes a decoder may return (`MEDSEAL_SEAL_DECRYPT_FAILED`: an informative `info` copy that
+/// is not the meta's, an altered envelope).
 const DECODE_ERRORS: &[ResultCode] = &[
+    MEDSEAL_SEAL_DECRYPT_FAILED,
     MEDSEAL_SEAL_MALFORMED,
     MEDSEAL_SEAL_NOT_PROTOBUF,
     MEDSEAL_SEAL_TRUNCATED,
@@ -1900,7 +1902,6 @@ fn ledger_payload(data: &[u8], is_entry: bool) -> u32 {
     assert!(kinds <= 1, "one payload reads as {kinds} of receipt, tree head and ledger entry");
     code_bits(&receipt) ^ (code_bits(&head) << 2)
 }
-
 
 /// An inclusion proof that decoded: its JSON mapping and protobuf read back as the same proof
 /// and re-encode to the same bytes; verified against the fixed tree, only the real audit path

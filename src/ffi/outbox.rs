@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use medseal_macros::ffi_export;
 
-use super::{bytes, fill_caller_buffer, free_box, handle, medseal_recipient_key, text, Out};
+use super::{bytes, fill_caller_buffer, free_box, handle, medseal_buffer, medseal_recipient_key, text, Out};
 use crate::error::{err, Result, ResultCode};
 use crate::outbox::{LocalReceipt, Outbox, OutboxConfig, OutboxStatus, State};
 use crate::seal::RecipientKey;
@@ -96,7 +96,11 @@ pub extern "C" fn medseal_outbox_free(outbox: *mut medseal_outbox) {
 
 /// Seals `signed_record` (a JWS: flattened JSON or compact) to the outbox's recipients with meta
 /// {record_id, source, next sequence number, now, content type}, inside the one transaction
-/// that allocates the number and stores the envelope; returns once it is durable. The same
+/// that allocates the number and stores the envelope; returns once it is durable. Only a
+/// signed record is sealed: a JWS carrying its payload whose protected header has `typ`
+/// `medseal+jws` and a `sigT`, else the JWS code (`MEDSEAL_JWS_MALFORMED`, `_BASE64`,
+/// `_HEADER`, `_PAYLOAD_MISSING` for a detached JWS, …) and no number is used. The outbox holds
+/// no verification key, so it does not verify the signature (the hub does). The same
 /// record id with the same signed bytes again gives the original receipt
 /// (`medseal_local_receipt_already_queued` = 1); with other bytes it is
 /// `MEDSEAL_OUTBOX_DUPLICATE`. `MEDSEAL_OUTBOX_BUSY` if another process held the file beyond
@@ -117,6 +121,33 @@ pub extern "C" fn medseal_outbox_enqueue_signed(
     let out = Out::new(out, "out")?;
     let receipt = outbox.outbox.enqueue_signed(record_id, signed)?;
     out.write_box(medseal_local_receipt { receipt });
+    Ok(())
+}
+
+/// Reads back the hub's receipt of delivered record `record_id` (UTF-8) of this outbox, as the
+/// deliverer kept it once it had verified it: `*receipt` gets the receipt (a compact JWS by
+/// the hub's receipt key, ASCII) and `*inclusion_proof` the inclusion proof (the protobuf
+/// `medseal.v1.InclusionProof` the hub sent), each a new buffer to free: exactly what
+/// `medseal_receipt_verify` takes, to check them again later. Nothing is written on failure.
+/// Errors: `MEDSEAL_OUTBOX_NOT_FOUND` (no record with this id), `MEDSEAL_OUTBOX_STATE` (the
+/// record is not delivered yet: queued, in flight, a dead letter or discarded),
+/// `MEDSEAL_INVALID_ARGUMENT` (not a valid record id), `MEDSEAL_OUTBOX_IO`/`_BUSY`.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_outbox_get_receipt(
+    outbox: *const medseal_outbox,
+    record_id: *const u8,
+    record_id_len: usize,
+    receipt: *mut *mut medseal_buffer,
+    inclusion_proof: *mut *mut medseal_buffer,
+) -> ResultCode {
+    let outbox = handle(outbox, "outbox")?;
+    let record_id = text(record_id, record_id_len, "record_id")?;
+    let receipt = Out::new(receipt, "receipt")?;
+    let inclusion_proof = Out::new(inclusion_proof, "inclusion_proof")?;
+    let delivery = outbox.outbox.delivery(record_id)?;
+    receipt.write_box(medseal_buffer::public(delivery.receipt));
+    inclusion_proof.write_box(medseal_buffer::public(delivery.inclusion));
     Ok(())
 }
 

@@ -10,6 +10,7 @@ mod verify;
 
 pub use header::CRIT_UNDERSTOOD;
 pub use sign::{check_commitment, Clock, SignOptions, Signer, DEFAULT_TYP};
+pub(crate) use verify::inspect;
 pub use verify::{DetachedPayload, TrustedBy, Verified, Verifier};
 
 /// How a signed record is written.

@@ -122,33 +122,9 @@ impl Verifier {
         if self.keys.is_empty() && self.anchors.is_none() && self.trust_list.is_none() {
             return Err(err!(MEDSEAL_JWS_NO_KEYS, "the verifier holds no keys, trust anchors or trust list"));
         }
-        let json_form;
-        let trimmed = trim(jws);
-        // What a signer may write (limits::MAX_JWS_BYTES) is read; more is refused unread.
-        if trimmed.len() > limits::MAX_JWS_BYTES {
-            return Err(err!(
-                MEDSEAL_JWS_MALFORMED,
-                "the JWS is {} bytes; medseal reads JWS of at most {} bytes (64 MiB)",
-                trimmed.len(),
-                limits::MAX_JWS_BYTES
-            ));
-        }
-        let parts = if trimmed.starts_with(b"{") {
-            json_form = canon::parse(trimmed, &CanonOptions { max_bytes: limits::MAX_JWS_BYTES, ..CanonOptions::plain() })
-                .map_err(|e| err!(MEDSEAL_JWS_MALFORMED, "the JWS JSON is invalid: {}", e.message()))?;
-            json_parts(&json_form)?
-        } else {
-            compact_parts(trimmed)?
-        };
-        let header_json =
-            b64::decode(parts.protected).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the protected header is not strict base64url"))?;
-        let header = header::parse(&header_json)?;
-        // Checked only now, after the header: an unsecured JWS (RFC 7515 A.5) has an empty
-        // signature, and it must be reported as `alg` "none" (ALG_FORBIDDEN), not as malformed.
-        if parts.signature.is_empty() {
-            return Err(err!(MEDSEAL_JWS_MALFORMED, "the JWS has an empty signature"));
-        }
-        let signature = b64::decode(parts.signature).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the signature is not strict base64url"))?;
+        let mut json_form = None;
+        let parts = split(jws, &mut json_form)?;
+        let (header, signature) = read_header_and_signature(&parts)?;
 
         // The record and its base64url copies are wiped on every path but the successful one,
         // which hands the payload to the caller.
@@ -322,6 +298,68 @@ fn certificate_key(
             anchor: validated.anchor.subject(),
         },
     ))
+}
+
+/// What [`inspect`] reads of a JWS without verifying it.
+pub(crate) struct Inspected {
+    /// The protected header, with its own checks passed.
+    pub header: header::Parsed,
+    /// Whether the JWS carries its payload (not detached).
+    pub attached: bool,
+}
+
+/// Reads `jws` as [`Verifier::verify`] does before it looks for a key: the size limit, the
+/// serialization (compact; JSON flattened, or general with one signature; no unprotected
+/// header), strict base64url of the header, payload and signature (a non-empty one), and the
+/// protected header's own checks (`alg`, `crit`, `b64`, the form of `sigT` and `x5c`). The
+/// signature is NOT verified: this is for callers holding no key. The payload is checked
+/// without being decoded (it is a record: no copy of it is left behind).
+pub(crate) fn inspect(jws: &[u8]) -> Result<Inspected> {
+    let mut json_form = None;
+    let parts = split(jws, &mut json_form)?;
+    let (header, _) = read_header_and_signature(&parts)?;
+    if let Some(payload) = parts.payload {
+        if !b64::is_strict(payload) {
+            return Err(err!(MEDSEAL_JWS_BASE64, "the payload is not strict base64url"));
+        }
+    }
+    Ok(Inspected { header, attached: parts.payload.is_some() })
+}
+
+/// The size limit and the serialization: the parts of `jws`, compact or JSON (the parsed JSON
+/// is kept in `json_form`, which the parts borrow).
+fn split<'v>(jws: &'v [u8], json_form: &'v mut Option<Value<'v>>) -> Result<Parts<'v>> {
+    let trimmed = trim(jws);
+    // What a signer may write (limits::MAX_JWS_BYTES) is read; more is refused unread.
+    if trimmed.len() > limits::MAX_JWS_BYTES {
+        return Err(err!(
+            MEDSEAL_JWS_MALFORMED,
+            "the JWS is {} bytes; medseal reads JWS of at most {} bytes (64 MiB)",
+            trimmed.len(),
+            limits::MAX_JWS_BYTES
+        ));
+    }
+    if trimmed.starts_with(b"{") {
+        let parsed = canon::parse(trimmed, &CanonOptions { max_bytes: limits::MAX_JWS_BYTES, ..CanonOptions::plain() })
+            .map_err(|e| err!(MEDSEAL_JWS_MALFORMED, "the JWS JSON is invalid: {}", e.message()))?;
+        json_parts(json_form.insert(parsed))
+    } else {
+        compact_parts(trimmed)
+    }
+}
+
+/// The protected header, decoded and checked, and the decoded signature.
+fn read_header_and_signature(parts: &Parts<'_>) -> Result<(header::Parsed, Vec<u8>)> {
+    let header_json =
+        b64::decode(parts.protected).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the protected header is not strict base64url"))?;
+    let header = header::parse(&header_json)?;
+    // Checked only now, after the header: an unsecured JWS (RFC 7515 A.5) has an empty
+    // signature, and it must be reported as `alg` "none" (ALG_FORBIDDEN), not as malformed.
+    if parts.signature.is_empty() {
+        return Err(err!(MEDSEAL_JWS_MALFORMED, "the JWS has an empty signature"));
+    }
+    let signature = b64::decode(parts.signature).ok_or_else(|| err!(MEDSEAL_JWS_BASE64, "the signature is not strict base64url"))?;
+    Ok((header, signature))
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {

@@ -118,6 +118,12 @@ impl Outbox {
     /// `BEGIN IMMEDIATE` transaction that also allocates the sequence number and stores the
     /// envelope; returns after COMMIT, when the record is durable. A failure uses no number.
     ///
+    /// Only a signed record is sealed ([`record::check_unverified`], before any transaction):
+    /// a JWS carrying its payload whose protected header has `typ` `medseal+jws` and a `sigT`,
+    /// else the JWS code (`MEDSEAL_JWS_MALFORMED`, `MEDSEAL_JWS_HEADER`, …). The outbox holds no
+    /// verification key, so it does not verify the signature: the hub does, and a record it
+    /// refuses becomes a dead letter.
+    ///
     /// The content type is `application/jose+json` for a flattened JWS (the form
     /// `medseal sign` writes) and `application/jose` for a compact one. The same `record_id`
     /// with the same signed record again returns the original receipt (`already_queued`);
@@ -152,7 +158,15 @@ impl Outbox {
                 "this outbox was opened without recipients (for administration): nothing can be sealed"
             ));
         }
-        Ok(())
+        if signed_record.len() > crate::seal::MAX_ENVELOPE_BYTES {
+            return Err(err!(
+                MEDSEAL_SEAL_TOO_LARGE,
+                "the signed record is {} bytes; the limit is {}",
+                signed_record.len(),
+                crate::seal::MAX_ENVELOPE_BYTES
+            ));
+        }
+        record::check_unverified(signed_record)
     }
 
     /// Allocates the next number, seals and stores, inside `tx`.
@@ -471,6 +485,42 @@ impl Outbox {
                 .db()?
                 .ok_or_else(|| err!(MEDSEAL_OUTBOX_NOT_FOUND, "no record with this record id in the outbox"))
         })
+    }
+
+    /// The hub's receipt of a delivered record, found by record id, as the deliverer kept it
+    /// once it had verified it: the receipt (a compact JWS by the hub's receipt key), the
+    /// inclusion proof (the protobuf `medseal.v1.InclusionProof` the hub sent, which
+    /// `ledger::decode_inclusion_proof` and `medseal_receipt_verify` read), whether it was a
+    /// duplicate and when it was delivered. What an auditor checks again later
+    /// (`ledger::verify_receipt_for`). A record id that is not text of 1 to 256 bytes without
+    /// control characters is `MEDSEAL_INVALID_ARGUMENT`; no such record
+    /// `MEDSEAL_OUTBOX_NOT_FOUND`; a record not delivered (yet) `MEDSEAL_OUTBOX_STATE`.
+    pub fn delivery(&self, record_id: &str) -> Result<Delivery> {
+        record::check_id("the record id", record_id, ResultCode::MEDSEAL_INVALID_ARGUMENT)?;
+        type Row = (i64, State, Option<String>, Option<Vec<u8>>, Option<bool>, Option<i64>);
+        let row: Option<Row> = self.read(|tx| {
+            tx.prepare_cached("SELECT outbox_id, state, receipt, inclusion, duplicate, delivered_at FROM records WHERE record_id = ?1")
+                .db()?
+                .query_row([record_id], |row| Ok((row.get(0)?, state_of(row, 1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)))
+                .optional()
+                .db()
+        })?;
+        let Some((outbox_id, state, receipt, inclusion, duplicate, delivered_at)) = row else {
+            return Err(err!(MEDSEAL_OUTBOX_NOT_FOUND, "no record \"{}\" in the outbox", shown(record_id)));
+        };
+        if state != State::Delivered {
+            return Err(err!(
+                MEDSEAL_OUTBOX_STATE,
+                "record \"{}\" (outbox id {outbox_id}) is {state}: only a delivered record has the hub's receipt",
+                shown(record_id)
+            ));
+        }
+        match (receipt, inclusion, duplicate, delivered_at) {
+            (Some(receipt), Some(inclusion), Some(duplicate), Some(delivered_at)) => {
+                Ok(Delivery { receipt, inclusion, duplicate, delivered_at })
+            }
+            _ => Err(err!(MEDSEAL_OUTBOX_IO, "outbox record {outbox_id} is delivered but its receipt is missing: the file was changed")),
+        }
     }
 
     /// Up to `limit` records, all or in one state, oldest first.

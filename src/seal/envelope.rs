@@ -267,6 +267,7 @@ impl Envelope {
         let meta = Meta::from(meta);
         let recipients: Vec<Recipient> = message.recipients.into_iter().map(Recipient::from).collect();
         let aead = Envelope::check_parts(&meta, (suite.kem, suite.kdf, suite.aead), &recipients, ct.len())?;
+        check_informative_info(&meta, &message.info)?;
         Ok((Envelope { meta, aead, recipients, ct: Vec::new() }, ct))
     }
 
@@ -334,7 +335,8 @@ impl Envelope {
         }
     }
 
-    /// Decodes the protobuf encoding.
+    /// Decodes the protobuf encoding. An informative `info` (field 5) that is present must be
+    /// the meta's (`MEDSEAL_SEAL_DECRYPT_FAILED` otherwise: the meta or the copy was altered).
     pub fn from_protobuf(bytes: &[u8]) -> Result<Envelope> {
         check_size(bytes, MAX_PROTOBUF_BYTES)?;
         check_recipient_count(bytes)?;
@@ -344,7 +346,7 @@ impl Envelope {
         let suite = message.suite.ok_or_else(|| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the SealedRecord has no suite"))?;
         let meta = Meta::from(meta);
         let recipients = message.recipients.into_iter().map(Recipient::from).collect();
-        Envelope::checked(meta, (suite.kem, suite.kdf, suite.aead), recipients, message.ct)
+        Envelope::checked(meta, (suite.kem, suite.kdf, suite.aead), recipients, &message.info, message.ct)
     }
 
     /// The JSON mapping: the same fields, bytes as base64url, written as canonical JSON.
@@ -379,6 +381,8 @@ impl Envelope {
     }
 
     /// Decodes the JSON mapping. Unknown members are refused, so a typo is not silently lost.
+    /// `info` is required, as strict base64url (`MEDSEAL_SEAL_MALFORMED`), and must be the
+    /// meta's info or empty (`MEDSEAL_SEAL_DECRYPT_FAILED`: the meta or the copy was altered).
     pub fn from_json(bytes: &[u8]) -> Result<Envelope> {
         check_size(bytes, MAX_JSON_BYTES)?;
         // Numbers must be written canonically (`42`, not `42.0`): the info is recomputed from
@@ -411,9 +415,9 @@ impl Envelope {
                 wrapped_key: if entry.get("wrapped_key").is_some() { fields.bytes("wrapped_key")? } else { Vec::new() },
             });
         }
-        // "info" is informative: it must decode, but it is never used.
-        top.bytes("info")?;
-        Envelope::checked(meta, suite, recipients, top.bytes("ct")?)
+        // "info" is informative: never used to open, but it must be the meta's (or empty).
+        let info = top.bytes("info")?;
+        Envelope::checked(meta, suite, recipients, &info, top.bytes("ct")?)
     }
 
     /// Decodes either encoding: JSON when the first non-blank byte is `{`, protobuf otherwise.
@@ -438,9 +442,10 @@ impl Envelope {
         }
     }
 
-    /// Structural checks shared by both decoders.
-    fn checked(meta: Meta, suite: (u32, u32, u32), recipients: Vec<Recipient>, ct: Vec<u8>) -> Result<Envelope> {
+    /// Structural checks shared by both decoders, the informative `info` copy included.
+    fn checked(meta: Meta, suite: (u32, u32, u32), recipients: Vec<Recipient>, info: &[u8], ct: Vec<u8>) -> Result<Envelope> {
         let aead = Envelope::check_parts(&meta, suite, &recipients, ct.len())?;
+        check_informative_info(&meta, info)?;
         Ok(Envelope { meta, aead, recipients, ct })
     }
 
@@ -485,6 +490,25 @@ impl Envelope {
         }
         Ok(aead)
     }
+}
+
+/// The decoders' check of the informative `info` copy (DESIGN 3.3: openers recompute the info
+/// from the meta and never use the copy). Absent (protobuf: field 5 empty or missing; JSON:
+/// `"info":""`) is accepted, as the format makes it optional; present, it must be exactly
+/// `"medseal/v1\n" || JCS(meta)`, else `MEDSEAL_SEAL_DECRYPT_FAILED`, the code of an altered
+/// envelope: either the copy or the meta was changed (a changed meta would fail to open
+/// anyway). Without this check the copy could be changed at will while the envelope still
+/// opened: its bytes, and so the SHA-256 the hub's idempotency and receipts are keyed on, would
+/// change with the content unchanged. `meta` has been validated.
+fn check_informative_info(meta: &Meta, info: &[u8]) -> Result<()> {
+    if info.is_empty() || info == meta.info()?.as_slice() {
+        return Ok(());
+    }
+    Err(err!(
+        MEDSEAL_SEAL_DECRYPT_FAILED,
+        "the envelope's informative \"info\" ({} bytes) is not \"medseal/v1\\n\" || JCS(meta): its meta or that copy was altered",
+        info.len()
+    ))
 }
 
 /// Everything a seal needs before the body is encrypted: the recipients' entries, and the

@@ -1,7 +1,8 @@
 /*
  * medseal C ABI: the durable outbox. Open (and every refusal: NULLs, bad UTF-8, too many
  * recipients, a file that is not an outbox, a missing directory, another facility's file),
- * enqueue of signed records (sequence numbers, idempotency, duplicates), pre-sealed envelopes
+ * enqueue of signed records (sequence numbers, idempotency, duplicates, what is not a signed
+ * record), reading back a receipt (refused before delivery), pre-sealed envelopes
  * (next number only, addressed to the hub), the local receipt's accessors (digest with the
  * size query), the status snapshot, dead letters (withdraw, count, ids, requeue, discard),
  * the online backup, and threads enqueueing through one handle and through several handles on
@@ -20,9 +21,16 @@
 #include "medseal.h"
 
 #define SOURCE "bv-cho-ray"
-/* The outbox seals whatever JWS it is given (it does not verify): a flattened JWS shape. */
-#define SIGNED_1 "{\"payload\":\"eyJpZCI6IjEifQ\",\"protected\":\"eyJhbGciOiJFZERTQSJ9\",\"signature\":\"c2lnMQ\"}"
-#define SIGNED_2 "{\"payload\":\"eyJpZCI6IjIifQ\",\"protected\":\"eyJhbGciOiJFZERTQSJ9\",\"signature\":\"c2lnMg\"}"
+/* The outbox seals signed records without verifying them (it has no key): flattened JWS with a
+ * record's protected header, {"alg":"EdDSA","crit":["sigT"],"sigT":"2026-01-01T00:00:00Z",
+ * "typ":"medseal+jws"}, and made-up signatures. */
+#define RECORD_HEADER "eyJhbGciOiJFZERTQSIsImNyaXQiOlsic2lnVCJdLCJzaWdUIjoiMjAyNi0wMS0wMVQwMDowMDowMFoiLCJ0eXAiOiJtZWRzZWFsK2p3cyJ9"
+#define SIGNED_1 "{\"payload\":\"eyJpZCI6IjEifQ\",\"protected\":\"" RECORD_HEADER "\",\"signature\":\"c2lnMQ\"}"
+#define SIGNED_2 "{\"payload\":\"eyJpZCI6IjIifQ\",\"protected\":\"" RECORD_HEADER "\",\"signature\":\"c2lnMg\"}"
+/* Not signed records: {"alg":"EdDSA","typ":"medseal+jws"} (no sigT) and
+ * {"alg":"EdDSA","sigT":"2026-01-01T00:00:00Z","typ":"JWT"} (another typ). */
+#define NO_SIGT "eyJhbGciOiJFZERTQSIsInR5cCI6Im1lZHNlYWwrandzIn0.eyJpZCI6IjEifQ.c2ln"
+#define OTHER_TYP "eyJhbGciOiJFZERTQSIsInNpZ1QiOiIyMDI2LTAxLTAxVDAwOjAwOjAwWiIsInR5cCI6IkpXVCJ9.eyJpZCI6IjEifQ.c2ln"
 #define THREADS 4
 #define PER_THREAD 8
 
@@ -160,6 +168,43 @@ static void test_enqueue_and_receipts(medseal_recipient_key *hub, medseal_recipi
              MEDSEAL_INVALID_UTF8_ARGUMENT);
     CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("rec-3"), 0, u8(SIGNED_1), strlen(SIGNED_1), &out), MEDSEAL_INVALID_ARGUMENT);
     CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("rec-3"), 5, u8(SIGNED_1), 0, &out), MEDSEAL_INVALID_ARGUMENT);
+    /* Only signed records are sealed (a JWS with typ medseal+jws and a sigT), and a refusal
+     * uses no sequence number (the next enqueue below gets 3). */
+    static const struct {
+        const char *bytes;
+        medseal_result want;
+        const char *says;
+    } not_records[] = {
+        {"not a jws", MEDSEAL_JWS_MALFORMED, "three dot-separated parts"},
+        {"{}", MEDSEAL_JWS_MALFORMED, "no \"protected\""},
+        {"{\"resourceType\":\"Patient\"}", MEDSEAL_JWS_MALFORMED, "protected"},
+        {NO_SIGT, MEDSEAL_JWS_HEADER, "no sigT"},
+        {OTHER_TYP, MEDSEAL_JWS_HEADER, "not a medseal record"},
+        {RECORD_HEADER "..c2ln", MEDSEAL_JWS_PAYLOAD_MISSING, "detached"},
+        {RECORD_HEADER ".eyJh+.c2ln", MEDSEAL_JWS_BASE64, "payload"},
+    };
+    for (size_t k = 0; k < sizeof not_records / sizeof not_records[0]; k++) {
+        out = (medseal_local_receipt *)SENTINEL_PTR;
+        CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("rec-3"), 5, u8(not_records[k].bytes), strlen(not_records[k].bytes), &out),
+                 not_records[k].want);
+        CHECK_ERROR_CONTAINS(not_records[k].says);
+        CHECK(out == (medseal_local_receipt *)SENTINEL_PTR);
+    }
+
+    /* The hub's receipt is read back only for a delivered record (see test_transport.c). */
+    medseal_buffer *receipt = (medseal_buffer *)SENTINEL_PTR, *proof = (medseal_buffer *)SENTINEL_PTR;
+    CHECK_RC(medseal_outbox_get_receipt(outbox, u8("rec-1"), 5, &receipt, &proof), MEDSEAL_OUTBOX_STATE);
+    CHECK_ERROR_CONTAINS("is queued: only a delivered record has the hub's receipt");
+    CHECK_RC(medseal_outbox_get_receipt(outbox, u8("rec-3"), 5, &receipt, &proof), MEDSEAL_OUTBOX_NOT_FOUND);
+    CHECK_ERROR_CONTAINS("no record \"rec-3\"");
+    CHECK_RC(medseal_outbox_get_receipt(outbox, u8("rec-1"), 0, &receipt, &proof), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_get_receipt(outbox, u8("rec\n1"), 5, &receipt, &proof), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_get_receipt(outbox, u8("rec\xc3"), 4, &receipt, &proof), MEDSEAL_INVALID_UTF8_ARGUMENT);
+    CHECK_RC(medseal_outbox_get_receipt(NULL, u8("rec-1"), 5, &receipt, &proof), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_get_receipt(outbox, NULL, 0, &receipt, &proof), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_get_receipt(outbox, u8("rec-1"), 5, NULL, &proof), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_get_receipt(outbox, u8("rec-1"), 5, &receipt, NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK(receipt == (medseal_buffer *)SENTINEL_PTR && proof == (medseal_buffer *)SENTINEL_PTR);
 
     /* Accessors refuse NULLs. */
     uint64_t u = 0;

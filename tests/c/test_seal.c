@@ -186,6 +186,28 @@ static uint8_t *replace_once(const uint8_t *data, size_t len, const char *from, 
     return NULL;
 }
 
+/* A copy of a JSON envelope with its informative "info" emptied ("info":""); NULL if absent. */
+static uint8_t *without_info(const uint8_t *json, size_t len, size_t *out_len) {
+    static const char member[] = "\"info\":\"";
+    size_t nm = strlen(member);
+    for (size_t i = 0; i + nm <= len; i++) {
+        if (memcmp(json + i, member, nm) == 0) {
+            const uint8_t *end = memchr(json + i + nm, '"', len - i - nm);
+            if (end == NULL) {
+                break;
+            }
+            size_t cut = (size_t)(end - (json + i + nm));
+            uint8_t *out = xmalloc(len - cut);
+            memcpy(out, json, i + nm);
+            memcpy(out + i + nm, end, len - (size_t)(end - json));
+            *out_len = len - cut;
+            return out;
+        }
+    }
+    *out_len = 0;
+    return NULL;
+}
+
 /* Reads a protobuf varint at data[*pos]; 0 if malformed. */
 static int varint(const uint8_t *data, size_t len, size_t *pos, uint64_t *value) {
     *value = 0;
@@ -716,20 +738,46 @@ static void test_tampering(void) {
         }
         free(bad);
 
+        /* A changed meta no longer matches the informative info copy: decoding refuses it. With
+         * the copy emptied (it is optional), it decodes, and opening refuses it (HPKE binds it). */
         bad = replace_once(json, json_len, "\"sequence\":7", "\"sequence\":8", &len);
         if (CHECK(bad != NULL)) {
-            medseal_envelope *env = decode(bad, len);
-            META_IS(env, "{\"content_type\":\"text/plain\",\"created\":\"" CREATED "\",\"record_id\":\"" RECORD_ID
-                         "\",\"sequence\":8,\"source\":\"" SOURCE "\"}");
-            OPEN_ERR(env, hub, MEDSEAL_SEAL_DECRYPT_FAILED);
-            medseal_envelope_free(env);
+            DECODE_ERR(bad, len, MEDSEAL_SEAL_DECRYPT_FAILED);
+            CHECK_ERROR_CONTAINS("informative \"info\"");
+            size_t bare_len = 0;
+            uint8_t *bare = without_info(bad, len, &bare_len);
+            if (CHECK(bare != NULL)) {
+                medseal_envelope *env = decode(bare, bare_len);
+                META_IS(env, "{\"content_type\":\"text/plain\",\"created\":\"" CREATED "\",\"record_id\":\"" RECORD_ID
+                             "\",\"sequence\":8,\"source\":\"" SOURCE "\"}");
+                OPEN_ERR(env, hub, MEDSEAL_SEAL_DECRYPT_FAILED);
+                medseal_envelope_free(env);
+            }
+            free(bare);
         }
         free(bad);
         bad = replace_once(json, json_len, "\"source\":\"bv-cho-ray\"", "\"source\":\"bv-cho-raz\"", &len);
         if (CHECK(bad != NULL)) {
-            DECODE_OPEN_ERR(bad, len, hub, MEDSEAL_SEAL_DECRYPT_FAILED);
+            DECODE_ERR(bad, len, MEDSEAL_SEAL_DECRYPT_FAILED);
+            size_t bare_len = 0;
+            uint8_t *bare = without_info(bad, len, &bare_len);
+            if (CHECK(bare != NULL)) {
+                DECODE_OPEN_ERR(bare, bare_len, hub, MEDSEAL_SEAL_DECRYPT_FAILED);
+            }
+            free(bare);
         }
         free(bad);
+        /* The unchanged envelope without its info copy decodes and opens. */
+        {
+            size_t bare_len = 0;
+            uint8_t *bare = without_info(json, json_len, &bare_len);
+            if (CHECK(bare != NULL)) {
+                medseal_envelope *env = decode(bare, bare_len);
+                OPEN_OK(env, hub, PLAINTEXT);
+                medseal_envelope_free(env);
+            }
+            free(bare);
+        }
 
         bad = replace_once(json, json_len, "\"aead\":2", "\"aead\":9", &len);
         if (CHECK(bad != NULL)) {
@@ -797,9 +845,17 @@ static void test_tampering(void) {
             DECODE_OPEN_ERR(bad, pb_len, hub, MEDSEAL_SEAL_DECRYPT_FAILED);
             free(bad);
         }
+        /* The record id in meta (field 1): no longer the informative info's (field 5), so
+         * decoding refuses it; changed in the info copy too, it decodes and fails to open. */
         bad = replace_once(pb, pb_len, RECORD_ID, "rec-0002", &len);
         if (CHECK(bad != NULL)) {
-            DECODE_OPEN_ERR(bad, len, hub, MEDSEAL_SEAL_DECRYPT_FAILED);
+            DECODE_ERR(bad, len, MEDSEAL_SEAL_DECRYPT_FAILED);
+            size_t both_len = 0;
+            uint8_t *both = replace_once(bad, len, RECORD_ID, "rec-0002", &both_len);
+            if (CHECK(both != NULL)) {
+                DECODE_OPEN_ERR(both, both_len, hub, MEDSEAL_SEAL_DECRYPT_FAILED);
+            }
+            free(both);
         }
         free(bad);
         {

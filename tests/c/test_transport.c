@@ -4,7 +4,9 @@
  * deliveries over mutual TLS to the reference hub that tests/c/run.sh starts on 127.0.0.1
  * (`medseal hub init/enroll/serve`), announced by MEDSEAL_TEST_HUB_URL,
  * MEDSEAL_TEST_FACILITY_DIR and MEDSEAL_TEST_FACILITY: one call (medseal_outbox_deliver) and
- * the background deliverer; a hub that is down (records stay queued, the reason is given);
+ * the background deliverer; the hub's receipts read back from the outbox
+ * (medseal_outbox_get_receipt) and verified again; a hub that is down (records stay queued, the
+ * reason is given, no receipt);
  * a server certificate of another CA (MEDSEAL_TRANSPORT_TLS, "unknown CA").
  */
 #define _POSIX_C_SOURCE 200809L
@@ -187,26 +189,96 @@ static medseal_outbox *open_outbox(const struct pilot *p, const char *name) {
     return outbox;
 }
 
+/* The id of the `n`th record of this run. */
+static void record_id(const struct pilot *p, int n, char *id, size_t cap) {
+    snprintf(id, cap, "%s-obs-%d", p->run_id, n);
+}
+
 /* Signs and enqueues `n` records with ids unique to this run (the asan and valgrind runs share
- * the hub). */
-static void enqueue(struct pilot *p, const medseal_outbox *outbox, int n) {
+ * the hub); with `digests`, writes each record's envelope digest there. */
+static void enqueue_digests(struct pilot *p, const medseal_outbox *outbox, int n, uint8_t (*digests)[32]) {
     for (int i = 0; i < n; i++) {
         char id[128], doc[256];
-        snprintf(id, sizeof id, "%s-obs-%d", p->run_id, p->next_record++);
+        record_id(p, p->next_record++, id, sizeof id);
         snprintf(doc, sizeof doc, "{\"resourceType\":\"Observation\",\"id\":\"%s\",\"status\":\"final\"}", id);
         medseal_buffer *jws = NULL;
         REQUIRE_OK(medseal_signer_sign(p->signer, u8(doc), strlen(doc), MEDSEAL_JWS_FLATTENED, &jws));
         medseal_local_receipt *receipt = NULL;
         REQUIRE_OK(medseal_outbox_enqueue_signed(outbox, u8(id), strlen(id), medseal_buffer_data(jws), medseal_buffer_len(jws), &receipt));
+        if (digests != NULL) {
+            size_t written = 0;
+            CHECK_OK(medseal_local_receipt_digest(receipt, digests[i], 32, &written));
+            CHECK(written == 32);
+        }
         medseal_local_receipt_free(receipt);
         medseal_buffer_free(jws);
     }
 }
 
+static void enqueue(struct pilot *p, const medseal_outbox *outbox, int n) {
+    enqueue_digests(p, outbox, n, NULL);
+}
+
+static medseal_key *facility_key(const struct pilot *p, const char *name) {
+    size_t len = 0;
+    uint8_t *pem = read_file(p->dir, name, &len);
+    medseal_key *key = NULL;
+    REQUIRE_OK(medseal_key_import(pem, len, MEDSEAL_ALG_FROM_KEY, &key));
+    free(pem);
+    return key;
+}
+
+/* The hub's receipt of record `n`, read back from the outbox (medseal_outbox_get_receipt), verifies
+ * with the hub's keys for this facility, the record id and the envelope digest. */
+static void check_kept_receipt(const struct pilot *p, const medseal_outbox *outbox, int n, const uint8_t digest[32],
+                               const medseal_key *receipt_key, const medseal_key *tree_head_key) {
+    char id[128];
+    record_id(p, n, id, sizeof id);
+    medseal_buffer *receipt = NULL, *proof = NULL;
+    if (!CHECK_OK(medseal_outbox_get_receipt(outbox, u8(id), strlen(id), &receipt, &proof))) {
+        return;
+    }
+    CHECK(medseal_buffer_len(receipt) > 100 && medseal_buffer_data(receipt)[0] == 'e'); /* a compact JWS: base64url of "{" */
+    CHECK(medseal_buffer_len(proof) > 0);
+    char *digest_text = b64url(digest, 32);
+    medseal_receipt *checked = NULL;
+    CHECK_OK(medseal_receipt_verify(medseal_buffer_data(receipt), medseal_buffer_len(receipt), medseal_buffer_data(proof),
+                                    medseal_buffer_len(proof), receipt_key, tree_head_key, u8(p->facility), strlen(p->facility),
+                                    u8(id), strlen(id), u8(digest_text), strlen(digest_text), &checked));
+    if (CHECK(checked != NULL)) {
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        CHECK_OK(medseal_receipt_record_id(checked, &data, &len));
+        CHECK_MEM(data, len, id);
+    }
+    medseal_receipt_free(checked);
+    /* Another record's receipt is refused for this one. */
+    char other[128];
+    record_id(p, n + 1, other, sizeof other);
+    checked = (medseal_receipt *)SENTINEL_PTR;
+    CHECK_RC(medseal_receipt_verify(medseal_buffer_data(receipt), medseal_buffer_len(receipt), medseal_buffer_data(proof),
+                                    medseal_buffer_len(proof), receipt_key, tree_head_key, u8(p->facility), strlen(p->facility),
+                                    u8(other), strlen(other), u8(digest_text), strlen(digest_text), &checked),
+             MEDSEAL_LEDGER_RECEIPT_INVALID);
+    CHECK(checked == (medseal_receipt *)SENTINEL_PTR);
+    free(digest_text);
+    medseal_buffer_free(receipt);
+    medseal_buffer_free(proof);
+}
+
 static void test_deliver_once(struct pilot *p) {
     medseal_transport *t = transport_for(p, p->url, NULL);
     medseal_outbox *outbox = open_outbox(p, "once");
-    enqueue(p, outbox, 6);
+    int first = p->next_record;
+    uint8_t digests[6][32];
+    enqueue_digests(p, outbox, 6, digests);
+    /* Not delivered yet: no receipt to read back, and nothing written. */
+    char id[128];
+    record_id(p, first, id, sizeof id);
+    medseal_buffer *receipt = (medseal_buffer *)SENTINEL_PTR, *proof = (medseal_buffer *)SENTINEL_PTR;
+    CHECK_RC(medseal_outbox_get_receipt(outbox, u8(id), strlen(id), &receipt, &proof), MEDSEAL_OUTBOX_STATE);
+    CHECK_ERROR_CONTAINS("only a delivered record");
+    CHECK(receipt == (medseal_buffer *)SENTINEL_PTR && proof == (medseal_buffer *)SENTINEL_PTR);
     medseal_delivery_report *r = NULL;
     REQUIRE_OK(medseal_outbox_deliver(outbox, t, &r));
     CHECK(report_count(r, medseal_delivery_report_delivered) == 6);
@@ -221,6 +293,14 @@ static void test_deliver_once(struct pilot *p) {
     CHECK_RC(medseal_delivery_report_next_attempt_at(r, NULL, &at), MEDSEAL_NULL_ARGUMENT);
     medseal_delivery_report_free(r);
     CHECK(delivered_in_outbox(outbox) == 6);
+
+    /* Each record's receipt and inclusion proof, read back from the outbox, verify again. */
+    medseal_key *receipt_key = facility_key(p, "receipt.pub"), *tree_head_key = facility_key(p, "tree-head.pub");
+    for (int i = 0; i < 6; i++) {
+        check_kept_receipt(p, outbox, first + i, digests[i], receipt_key, tree_head_key);
+    }
+    medseal_key_free(receipt_key);
+    medseal_key_free(tree_head_key);
 
     /* Nothing left: another run delivers nothing. */
     REQUIRE_OK(medseal_outbox_deliver(outbox, t, &r));
@@ -276,6 +356,13 @@ static void test_hub_down(struct pilot *p) {
     CHECK(present == 1 && at > (int64_t)before && at <= (int64_t)time(NULL) + 1);
     medseal_delivery_report_free(r);
     CHECK(delivered_in_outbox(outbox) == 0);
+    /* Retried records are queued again: no receipt yet. */
+    char id[128];
+    record_id(p, p->next_record - 1, id, sizeof id);
+    medseal_buffer *receipt = (medseal_buffer *)SENTINEL_PTR, *proof = (medseal_buffer *)SENTINEL_PTR;
+    CHECK_RC(medseal_outbox_get_receipt(outbox, u8(id), strlen(id), &receipt, &proof), MEDSEAL_OUTBOX_STATE);
+    CHECK_ERROR_CONTAINS("is queued");
+    CHECK(receipt == (medseal_buffer *)SENTINEL_PTR && proof == (medseal_buffer *)SENTINEL_PTR);
     medseal_outbox_free(outbox);
     medseal_transport_free(t);
 }

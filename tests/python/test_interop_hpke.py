@@ -266,10 +266,14 @@ def test_tampered_meta_is_refused_both_ways(tmp_path, hub):
             changed["meta"][field] = value
             done = medseal("open", "--key", hub.private_path, input=json.dumps(changed).encode(), ok=False)
             assert done.returncode == 1 and b"MEDSEAL_SEAL_DECRYPT_FAILED" in done.stderr, done.stderr
-        # The "info" member is informative only: a wrong copy changes nothing.
+        # The "info" member is informative: nobody opens with it, but medseal refuses a copy that
+        # is not the meta's (the envelope was altered) and accepts an envelope without one.
         wrong_info = dict(envelope, info=audit.b64url_encode(b"medseal/v1\n{}"))
-        assert medseal("open", "--key", hub.private_path, input=json.dumps(wrong_info).encode()).stdout == b"secret"
-        assert audit.open_envelope(wrong_info, hub.private_key) == b"secret"
+        done = medseal("open", "--key", hub.private_path, input=json.dumps(wrong_info).encode(), ok=False)
+        assert done.returncode == 1 and b"MEDSEAL_SEAL_DECRYPT_FAILED" in done.stderr and b"informative" in done.stderr, done.stderr
+        assert audit.open_envelope(wrong_info, hub.private_key) == b"secret"  # the auditor's reader ignores it
+        no_info = dict(envelope, info="")
+        assert medseal("open", "--key", hub.private_path, input=json.dumps(no_info).encode()).stdout == b"secret"
 
 
 def test_signed_record_inside_is_an_eddsa_jws_pyca_verifies(tmp_path, hub):

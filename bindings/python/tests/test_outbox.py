@@ -3,8 +3,8 @@ to the real reference hub on 127.0.0.1, with the receipts checked."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import sqlite3
 import time
 from pathlib import Path
 from typing import Callable
@@ -112,6 +112,39 @@ def test_outbox_errors(tmp_path: Path) -> None:
             outbox.enqueue("", b"{}")
         with pytest.raises(TypeError):
             outbox.enqueue("rec-1", 42)  # type: ignore[arg-type]
+        # Only signed records are sealed (the outbox cannot verify them: it has no key).
+        signer = medseal.Signer(medseal.Key.generate())
+
+        def jws(header: bytes) -> bytes:  # a made-up signature: the outbox cannot check it
+            return b".".join(base64.urlsafe_b64encode(part).rstrip(b"=") for part in (header, b'{"id":"1"}', b"sig"))
+
+        cases = [
+            (b"not a jws", "MEDSEAL_JWS_MALFORMED"),
+            (b"{}", "MEDSEAL_JWS_MALFORMED"),
+            (b'{"resourceType":"Patient","id":"p1"}', "MEDSEAL_JWS_MALFORMED"),
+            (signer.sign(record(1), format="detached"), "MEDSEAL_JWS_PAYLOAD_MISSING"),
+            (jws(b'{"alg":"EdDSA","sigT":"2026-01-01T00:00:00Z","typ":"JWT"}'), "MEDSEAL_JWS_HEADER"),
+            (jws(b'{"alg":"EdDSA","typ":"medseal+jws"}'), "MEDSEAL_JWS_HEADER"),
+        ]
+        for bad, name in cases:
+            with pytest.raises(medseal.JwsError) as caught:
+                outbox.enqueue("rec-1", bad)
+            assert caught.value.name == name, (bad, caught.value)
+        with pytest.raises(medseal.OutboxError) as missing:
+            outbox.receipt("rec-1")
+        assert missing.value.name == "MEDSEAL_OUTBOX_NOT_FOUND"  # nothing was stored
+        assert outbox.status().next_sequence == 1  # and no number used
+        first = outbox.enqueue("rec-1", signer.sign(record(1)))
+        assert first.sequence == 1
+        made_up = jws(b'{"alg":"EdDSA","sigT":"2026-01-01T00:00:00Z","typ":"medseal+jws"}')
+        assert outbox.enqueue("rec-2", made_up).sequence == 2  # record-shaped: sealed (the hub verifies)
+        with pytest.raises(medseal.OutboxError) as state:
+            outbox.receipt("rec-1")
+        assert state.value.name == "MEDSEAL_OUTBOX_STATE"
+        with pytest.raises(medseal.GeneralError):
+            outbox.receipt("")
+        with pytest.raises(TypeError):
+            outbox.receipt(7)  # type: ignore[arg-type]
 
 
 def test_transport_config_errors(hub: Hub) -> None:
@@ -157,28 +190,31 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
     return condition()
 
 
-def _stored_receipt(path: Path, record_id: str) -> "tuple[str, bytes]":
-    """The hub's receipt and inclusion proof the outbox stored (its documented schema)."""
-    with sqlite3.connect("file:%s?mode=ro" % path, uri=True) as db:
-        row = db.execute("SELECT receipt, inclusion FROM records WHERE record_id = ?", (record_id,)).fetchone()
-    assert row is not None and row[0] and row[1]
-    return row[0], bytes(row[1])
-
-
 def test_deliver_to_the_hub_and_check_receipts(hub: Hub, tmp_path: Path) -> None:
     signer = medseal.Signer(hub.signing_key())
     path = tmp_path / "deliver.db"
     with medseal.Outbox(path, hub.facility, [hub.recipient()]) as outbox, hub.transport(batch_size=10) as transport:
         receipts = [outbox.enqueue("py-deliver-%d" % n, signer.sign(record(n))) for n in range(25)]
+        with pytest.raises(medseal.OutboxError) as caught:
+            outbox.receipt("py-deliver-7")  # not delivered yet
+        assert caught.value.name == "MEDSEAL_OUTBOX_STATE" and "only a delivered record" in caught.value.message
         report = outbox.deliver(transport)
         assert report.error is None, report.error
         assert report.delivered == 25 and report.dead_letters == 0 and report.retried == 0
         assert outbox.status().delivered == 25 and outbox.status().queued == 0
         assert outbox.deliver(transport).delivered == 0  # nothing due any more
+        kept = outbox.receipt("py-deliver-7")
+        with pytest.raises(medseal.OutboxError) as caught:
+            outbox.receipt("py-deliver-99")
+        assert caught.value.name == "MEDSEAL_OUTBOX_NOT_FOUND"
+    # The same from the file opened later for administration (no recipients).
+    with medseal.Outbox(path, hub.facility) as admin:
+        assert admin.receipt("py-deliver-7") == kept
 
     receipt_key, tree_head_key = hub.key("receipt.pub"), hub.key("tree-head.pub")
     local = receipts[7]
-    receipt_jws, proof = _stored_receipt(path, "py-deliver-7")
+    assert isinstance(kept, medseal.HubReceipt) and kept.receipt.startswith(b"eyJ") and kept.inclusion_proof
+    receipt_jws, proof = kept
     checked = medseal.Receipt.verify(
         receipt_jws, proof, receipt_key=receipt_key, tree_head_key=tree_head_key,
         source=hub.facility, record_id="py-deliver-7", digest=local.digest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, List, NamedTuple, Optional, Sequence, Union
 
 from ._keys import Key, RecipientKey
 from ._native import (
@@ -26,6 +26,7 @@ from ._native import (
     lib,
     make_error,
     new_out,
+    take_buffer,
 )
 from ._seal import recipient_array
 from ._sign import utc
@@ -66,6 +67,16 @@ def _take_local_receipt(pointer: Any) -> LocalReceipt:
         )
     finally:
         lib.medseal_local_receipt_free(pointer)
+
+
+class HubReceipt(NamedTuple):
+    """The hub's receipt of a delivered record, as the outbox kept it (:meth:`Outbox.receipt`):
+    ``receipt``, the compact JWS signed by the hub's receipt key (ASCII bytes), and
+    ``inclusion_proof``, the protobuf ``medseal.v1.InclusionProof`` that came with it. Both go
+    as they are to :meth:`medseal.Receipt.verify`. A pair: ``receipt, proof = outbox.receipt(id)``."""
+
+    receipt: bytes
+    inclusion_proof: bytes
 
 
 @dataclass(frozen=True)
@@ -273,7 +284,11 @@ class Outbox(Handle):
         """Seals a signed record (a JWS, flattened or compact) with the next sequence number
         and stores it durably. The same id with the same bytes again returns the original
         receipt (``already_queued``); other bytes are :class:`OutboxError`
-        ``MEDSEAL_OUTBOX_DUPLICATE``."""
+        ``MEDSEAL_OUTBOX_DUPLICATE``. Bytes that are not a signed record (a JWS carrying its
+        payload whose protected header has ``typ`` ``medseal+jws`` and a ``sigT``) are
+        :class:`JwsError` (``MEDSEAL_JWS_MALFORMED``, ``_HEADER``, ``_PAYLOAD_MISSING``, ...),
+        using no sequence number. The outbox has no verification key: it does not verify the
+        signature (the hub does; a record it refuses becomes a dead letter)."""
         rid = in_buffer(as_text(record_id, "record_id"))
         record = in_buffer(as_bytes(signed_record, "signed_record"))
         out = new_out("medseal_local_receipt *")
@@ -287,6 +302,19 @@ class Outbox(Handle):
         out = new_out("medseal_local_receipt *")
         check(lib.medseal_outbox_enqueue_sealed(self._p, data, len(data), out))
         return _take_local_receipt(out[0])
+
+    def receipt(self, record_id: str) -> HubReceipt:
+        """The hub's receipt and inclusion proof of delivered record ``record_id``, as the
+        deliverer kept them once they verified (``medseal_outbox_get_receipt``): check them
+        again later with :meth:`medseal.Receipt.verify`. :class:`OutboxError`
+        ``MEDSEAL_OUTBOX_NOT_FOUND`` for an unknown record id, ``MEDSEAL_OUTBOX_STATE`` for a
+        record not delivered yet (queued, in flight, a dead letter or discarded)."""
+        rid = in_buffer(as_text(record_id, "record_id"))
+        receipt = new_out("medseal_buffer *")
+        proof = new_out("medseal_buffer *")
+        check(lib.medseal_outbox_get_receipt(self._p, rid, len(rid), receipt, proof))
+        receipt_bytes = take_buffer(receipt[0])
+        return HubReceipt(receipt=receipt_bytes, inclusion_proof=take_buffer(proof[0]))
 
     def status(self) -> OutboxStatus:
         """Counts per state, next sequence number and due times."""
