@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use super::value::{utf16_cmp, Number, Value};
-use super::write::{number_text_is, NEEDS_ESCAPE};
+use super::write::{number_text_is, plain_run};
 use super::{CanonOptions, NfcPolicy};
 use crate::error::{err, Error, Result, ResultCode};
 
@@ -26,7 +26,7 @@ pub fn parse<'a>(input: &'a [u8], options: &CanonOptions) -> Result<Value<'a>> {
         let (line, column) = line_column(input, e.valid_up_to());
         err!(MEDSEAL_JSON_INVALID_UTF8, "invalid UTF-8 at line {line}, column {column}")
     })?;
-    let mut parser = Parser { text, bytes: input, pos: 0, values: 0, options };
+    let mut parser = Parser { text, bytes: input, pos: 0, values: 0, options, items: Vec::new(), members: Vec::new() };
     // A byte-order mark is not JSON (RFC 8259 §8.1 lets parsers refuse it); say so clearly.
     if text.starts_with('\u{FEFF}') {
         return Err(parser.syntax("a byte-order mark (BOM) is not allowed"));
@@ -57,6 +57,11 @@ struct Parser<'a, 'o> {
     /// Values parsed so far, against `max_values`.
     values: usize,
     options: &'o CanonOptions,
+    /// Scratch stacks for the items of the arrays and the members of the objects being
+    /// parsed (nested ones above their parents'): each array or object then gets one
+    /// allocation of its exact size instead of a growing `Vec` per container.
+    items: Vec<Value<'a>>,
+    members: Vec<(Cow<'a, str>, Value<'a>)>,
 }
 
 impl<'a> Parser<'a, '_> {
@@ -124,21 +129,22 @@ impl<'a> Parser<'a, '_> {
     fn array(&mut self, depth: usize) -> Result<Value<'a>> {
         self.check_depth(depth)?;
         self.pos += 1; // '['
-        let mut items = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Value::Array(items));
+            return Ok(Value::Array(Vec::new()));
         }
+        let base = self.items.len();
         loop {
             self.skip_ws();
-            items.push(self.value(depth)?);
+            let item = self.value(depth)?;
+            self.items.push(item);
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Value::Array(items));
+                    return Ok(Value::Array(self.items.drain(base..).collect()));
                 }
                 _ => return Err(self.syntax("expected ',' or ']' in array")),
             }
@@ -149,12 +155,12 @@ impl<'a> Parser<'a, '_> {
         self.check_depth(depth)?;
         let start = self.pos;
         self.pos += 1; // '{'
-        let mut members: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Value::Object(members));
+            return Ok(Value::Object(Vec::new()));
         }
+        let base = self.members.len();
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
@@ -168,7 +174,7 @@ impl<'a> Parser<'a, '_> {
             self.pos += 1;
             self.skip_ws();
             let value = self.value(depth)?;
-            members.push((key, value));
+            self.members.push((key, value));
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -179,6 +185,7 @@ impl<'a> Parser<'a, '_> {
                 _ => return Err(self.syntax("expected ',' or '}' in object")),
             }
         }
+        let mut members: Vec<(Cow<'a, str>, Value<'a>)> = self.members.drain(base..).collect();
         members.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
         if let Some(pair) = members.windows(2).find(|w| w[0].0 == w[1].0) {
             let at = self.second_occurrence(start, depth, &pair[0].0);
@@ -191,7 +198,15 @@ impl<'a> Parser<'a, '_> {
     /// Only for the error message: keeping every key's offset while parsing would cost every
     /// document an allocation for this rare case.
     fn second_occurrence(&self, start: usize, depth: usize, key: &str) -> usize {
-        let mut scan = Parser { text: self.text, bytes: self.bytes, pos: start + 1, values: 0, options: self.options };
+        let mut scan = Parser {
+            text: self.text,
+            bytes: self.bytes,
+            pos: start + 1,
+            values: 0,
+            options: self.options,
+            items: Vec::new(),
+            members: Vec::new(),
+        };
         let mut seen = 0;
         while scan.pos < self.pos {
             scan.skip_ws();
@@ -218,15 +233,14 @@ impl<'a> Parser<'a, '_> {
     fn string(&mut self) -> Result<Cow<'a, str>> {
         let start = self.pos;
         self.pos += 1; // opening quote
-                       // Fast path: most strings have no escapes; copy them in one go.
+                       // Fast path: most strings have no escapes; borrow them from the input.
         let rest = &self.bytes[self.pos..];
-        if let Some(end) = rest.iter().position(|&b| NEEDS_ESCAPE[b as usize]) {
-            if rest[end] == b'"' {
-                let text: &'a str = self.text;
-                let s = &text[self.pos..self.pos + end];
-                self.pos += end + 1;
-                return self.apply_nfc(Cow::Borrowed(s), start);
-            }
+        let end = plain_run(rest);
+        if rest.get(end) == Some(&b'"') {
+            let text: &'a str = self.text;
+            let s = &text[self.pos..self.pos + end];
+            self.pos += end + 1;
+            return self.apply_nfc(Cow::Borrowed(s), start);
         }
         let mut out = String::new();
         let mut run_start = self.pos;
@@ -253,11 +267,12 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn apply_nfc(&self, s: Cow<'a, str>, start: usize) -> Result<Cow<'a, str>> {
-        // Below U+0300 every character is NFC-stable (no combining marks, no compositions).
-        if self.options.nfc == NfcPolicy::Ignore || s.is_ascii() || s.chars().all(|c| c < '\u{300}') {
+        if self.options.nfc == NfcPolicy::Ignore || s.is_ascii() {
             return Ok(s);
         }
-        let is_nfc = match is_nfc_quick(s.chars()) {
+        // Characters that are NFC starters (quick check Yes, combining class 0) are all the
+        // same to the quick check, which skips its table lookups for ASCII: pass them as 'a'.
+        let is_nfc = match is_nfc_quick(s.chars().map(|c| if is_nfc_starter(c) { 'a' } else { c })) {
             IsNormalized::Yes => true,
             IsNormalized::No => false,
             IsNormalized::Maybe => s.nfc().eq(s.chars()),
@@ -365,7 +380,10 @@ impl<'a> Parser<'a, '_> {
             self.digits();
         }
         let raw = &self.text[start..self.pos];
-        let value: f64 = raw.parse().map_err(|_| self.error_at(ResultCode::MEDSEAL_JSON_SYNTAX, start, "invalid number"))?;
+        let value: f64 = match is_integer.then(|| short_integer(raw)).flatten() {
+            Some(value) => value,
+            None => raw.parse().map_err(|_| self.error_at(ResultCode::MEDSEAL_JSON_SYNTAX, start, "invalid number"))?,
+        };
         let out_of_range = |what: &str| self.error_at(ResultCode::MEDSEAL_JSON_NUMBER_OUT_OF_RANGE, start, what);
         if !value.is_finite() {
             return Err(out_of_range("number too large for a double"));
@@ -410,9 +428,61 @@ impl<'a> Parser<'a, '_> {
     }
 }
 
+/// The value of an integer literal (as the grammar above accepted it) of at most 15 digits,
+/// computed directly: every such integer is a double exactly, so this is what `parse` gives.
+fn short_integer(raw: &str) -> Option<f64> {
+    let (negative, digits) = match raw.as_bytes() {
+        [b'-', digits @ ..] => (true, digits),
+        digits => (false, digits),
+    };
+    if digits.len() > 15 {
+        return None;
+    }
+    let magnitude = digits.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')) as f64;
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Whether `c` is certainly an NFC starter: canonical combining class 0 and NFC quick check
+/// Yes, so no neighbour can change it. True below U+0300 (where the combining marks begin)
+/// and for Latin Extended Additional (U+1E00..U+1EFF: the precomposed letters of Vietnamese
+/// and other languages); the test `nfc_starter_ranges_are_starters` checks every one of them
+/// against the Unicode tables.
+#[inline]
+fn is_nfc_starter(c: char) -> bool {
+    c < '\u{300}' || ('\u{1E00}'..='\u{1EFF}').contains(&c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nfc_starter_ranges_are_starters() {
+        let mut checked = 0;
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32).filter(|&c| is_nfc_starter(c)) {
+            assert_eq!(unicode_normalization::char::canonical_combining_class(c), 0, "{c:?}");
+            assert_eq!(is_nfc_quick(std::iter::once(c)), IsNormalized::Yes, "{c:?}");
+            checked += 1;
+        }
+        assert_eq!(checked, 0x300 + 0x100);
+        assert!(!is_nfc_starter('\u{300}'));
+        assert!(!is_nfc_starter('\u{1F00}'));
+    }
+
+    #[test]
+    fn short_integers_parse_as_the_standard_parser_does() {
+        for raw in ["0", "-0", "7", "-7", "118", "999999999999999", "-999999999999999", "100000000000000"] {
+            let expected: f64 = raw.parse().unwrap();
+            let got = short_integer(raw).unwrap();
+            assert_eq!(got.to_bits(), expected.to_bits(), "{raw}");
+        }
+        assert_eq!(short_integer("1000000000000000"), None, "16 digits take the general parser");
+        let nfd = "{\"a\":\"Nguye\u{302}\u{303}n\"}";
+        assert_eq!(code(nfd, &CanonOptions::default()), ResultCode::MEDSEAL_JSON_NOT_NFC);
+        let accents = "[\"\u{e9}\u{301}\", \"\u{1ec5}\u{301}\", \"a\u{1ec5}\u{323}\u{302}\"]";
+        assert_eq!(code(accents, &CanonOptions::default()), ResultCode::MEDSEAL_JSON_NOT_NFC);
+        assert!(parse("[\"Nguy\u{1ec5}n V\u{103}n B\u{ec}nh\", \"\u{1ec5}\u{20ac}\"]".as_bytes(), &CanonOptions::default()).is_ok());
+    }
 
     fn code(input: &str, options: &CanonOptions) -> ResultCode {
         parse(input.as_bytes(), options).unwrap_err().code()

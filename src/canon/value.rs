@@ -39,12 +39,11 @@ pub fn utf16_cmp(a: &str, b: &str) -> Ordering {
     // UTF-8 byte order equals code point order; it differs from UTF-16 order only when a
     // supplementary character meets one in U+E000..U+FFFF, so take the fast path otherwise.
     let (ab, bb) = (a.as_bytes(), b.as_bytes());
-    let prefix = ab.iter().zip(bb).take_while(|(x, y)| x == y).count();
-    match (ab.get(prefix), bb.get(prefix)) {
-        (Some(&x), Some(&y)) if x >= 0xEE || y >= 0xEE => {
-            a[char_start(a, prefix)..].encode_utf16().cmp(b[char_start(b, prefix)..].encode_utf16())
-        }
-        _ => ab.cmp(bb),
+    match ab.iter().zip(bb).position(|(x, y)| x != y) {
+        // One is a prefix of the other (or they are equal): the shorter sorts first.
+        None => ab.len().cmp(&bb.len()),
+        Some(i) if ab[i] >= 0xEE || bb[i] >= 0xEE => a[char_start(a, i)..].encode_utf16().cmp(b[char_start(b, i)..].encode_utf16()),
+        Some(i) => ab[i].cmp(&bb[i]),
     }
 }
 

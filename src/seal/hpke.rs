@@ -4,6 +4,8 @@
 //! because ring cannot hold a static X25519 private key (ring issue 331). Only what medseal
 //! needs is here: `SealBase`/`OpenBase` with sequence number 0.
 
+use std::sync::OnceLock;
+
 use ring::{aead, hkdf, hmac};
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
@@ -224,8 +226,17 @@ fn hpke_suite_id(suite: Aead) -> [u8; 10] {
 /// HKDF-SHA256-Extract over the concatenation of `ikm` parts. HMAC directly, since ring's
 /// HKDF does not expose the PRK bytes that the key schedule context needs.
 pub fn hkdf_extract(salt: &[u8], ikm: &[&[u8]]) -> Zeroizing<[u8; 32]> {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, if salt.is_empty() { &[0u8; 32] } else { salt });
-    let mut context = hmac::Context::with_key(&key);
+    // Three of the four extracts of every seal and open use the empty salt (HashLen zeros,
+    // public): its HMAC key (two SHA-256 blocks of pads) is made once per process.
+    static ZERO_SALT: OnceLock<hmac::Key> = OnceLock::new();
+    let salted;
+    let key = if salt.is_empty() {
+        ZERO_SALT.get_or_init(|| hmac::Key::new(hmac::HMAC_SHA256, &[0u8; 32]))
+    } else {
+        salted = hmac::Key::new(hmac::HMAC_SHA256, salt);
+        &salted
+    };
+    let mut context = hmac::Context::with_key(key);
     ikm.iter().for_each(|part| context.update(part));
     let mut prk = Zeroizing::new([0u8; 32]);
     prk.copy_from_slice(context.sign().as_ref());
@@ -267,10 +278,22 @@ fn extract_and_expand(dh: &[u8; 32], enc: &[u8; 32], pk_r: &[u8; 32]) -> Zeroizi
     shared
 }
 
+/// `LabeledExtract("", "psk_id_hash", "")` of mode_base: a constant of the suite (no PSK),
+/// computed once per process and AEAD.
+fn psk_id_hash(suite: Aead) -> [u8; 32] {
+    static HASHES: [OnceLock<[u8; 32]>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let slot = match suite {
+        Aead::Aes128Gcm => &HASHES[0],
+        Aead::Aes256Gcm => &HASHES[1],
+        Aead::ChaCha20Poly1305 => &HASHES[2],
+    };
+    *slot.get_or_init(|| *labeled_extract(&hpke_suite_id(suite), b"", b"psk_id_hash", b""))
+}
+
 /// KeySchedule for mode_base: the AEAD key and base nonce.
 fn key_schedule(suite: Aead, shared: &[u8; 32], info: &[u8]) -> (Zeroizing<Vec<u8>>, [u8; 12]) {
     let suite_id = hpke_suite_id(suite);
-    let psk_id_hash = labeled_extract(&suite_id, b"", b"psk_id_hash", b"");
+    let psk_id_hash = psk_id_hash(suite);
     let info_hash = labeled_extract(&suite_id, b"", b"info_hash", info);
     let context = [[0u8].as_slice(), psk_id_hash.as_slice(), info_hash.as_slice()].concat();
     let secret = labeled_extract(&suite_id, shared, b"secret", b"");
