@@ -5,9 +5,8 @@
 //! function. Run as the real binary on a real hub directory (`medseal hub init` / `enroll`).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use medseal::outbox::Outbox;
@@ -17,28 +16,8 @@ use medseal::{Envelope, Key, RecipientKey, ResultCode, Verifier};
 use medseal_hub::hub::Outcome;
 use medseal_hub::Hub;
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("medseal-cli-record-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+mod support;
+use support::TempDir;
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_medseal")).args(args).stdin(Stdio::null()).output().unwrap()
@@ -75,7 +54,7 @@ struct Pilot {
 
 impl Pilot {
     fn new() -> Pilot {
-        let dir = TempDir::new();
+        let dir = TempDir::new("record");
         let (hub_dir, facility_dir) = (dir.path("hub"), dir.path("facility"));
         ok(run(&["hub", "init", "--dir", &hub_dir]));
         ok(run(&["hub", "enroll", "--dir", &hub_dir, "--facility", FACILITY, "--out", &facility_dir]));
