@@ -10,7 +10,7 @@ use super::{
 use crate::error::{err, Result, ResultCode};
 use crate::keys::KeyFormat;
 use crate::record;
-use crate::seal::{Aead, Envelope, Meta, RecipientKey};
+use crate::seal::{Aead, EncodedEnvelope, Envelope, Meta, RecipientKey};
 
 /// An HPKE recipient key (X25519): private (opens envelopes) or public only (envelopes are
 /// sealed to it). Immutable: share it between threads freely.
@@ -367,8 +367,8 @@ pub extern "C" fn medseal_recipient_key_open_into(
 ) -> ResultCode {
     let key = handle(key, "key")?;
     let data = bytes(data, len, "data")?;
-    let needed = Envelope::encoded_plaintext_len(data)?;
-    fill_caller_buffer(data, out, cap, written, needed, |buffer| Envelope::open_encoded_into(data, &key.key, buffer))
+    let encoded = EncodedEnvelope::read(data)?;
+    fill_caller_buffer(data, out, cap, written, encoded.plaintext_len(), |buffer| encoded.open_into(&key.key, buffer))
 }
 
 /// Opens the envelope into caller memory: the plaintext is written at the start of `out`

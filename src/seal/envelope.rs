@@ -216,18 +216,12 @@ impl Envelope {
     /// caller memory in one call. A protobuf envelope's ciphertext is read where it lies in
     /// `bytes`, not copied into an `Envelope` first.
     pub fn open_encoded_into(bytes: &[u8], key: &RecipientKey, out: &mut [u8]) -> Result<usize> {
-        match Envelope::split_as_decode_would(bytes) {
-            Some((head, ct)) => head.open_ciphertext_into(ct, key, out),
-            None => Envelope::decode(bytes)?.open_into(key, out),
-        }
+        EncodedEnvelope::read(bytes)?.open_into(key, out)
     }
 
     /// The plaintext length of an encoded envelope, without any cryptography.
     pub fn encoded_plaintext_len(bytes: &[u8]) -> Result<usize> {
-        match Envelope::split_as_decode_would(bytes) {
-            Some((head, ct)) => Ok(ct.len().saturating_sub(head.aead.tag_len())),
-            None => Ok(Envelope::decode(bytes)?.plaintext_len()),
-        }
+        Ok(EncodedEnvelope::read(bytes)?.plaintext_len())
     }
 
     /// The in-place protobuf reading, only where [`Envelope::decode`] would read protobuf
@@ -691,5 +685,38 @@ impl<'v, 'a> Fields<'v, 'a> {
             Value::Number(n) if (0.0..=65535.0).contains(&n.as_f64()) && n.as_f64().fract() == 0.0 => Ok(n.as_f64() as u32),
             _ => Err(err!(MEDSEAL_SEAL_MALFORMED, "{}.{name} must be a registry number (0 to 65535)", self.what)),
         }
+    }
+}
+
+/// An encoded envelope read once, for callers that need both its plaintext length and its
+/// plaintext (the C ABI's size-then-open): a protobuf envelope's ciphertext stays where it lies
+/// in the encoded bytes.
+pub struct EncodedEnvelope<'a> {
+    head: Envelope,
+    /// The ciphertext in the encoded bytes (protobuf), or `None` when `head` owns it (JSON).
+    ciphertext: Option<&'a [u8]>,
+}
+
+impl<'a> EncodedEnvelope<'a> {
+    /// Reads `bytes` as [`Envelope::decode`] would (same checks, same errors).
+    pub fn read(bytes: &'a [u8]) -> Result<EncodedEnvelope<'a>> {
+        Ok(match Envelope::split_as_decode_would(bytes) {
+            Some((head, ct)) => EncodedEnvelope { head, ciphertext: Some(ct) },
+            None => EncodedEnvelope { head: Envelope::decode(bytes)?, ciphertext: None },
+        })
+    }
+
+    fn ciphertext(&self) -> &[u8] {
+        self.ciphertext.unwrap_or(&self.head.ct)
+    }
+
+    /// The length of the plaintext inside.
+    pub fn plaintext_len(&self) -> usize {
+        self.ciphertext().len().saturating_sub(self.head.aead.tag_len())
+    }
+
+    /// Opens into caller memory, as [`Envelope::open_into`].
+    pub fn open_into(&self, key: &RecipientKey, out: &mut [u8]) -> Result<usize> {
+        self.head.open_ciphertext_into(self.ciphertext(), key, out)
     }
 }

@@ -13,6 +13,6 @@ mod recipient;
 /// The wire types (generated from `proto/medseal/v1/`), also reachable as `medseal::wire`.
 pub use crate::wire;
 
-pub use envelope::{Envelope, Meta, Recipient, INFO_PREFIX, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
+pub use envelope::{EncodedEnvelope, Envelope, Meta, Recipient, INFO_PREFIX, MAX_ENVELOPE_BYTES, MAX_RECIPIENTS};
 pub use hpke::Aead;
 pub use recipient::RecipientKey;

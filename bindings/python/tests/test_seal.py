@@ -27,6 +27,19 @@ def test_seal_open_encodings_and_aeads() -> None:
     assert hub.open(medseal.seal(b"", META, [hub])) == b""
 
 
+
+def test_seal_when_the_guessed_room_is_too_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    # seal() guesses the envelope's size; a guess too small must cost a second call, not an error.
+    from medseal import _seal
+
+    monkeypatch.setattr(_seal, "_SEAL_ROOM", 0)
+    monkeypatch.setattr(_seal, "_SEAL_ROOM_PER_RECIPIENT", 0)
+    hub = medseal.RecipientKey.generate()
+    for plaintext in (b"", b"x" * 5000):
+        envelope = medseal.seal(plaintext, META, [hub.public_key()])
+        assert len(envelope) == medseal.sealed_size(plaintext, META, [hub.public_key()])
+        assert hub.open(envelope) == plaintext
+
 def test_envelope_meta_and_open() -> None:
     hub = medseal.RecipientKey.generate()
     created = datetime.datetime(2026, 1, 31, 8, 0, tzinfo=datetime.timezone.utc)

@@ -33,6 +33,10 @@ AEADS: Dict[str, int] = enum_values("MEDSEAL_AEAD_", "medseal_aead")
 ENCODINGS: Dict[str, int] = enum_values("MEDSEAL_ENVELOPE_", "medseal_envelope_encoding")
 
 _BUFFER_TOO_SMALL = int(lib.MEDSEAL_BUFFER_TOO_SMALL)
+# The protobuf envelope's size beyond the plaintext that seal() allows for before asking the
+# library: the tag, the meta and framing (fixed), and per recipient its kid and encapsulated key.
+_SEAL_ROOM = 2048
+_SEAL_ROOM_PER_RECIPIENT = 128
 # Output memory the library fills completely before it is read: no need to zero it first.
 _new_unzeroed = ffi.new_allocator(should_clear_after_alloc=False)
 
@@ -141,16 +145,19 @@ def seal(
     with meta._handle() as c_meta:
         if c_encoding != ENCODINGS["protobuf"]:
             return call_buffer(lib.medseal_envelope_seal, data, len(data), c_meta, keys, count, c_aead, c_encoding)
-        # Protobuf: size the envelope exactly (no cryptography), seal into memory this binding
-        # owns, and copy it once into the bytes returned (faster than a library buffer for
-        # megabyte records: no library allocation, no zeroizing free).
+        # Protobuf: seal into memory this binding owns and copy it once into the bytes returned
+        # (faster than a library buffer for megabyte records: no library allocation, no
+        # zeroizing free). The room guessed fits any envelope of ordinary metadata; when it
+        # does not, the library refuses before any cryptography and says the exact size.
         written = ffi.new("size_t *")
-        rc = lib.medseal_envelope_seal_into(data, len(data), c_meta, keys, count, c_aead, ffi.NULL, 0, written)
-        if rc != _BUFFER_TOO_SMALL:
-            check(rc)
-        size = int(written[0])
+        size = len(data) + _SEAL_ROOM + _SEAL_ROOM_PER_RECIPIENT * count
         out = _new_unzeroed("uint8_t[]", size)
-        check(lib.medseal_envelope_seal_into(data, len(data), c_meta, keys, count, c_aead, out, size, written))
+        rc = lib.medseal_envelope_seal_into(data, len(data), c_meta, keys, count, c_aead, out, size, written)
+        if rc == _BUFFER_TOO_SMALL:
+            size = int(written[0])
+            out = _new_unzeroed("uint8_t[]", size)
+            rc = lib.medseal_envelope_seal_into(data, len(data), c_meta, keys, count, c_aead, out, size, written)
+        check(rc)
         return ffi.buffer(out, written[0])[:]  # type: ignore[no-any-return]
 
 
@@ -201,18 +208,21 @@ def seal_into(
 
 def open_bytes(key: RecipientKey, envelope: Union[BytesLike, str]) -> bytes:
     """Decodes and opens an encoded envelope, returning the plaintext: the library decrypts
-    into memory this binding owns, copied once into the bytes returned."""
+    into memory this binding owns, copied once into the bytes returned. One library call: an
+    envelope is always longer than its plaintext (the AEAD tag at least), so its length is
+    enough room."""
     if not isinstance(key, RecipientKey):
         raise TypeError("key must be a medseal.RecipientKey, not %s" % type(key).__name__)
     data = in_buffer(as_bytes(envelope, "envelope"))
     written = ffi.new("size_t *")
-    rc = lib.medseal_recipient_key_open_into(key._p, data, len(data), ffi.NULL, 0, written)
-    if rc != _BUFFER_TOO_SMALL:
-        check(rc)
-        return b""  # an empty plaintext
-    size = int(written[0])
-    out = _new_unzeroed("uint8_t[]", size)
-    check(lib.medseal_recipient_key_open_into(key._p, data, len(data), out, size, written))
+    size = len(data)
+    out = _new_unzeroed("uint8_t[]", max(size, 1))
+    rc = lib.medseal_recipient_key_open_into(key._p, data, size, out, size, written)
+    if rc == _BUFFER_TOO_SMALL:  # not expected (see above); the library said how much it needs
+        size = int(written[0])
+        out = _new_unzeroed("uint8_t[]", size)
+        rc = lib.medseal_recipient_key_open_into(key._p, data, len(data), out, size, written)
+    check(rc)
     return ffi.buffer(out, written[0])[:]  # type: ignore[no-any-return]
 
 
