@@ -31,7 +31,8 @@
 //!    id, digest, sequence number), and marked `delivered` in the outbox (committed).
 //! 5. **The hub alone**: the same number of records, sealed beforehand, posted batch after batch
 //!    with `Transport::submit` (nothing verified or recorded on the client): the hub's own rate
-//!    and CPU on this machine.
+//!    on this machine, and the hub's CPU apart from the client's (the client's TLS and protobuf
+//!    work runs in this process too: see `RATE` below).
 //! 6. **Checks** (untimed, the run fails if one does not hold): every record is delivered exactly
 //!    once (delivery reports: no duplicate, retry or dead letter; outbox: all `delivered`,
 //!    gapless sequence numbers; hub database: each record id once per source with gapless
@@ -47,7 +48,10 @@
 //!   get (measured with busy threads for half a second): on a shared machine, fewer.
 //! * `RATE ...` lines: records (or commits) per second of one phase; for the timed phases also
 //!   the CPU the whole process (client and hub threads) used meanwhile, per record, and how
-//!   many cores were busy on average. Close to the available cores: CPU-bound.
+//!   many cores were busy on average (close to the available cores: CPU-bound); then that CPU
+//!   split: the client's threads (every live thread not named `medseal-hub*`, read from
+//!   /proc/self/task) and the hub, the rest (its tokio workers and blocking pool, and the
+//!   check threads it starts per batch, which end with the batch).
 //! * `RATIO x / y` lines: the medseal rate divided by the raw SQLite reference measured a few
 //!   seconds earlier on the same disk. `enqueue single / raw commit` near 1 means enqueueing is
 //!   bound by the fsync, as it must be (one durable record per commit). The end-to-end ratios
@@ -60,8 +64,9 @@
 //!   (sealing), an Ed25519 verification (its receipt) on the client, and a Diffie-Hellman
 //!   (opening), an Ed25519 verification (the record's signature) and an Ed25519 signature (its
 //!   receipt) at the hub.
-//! * `SPLIT ...` lines: the CPU per record of enqueueing (client only), of the hub (measured
-//!   alone) and of the client's part of delivery (delivery minus the hub), and the rates they
+//! * `SPLIT ...` lines: the CPU per record of enqueueing (client only), of the hub during the
+//!   batch scenario's delivery and of the client's threads then (the client's part of
+//!   delivery), and the rates they
 //!   allow: with client and hub on this machine (all its cores, or the cores this run had), and
 //!   for the client alone with the hub elsewhere (as in a real deployment).
 //! * `GOAL ...` lines: the issue's goal, `meets` or `BELOW`, for the batched scenarios.
@@ -77,6 +82,7 @@
 //! only: `mkfifo ctl; MEDSEAL_BENCH_PERF_CTL=ctl perf record -D -1 --control fifo:ctl
 //! target/release/deps/submit-* --bench`).
 
+use std::collections::BTreeMap;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -90,7 +96,7 @@ use medseal::{Envelope, Key, Meta, RecipientKey, Serialization, SignOptions, Sig
 use prost::Message;
 use rusqlite::{params, Connection};
 
-#[path = "fhir_sample.rs"]
+#[path = "support/fhir_sample.rs"]
 mod fhir_sample;
 
 /// A record id and its signed record (a flattened JWS).
@@ -117,41 +123,95 @@ fn process_cpu() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10)) // USER_HZ is 100 on Linux
 }
 
-/// Wall and process CPU time of a phase.
+/// CPU time of each live thread of this process that is not one of the hub's long-lived
+/// threads (tokio workers and blocking pool of `medseal_hub::start`, named
+/// `medseal-hub-worker`, its main thread `medseal-hub`; /proc shows the first 15 bytes): the
+/// client's threads, by thread id, from `/proc/self/task/*/stat` (Linux; 10 ms ticks). `None`
+/// elsewhere.
+fn client_threads_cpu() -> Option<BTreeMap<u32, Duration>> {
+    let mut threads = BTreeMap::new();
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let task = task.ok()?;
+        let Ok(comm) = std::fs::read_to_string(task.path().join("comm")) else { continue };
+        if comm.starts_with("medseal-hub") {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
+        let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        threads.insert(task.file_name().to_str()?.parse().ok()?, Duration::from_millis(ticks * 10));
+    }
+    Some(threads)
+}
+
+/// Wall and CPU time of a phase: the whole process (client and hub threads), the client's
+/// threads (`client_threads_cpu`) and so the hub's: the process minus the client. (The hub's
+/// per-batch check threads end with each batch, taking their own accounting with them; their
+/// CPU stays in the process total, which is why the hub's share is a difference.) A client
+/// thread that ended during the phase would be counted as the hub's: how many did is kept.
 #[derive(Clone, Copy)]
 struct Span {
     wall: Duration,
     cpu: Option<Duration>,
+    client_cpu: Option<Duration>,
+    client_threads_ended: usize,
 }
 
 struct Clock {
     started: Instant,
     cpu: Option<Duration>,
+    client: Option<BTreeMap<u32, Duration>>,
 }
 
 impl Clock {
     fn start() -> Clock {
-        Clock { started: Instant::now(), cpu: process_cpu() }
+        Clock { started: Instant::now(), cpu: process_cpu(), client: client_threads_cpu() }
     }
 
     fn span(&self) -> Span {
-        Span { wall: self.started.elapsed(), cpu: process_cpu().zip(self.cpu).map(|(now, then)| now.saturating_sub(then)) }
+        let (client_cpu, client_threads_ended) = match (client_threads_cpu(), &self.client) {
+            (Some(now), Some(then)) => {
+                let used = now.iter().map(|(tid, cpu)| cpu.saturating_sub(then.get(tid).copied().unwrap_or_default())).sum();
+                (Some(used), then.keys().filter(|tid| !now.contains_key(tid)).count())
+            }
+            _ => (None, 0),
+        };
+        Span {
+            wall: self.started.elapsed(),
+            cpu: process_cpu().zip(self.cpu).map(|(now, then)| now.saturating_sub(then)),
+            client_cpu,
+            client_threads_ended,
+        }
+    }
+}
+
+impl Span {
+    /// The hub's CPU in this phase: the process's minus the client threads'.
+    fn hub_cpu(&self) -> Option<Duration> {
+        self.cpu.zip(self.client_cpu).map(|(all, client)| all.saturating_sub(client))
     }
 }
 
 impl std::ops::Sub for Span {
     type Output = Span;
     fn sub(self, earlier: Span) -> Span {
-        Span { wall: self.wall.saturating_sub(earlier.wall), cpu: self.cpu.zip(earlier.cpu).map(|(a, b)| a.saturating_sub(b)) }
+        let minus = |a: Option<Duration>, b: Option<Duration>| a.zip(b).map(|(a, b)| a.saturating_sub(b));
+        Span {
+            wall: self.wall.saturating_sub(earlier.wall),
+            cpu: minus(self.cpu, earlier.cpu),
+            client_cpu: minus(self.client_cpu, earlier.client_cpu),
+            client_threads_ended: self.client_threads_ended,
+        }
     }
 }
 
-/// `RATE` with the CPU the process used meanwhile: per record, and how many cores were busy.
+/// `RATE` with the CPU the process used meanwhile (client and hub threads together): per
+/// record, and how many cores were busy; then how much of it the hub's own threads used.
 fn line_span(what: &str, n: usize, span: Span) -> f64 {
     let r = rate(n, span.wall);
-    let cpu = match span.cpu {
+    let mut cpu = match span.cpu {
         Some(cpu) => format!(
-            "; CPU {:.2} s = {:.0} µs per record, {:.2} of {} cores busy",
+            "; process CPU (client + hub threads) {:.2} s = {:.0} µs per record, {:.2} of {} cores busy",
             cpu.as_secs_f64(),
             cpu.as_secs_f64() * 1e6 / n as f64,
             cpu.as_secs_f64() / span.wall.as_secs_f64(),
@@ -159,6 +219,17 @@ fn line_span(what: &str, n: usize, span: Span) -> f64 {
         ),
         None => String::new(),
     };
+    if let (Some(client), Some(hub)) = (span.client_cpu, span.hub_cpu()) {
+        let ended = match span.client_threads_ended {
+            0 => String::new(),
+            k => format!(" ({k} client threads ended meanwhile: their CPU is in the hub's share)"),
+        };
+        cpu += &format!(
+            ", of which client threads {:.0} µs and the hub (the rest) {:.0} µs per record{ended}",
+            client.as_secs_f64() * 1e6 / n as f64,
+            hub.as_secs_f64() * 1e6 / n as f64
+        );
+    }
     println!("RATE {what}: {n} records in {:.3} s = {r:.0} records/s{cpu}", span.wall.as_secs_f64());
     r
 }
@@ -653,7 +724,8 @@ fn main() {
         outboxes.push(outbox);
     }
     // The hub alone: the same records, sealed beforehand, posted batch after batch (receipts
-    // not verified, nothing recorded): what the hub costs, measured like the scenarios.
+    // not verified, nothing recorded): the hub's rate. Its CPU is the process's minus the
+    // client threads' (the client's TLS and protobuf work is in the process CPU too).
     let hub_facility = Facility::enroll(&hub_dir, "bench-hub", dir.join("bench-hub"));
     let hub_records = hub_facility.sign_records(n);
     let sealed = hub_facility.seal_claims(&hub_records);
@@ -666,7 +738,11 @@ fn main() {
     }
     let hub_span = clock.span();
     profile("disable");
-    line_span(&format!("hub alone (pre-sealed batches of {batch} posted over mutual TLS, receipts not checked)"), n, hub_span);
+    line_span(
+        &format!("hub alone (pre-sealed batches of {batch} posted over mutual TLS by a client in this process, receipts not checked)"),
+        n,
+        hub_span,
+    );
     hub.shutdown().unwrap();
 
     // Checks (untimed).
@@ -686,18 +762,21 @@ fn main() {
     line_rate("receipt verification one by one (verify_receipt: receipt + tree head each)", n, "receipts", one);
     line_rate(&format!("receipt verification in batches of {batch} (verify_receipts: each tree head once)"), n, "receipts", batched);
 
-    // The CPU of a record, split: enqueueing (client only), the hub (alone), and the client's
-    // part of delivery (delivery minus the hub).
-    let per_record = |span: Option<Span>| span.and_then(|s| s.cpu).map(|cpu| cpu.as_secs_f64() * 1e6 / n as f64);
+    // The CPU of a record, split: enqueueing (client only), and delivery in the batch scenario
+    // split into the client's threads and the hub (the rest of the process).
+    let per_record = |cpu: Option<Duration>| cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / n as f64);
     let batch_outcome = outcomes.iter().find(|o| o.name == "batch");
-    if let (Some(enqueue), Some(deliver), Some(hub)) =
-        (per_record(batch_outcome.and_then(|o| o.enqueue)), per_record(batch_outcome.and_then(|o| o.deliver)), per_record(Some(hub_span)))
-    {
+    let deliver_span = batch_outcome.and_then(|o| o.deliver);
+    if let (Some(enqueue), Some(deliver), Some(hub)) = (
+        per_record(batch_outcome.and_then(|o| o.enqueue).and_then(|s| s.cpu)),
+        per_record(deliver_span.and_then(|s| s.cpu)),
+        per_record(deliver_span.and_then(|s| s.hub_cpu())),
+    ) {
         let total = enqueue + deliver;
         let client_delivery = (deliver - hub).max(1.0);
         println!(
-            "SPLIT CPU per record: enqueue {enqueue:.0} µs (client: seal + SQLite), hub {hub:.0} µs (measured alone), \
-             client's part of delivery ~{client_delivery:.0} µs (delivery {deliver:.0} µs minus the hub): {total:.0} µs in all"
+            "SPLIT CPU per record: enqueue {enqueue:.0} µs (client: seal + SQLite), hub {hub:.0} µs (during delivery), \
+             client's part of delivery {client_delivery:.0} µs (the client's threads, during delivery): {total:.0} µs in all"
         );
         let available = available.unwrap_or(cores() as f64).min(cores() as f64);
         println!(

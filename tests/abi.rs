@@ -58,8 +58,23 @@ fn ffi_header(full: &str) -> String {
     format!("/* medseal: macro-free declarations for PHP FFI and cffi. Generated from medseal.h; do not edit. */\n{out}")
 }
 
+/// Whether this run rewrites the headers: only `MEDSEAL_BLESS=1` (what `make headers` sets). An
+/// empty or other value (`MEDSEAL_BLESS=`, `=0`, `=false`, left over in a shell or a CI
+/// variable) keeps the drift check a check.
+fn blessing(value: Option<&std::ffi::OsStr>) -> bool {
+    value == Some(std::ffi::OsStr::new("1"))
+}
+
+#[test]
+fn only_medseal_bless_1_rewrites_the_headers() {
+    assert!(blessing(Some(std::ffi::OsStr::new("1"))));
+    for value in [None, Some(""), Some("0"), Some("false"), Some("yes"), Some(" 1"), Some("1 ")] {
+        assert!(!blessing(value.map(std::ffi::OsStr::new)), "MEDSEAL_BLESS={value:?} must not bless");
+    }
+}
+
 fn check(path: &Path, expected: &str) {
-    if std::env::var_os("MEDSEAL_BLESS").is_some() {
+    if blessing(std::env::var_os("MEDSEAL_BLESS").as_deref()) {
         fs::write(path, expected).expect("write header");
         return;
     }

@@ -88,7 +88,15 @@ fn records_verify_years_later_after_every_certificate_expired() {
     let jws = signer(&pki, None).sign(&record(), Serialization::Flattened).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     assert!(now > pki.leaf.not_after());
-    assert!(verifier(&pki).verify(jws.as_bytes(), DetachedPayload::None).is_ok());
+    let verified = verifier(&pki).verify(jws.as_bytes(), DetachedPayload::None).unwrap();
+    // Trusted by the expired chain, judged at sigT: the leaf and the anchor that made it trusted.
+    assert_eq!(
+        verified.trusted_by,
+        TrustedBy::Certificate { thumbprint: pki.leaf.thumbprint_s256(), subject: pki.leaf.subject(), anchor: pki.root.subject() }
+    );
+    assert_eq!(verified.key_id, pki.leaf_key.kid(), "the key that verified is the leaf's");
+    assert_eq!(verified.signing_time.as_deref(), Some(medseal::utc::format(SIGN_TIME).unwrap().as_str()));
+    assert_eq!(verified.payload, record());
 }
 
 #[test]

@@ -176,3 +176,50 @@ fn default_options_compare_equal_and_injected_clocks_do_not() {
     assert_ne!(injected, SignOptions::default());
     assert_eq!(injected.clone(), injected);
 }
+
+/// Wycheproof's ECDSA P-256/SHA-256 vectors with ASN.1 DER signatures (all 484, from
+/// ../shared/vectors/wycheproof), returned by a host callback as Java's `SHA256withECDSA` would:
+/// through the DER-to-raw conversion host callbacks use and `sign_checked`, every valid
+/// signature is accepted (as the 64-byte r‖s that verifies), every invalid one is refused with
+/// `MEDSEAL_SIGNER_BAD_SIGNATURE` (BER leniencies, wrong integers, wrong points: nothing invalid
+/// becomes a record's signature).
+#[test]
+fn wycheproof_ecdsa_p256_der_signatures_through_the_host_callback_conversion() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/wycheproof/ecdsa_secp256r1_sha256_test.json");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hex = |v: &serde_json::Value| -> Vec<u8> {
+        let s = v.as_str().expect("hex");
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    };
+    let (mut valid, mut invalid, mut acceptable) = (0usize, 0usize, 0usize);
+    let mut wrong = Vec::new();
+    for group in file["testGroups"].as_array().unwrap() {
+        assert_eq!(group["sha"], "SHA-256");
+        let key = Key::import(group["publicKeyPem"].as_str().unwrap().as_bytes(), Some(Algorithm::ES256)).unwrap();
+        for test in group["tests"].as_array().unwrap() {
+            let (id, msg, sig) = (test["tcId"].as_u64().unwrap(), hex(&test["msg"]), hex(&test["sig"]));
+            let returned = sig.clone();
+            let host = CallbackKey::new(&key, Arc::new(move |_: &[u8]| Ok(returned.clone())));
+            let result = sign_checked(&host, &msg);
+            match (test["result"].as_str().unwrap(), &result) {
+                ("valid", Ok(raw)) => {
+                    assert_eq!(raw.len(), 64, "tcId {id}");
+                    assert!(key.verify(&msg, raw), "tcId {id}: the raw form does not verify");
+                    valid += 1;
+                }
+                ("invalid", Err(e)) => {
+                    assert_eq!(e.code(), ResultCode::MEDSEAL_SIGNER_BAD_SIGNATURE, "tcId {id}: {e}");
+                    invalid += 1;
+                }
+                ("acceptable", _) => acceptable += 1,
+                (expected, got) => {
+                    wrong.push(format!("tcId {id} ({expected}, {:?}): {:?}", test["comment"], got.as_ref().map(|_| "accepted")))
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} of 484 vectors decided wrongly:\n{}", wrong.len(), wrong.join("\n"));
+    println!("wycheproof ecdsa_secp256r1_sha256 (DER): {valid} valid accepted, {invalid} invalid refused, {acceptable} acceptable");
+    assert_eq!((valid, invalid, acceptable), (174, 310, 0), "every vector of the file was decided");
+}

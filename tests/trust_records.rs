@@ -64,7 +64,10 @@ fn a_record_signed_before_its_key_was_retired_still_verifies() {
     assert_eq!(v.key_id, r.old.kid());
     // And the new key signs from the rollover on.
     let jws = sign_at(&r.new, JUL_2025 + 60, None);
-    assert!(verifier(r.list).verify(jws.as_bytes(), DetachedPayload::None).is_ok());
+    let v = verifier(r.list).verify(jws.as_bytes(), DetachedPayload::None).unwrap();
+    assert_eq!(v.trusted_by, TrustedBy::TrustList { facility: "79-001 Cho Ray".to_owned() });
+    assert_eq!(v.key_id, r.new.kid(), "the new key's entry, not the retired one's");
+    assert_eq!(v.signing_time.as_deref(), Some("2025-07-01T00:01:00Z"));
 }
 
 #[test]
@@ -140,8 +143,16 @@ fn a_signed_list_from_the_health_department_drives_verification() {
     let list_verifier = Verifier::new(vec![Arc::new(doh.to_public())]);
     let now = JAN_2026 + 3600;
     let list = TrustList::verify(signed.as_bytes(), &list_verifier, now, 7).unwrap();
+    assert_eq!(
+        (list.sequence, list.issuer.as_str(), list.entries().len()),
+        (7, "HCMC Department of Health", 2),
+        "the list that was signed"
+    );
     let jws = sign_at(&r.old, JAN_2025 + 10, None);
-    assert!(verifier(list).verify(jws.as_bytes(), DetachedPayload::None).is_ok());
+    let v = verifier(list).verify(jws.as_bytes(), DetachedPayload::None).unwrap();
+    assert_eq!(v.trusted_by, TrustedBy::TrustList { facility: "79-001 Cho Ray".to_owned() }, "trusted by the signed list's entry");
+    assert_eq!(v.key_id, r.old.kid());
+    assert_eq!(v.payload, RECORD);
     // A list older than one already seen is refused before any record is looked at.
     assert_eq!(TrustList::verify(signed.as_bytes(), &list_verifier, now, 8).unwrap_err().code(), ResultCode::MEDSEAL_TRUST_LIST_STALE);
     assert_eq!(

@@ -376,27 +376,86 @@ fn usage_errors_exit_2() {
     }
 }
 
+/// The subcommands a `--help` text lists under "Commands:" (without clap's own `help`).
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| line.trim_end() != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty())
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn every_command_has_help() {
-    let commands: &[&[&str]] = &[
-        &[],
-        &["canon"],
-        &["key"],
-        &["key", "generate"],
-        &["key", "public"],
-        &["key", "info"],
-        &["sign"],
-        &["verify"],
-        &["seal"],
-        &["open"],
-    ];
-    for command in commands {
-        let mut args = command.to_vec();
+    // Walks the command tree from the top: every group and every command it lists answers
+    // `--help` with its own usage line, so a command added later is covered without editing
+    // this list.
+    let mut pending: Vec<Vec<String>> = vec![Vec::new()];
+    let mut seen: Vec<String> = Vec::new();
+    while let Some(command) = pending.pop() {
+        let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
         args.push("--help");
         let help = ok(run(&args, None));
-        assert!(help.contains("Usage: medseal"), "medseal {args:?}: {help}");
+        let usage = if command.is_empty() { "Usage: medseal ".to_owned() } else { format!("Usage: medseal {} ", command.join(" ")) };
+        assert!(help.contains(&usage), "medseal {args:?} lacks {usage:?}: {help}");
+        for sub in subcommands(&help) {
+            let mut next = command.clone();
+            next.push(sub);
+            pending.push(next);
+        }
+        seen.push(command.join(" "));
     }
+    seen.sort();
+    // Every group the CLI has, and a command of each, was reached by the walk.
+    for expected in [
+        "canon",
+        "key",
+        "key generate",
+        "key public",
+        "key info",
+        "sign",
+        "verify",
+        "seal",
+        "open",
+        "trust",
+        "trust create",
+        "trust sign",
+        "trust verify",
+        "trust show",
+        "outbox",
+        "outbox enqueue",
+        "outbox deliver",
+        "outbox status",
+        "outbox list",
+        "outbox inspect",
+        "outbox dead-letters",
+        "outbox requeue",
+        "outbox discard",
+        "outbox withdraw",
+        "outbox export",
+        "outbox sealed",
+        "outbox receipts",
+        "receipt",
+        "receipt verify",
+        "ledger",
+        "ledger verify-consistency",
+        "hub",
+        "hub init",
+        "hub enroll",
+        "hub serve",
+        "hub audit",
+    ] {
+        assert!(seen.iter().any(|s| s == expected), "`medseal {expected} --help` was not reached; the walk saw {seen:?}");
+    }
+    // The top-level command and the groups list their commands.
+    assert!(seen.len() >= 37, "{} commands: {seen:?}", seen.len());
     assert!(ok(run(&["--version"], None)).starts_with("medseal "));
+    // An unknown command is a usage error, not help.
+    assert_eq!(run(&["outbox", "no-such-command", "--help"], None).status.code(), Some(2));
 }
 
 #[test]

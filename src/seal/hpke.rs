@@ -290,16 +290,80 @@ fn psk_id_hash(suite: Aead) -> [u8; 32] {
     *slot.get_or_init(|| *labeled_extract(&hpke_suite_id(suite), b"", b"psk_id_hash", b""))
 }
 
-/// KeySchedule for mode_base: the AEAD key and base nonce.
-fn key_schedule(suite: Aead, shared: &[u8; 32], info: &[u8]) -> (Zeroizing<Vec<u8>>, [u8; 12]) {
+/// The first half of KeySchedule for mode_base: `key_schedule_context` and `secret`.
+fn schedule_secret(suite: Aead, shared: &[u8; 32], info: &[u8]) -> (Vec<u8>, Zeroizing<[u8; 32]>) {
     let suite_id = hpke_suite_id(suite);
     let psk_id_hash = psk_id_hash(suite);
     let info_hash = labeled_extract(&suite_id, b"", b"info_hash", info);
     let context = [[0u8].as_slice(), psk_id_hash.as_slice(), info_hash.as_slice()].concat();
     let secret = labeled_extract(&suite_id, shared, b"secret", b"");
+    (context, secret)
+}
+
+/// KeySchedule for mode_base: the AEAD key and base nonce.
+fn key_schedule(suite: Aead, shared: &[u8; 32], info: &[u8]) -> (Zeroizing<Vec<u8>>, [u8; 12]) {
+    let (context, secret) = schedule_secret(suite, shared, info);
+    schedule_key_and_nonce(suite, &context, &secret)
+}
+
+fn schedule_key_and_nonce(suite: Aead, context: &[u8], secret: &[u8; 32]) -> (Zeroizing<Vec<u8>>, [u8; 12]) {
+    let suite_id = hpke_suite_id(suite);
     let mut key = Zeroizing::new(vec![0u8; suite.key_len()]);
-    labeled_expand(&suite_id, &secret, b"key", &context, &mut key);
+    labeled_expand(&suite_id, secret, b"key", context, &mut key);
     let mut nonce = [0u8; 12];
-    labeled_expand(&suite_id, &secret, b"base_nonce", &context, &mut nonce);
+    labeled_expand(&suite_id, secret, b"base_nonce", context, &mut nonce);
     (key, nonce)
+}
+
+/// The intermediate values of `SetupBaseS` as RFC 9180's test vectors list them: for
+/// known-answer tests only (the secrets are returned in the clear).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ScheduleValues {
+    pub enc: [u8; X25519_LEN],
+    pub shared_secret: [u8; 32],
+    pub key_schedule_context: Vec<u8>,
+    pub secret: [u8; 32],
+    pub key: Vec<u8>,
+    pub base_nonce: [u8; 12],
+    pub exporter_secret: [u8; 32],
+}
+
+/// `SetupBaseS(pkR, info)` with a caller-chosen ephemeral key, through the same KEM and key
+/// schedule functions that `seal` and `open` use, exposing every intermediate value (and the
+/// exporter secret, which medseal itself never needs): for known-answer tests only.
+#[doc(hidden)]
+pub fn setup_base_values(
+    suite: Aead,
+    ephemeral_secret: &[u8; X25519_LEN],
+    recipient: &[u8; X25519_LEN],
+    info: &[u8],
+) -> Result<ScheduleValues> {
+    let sk_e = StaticSecret::from(*ephemeral_secret);
+    let enc = PublicKey::from(&sk_e).to_bytes();
+    let dh = x25519(&sk_e, recipient)?;
+    let shared = extract_and_expand(&dh, &enc, recipient);
+    let (context, secret) = schedule_secret(suite, &shared, info);
+    let (key, base_nonce) = schedule_key_and_nonce(suite, &context, &secret);
+    let mut exporter_secret = [0u8; 32];
+    labeled_expand(&hpke_suite_id(suite), &secret, b"exp", &context, &mut exporter_secret);
+    Ok(ScheduleValues {
+        enc,
+        shared_secret: *shared,
+        key_schedule_context: context,
+        secret: *secret,
+        key: key.to_vec(),
+        base_nonce,
+        exporter_secret,
+    })
+}
+
+/// `Context.Export(exporter_context, L)` = LabeledExpand(exporter_secret, "sec",
+/// exporter_context, L): for known-answer tests of [`setup_base_values`] only.
+#[doc(hidden)]
+pub fn export(suite: Aead, exporter_secret: &[u8; 32], exporter_context: &[u8], len: usize) -> Result<Vec<u8>> {
+    let mut out = vec![0u8; len];
+    let length = u16::try_from(len).map_err(|_| err!(MEDSEAL_INVALID_ARGUMENT, "an HPKE export is at most 65535 bytes"))?.to_be_bytes();
+    hkdf_expand(exporter_secret, &[length.as_slice(), b"HPKE-v1", &hpke_suite_id(suite), b"sec", exporter_context], &mut out)?;
+    Ok(out)
 }

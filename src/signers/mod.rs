@@ -74,7 +74,10 @@ pub fn sign_checked(backend: &dyn SigningBackend, message: &[u8]) -> Result<Vec<
 
 /// Converts an ASN.1 DER ECDSA signature (`SEQUENCE { r INTEGER, s INTEGER }`, what Java's
 /// `SHA256withECDSA` and many tokens return) to the raw 64-byte r‖s that ES256 uses.
-/// Anything else is returned unchanged, to fail the signature check with its own message.
+/// Only DER is converted: a negative integer (a missing leading zero), a needless leading zero
+/// or a long-form length is not DER (Wycheproof's ecdsa_secp256r1_sha256_test.json, checked in
+/// tests/signers.rs). Anything else is returned unchanged, to fail the signature check with its
+/// own message.
 pub(crate) fn ecdsa_der_to_raw(sig: &[u8]) -> Vec<u8> {
     fn integer(input: &[u8]) -> Option<(&[u8], &[u8])> {
         let (&tag, rest) = input.split_first()?;
@@ -84,7 +87,12 @@ pub(crate) fn ecdsa_der_to_raw(sig: &[u8]) -> Vec<u8> {
             return None;
         }
         let (value, rest) = rest.split_at(len);
-        let value = if value.len() == 33 && value[0] == 0 { &value[1..] } else { value };
+        // r and s are positive: the first byte's high bit set is a negative number, and a
+        // leading zero is there only to clear that bit (DER is minimal).
+        if value[0] & 0x80 != 0 || (value.len() > 1 && value[0] == 0 && value[1] & 0x80 == 0) {
+            return None;
+        }
+        let value = if value[0] == 0 && value.len() > 1 { &value[1..] } else { value };
         (value.len() <= 32).then_some((value, rest))
     }
     let parse = || -> Option<Vec<u8>> {
@@ -122,6 +130,12 @@ mod tests {
         assert_eq!(raw[31], 1);
         assert_eq!(raw[63], 0x80);
         assert!(raw[..31].iter().all(|&b| b == 0));
+        // Not DER: s = 0x80 without its leading zero (negative), r = 1 with a needless one.
+        for not_der in
+            [[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x80].as_slice(), &[0x30, 0x08, 0x02, 0x02, 0x00, 0x01, 0x02, 0x02, 0x00, 0x80]]
+        {
+            assert_eq!(ecdsa_der_to_raw(not_der), not_der.to_vec());
+        }
         // Raw input and garbage pass through unchanged.
         assert_eq!(ecdsa_der_to_raw(&[7u8; 64]), vec![7u8; 64]);
         assert_eq!(ecdsa_der_to_raw(&[0x30, 0x01]), vec![0x30, 0x01]);

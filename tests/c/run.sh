@@ -37,7 +37,9 @@ CFLAGS=(-std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -g -pthread)
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
 # What rustc's staticlib needs (`cargo rustc --lib --crate-type staticlib -- --print native-static-libs`).
 read -r -a NATIVE_LIBS <<<"${MEDSEAL_NATIVE_LIBS:--lpthread -ldl -lm -lrt -lutil -lgcc_s -lc}"
-VALGRIND=(valgrind -q --suppressions=tests/c/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect
+# --num-callers: the suppressions (tests/c/valgrind.supp) name the TLS step a report comes from,
+# 15 frames up from the system call.
+VALGRIND=(valgrind -q --suppressions=tests/c/valgrind.supp --num-callers=24 --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=1)
 
 TESTS=(test_abi test_canon test_keys test_jws test_seal test_threads test_signers test_ledger test_transport test_outbox test_smoke)

@@ -5,7 +5,8 @@
  * (`medseal hub init/enroll/serve`), announced by MEDSEAL_TEST_HUB_URL,
  * MEDSEAL_TEST_FACILITY_DIR and MEDSEAL_TEST_FACILITY: one call (medseal_outbox_deliver) and
  * the background deliverer; the hub's receipts read back from the outbox
- * (medseal_outbox_get_receipt) and verified again; a hub that is down (records stay queued, the
+ * (medseal_outbox_get_receipt) and verified again; the report's duplicate and dead-letter counts
+ * with values other than 0 (an outbox copy delivered again, records the hub refuses); a hub that is down (records stay queued, the
  * reason is given, no receipt);
  * a server certificate of another CA (MEDSEAL_TRANSPORT_TLS, "unknown CA").
  */
@@ -310,6 +311,72 @@ static void test_deliver_once(struct pilot *p) {
     medseal_transport_free(t);
 }
 
+/* The duplicate and dead-letter counts, by value: a copy of an outbox (medseal_outbox_backup)
+ * taken before delivery sends the same envelopes again, and the hub answers DUPLICATE with its
+ * original receipts (counted as delivered and as duplicates); records signed by a key the hub
+ * does not know for this facility are refused one by one and become dead letters, the others
+ * of the batch are delivered. */
+static void test_duplicates_and_dead_letters(struct pilot *p) {
+    medseal_transport *t = transport_for(p, p->url, NULL);
+    medseal_outbox *outbox = open_outbox(p, "dup");
+    enqueue(p, outbox, 3);
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s/%s-dup-copy.sqlite", getenv("MEDSEAL_TEST_OUTBOX_DIR") ? getenv("MEDSEAL_TEST_OUTBOX_DIR") : "/tmp",
+             p->run_id);
+    REQUIRE_OK(medseal_outbox_backup(outbox, u8(copy), strlen(copy)));
+    medseal_delivery_report *r = NULL;
+    REQUIRE_OK(medseal_outbox_deliver(outbox, t, &r));
+    CHECK(report_count(r, medseal_delivery_report_delivered) == 3);
+    CHECK(report_count(r, medseal_delivery_report_duplicates) == 0);
+    medseal_delivery_report_free(r);
+    medseal_outbox_free(outbox);
+
+    const medseal_recipient_key *recipients[1] = {p->hub_recipient};
+    medseal_outbox *again = NULL;
+    REQUIRE_OK(medseal_outbox_open(u8(copy), strlen(copy), u8(p->facility), strlen(p->facility), recipients, 1, &again));
+    REQUIRE_OK(medseal_outbox_deliver(again, t, &r));
+    CHECK(report_count(r, medseal_delivery_report_delivered) == 3);
+    CHECK(report_count(r, medseal_delivery_report_duplicates) == 3);
+    CHECK(report_count(r, medseal_delivery_report_dead_letters) == 0);
+    CHECK(report_count(r, medseal_delivery_report_retried) == 0);
+    check_report_error(r, MEDSEAL_OK, NULL);
+    medseal_delivery_report_free(r);
+    CHECK(delivered_in_outbox(again) == 3);
+    medseal_outbox_free(again);
+    unlink(copy);
+
+    /* Two records signed by a stranger's key between two good ones: 2 dead letters, 2 delivered. */
+    medseal_key *stranger_key = NULL;
+    REQUIRE_OK(medseal_key_generate(MEDSEAL_ALG_EDDSA, &stranger_key));
+    medseal_signer_builder *sb = NULL;
+    REQUIRE_OK(medseal_signer_builder_new(stranger_key, &sb));
+    medseal_signer *stranger = NULL;
+    REQUIRE_OK(medseal_signer_builder_build(sb, &stranger));
+    medseal_signer_builder_free(sb);
+    medseal_key_free(stranger_key);
+    outbox = open_outbox(p, "dead");
+    enqueue(p, outbox, 1);
+    medseal_signer *own = p->signer;
+    p->signer = stranger;
+    enqueue(p, outbox, 2);
+    p->signer = own;
+    enqueue(p, outbox, 1);
+    REQUIRE_OK(medseal_outbox_deliver(outbox, t, &r));
+    CHECK(report_count(r, medseal_delivery_report_delivered) == 2);
+    CHECK(report_count(r, medseal_delivery_report_duplicates) == 0);
+    CHECK(report_count(r, medseal_delivery_report_dead_letters) == 2);
+    CHECK(report_count(r, medseal_delivery_report_retried) == 0);
+    check_report_error(r, MEDSEAL_OK, NULL); /* a per-record refusal is not a transport error */
+    medseal_delivery_report_free(r);
+    uint64_t dead = 0;
+    CHECK_OK(medseal_outbox_dead_letter_count(outbox, &dead));
+    CHECK(dead == 2);
+    CHECK(delivered_in_outbox(outbox) == 2);
+    medseal_outbox_free(outbox);
+    medseal_signer_free(stranger);
+    medseal_transport_free(t);
+}
+
 static void test_deliverer(struct pilot *p) {
     medseal_transport *t = transport_for(p, p->url, NULL);
     medseal_outbox *outbox = open_outbox(p, "background");
@@ -465,6 +532,7 @@ int main(void) {
     medseal_transport_free(t);
 
     test_deliver_once(&p);
+    test_duplicates_and_dead_letters(&p);
     test_deliverer(&p);
     test_hub_down(&p);
     test_wrong_ca(&p);
