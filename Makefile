@@ -9,22 +9,26 @@
 CARGO ?= cargo
 JOBS ?= -j2
 
-.PHONY: all build deps test test-rust test-c test-python test-bindings demo headers bench bench-seal bench-submit fuzz lint clean \
-	bindings bench-python
+.PHONY: all build deps test test-rust test-c test-python test-bindings test-fuzz demo headers bench bench-seal bench-submit bench-wipe fuzz lint clean \
+	bindings bench-python bench-dotnet bench-php
 
 all: build
 
 build:
 	$(CARGO) build $(JOBS) --workspace
 
-test: deps test-rust test-c test-python test-bindings
+test: deps lint test-rust test-c test-python test-bindings test-fuzz
 
 # Installs (only when missing) the Debian packages the tests need, SoftHSM2 among them.
 deps:
 	bash scripts/install-deps.sh
 
+# Every Rust test binary of the workspace (unit, integration and doc tests of each crate), then a
+# check that each ran at least its committed floor of tests (tests/floors.txt; the checker's own
+# failure paths are tested first on canned cargo output).
 test-rust:
-	$(CARGO) test $(JOBS) --workspace
+	python3 scripts/test-floors.py --self-test
+	CARGO="$(CARGO)" JOBS="$(JOBS)" python3 scripts/test-floors.py
 
 test-c:
 	bash tests/c/run.sh
@@ -39,6 +43,9 @@ test-python: build
 # the venv build/venv-binding.
 test-bindings:
 	bash bindings/python/run-tests.sh
+	bash bindings/dotnet/run-tests.sh
+	bash bindings/php/run-tests.sh
+	bash bindings/java/run-tests.sh
 	bash tests/interop/run.sh
 
 demo: deps
@@ -50,7 +57,12 @@ headers:
 
 # Criterion benchmarks; each prints "RATIO ..." lines against a reference run in the same process.
 bench:
-	$(CARGO) bench $(JOBS) --bench canon --bench sign
+	$(CARGO) bench $(JOBS) --bench canon --bench sign --bench wipe
+
+# The cost of wiping secret buffers on free ("COST" lines: medseal's wipe and the zeroize crate,
+# each next to the same buffer freed without wiping, measured in the same run).
+bench-wipe:
+	$(CARGO) bench $(JOBS) --bench wipe
 
 # Every binding and interop driver (../shared/INTEROP.md), against the release library where
 # cargo puts it (${CARGO_TARGET_DIR:-target}/release): the C driver build/interop/interop-c (run
@@ -63,12 +75,29 @@ bindings:
 	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -pedantic -Iinclude examples/c/interop.c \
 		-L$(MEDSEAL_RELEASE_DIR) -lmedseal -Wl,-rpath,$(MEDSEAL_RELEASE_DIR) -o build/interop/interop-c
 	bash bindings/python/run-tests.sh --install-only
+	bash bindings/dotnet/build.sh
+	bash bindings/php/run-tests.sh --install-only
+	bash bindings/java/run-tests.sh --build-only
 
 # The Python binding vs rfc8785, joserfc and PyCA's hpke.Suite, in one Python process
 # ("RATIO name medseal/reference = X (goal >= G)" lines; benches/python_bench.py says what each measures).
 bench-python: bindings
 	bash tests/interop/run.sh --venv-only
 	build/venv-binding/bin/python benches/python_bench.py
+
+# The .NET binding's per-call overhead against the same work from C (sign a 1 KB record, open a
+# 1 KB envelope), on Mono and on the .NET Core 3.1 runtime ("RATIO ... (goal <= 1.1)" lines;
+# bindings/dotnet/bench/bench.sh says what each measures).
+bench-dotnet: bindings
+	bash bindings/dotnet/bench/bench.sh
+
+# The PHP binding: Signer::sign of a 1 KB record vs sodium_crypto_sign_detached(json_encode(...)),
+# and the per-call FFI overhead against the same signing from C ("RATIO ... (goal >= 0.8)" and
+# "OVERHEAD" lines; bindings/php/bench/bench.php says what each measures).
+bench-php: bindings
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Iinclude bindings/php/bench/sign_c.c \
+		-L$(MEDSEAL_RELEASE_DIR) -lmedseal -Wl,-rpath,$(MEDSEAL_RELEASE_DIR) -o build/php-bench-sign-c
+	MEDSEAL_LIB=$(MEDSEAL_RELEASE_DIR)/libmedseal.so php bindings/php/bench/bench.php build/php-bench-sign-c
 
 # Seal/open vs PyCA's hpke.Suite in one Python process (medseal through its C ABI).
 bench-seal:
@@ -90,9 +119,22 @@ bench-submit:
 fuzz:
 	bash fuzz/run.sh $(or $(FUZZ_SECONDS),60) $(or $(FUZZ_TARGET),envelope)
 
+# Formatting and clippy over every target of the workspace (benchmarks, examples and tests
+# included, so none of them rots uncompiled), then the same for the fuzz crate (a workspace of
+# its own). rustup's default profile has both tools; they are added when missing.
 lint:
+	$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(JOBS) --workspace --all-targets -- -D warnings
+	cd fuzz && $(CARGO) fmt -- --check && $(CARGO) clippy $(JOBS) --all-targets --no-default-features -- -D warnings
+
+# The fuzz crate's own tests (its seeds do what they say), then a smoke run of every libFuzzer
+# target for FUZZ_SMOKE_SECONDS (default 3) each, so that a target that no longer builds or
+# starts fails `make test`. Real fuzzing is `make fuzz`.
+test-fuzz:
+	cd fuzz && $(CARGO) test $(JOBS) --no-default-features
+	bash fuzz/run.sh $(or $(FUZZ_SMOKE_SECONDS),3) all
 
 clean:
 	$(CARGO) clean
