@@ -1,11 +1,12 @@
 # medseal: the two commands README.md promises, and a few helpers.
 #   make demo   canonicalize, sign, verify (keys and a trust list), seal and open a FHIR Patient
 #               through the CLI and the C examples
-#   make test   every test: Rust unit/integration/vector tests (SoftHSM2 tokens, generated PKIs),
-#               header drift, C ABI tests under ASAN+UBSAN and valgrind, the C examples, interop
-#               with PyCA and joserfc (Python venv), the Python binding (mypy, pytest, the wheel in a
-#               fresh venv) and the interop driver matrix (C x Python, PyCA, joserfc); `deps` first
-#               installs missing Debian packages
+#   make test   every test: lint (rustfmt, clippy on all targets, the fuzz crate too), Rust
+#               unit/integration/vector tests against their test-count floors (SoftHSM2 tokens,
+#               generated PKIs), header drift, C ABI tests under ASAN+UBSAN and valgrind, the C
+#               examples, interop with PyCA and joserfc (Python venv), the Python, .NET, PHP and Java
+#               bindings, the interop driver matrix (C, Python, Java, C#, PHP; PyCA, joserfc) and a
+#               fuzz smoke; `deps` first installs missing Debian packages
 CARGO ?= cargo
 JOBS ?= -j2
 
