@@ -18,7 +18,8 @@ const META_KEYS: [&str; 5] = ["record_id", "source", "sequence", "created", "con
 /// source=bv-cho-ray --meta sequence=42 > record.sealed.json`. The meta travels in clear and is
 /// authenticated: changing any of it makes the envelope fail to open. Keys of --meta:
 /// record_id (default: a random UUID), source (required), sequence (required, 1 to 2^53-1),
-/// created (default: now, RFC 3339 UTC), content_type (default: application/jose+json).
+/// created (default: now, RFC 3339 UTC), content_type (default: application/jose for a compact
+/// medseal JWS, else application/jose+json).
 /// See docs/SEALED_ENVELOPES.md for the format.
 #[derive(clap::Args)]
 pub struct Args {
@@ -63,7 +64,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if stdin_uses > 1 {
         usage_error("seal", "standard input can feed only one of the record and the keys");
     }
-    let meta = parse_meta(&args.meta)?;
+    let (mut meta, content_type_given) = parse_meta(&args.meta)?;
     let recipients = args.to.iter().map(|path| key::load_recipient(path).map(|k| k.to_public())).collect::<Result<Vec<_>, _>>()?;
     let recipients: Vec<&RecipientKey> = recipients.iter().collect();
     let path = args.file.as_deref();
@@ -73,6 +74,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
             ResultCode::MEDSEAL_SEAL_TOO_LARGE,
             format!("{} is larger than the limit of {MAX_ENVELOPE_BYTES} bytes", io::name(path)),
         )));
+    }
+    if !content_type_given && medseal::record::check_unverified(&plaintext).is_ok() {
+        // A signed medseal record: labelled by its form, as the outbox labels it.
+        meta.content_type = medseal::record::content_type_of(&plaintext).to_owned();
     }
     let aead = match args.aead {
         AeadArg::Aes256gcm => Aead::Aes256Gcm,
@@ -91,7 +96,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
 
 /// Builds the meta from `--meta KEY=VALUE` arguments. Unknown, repeated or malformed keys and
 /// missing required ones are usage errors; the values themselves are checked by the library.
-fn parse_meta(pairs: &[String]) -> Result<Meta, Failure> {
+/// Also says whether `content_type` was given (else the record's form decides it).
+fn parse_meta(pairs: &[String]) -> Result<(Meta, bool), Failure> {
     let mut values: [Option<&str>; 5] = [None; 5];
     for pair in pairs {
         let Some((name, value)) = pair.split_once('=') else {
@@ -125,7 +131,7 @@ fn parse_meta(pairs: &[String]) -> Result<Meta, Failure> {
     if let Some(content_type) = content_type {
         meta.content_type = content_type.to_owned();
     }
-    Ok(meta)
+    Ok((meta, content_type.is_some()))
 }
 
 /// A random record id: 16 bytes from the system generator, written as an RFC 9562 version 4

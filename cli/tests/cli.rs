@@ -603,10 +603,23 @@ fn seal_meta_defaults() {
     assert_eq!(&id[14..15], "4", "{id}");
     assert!("89ab".contains(&id[19..20]), "{id}");
     assert_ne!(member(&second, "record_id"), member(&first, "record_id"));
-    // Created now, as an RFC 3339 UTC time; content type a signed record.
+    // Created now, as an RFC 3339 UTC time.
     let created = member(&first, "created").trim_matches('"');
     assert!(created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T', "{created}");
+    // Bytes that are not a compact medseal JWS keep the documented default.
     assert_eq!(member(&first, "content_type"), "\"application/jose+json\"");
+    // A signed record is labelled by its form (as the outbox labels it) and opens verified.
+    let (signing, _) = generate(&dir, "ed25519", "signer");
+    let verifying = dir.write("signer.pub", ok(run(&["key", "public", &signing], None)));
+    for (form, content_type) in [(&[][..], "application/jose+json"), (&["--compact"][..], "application/jose")] {
+        let jws = ok(run(&[&["sign", "--key", &signing][..], form].concat(), Some(RECORD.as_bytes())));
+        let args = ["seal", "--to", &hub_pub, "--meta", "source=bv-cho-ray", "--meta", "sequence=2"];
+        let env = ok(run(&args, Some(jws.as_bytes())));
+        let label = ok(run(&["open", "--meta-only"], Some(env.as_bytes())));
+        assert_eq!(member(&label, "content_type"), format!("\"{content_type}\""), "{form:?}");
+        let opened = ok(run(&["open", "--key", &hub, "--verify-key", &verifying], Some(env.as_bytes())));
+        assert_eq!(opened, jws, "{form:?}: the signed record comes out as sealed");
+    }
     assert_eq!(member(&seal(&["--meta", "content_type=text/plain"]), "content_type"), "\"text/plain\"");
     // A value containing '=' keeps everything after the first one.
     assert_eq!(member(&seal(&["--meta", "record_id=a=b"]), "record_id"), "\"a=b\"");
