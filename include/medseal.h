@@ -87,7 +87,8 @@ enum medseal_result
   MEDSEAL_JSON_NOT_NFC = 106,
   // Nesting deeper than the limit.
   MEDSEAL_JSON_TOO_DEEP = 107,
-  // Input larger than the limit.
+  // A JSON document larger than the limit, or one whose JWS would exceed the signed-record
+  // limit (src/limits.rs).
   MEDSEAL_JSON_TOO_LARGE = 108,
   // A FHIR variant was asked for but the document is not a FHIR resource object.
   MEDSEAL_JSON_NOT_FHIR = 109,
@@ -310,7 +311,9 @@ enum medseal_canon_flag
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Exactly RFC 8785: lossy numbers accepted, no NFC check.
+  // Exactly RFC 8785: no NFC check, and numbers that only lose digits a double cannot hold
+  // (`1.50`, `1e2`) are accepted; an integer literal that a double would change is still
+  // refused (DESIGN 3.1).
   MEDSEAL_CANON_PLAIN = 1,
   // Accept numbers whose canonical text differs (`1.50` → `1.5`).
   MEDSEAL_CANON_ALLOW_LOSSY_NUMBERS = 2,

@@ -73,8 +73,9 @@ pub enum ResultCode {
     /// Nesting deeper than the limit.
     #[describe("the JSON nests deeper than the limit")]
     MEDSEAL_JSON_TOO_DEEP = 107,
-    /// Input larger than the limit.
-    #[describe("the JSON input is larger than the limit")]
+    /// A JSON document larger than the limit, or one whose JWS would exceed the signed-record
+    /// limit (src/limits.rs).
+    #[describe("the JSON document, or the JWS it would make, is larger than the limit")]
     MEDSEAL_JSON_TOO_LARGE = 108,
     /// A FHIR variant was asked for but the document is not a FHIR resource object.
     #[describe("a FHIR variant needs a FHIR resource object")]

@@ -59,7 +59,9 @@ pub enum medseal_jws_format {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum medseal_canon_flag {
-    /// Exactly RFC 8785: lossy numbers accepted, no NFC check.
+    /// Exactly RFC 8785: no NFC check, and numbers that only lose digits a double cannot hold
+    /// (`1.50`, `1e2`) are accepted; an integer literal that a double would change is still
+    /// refused (DESIGN 3.1).
     MEDSEAL_CANON_PLAIN = 1,
     /// Accept numbers whose canonical text differs (`1.50` → `1.5`).
     MEDSEAL_CANON_ALLOW_LOSSY_NUMBERS = 2,
