@@ -1185,3 +1185,58 @@ fn recipient_key_debug_never_shows_key_bytes() {
         }
     }
 }
+
+#[test]
+fn only_the_canonical_protobuf_encoding_is_an_envelope() {
+    // One record, one encoding, one digest: prost would read every variant below as the same
+    // message (or drop the extra bytes), so without this check plain text could ride along
+    // inside a ledgered envelope and one record could have many digests.
+    let (envelope, keys) = sealed(Aead::Aes256Gcm, 1);
+    let bytes = envelope.to_protobuf().unwrap();
+    let message = wire::SealedRecord::decode(bytes.as_slice()).unwrap();
+    let field = |number: u32, payload: &[u8]| {
+        let mut out = Vec::new();
+        prost::encoding::bytes::encode(number, &payload.to_vec(), &mut out);
+        out
+    };
+    let meta_bytes = message.meta.clone().unwrap().encode_to_vec();
+    let mut reordered = wire::SealedRecord { ct: Vec::new(), info: Vec::new(), ..message.clone() }.encode_to_vec();
+    reordered.extend(field(5, &message.info));
+    reordered.extend(field(4, &message.ct));
+    let mut long_length = wire::SealedRecord { ct: Vec::new(), info: Vec::new(), ..message.clone() }.encode_to_vec();
+    long_length.push(0x22); // field 4, length-delimited, with its length in one byte too many
+    let mut length = Vec::new();
+    prost::encoding::encode_varint(message.ct.len() as u64, &mut length);
+    *length.last_mut().unwrap() |= 0x80;
+    long_length.extend(length);
+    long_length.push(0);
+    long_length.extend(&message.ct);
+    long_length.extend(field(5, &message.info));
+    let unknown_in_meta = {
+        let mut meta = meta_bytes.clone();
+        meta.extend(field(15, b"patient name in clear"));
+        let mut out = field(1, &meta);
+        out.extend(&bytes[field(1, &meta_bytes).len()..]);
+        out
+    };
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        ("an unknown field", [bytes.clone(), field(9, b"plain text riding along")].concat()),
+        ("an unknown varint field", [bytes.clone(), vec![0x48, 0x01]].concat()),
+        ("info twice", [bytes.clone(), field(5, &message.info)].concat()),
+        ("ct twice", [field(4, b"decoy"), bytes.clone()].concat()),
+        ("meta twice (merged by protobuf)", [field(1, &meta_bytes), bytes.clone()].concat()),
+        ("fields out of order", reordered),
+        ("a non-minimal length", long_length),
+        ("an empty info written out", [bytes.clone(), field(5, b"")].concat()),
+        ("an unknown field inside meta", unknown_in_meta),
+    ];
+    assert_eq!(Envelope::decode(&bytes).unwrap().to_protobuf().unwrap(), bytes, "the canonical form is accepted");
+    let mut out = vec![0u8; bytes.len()];
+    for (what, variant) in variants {
+        assert_ne!(variant, bytes, "{what}");
+        assert_eq!(code(Envelope::decode(&variant)), MEDSEAL_SEAL_MALFORMED, "{what}");
+        assert_eq!(code(Envelope::from_protobuf(&variant)), MEDSEAL_SEAL_MALFORMED, "{what}");
+        // The in-place path (the C ABI's open_into) refuses it too, before any cryptography.
+        assert_eq!(code(Envelope::open_encoded_into(&variant, &keys[0], &mut out)), MEDSEAL_SEAL_MALFORMED, "{what}");
+    }
+}

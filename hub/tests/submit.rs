@@ -317,3 +317,21 @@ fn a_large_batch_keeps_its_order() {
     }
     assert_eq!(pilot.tree_head().0.tree_size, index);
 }
+
+#[test]
+fn an_envelope_not_in_canonical_protobuf_is_malformed() {
+    // Issue 10, point 7: a record has exactly one encoding, so one digest. The same envelope
+    // with plain text riding along in an unknown field (digest recomputed to match) is refused.
+    let pilot = Pilot::new();
+    let url = pilot.url("/v1/records");
+    let record = pilot.a.record("canonical-1", 1);
+    let mut padded = record.envelope.clone();
+    prost::encoding::bytes::encode(9, &b"Tran Thi B, HIV positive".to_vec(), &mut padded);
+    let results = pilot.a.submit(&url, &[submitted("canonical-1", padded)]);
+    assert_rejected(&results[0], "MALFORMED");
+    assert!(results[0].reason.contains("canonical protobuf"), "{}", results[0].reason);
+    assert!(!results[0].reason.contains("Tran Thi"), "{}", results[0].reason);
+    // The canonical envelope itself is accepted, and is the only ledger entry.
+    assert_eq!(status(&pilot.a.submit(&url, &[record])[0]), RecordStatus::Accepted);
+    assert_eq!(pilot.tree_head().0.tree_size, 1);
+}

@@ -257,6 +257,7 @@ impl Envelope {
             }
         }
         let message: wire::SealedRecord = prost::Message::decode(head.as_slice()).map_err(|_| not_protobuf())?;
+        check_canonical_protobuf(bytes, &message, ct)?;
         let (Some(meta), Some(suite)) = (message.meta, message.suite) else { return Err(not_protobuf()) };
         let meta = Meta::from(meta);
         let recipients: Vec<Recipient> = message.recipients.into_iter().map(Recipient::from).collect();
@@ -336,6 +337,7 @@ impl Envelope {
         check_recipient_count(bytes)?;
         let message: wire::SealedRecord = prost::Message::decode(bytes)
             .map_err(|e| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the bytes are not a protobuf medseal.v1.SealedRecord: {e}"))?;
+        check_canonical_protobuf(bytes, &message, &message.ct)?;
         let meta = message.meta.ok_or_else(|| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the SealedRecord has no meta"))?;
         let suite = message.suite.ok_or_else(|| err!(MEDSEAL_SEAL_NOT_PROTOBUF, "the SealedRecord has no suite"))?;
         let meta = Meta::from(meta);
@@ -615,6 +617,51 @@ struct Field<'a> {
 
 /// Reads the field at the start of `rest` and advances past it; `None` when the bytes are
 /// not a well-formed field (the wire types proto3 uses: varint, 64-bit, bytes, 32-bit).
+/// Refuses a SealedRecord that is not in canonical protobuf encoding, so that a record has
+/// exactly one encoding and one digest (no unknown fields to carry text along, no field given
+/// twice, fields in number order, minimal lengths, no default values written): `bytes` must be
+/// what prost writes for `message`, whose ciphertext is `ct` (compared where it lies, without
+/// copying it).
+fn check_canonical_protobuf(bytes: &[u8], message: &wire::SealedRecord, ct: &[u8]) -> Result<()> {
+    use prost::Message;
+    // Fields 1-3 (meta, suite, recipients) as prost writes them, then ct (4), then info (5).
+    let head = wire::SealedRecord {
+        meta: message.meta.clone(),
+        suite: message.suite.clone(),
+        recipients: message.recipients.clone(),
+        ct: Vec::new(),
+        info: Vec::new(),
+    }
+    .encode_to_vec();
+    let mut framing = Vec::with_capacity(16);
+    if !ct.is_empty() {
+        prost::encoding::encode_key(4, prost::encoding::WireType::LengthDelimited, &mut framing);
+        prost::encoding::encode_varint(ct.len() as u64, &mut framing);
+    }
+    let mut info = Vec::with_capacity(message.info.len() + 8);
+    prost::encoding::bytes::encode(5, &message.info, &mut info);
+    if message.info.is_empty() {
+        info.clear();
+    }
+    let canonical = bytes.len() == head.len() + framing.len() + ct.len() + info.len() && {
+        let (got_head, rest) = bytes.split_at(head.len());
+        let (got_framing, rest) = rest.split_at(framing.len());
+        let (got_ct, got_info) = rest.split_at(ct.len());
+        got_head == head.as_slice()
+            && got_framing == framing.as_slice()
+            && (std::ptr::eq(got_ct.as_ptr(), ct.as_ptr()) || got_ct == ct)
+            && got_info == info.as_slice()
+    };
+    if canonical {
+        Ok(())
+    } else {
+        Err(err!(
+            MEDSEAL_SEAL_MALFORMED,
+            "the SealedRecord is not in canonical protobuf encoding (an unknown or repeated field, fields out of order, a non-minimal length or a default value written); a record has exactly one encoding"
+        ))
+    }
+}
+
 fn next_field<'a>(rest: &mut &'a [u8]) -> Option<Field<'a>> {
     let start: &'a [u8] = rest;
     let mut cursor = start;
