@@ -627,7 +627,7 @@ fn check_canonical_protobuf(bytes: &[u8], message: &wire::SealedRecord, ct: &[u8
     // Fields 1-3 (meta, suite, recipients) as prost writes them, then ct (4), then info (5).
     let head = wire::SealedRecord {
         meta: message.meta.clone(),
-        suite: message.suite.clone(),
+        suite: message.suite,
         recipients: message.recipients.clone(),
         ct: Vec::new(),
         info: Vec::new(),
