@@ -124,6 +124,10 @@ enum medseal_result
   MEDSEAL_JWS_NO_KEYS = 308,
   // The JWS is detached but no payload was given (or the reverse).
   MEDSEAL_JWS_PAYLOAD_MISSING = 309,
+  // A signed record whose payload is not canonical JSON (invalid UTF-8, not I-JSON, a
+  // duplicate key, or not byte-equal to its own RFC 8785 canonicalization): parsers could
+  // read it differently, so it is not a medseal record however valid its signature.
+  MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL = 310,
   // The envelope's JSON mapping is not valid (missing or unknown member, wrong type).
   MEDSEAL_SEAL_MALFORMED = 400,
   // The bytes are neither the JSON mapping nor a protobuf `medseal.v1.SealedRecord`.

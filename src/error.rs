@@ -130,6 +130,11 @@ pub enum ResultCode {
     /// The JWS is detached but no payload was given (or the reverse).
     #[describe("the detached payload is missing or was given twice")]
     MEDSEAL_JWS_PAYLOAD_MISSING = 309,
+    /// A signed record whose payload is not canonical JSON (invalid UTF-8, not I-JSON, a
+    /// duplicate key, or not byte-equal to its own RFC 8785 canonicalization): parsers could
+    /// read it differently, so it is not a medseal record however valid its signature.
+    #[describe("the signed record's payload is not canonical JSON")]
+    MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL = 310,
 
     /// The envelope's JSON mapping is not valid (missing or unknown member, wrong type).
     #[describe("the sealed envelope's JSON is not valid")]
@@ -364,7 +369,7 @@ mod tests {
             assert!(seen.insert(text), "{} shares its description", code.name());
             assert!(!text.ends_with('.') && text.chars().next().is_some_and(char::is_lowercase), "{}: {text:?}", code.name());
         }
-        assert_eq!(ResultCode::ALL.len(), 82);
+        assert_eq!(ResultCode::ALL.len(), 83);
         assert_eq!(ResultCode::ALL.first(), Some(&ResultCode::MEDSEAL_OK));
         assert_eq!(ResultCode::MEDSEAL_SEAL_META_INVALID.describe(), "a routing metadata field is missing or invalid");
         assert_eq!(ResultCode::from_i32(902), Some(ResultCode::MEDSEAL_LEDGER_RECEIPT_INVALID));

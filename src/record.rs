@@ -106,8 +106,27 @@ pub fn check_id(what: &str, text: &str, code: ResultCode) -> Result<()> {
 /// Checks that a verified JWS is a medseal record: `typ` [`RECORD_TYP`] and a `sigT`. Else
 /// `MEDSEAL_JWS_HEADER`: another JWS from a trusted key (a receipt, a trust list) is not a
 /// record, even with a valid signature.
+/// Its payload must also be canonical JSON ([`check_canonical_payload`]).
 pub fn check_verified(verified: &Verified) -> Result<()> {
-    check_record_header(verified.typ.as_deref(), verified.signing_time.is_some())
+    check_record_header(verified.typ.as_deref(), verified.signing_time.is_some())?;
+    check_canonical_payload(&verified.payload)
+}
+
+/// Checks that a record's payload is canonical JSON: valid UTF-8, I-JSON (no duplicate keys,
+/// no integer a double would change), byte-equal to its own RFC 8785 canonicalization. What
+/// medseal signs always is; anything else could be read differently by different parsers
+/// (`{"a":1,"a":2}`), so it is `MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL` however valid its signature.
+pub fn check_canonical_payload(payload: &[u8]) -> Result<()> {
+    let options = crate::canon::CanonOptions { allow_unsafe_integers: false, ..crate::canon::CanonOptions::plain() };
+    // The canonical copy holds the record: wiped when dropped, like every record buffer.
+    match crate::canon::canonicalize(payload, &options).map(Zeroizing::new) {
+        Ok(canonical) if canonical.as_slice() == payload => Ok(()),
+        Ok(_) => Err(err!(
+            MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL,
+            "the record's payload is JSON but not in its RFC 8785 canonical form (member order, spacing, escapes or number form differ)"
+        )),
+        Err(e) => Err(err!(MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL, "the record's payload is not canonical JSON: {}", e.message())),
+    }
 }
 
 /// Checks, WITHOUT verifying the signature, that `jws` has the form of a signed record: a JWS
@@ -194,6 +213,24 @@ pub fn open_verified(envelope: &Envelope, key: &RecipientKey, verifier: &Verifie
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_canonical_json_is_a_record_payload() {
+        assert!(check_canonical_payload(br#"{"a":1,"b":[true,null,"x"]}"#).is_ok());
+        for payload in [
+            &br#"{"a":1,"a":2}"#[..],
+            b"{\"a\":\"\xff\"}",
+            br#"{"b":1,"a":2}"#,
+            br#"{"a": 1}"#,
+            br#"{"a":1.50}"#,
+            br#"{"a":9007199254740993}"#,
+            b"not json",
+            b"",
+        ] {
+            let error = check_canonical_payload(payload).unwrap_err();
+            assert_eq!(error.code(), ResultCode::MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL, "{:?}", String::from_utf8_lossy(payload));
+        }
+    }
 
     #[test]
     fn content_types_follow_the_serialization() {

@@ -335,3 +335,34 @@ fn an_envelope_not_in_canonical_protobuf_is_malformed() {
     assert_eq!(status(&pilot.a.submit(&url, &[record])[0]), RecordStatus::Accepted);
     assert_eq!(pilot.tree_head().0.tree_size, 1);
 }
+
+#[test]
+fn a_record_whose_payload_is_not_canonical_json_is_malformed() {
+    // Issue 10, point 4: a valid signature over a payload that parsers read differently
+    // (`valueQuantity` twice: 5.5 for one parser, 55 for another) is not a medseal record.
+    let pilot = Pilot::new();
+    let url = pilot.url("/v1/records");
+    let payloads: [&[u8]; 5] = [
+        br#"{"resourceType":"Observation","valueQuantity":{"value":5.5},"valueQuantity":{"value":55}}"#,
+        b"{\"resourceType\":\"Observation\",\"note\":\"\xff\"}",
+        br#"{"status":"final","resourceType":"Observation"}"#,
+        br#"{"resourceType": "Observation"}"#,
+        br#"{"resourceType":"Observation","value":1.50}"#,
+    ];
+    let mut batch = Vec::new();
+    for (i, payload) in payloads.iter().enumerate() {
+        let id = format!("not-canonical-{i}");
+        let jws = pilot.a.signer.sign_payload(payload, medseal::Serialization::Flattened).unwrap();
+        let meta = Meta::new(id.as_str(), "hospital-a", i as u64 + 1);
+        let envelope = medseal::Envelope::seal(jws.as_bytes(), meta, &[&pilot.a.hub_recipient], medseal::Aead::Aes256Gcm).unwrap();
+        batch.push(submitted(&id, envelope.to_protobuf().unwrap()));
+    }
+    batch.push(pilot.a.record("canonical-ok", 10));
+    let results = pilot.a.submit(&url, &batch);
+    for result in &results[..payloads.len()] {
+        assert_rejected(result, "MALFORMED");
+        assert!(result.reason.contains("not canonical JSON") || result.reason.contains("canonical form"), "{}", result.reason);
+    }
+    assert_eq!(status(&results[payloads.len()]), RecordStatus::Accepted);
+    assert_eq!(pilot.tree_head().0.tree_size, 1);
+}
