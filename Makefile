@@ -131,11 +131,12 @@ lint:
 	cd fuzz && $(CARGO) fmt -- --check && $(CARGO) clippy $(JOBS) --all-targets --no-default-features -- -D warnings
 
 # The fuzz crate's own tests (its seeds do what they say), then a smoke run of every libFuzzer
-# target for FUZZ_SMOKE_SECONDS (default 3) each, so that a target that no longer builds or
-# starts fails `make test`. Real fuzzing is `make fuzz`.
+# target: FUZZ_SMOKE_RUNS (default 5000) mutations each from a fixed seed, repeatable, so that a
+# target that no longer builds or starts fails `make test` (and a failure is not luck). Real
+# fuzzing, with random seeds for a time, is `make fuzz`.
 test-fuzz:
 	cd fuzz && $(CARGO) test $(JOBS) --no-default-features
-	bash fuzz/run.sh $(or $(FUZZ_SMOKE_SECONDS),3) all
+	FUZZ_RUNS=$(or $(FUZZ_SMOKE_RUNS),5000) bash fuzz/run.sh 3 all
 
 clean:
 	$(CARGO) clean

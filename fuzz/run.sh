@@ -125,6 +125,15 @@ case "$mode" in
         ;;
 esac
 
+# FUZZ_RUNS=N (libFuzzer only): N mutations from a fixed seed (-seed=1) instead of SECONDS, so
+# that a run is repeatable: `make test`'s smoke uses it, and a fresh checkout's corpus is the
+# generated seeds, so CI sees the same inputs every time (a failure is a change, not luck).
+if [ -n "${FUZZ_RUNS:-}" ]; then
+    case "$FUZZ_RUNS" in '' | *[!0-9]*) echo "FUZZ_RUNS is a number of runs" >&2; exit 2 ;; esac
+    budget=(-runs="$FUZZ_RUNS" -seed=1)
+else
+    budget=(-max_total_time="$duration")
+fi
 mkdir -p target/fuzz-logs
 overall=0
 summary=()
@@ -137,7 +146,7 @@ for target in $targets; do
     start=$(date +%s)
     status=0
     if [ -n "$bindir" ]; then
-        "$bindir/$target" "$corpus" -max_total_time="$duration" -dict="$target.dict" -max_len="$(max_len "$target")" \
+        "$bindir/$target" "$corpus" "${budget[@]}" -dict="$target.dict" -max_len="$(max_len "$target")" \
             -timeout=20 -rss_limit_mb=4096 -artifact_prefix="$artifacts/" -print_final_stats=1 2>&1 | tee "$log" ||
             status=$?
         execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"

@@ -936,3 +936,23 @@ fn receipts_checked_for_a_known_record_bind_its_facility_record_id_and_digest() 
         assert!(err.message().contains(field), "{field}: {err}");
     }
 }
+
+#[test]
+fn a_proof_whose_tree_head_is_not_a_compact_jws_is_refused_when_read() {
+    // Found by the ledger fuzz target (make test's fuzz smoke): a tree head holding U+0374,
+    // which NFC rewrites, was read, and its JSON mapping was then not canonical.
+    let good = br#"{"audit_path":[],"leaf_index":0,"tree_head":"eyJh.eyJy.WEr1","tree_size":1}"#;
+    assert!(medseal::ledger::decode_inclusion_proof(good).is_ok());
+    let bad = "{\"audit_path\":[],\"leaf_index\":0,\"tree_head\":\"eyJh.eyJ\u{0374}y.WEr1\",\"tree_size\":1}";
+    let proto_bad = medseal::ledger::inclusion_proof_to_protobuf(&InclusionProof {
+        leaf_index: 0,
+        tree_size: 1,
+        audit_path: Vec::new(),
+        tree_head: "eyJh eyJy".to_owned(),
+    });
+    for bytes in [bad.as_bytes(), proto_bad.as_slice()] {
+        let error = medseal::ledger::decode_inclusion_proof(bytes).unwrap_err();
+        assert_eq!(error.code(), medseal::ResultCode::MEDSEAL_LEDGER_PROOF_INVALID);
+        assert!(error.message().contains("compact JWS"), "{}", error.message());
+    }
+}

@@ -165,13 +165,27 @@ fn is_json(bytes: &[u8]) -> bool {
 /// Reads an inclusion proof as protobuf or its JSON mapping.
 pub fn decode_inclusion_proof(bytes: &[u8]) -> Result<InclusionProof> {
     if is_json(bytes) {
-        return inclusion_proof_from_json(bytes);
+        let proof = inclusion_proof_from_json(bytes)?;
+        check_tree_head_text(&proof.tree_head)?;
+        return Ok(proof);
     }
     check_protobuf_size(bytes, "the inclusion proof")?;
     let proof = InclusionProof::decode(bytes)
         .map_err(|e| err!(MEDSEAL_LEDGER_PROOF_INVALID, "the inclusion proof is neither JSON nor a protobuf InclusionProof: {e}"))?;
     check_numbers(&[proof.leaf_index, proof.tree_size], "the inclusion proof")?;
+    check_tree_head_text(&proof.tree_head)?;
     Ok(proof)
+}
+
+/// A proof's tree head is a compact JWS (or absent): base64url and dots only, so that any
+/// other text is refused when the proof is read, not when its signature is checked, and the
+/// proof's JSON mapping is always plain ASCII (found by the `ledger` fuzz target: a tree head
+/// holding U+0374, which NFC rewrites).
+fn check_tree_head_text(tree_head: &str) -> Result<()> {
+    if tree_head.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
+        return Ok(());
+    }
+    Err(err!(MEDSEAL_LEDGER_PROOF_INVALID, "the inclusion proof's tree_head is not a compact JWS (only base64url and dots)"))
 }
 
 /// Reads a consistency proof as protobuf or its JSON mapping.
