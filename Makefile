@@ -11,7 +11,7 @@ CARGO ?= cargo
 JOBS ?= -j2
 
 .PHONY: all build deps test test-rust test-c test-python test-bindings test-fuzz demo headers bench bench-seal bench-submit bench-wipe fuzz lint clean \
-	bindings bench-python bench-dotnet bench-php
+	bindings bench-python bench-dotnet bench-php bench-java
 
 all: build
 
@@ -99,6 +99,12 @@ bench-php: bindings
 	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Iinclude bindings/php/bench/sign_c.c \
 		-L$(MEDSEAL_RELEASE_DIR) -lmedseal -Wl,-rpath,$(MEDSEAL_RELEASE_DIR) -o build/php-bench-sign-c
 	MEDSEAL_LIB=$(MEDSEAL_RELEASE_DIR)/libmedseal.so php bindings/php/bench/bench.php build/php-bench-sign-c
+
+# The Java binding, one JVM: Signer.sign of a 1 KB record vs Nimbus JOSE+JWT over an RFC 8785
+# library (EdDSA, ES256; "RATIO ... (goal >= 1.5)"), and its per-call cost against the same signing
+# from C ("RATIO binding-overhead-sign-*"); bindings/java/bench/SignBench.java says what each measures.
+bench-java: bindings
+	bash bindings/java/bench/bench.sh
 
 # Seal/open vs PyCA's hpke.Suite in one Python process (medseal through its C ABI).
 bench-seal:
