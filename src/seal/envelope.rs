@@ -639,9 +639,8 @@ fn check_canonical_protobuf(bytes: &[u8], message: &wire::SealedRecord, ct: &[u8
         prost::encoding::encode_varint(ct.len() as u64, &mut framing);
     }
     let mut info = Vec::with_capacity(message.info.len() + 8);
-    prost::encoding::bytes::encode(5, &message.info, &mut info);
-    if message.info.is_empty() {
-        info.clear();
+    if !message.info.is_empty() {
+        prost::encoding::bytes::encode(5, &message.info, &mut info);
     }
     let canonical = bytes.len() == head.len() + framing.len() + ct.len() + info.len() && {
         let (got_head, rest) = bytes.split_at(head.len());
