@@ -47,6 +47,9 @@ pub enum Code {
     DigestMismatch,
     /// The record id was accepted before with another digest.
     IdReused,
+    /// The facility's sequence number is already held by another of its records (two outboxes
+    /// numbering from the same start, or a restored backup): the ledger never holds a repeat.
+    SequenceReused,
     /// The hub's key is not among the envelope's recipients.
     NotForHub,
     /// The envelope did not open with the hub's key (altered, or not HPKE to this key).
@@ -61,10 +64,11 @@ pub enum Code {
 
 impl Code {
     /// Every code.
-    pub const ALL: [Code; 8] = [
+    pub const ALL: [Code; 9] = [
         Code::SourceMismatch,
         Code::DigestMismatch,
         Code::IdReused,
+        Code::SequenceReused,
         Code::NotForHub,
         Code::DecryptFailed,
         Code::SignatureInvalid,
@@ -78,6 +82,7 @@ impl Code {
             Code::SourceMismatch => "SOURCE_MISMATCH",
             Code::DigestMismatch => "DIGEST_MISMATCH",
             Code::IdReused => "ID_REUSED",
+            Code::SequenceReused => "SEQUENCE_REUSED",
             Code::NotForHub => "NOT_FOR_HUB",
             Code::DecryptFailed => "DECRYPT_FAILED",
             Code::SignatureInvalid => "SIGNATURE_INVALID",
@@ -387,6 +392,7 @@ impl Hub {
         let tx = state.conn.transaction()?;
         let mut accepts: Vec<Accept<'_>> = Vec::new();
         let mut in_batch: HashMap<String, usize> = HashMap::new();
+        let mut sequences_in_batch: HashSet<(String, u64)> = HashSet::new();
         let mut pending = Vec::with_capacity(records.len());
         for (record, checked) in records.iter().zip(checked) {
             let (meta, digest, late) = match checked {
@@ -408,6 +414,11 @@ impl Hub {
                 pending.push(Pending::Done(Outcome::Rejected { code, reason }));
                 continue;
             }
+            let place = (meta.source.clone(), meta.sequence);
+            if sequences_in_batch.contains(&place) || store::sequence_taken(&tx, &meta.source, meta.sequence)? {
+                pending.push(Pending::Done(sequence_reused(&meta)));
+                continue;
+            }
             let entry =
                 LedgerEntry { record_id: meta.record_id.clone(), source: meta.source.clone(), sequence: meta.sequence, digest, received };
             if let Err(e) = entry.validate() {
@@ -418,6 +429,7 @@ impl Hub {
             let leaf = leaf_hash(&entry_json);
             let index = state.tree.push(leaf);
             in_batch.insert(meta.record_id.clone(), accepts.len());
+            sequences_in_batch.insert(place);
             pending.push(Pending::Accepted(accepts.len()));
             accepts.push(Accept { meta, digest, envelope: &record.envelope, index, entry_json, leaf, receipt: String::new() });
         }
@@ -632,6 +644,16 @@ fn signer(path: &Path, options: SignOptions) -> Result<Signer> {
 
 fn id_reused() -> Outcome {
     Outcome::Rejected { code: Code::IdReused, reason: "this record id was accepted before with another digest".to_owned() }
+}
+
+fn sequence_reused(meta: &Meta) -> Outcome {
+    Outcome::Rejected {
+        code: Code::SequenceReused,
+        reason: format!(
+            "sequence {} of this facility is already held by another record: each outbox of a facility needs its own range of sequence numbers",
+            meta.sequence
+        ),
+    }
 }
 
 fn path(tree: &MerkleTree, index: u64, size: u64) -> Result<Vec<Vec<u8>>> {

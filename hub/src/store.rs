@@ -73,7 +73,31 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
         0 => return Err(Error::new(format!("{} is not a hub database (run `medseal hub init`)", path.display()))),
         other => return Err(Error::new(format!("{} has schema version {other}; this hub reads {SCHEMA_VERSION}", path.display()))),
     }
+    unique_sequences(&conn, path);
     Ok(conn)
+}
+
+/// Makes SQLite refuse a repeated (source, sequence) too, behind the hub's own check. A database
+/// written before the hub refused repeats may already hold one: then the hub still starts (its
+/// check keeps new repeats out) and says which facility to look at with `medseal hub audit`.
+fn unique_sequences(conn: &Connection, path: &Path) {
+    const INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS records_unique_sequence ON records(source, sequence)";
+    if let Err(error) = conn.execute_batch(INDEX) {
+        let repeat: Option<(String, i64)> = conn
+            .query_row("SELECT source, sequence FROM records GROUP BY source, sequence HAVING COUNT(*) > 1 LIMIT 1", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+            .unwrap_or(None);
+        match repeat {
+            Some((source, sequence)) => eprintln!(
+                "medseal-hub: warning: {} holds sequence {sequence} of {} more than once (accepted before repeats were refused); `medseal hub audit` lists every repeat",
+                path.display(),
+                medseal::untrusted::shown(&source)
+            ),
+            None => eprintln!("medseal-hub: warning: cannot add the unique (source, sequence) index to {}: {error}", path.display()),
+        }
+    }
 }
 
 /// All leaf hashes in ledger order, checked to be 0, 1, 2, … without gaps.
@@ -113,6 +137,14 @@ pub fn find_record(conn: &Connection, record_id: &str) -> Result<Option<StoredRe
             })
         })
         .optional()?)
+}
+
+/// Whether a record of `source` already holds `sequence`.
+pub fn sequence_taken(conn: &Connection, source: &str, sequence: u64) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM records WHERE source = ?1 AND sequence = ?2 LIMIT 1", params![source, sequence as i64], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// What is stored of one accepted record.
