@@ -333,13 +333,8 @@ struct Facility {
 
 impl Facility {
     fn enroll(hub_dir: &Path, id: &str, out: PathBuf) -> Facility {
-        medseal_hub::enroll(&medseal_hub::EnrollOptions {
-            hub_dir: hub_dir.to_owned(),
-            facility: id.to_owned(),
-            out: out.clone(),
-            force: false,
-        })
-        .unwrap();
+        // The hospital makes its keys; the hub enrols the public parts.
+        medseal_hub::pki::enroll_local(hub_dir, id, &out).unwrap();
         let key = Key::import(&std::fs::read(out.join("signing.key")).unwrap(), None).unwrap();
         let signer = Signer::new(Arc::new(key), SignOptions::default()).unwrap();
         let recipient = RecipientKey::import(&std::fs::read(out.join("hub-recipient.pub")).unwrap()).unwrap();

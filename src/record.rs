@@ -147,6 +147,13 @@ pub fn check_unverified(jws: &[u8]) -> Result<()> {
     check_record_header(inspected.header.typ.as_deref(), inspected.header.sig_time.is_some())
 }
 
+/// The `kid` a JWS's protected header names, read WITHOUT verifying: only to name who a
+/// refused record claims to be from (a hub says "signed by another facility's key" with it),
+/// never to trust anything.
+pub fn claimed_kid(jws: &[u8]) -> Option<String> {
+    crate::jws::inspect(jws).ok()?.header.kid
+}
+
 /// The header rule of a record, verified or not: `typ` [`RECORD_TYP`] and a `sigT`.
 fn check_record_header(typ: Option<&str>, has_sig_time: bool) -> Result<()> {
     if typ == Some(RECORD_TYP) && has_sig_time {

@@ -60,13 +60,7 @@ impl Pilot {
         init.listen = "127.0.0.1:0".parse().unwrap();
         medseal_hub::init(&init).unwrap();
         let facility_dir = tmp.path().join("facility");
-        medseal_hub::enroll(&medseal_hub::EnrollOptions {
-            hub_dir: hub_dir.clone(),
-            facility: FACILITY.to_owned(),
-            out: facility_dir.clone(),
-            force: false,
-        })
-        .unwrap();
+        medseal_hub::pki::enroll_local(&hub_dir, FACILITY, &facility_dir).unwrap();
         let key = Key::import(&std::fs::read(facility_dir.join("signing.key")).unwrap(), None).unwrap();
         let signer = Signer::new(Arc::new(key), SignOptions::default()).unwrap();
         Pilot { tmp, hub_dir, facility_dir, signer }

@@ -165,3 +165,26 @@ fn a_signed_list_from_the_health_department_drives_verification() {
     let v = both.verify(sign_at(&extra, JUL_2025, None).as_bytes(), DetachedPayload::None).unwrap();
     assert_eq!(v.trusted_by, TrustedBy::Key);
 }
+
+#[test]
+fn a_list_restricted_to_one_facility_judges_only_its_records() {
+    // What a hub gives each source: its own entries only (issue 10, point 12).
+    let a = Key::generate(Algorithm::EdDSA).unwrap();
+    let b = Key::generate(Algorithm::EdDSA).unwrap();
+    let window = (JAN_2025, JAN_2030);
+    let list = TrustList::new(
+        "Department of Health",
+        1,
+        JAN_2025,
+        JAN_2030,
+        vec![entry("cho-ray", &a, None, Role::RecordSigning, window), entry("binh-dan", &b, None, Role::RecordSigning, window)],
+    )
+    .unwrap();
+    let cho_ray = list.restricted_to("cho-ray");
+    assert_eq!((cho_ray.sequence, cho_ray.expires, cho_ray.entries().len()), (1, JAN_2030, 1));
+    let verifier = verifier(cho_ray);
+    assert!(verifier.verify(sign_at(&a, JUL_2025, None).as_bytes(), DetachedPayload::None).is_ok());
+    let error = verifier.verify(sign_at(&b, JUL_2025, None).as_bytes(), DetachedPayload::None).unwrap_err();
+    assert_eq!(error.code(), ResultCode::MEDSEAL_TRUST_UNKNOWN_SIGNER);
+    assert!(list.restricted_to("nobody").entries().is_empty());
+}

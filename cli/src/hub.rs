@@ -18,6 +18,7 @@ use crate::Failure;
 pub enum Command {
     Init(InitArgs),
     Enroll(EnrollArgs),
+    Revoke(RevokeArgs),
     Serve(ServeArgs),
     Audit(AuditArgs),
 }
@@ -58,31 +59,73 @@ enum KeyAlg {
     Es256,
 }
 
-/// Enrol a facility: its client certificate and signing key, and the hub's public keys.
+/// Enrol a facility (or an auditor) from its public parts only.
 ///
-/// Issues the client certificate (CN = facility id, clientAuth, 2 years) and a record-signing
-/// key (Ed25519), registers the key with the hub, and writes into FACILITY_DIR what the
-/// facility needs.
-///
-/// Files: client.pem, client.key, signing.key, signing.pub, hub-ca.pem (the CA to pin),
+/// The hospital makes its own keys first (`medseal facility init`, or openssl, or a token) and
+/// hands over only its public record-signing key(s) and a PKCS#10 request for its TLS client
+/// certificate. The hub checks the request (its signature; CN = the facility id; a key that is
+/// not a signing key), issues the client certificate (clientAuth, 2 years), registers the
+/// signing keys, and writes into FACILITY_DIR: client.pem, hub-ca.pem (the CA to pin),
 /// hub-recipient.pub (seal to it), receipt.pub, tree-head.pub (check receipts with them) and
-/// facility.json ({facility, hub_url}). Keys are written owner-only (0600). A running hub picks
-/// the new facility up at its next batch.
+/// facility.json ({facility, hub_url}). The hub never makes or sees a hospital's private key.
+/// A running hub picks the facility up at its next batch.
 #[derive(clap::Args)]
 pub struct EnrollArgs {
     /// The hub directory.
     #[arg(long, value_name = "HUB_DIR")]
     dir: PathBuf,
-    /// The facility id: the certificate's CN and every record's source.
+    /// The facility id: the certificate's CN and every record's source (or the auditor's name).
     #[arg(long, value_name = "ID")]
     facility: String,
-    /// Where to write the facility's files.
+    /// A public record-signing key of the facility (PEM, DER or JWK); repeat for several (a
+    /// rollover). Never a private key.
+    #[arg(long = "signing-key", value_name = "PUBLIC_KEY")]
+    signing_keys: Vec<PathBuf>,
+    /// The facility's PKCS#10 certificate request for its TLS client key (PEM or DER).
+    #[arg(long, value_name = "CLIENT_CSR")]
+    csr: PathBuf,
+    /// Where to write the issued files (the facility's own directory is fine).
     #[arg(long, value_name = "FACILITY_DIR")]
     out: PathBuf,
-    /// Write into a directory that holds files, and enrol an enrolled facility again (a new
-    /// certificate and one more signing key; its earlier keys stay valid).
+    /// Enrol an auditor: reads the whole ledger, submits nothing, has no signing keys.
+    #[arg(long)]
+    auditor: bool,
+    /// Replace issued files in FACILITY_DIR, and enrol an enrolled name again (a new
+    /// certificate, the keys given added; earlier keys stay valid until revoked).
     #[arg(long)]
     force: bool,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Revoke a facility's record-signing key or client certificate.
+///
+/// From --at on (default: now), records signed by the key that the hub receives are refused
+/// (KEY_REVOKED), and the client certificate fails the TLS handshake. A time in the future
+/// lets records already queued arrive first; a time in the past is for a key known to have
+/// leaked since then (records the hub already received stay in the ledger, which is
+/// append-only: the auditor sees them with their receipt times). The running hub sees the
+/// revocation at its next handshake or batch.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["signing_key", "certificate"])))]
+pub struct RevokeArgs {
+    /// The hub directory.
+    #[arg(long, value_name = "HUB_DIR")]
+    dir: PathBuf,
+    /// The kid (RFC 7638 thumbprint) of the signing key to revoke.
+    #[arg(long = "signing-key", value_name = "KID")]
+    signing_key: Option<String>,
+    /// The client certificate to revoke: its SHA-256 fingerprint (hex, as enroll prints it) or
+    /// a file holding the certificate (PEM).
+    #[arg(long, value_name = "FINGERPRINT_OR_FILE")]
+    certificate: Option<String>,
+    /// When the revocation takes effect (RFC 3339 UTC, e.g. 2026-12-05T10:00:00Z); default now.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// Why (kept with the revocation).
+    #[arg(long, default_value = "")]
+    reason: String,
 }
 
 /// Run the hub until SIGTERM or ctrl-c.
@@ -154,6 +197,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Init(args) => init(args),
         Command::Enroll(args) => enroll(args),
+        Command::Revoke(args) => revoke(args),
         Command::Serve(args) => serve(args),
         Command::Audit(args) => audit(args),
     }
@@ -186,13 +230,68 @@ fn init(args: InitArgs) -> Result<(), Failure> {
 }
 
 fn enroll(args: EnrollArgs) -> Result<(), Failure> {
-    let options = EnrollOptions { hub_dir: args.dir, facility: args.facility, out: args.out, force: args.force };
+    let read = |path: &PathBuf| crate::io::read_input(Some(path), 1 << 20);
+    let signing_keys = args.signing_keys.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    let csr = read(&args.csr)?;
+    let options = EnrollOptions {
+        hub_dir: args.dir,
+        facility: args.facility,
+        signing_keys,
+        csr,
+        out: args.out,
+        auditor: args.auditor,
+        force: args.force,
+    };
     let enrolled = medseal_hub::enroll(&options).map_err(failure)?;
-    let mut text = format!("enrolled {} (signing kid {})\nhub: {}\n", enrolled.facility, enrolled.signing_kid, enrolled.hub_url);
+    if args.json {
+        let json = serde_json::json!({
+            "facility": enrolled.facility,
+            "role": if options.auditor { "auditor" } else { "facility" },
+            "signing_kids": enrolled.signing_kids,
+            "certificate_fingerprint": enrolled.certificate_fingerprint,
+            "hub_url": enrolled.hub_url,
+            "files": enrolled.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+        });
+        return crate::io::write_stdout(format!("{json}\n").as_bytes());
+    }
+    let role = if options.auditor { "auditor" } else { "facility" };
+    let mut text = format!("enrolled {role} {}\n", enrolled.facility);
+    for kid in &enrolled.signing_kids {
+        text.push_str(&format!("signing key {kid}\n"));
+    }
+    text.push_str(&format!("client certificate sha256 {}\nhub: {}\n", enrolled.certificate_fingerprint, enrolled.hub_url));
     for file in &enrolled.files {
         text.push_str(&format!("wrote {}\n", file.display()));
     }
     crate::io::write_stdout(text.as_bytes())
+}
+
+fn revoke(args: RevokeArgs) -> Result<(), Failure> {
+    let at = match &args.at {
+        None => medseal::utc::now(),
+        Some(text) => medseal::utc::parse(text).ok_or_else(|| Failure::Other(format!("--at {text:?} is not an RFC 3339 time")))?,
+    };
+    let what = match (args.signing_key, args.certificate) {
+        (Some(kid), _) => medseal_hub::Revocable::SigningKey(kid),
+        (None, Some(certificate)) => {
+            let path = std::path::Path::new(&certificate);
+            if path.exists() {
+                let pem = crate::io::read_input(Some(path), 1 << 20)?;
+                let pem = String::from_utf8(pem).map_err(|_| Failure::Other(format!("{certificate} is not a PEM certificate")))?;
+                medseal_hub::Revocable::Certificate(medseal_hub::pki::fingerprint_pem(&pem).map_err(failure)?)
+            } else {
+                medseal_hub::Revocable::Certificate(certificate)
+            }
+        }
+        (None, None) => unreachable!("clap requires one"),
+    };
+    let facility = medseal_hub::revoke(&args.dir, &what, at, &args.reason).map_err(failure)?;
+    let (kind, id) = match &what {
+        medseal_hub::Revocable::SigningKey(kid) => ("signing key", kid.as_str()),
+        medseal_hub::Revocable::Certificate(f) => ("client certificate", f.as_str()),
+    };
+    let when = medseal::utc::format(at).unwrap_or_default();
+    crate::io::write_stdout(format!("revoked {kind} {id} of {} from {when}\n", medseal::untrusted::shown(&facility)).as_bytes())
 }
 
 fn serve(args: ServeArgs) -> Result<(), Failure> {

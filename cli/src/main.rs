@@ -6,6 +6,7 @@
 
 mod canon;
 mod deliver;
+mod facility;
 mod hub;
 mod io;
 mod key;
@@ -47,6 +48,8 @@ enum Command {
     Receipt(receipt::Command),
     #[command(subcommand)]
     Ledger(receipt::LedgerCommand),
+    #[command(subcommand)]
+    Facility(facility::Command),
     #[command(subcommand)]
     Hub(hub::Command),
 }
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Outbox(command) => outbox::run(command),
         Command::Receipt(command) => receipt::run(command),
         Command::Ledger(command) => receipt::run_ledger(command),
+        Command::Facility(command) => facility::run(command),
         Command::Hub(command) => hub::run(command),
     };
     match result {

@@ -48,7 +48,7 @@ pub fn audit(dir: &Path) -> Result<Audit> {
     let size = store::leaves(&conn)?.len() as u64;
     let mut entries = Vec::new();
     let mut tree = MerkleTree::new();
-    for (index, text) in store::entries(&conn, 0, size)?.iter().enumerate() {
+    for (index, text) in store::entries(&conn, 0, size, None)?.iter().enumerate() {
         let entry = LedgerEntry::from_json(text.as_bytes()).map_err(|e| Error::new(format!("ledger entry {index}: {}", e.message())))?;
         tree.push(entry.leaf_hash());
         entries.push(entry);

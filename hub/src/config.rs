@@ -28,6 +28,10 @@ pub struct HubConfig {
     /// How many batches may be processed at once; beyond that, 503 with `Retry-After: 1`.
     #[serde(default = "default_max_concurrent_batches")]
     pub max_concurrent_batches: usize,
+    /// Which records are on time, and how long a retired key still counts (docs/SUBMISSION.md,
+    /// "Signing time").
+    #[serde(default)]
+    pub acceptance: AcceptancePolicy,
     /// Verify records with a trust list instead of the enrolled keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_list: Option<TrustListConfig>,
@@ -47,6 +51,29 @@ pub struct TrustListConfig {
     pub min_sequence: u64,
 }
 
+/// The hub compares a record's `sigT` with the time it receives the record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcceptancePolicy {
+    /// Records signed longer ago than this are refused (`SIGNING_TIME_REFUSED`): a key stolen
+    /// today cannot slip records in dated years back. 90 days by default, so that a hospital
+    /// cut off for weeks (an outage, a broken link) still delivers everything it queued.
+    pub max_record_age_days: u32,
+    /// Records signed further in the future than this are refused (clocks differ a little).
+    pub max_clock_skew_seconds: u32,
+    /// A trust-list key whose window ended at T still gets records in that the hub receives
+    /// until T plus this grace period (a planned rollover leaves queued records time to
+    /// arrive); after it, `KEY_RETIRED`. A revoked enrolled key has no grace: its revocation
+    /// time is already the chosen one.
+    pub retired_key_grace_hours: u32,
+}
+
+impl Default for AcceptancePolicy {
+    fn default() -> Self {
+        AcceptancePolicy { max_record_age_days: 90, max_clock_skew_seconds: 300, retired_key_grace_hours: 72 }
+    }
+}
+
 fn default_max_concurrent_batches() -> usize {
     DEFAULT_MAX_CONCURRENT_BATCHES
 }
@@ -60,6 +87,7 @@ impl HubConfig {
             listen,
             hub_url: format!("https://{host}:{}", listen.port()),
             max_concurrent_batches: DEFAULT_MAX_CONCURRENT_BATCHES,
+            acceptance: AcceptancePolicy::default(),
             trust_list: None,
         }
     }

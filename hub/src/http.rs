@@ -47,6 +47,18 @@ const MAX_JSON_BODY: usize = MAX_BATCH_BYTES / 3 * 4 + (1 << 20);
 #[derive(Clone, Debug)]
 pub struct Peer {
     pub facility: Option<String>,
+    /// The SHA-256 fingerprint (hex) of the client certificate.
+    pub fingerprint: String,
+}
+
+/// Every request is refused once its connection's certificate is revoked: a connection opened
+/// before the revocation (HTTP keep-alive, HTTP/2) must not outlive it.
+pub fn revoked(hub: &Hub, peer: &Peer) -> Option<Response> {
+    hub.certificate_revoked(&peer.fingerprint).then(|| {
+        let mut response = error(StatusCode::FORBIDDEN, "CERTIFICATE_REVOKED", "this client certificate has been revoked at this hub");
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    })
 }
 
 /// The router of every route in [`ROUTES`].
@@ -351,8 +363,14 @@ async fn consistency(State(hub): State<Arc<Hub>>, query: Params) -> Response {
 
 /// `GET /v1/ledger/entries?start=S&end=E`: entries `S..E` (end exclusive, at most 1000, cut
 /// at the ledger's size), one canonical JSON entry per line.
-async fn entries(State(hub): State<Arc<Hub>>, query: Params) -> Response {
+///
+/// A facility gets only its own entries of that range (record ids live in each facility's
+/// namespace and are nobody else's business); an auditor gets every entry.
+async fn entries(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, query: Params) -> Response {
     let run = async {
+        let Some(name) = peer.facility else {
+            return Err(fail(StatusCode::FORBIDDEN, "NO_FACILITY", "the client certificate does not name one facility (one subject CN)"));
+        };
         let q = params(query)?;
         let start = param(&q, "start", true)?.expect("required");
         let size = hub.latest().head.tree_size;
@@ -364,7 +382,7 @@ async fn entries(State(hub): State<Arc<Hub>>, query: Params) -> Response {
                 format!("entries start..end must satisfy start < end and start < {size} (the ledger's size)"),
             ));
         }
-        let lines = blocking(move || hub.entries(start, end))
+        let lines = blocking(move || hub.entries_for(&name, start, end))
             .await?
             .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))?;
         let mut body = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());

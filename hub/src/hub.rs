@@ -13,10 +13,9 @@ use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use medseal::jws::TrustedBy;
 use medseal::ledger::{leaf_hash, receipt_sign_options, tree_head_sign_options, Hash, LedgerEntry, MerkleTree, Receipt, TreeHead};
 use medseal::record::{self, OpenStep};
-use medseal::trust::TrustList;
+use medseal::trust::{Role, TrustList};
 use medseal::untrusted::shown;
 use medseal::utc::now;
 use medseal::wire::{InclusionProof, SubmittedRecord};
@@ -47,6 +46,9 @@ pub enum Code {
     DigestMismatch,
     /// The record id was accepted before with another digest.
     IdReused,
+    /// The facility's sequence number is already held by another of its records (two outboxes
+    /// numbering from the same start, or a restored backup): the ledger never holds a repeat.
+    SequenceReused,
     /// The hub's key is not among the envelope's recipients.
     NotForHub,
     /// The envelope did not open with the hub's key (altered, or not HPKE to this key).
@@ -55,20 +57,32 @@ pub enum Code {
     SignatureInvalid,
     /// The record inside is signed by a key of another facility.
     SignerMismatch,
+    /// The record is signed by a key revoked (`medseal hub revoke`) before the hub received it.
+    KeyRevoked,
+    /// The record is signed by a trust-list key whose window ended longer ago than the grace
+    /// period when the hub received it.
+    KeyRetired,
+    /// The record's `sigT` is further in the future than the clock skew allows, or older than
+    /// the hub's acceptance window (backdating).
+    SigningTimeRefused,
     /// Not a well-formed submission or envelope.
     Malformed,
 }
 
 impl Code {
     /// Every code.
-    pub const ALL: [Code; 8] = [
+    pub const ALL: [Code; 12] = [
         Code::SourceMismatch,
         Code::DigestMismatch,
         Code::IdReused,
+        Code::SequenceReused,
         Code::NotForHub,
         Code::DecryptFailed,
         Code::SignatureInvalid,
         Code::SignerMismatch,
+        Code::KeyRevoked,
+        Code::KeyRetired,
+        Code::SigningTimeRefused,
         Code::Malformed,
     ];
 
@@ -78,10 +92,14 @@ impl Code {
             Code::SourceMismatch => "SOURCE_MISMATCH",
             Code::DigestMismatch => "DIGEST_MISMATCH",
             Code::IdReused => "ID_REUSED",
+            Code::SequenceReused => "SEQUENCE_REUSED",
             Code::NotForHub => "NOT_FOR_HUB",
             Code::DecryptFailed => "DECRYPT_FAILED",
             Code::SignatureInvalid => "SIGNATURE_INVALID",
             Code::SignerMismatch => "SIGNER_MISMATCH",
+            Code::KeyRevoked => "KEY_REVOKED",
+            Code::KeyRetired => "KEY_RETIRED",
+            Code::SigningTimeRefused => "SIGNING_TIME_REFUSED",
             Code::Malformed => "MALFORMED",
         }
     }
@@ -141,21 +159,29 @@ pub struct SignedHead {
     pub jws: String,
 }
 
-/// Whose record-signing keys the hub trusts.
+/// Whose record-signing keys the hub trusts. Either way a record is checked against its own
+/// facility's keys only: a batch costs one facility's keys per record, not every facility's.
 enum Trust {
     /// The keys registered by `enroll` (reloaded when the registry changes).
     Enrolled(RwLock<Arc<Registry>>),
     /// A signed trust list (record-signing entries; the entry's facility must be the source).
-    List { list: Arc<TrustList>, verifier: Verifier, min_sequence: u64 },
+    List { list: Arc<TrustList>, by_facility: HashMap<String, Verifier>, min_sequence: u64 },
 }
 
 /// The enrolled facilities and their signing keys.
 struct Registry {
-    version: (i64, i64, i64),
-    verifier: Verifier,
-    /// Key thumbprint → facility.
+    version: i64,
+    /// Per facility: a verifier of its own keys (revoked ones included: revocation is judged
+    /// against the time each record is received) and when each revoked key stopped counting.
+    facilities: HashMap<String, FacilityKeys>,
+    /// Key thumbprint → facility, for naming the owner of a key a record claims (no signature
+    /// is checked against another facility's keys).
     owners: HashMap<String, String>,
-    facilities: HashSet<String>,
+}
+
+struct FacilityKeys {
+    verifier: Option<Verifier>,
+    revoked: HashMap<String, i64>,
 }
 
 /// The ledger: the database and the in-memory tree of its leaves, locked together.
@@ -184,6 +210,8 @@ pub struct Hub {
     /// A second connection for reads that must not wait for a batch's commit.
     reader: Mutex<Connection>,
     latest: RwLock<Arc<SignedHead>>,
+    /// Revoked client certificates (fingerprint → from when) and the registry version read.
+    revoked_certificates: RwLock<(i64, Arc<HashMap<String, i64>>)>,
     /// Batches being processed now (for the 503 overload answer).
     pub(crate) in_flight: AtomicUsize,
 }
@@ -216,9 +244,12 @@ impl Hub {
                 let path = resolve(&tl.file);
                 let list = TrustList::verify(&files::read(&path, 96 << 20)?, &Verifier::new(keys), now(), tl.min_sequence)
                     .map_err(|e| Error::from(e).context(path.display()))?;
-                let list = Arc::new(list);
-                let verifier = Verifier::new(Vec::new()).with_trust_list(list.clone());
-                Trust::List { list, verifier, min_sequence: tl.min_sequence }
+                let facilities: HashSet<&str> = list.entries().iter().map(|e| e.facility.as_str()).collect();
+                let by_facility = facilities
+                    .into_iter()
+                    .map(|f| (f.to_owned(), Verifier::new(Vec::new()).with_trust_list(Arc::new(list.restricted_to(f)))))
+                    .collect();
+                Trust::List { list: Arc::new(list), by_facility, min_sequence: tl.min_sequence }
             }
         };
         let tree = MerkleTree::from_leaves(store::leaves(&conn)?);
@@ -256,6 +287,7 @@ impl Hub {
             ledger: Mutex::new(LedgerState { conn, tree }),
             reader: Mutex::new(reader),
             latest: RwLock::new(Arc::new(hub_latest)),
+            revoked_certificates: RwLock::new((i64::MIN, Arc::default())),
             in_flight: AtomicUsize::new(0),
         })
     }
@@ -314,23 +346,48 @@ impl Hub {
         self.commit(records, checked)
     }
 
-    /// What judges signatures for this batch: the current registry, or the fresh trust list.
+    /// What judges signatures for this batch: the facility's enrolled keys, or its entries in
+    /// the fresh trust list.
     fn checker<'h>(&'h self, facility: &'h str) -> Result<Checker<'h>, BatchError> {
-        let (verifier, owners) = match &self.trust {
+        let judge = match &self.trust {
             Trust::Enrolled(registry) => {
                 let registry = self.registry(registry)?;
-                if !registry.facilities.contains(facility) {
-                    return Err(BatchError::NotEnrolled(format!("the facility {} is not enrolled at this hub", shown(facility))));
+                if !registry.facilities.contains_key(facility) {
+                    let reason = match store::role(&lock(&self.reader), facility)? {
+                        Some(store::Role::Auditor) => {
+                            format!("{} is enrolled as an auditor: auditors read, they submit nothing", shown(facility))
+                        }
+                        _ => format!("the facility {} is not enrolled at this hub", shown(facility)),
+                    };
+                    return Err(BatchError::NotEnrolled(reason));
                 }
-                (registry.verifier.clone(), Some(registry))
+                Judge::Enrolled(registry)
             }
-            Trust::List { list, verifier, min_sequence } => {
+            Trust::List { list, by_facility, min_sequence } => {
                 list.check_fresh(now(), *min_sequence)
                     .map_err(|e| BatchError::Unavailable(format!("the hub's trust list: {}", e.message())))?;
-                (verifier.clone(), None)
+                Judge::List { list, verifier: by_facility.get(facility) }
             }
         };
-        Ok(Checker { hub: self, facility, verifier, owners })
+        Ok(Checker { hub: self, facility, judge, received: now() })
+    }
+
+    /// Whether the client certificate with this fingerprint is revoked now. Read from the
+    /// database whenever the registry changed (`medseal hub revoke` is another process). A
+    /// database error refuses the certificate: revocation must not fail open.
+    pub fn certificate_revoked(&self, fingerprint: &str) -> bool {
+        let reader = lock(&self.reader);
+        let Ok(version) = store::registry_version(&reader) else { return true };
+        let cached = self.revoked_certificates.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let revoked = if cached.0 == version {
+            cached.1
+        } else {
+            let Ok(fresh) = store::revoked_certificates(&reader) else { return true };
+            let fresh = Arc::new(fresh);
+            *self.revoked_certificates.write().unwrap_or_else(|e| e.into_inner()) = (version, fresh.clone());
+            fresh
+        };
+        revoked.get(fingerprint).is_some_and(|&at| at <= now())
     }
 
     /// The registry, reloaded when a facility or key was added since it was read.
@@ -387,6 +444,7 @@ impl Hub {
         let tx = state.conn.transaction()?;
         let mut accepts: Vec<Accept<'_>> = Vec::new();
         let mut in_batch: HashMap<String, usize> = HashMap::new();
+        let mut sequences_in_batch: HashSet<(String, u64)> = HashSet::new();
         let mut pending = Vec::with_capacity(records.len());
         for (record, checked) in records.iter().zip(checked) {
             let (meta, digest, late) = match checked {
@@ -400,12 +458,17 @@ impl Hub {
                 pending.push(if accepts[a].digest == digest { Pending::DuplicateInBatch(a) } else { Pending::Done(id_reused()) });
                 continue;
             }
-            if let Some(stored) = store::find_record(&tx, &meta.record_id)? {
+            if let Some(stored) = store::find_record(&tx, &meta.source, &meta.record_id)? {
                 pending.push(if stored.digest == digest { Pending::Duplicate(stored) } else { Pending::Done(id_reused()) });
                 continue;
             }
             if let Some((code, reason)) = late {
                 pending.push(Pending::Done(Outcome::Rejected { code, reason }));
+                continue;
+            }
+            let place = (meta.source.clone(), meta.sequence);
+            if sequences_in_batch.contains(&place) || store::sequence_taken(&tx, &meta.source, meta.sequence)? {
+                pending.push(Pending::Done(sequence_reused(&meta)));
                 continue;
             }
             let entry =
@@ -418,6 +481,7 @@ impl Hub {
             let leaf = leaf_hash(&entry_json);
             let index = state.tree.push(leaf);
             in_batch.insert(meta.record_id.clone(), accepts.len());
+            sequences_in_batch.insert(place);
             pending.push(Pending::Accepted(accepts.len()));
             accepts.push(Accept { meta, digest, envelope: &record.envelope, index, entry_json, leaf, receipt: String::new() });
         }
@@ -533,7 +597,18 @@ impl Hub {
 
     /// `GET /v1/ledger/entries`: entries `start..end` (canonical JSON).
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<String>> {
-        store::entries(&lock(&self.reader), start, end)
+        store::entries(&lock(&self.reader), start, end, None)
+    }
+
+    /// The entries of `start..end` that `name` may read: all of them for an auditor, its own
+    /// for anyone else.
+    pub fn entries_for(&self, name: &str, start: u64, end: u64) -> Result<Vec<String>> {
+        let reader = lock(&self.reader);
+        let source = match store::role(&reader, name)? {
+            Some(store::Role::Auditor) => None,
+            _ => Some(name),
+        };
+        store::entries(&reader, start, end, source)
     }
 }
 
@@ -541,9 +616,19 @@ impl Hub {
 struct Checker<'h> {
     hub: &'h Hub,
     facility: &'h str,
-    verifier: Verifier,
-    /// With enrolled keys: the registry (key thumbprint → facility). `None` with a trust list.
-    owners: Option<Arc<Registry>>,
+    judge: Judge<'h>,
+    /// When the batch arrived: what `sigT`, revocations and retirements are judged against.
+    received: i64,
+}
+
+/// The keys that may have signed this facility's records.
+enum Judge<'h> {
+    Enrolled(Arc<Registry>),
+    /// `verifier` is `None` when the list holds no entry of the facility.
+    List {
+        list: &'h TrustList,
+        verifier: Option<&'h Verifier>,
+    },
 }
 
 impl Checker<'_> {
@@ -585,44 +670,145 @@ impl Checker<'_> {
     }
 
     /// Opens with the hub's key and verifies the signed record inside exactly as the library
-    /// does for hospitals ([`record::open_verified_steps`]); the signer must belong to the
-    /// envelope's source.
+    /// does for hospitals ([`record::open_verified_steps`]), with the source facility's keys
+    /// only; then judges the signing time and the key's revocation or retirement against the
+    /// time the hub received the record.
     fn open_and_verify(&self, envelope: &Envelope) -> Result<(), (Code, String)> {
-        let verified = record::open_verified_steps(envelope, &self.hub.recipient, &self.verifier).map_err(|(step, e)| match step {
-            OpenStep::ContentType | OpenStep::NotARecord => (Code::Malformed, e.message().to_owned()),
-            OpenStep::Open if e.code() == ResultCode::MEDSEAL_SEAL_WRONG_RECIPIENT => {
-                (Code::NotForHub, "the envelope is not sealed to this hub's key".to_owned())
-            }
-            OpenStep::Open => (Code::DecryptFailed, e.message().to_owned()),
-            OpenStep::Verify => (Code::SignatureInvalid, format!("{} ({})", e.message(), e.code().name())),
-        })?;
-        let signer = match (&verified.trusted_by, &self.owners) {
-            (TrustedBy::TrustList { facility }, _) => Some(facility.as_str()),
-            (TrustedBy::Key, Some(registry)) => registry.owners.get(&verified.key_id).map(String::as_str),
-            _ => None,
+        let source = envelope.meta.source.as_str();
+        let verifier = match &self.judge {
+            Judge::Enrolled(registry) => registry.facilities.get(source).and_then(|f| f.verifier.as_ref()),
+            Judge::List { verifier, .. } => *verifier,
         };
-        match signer {
-            Some(signer) if signer == envelope.meta.source => Ok(()),
-            Some(signer) => Err((
-                Code::SignerMismatch,
-                format!("the record is signed by a key of {}, not of its source {}", shown(signer), shown(&envelope.meta.source)),
+        let no_keys = Verifier::default();
+        let verified =
+            record::open_verified_steps(envelope, &self.hub.recipient, verifier.unwrap_or(&no_keys)).map_err(|(step, e)| match step {
+                OpenStep::ContentType | OpenStep::NotARecord => (Code::Malformed, e.message().to_owned()),
+                OpenStep::Open if e.code() == ResultCode::MEDSEAL_SEAL_WRONG_RECIPIENT => {
+                    (Code::NotForHub, "the envelope is not sealed to this hub's key".to_owned())
+                }
+                OpenStep::Open => (Code::DecryptFailed, e.message().to_owned()),
+                OpenStep::Verify => match self.claimed_owner(envelope) {
+                    Some(owner) if owner != source => {
+                        (Code::SignerMismatch, format!("the record names a key of {}, not of its source {}", shown(&owner), shown(source)))
+                    }
+                    _ => (Code::SignatureInvalid, format!("{} ({})", e.message(), e.code().name())),
+                },
+            })?;
+        self.check_signing_time(&verified)?;
+        match &self.judge {
+            Judge::Enrolled(registry) => {
+                let revoked = registry.facilities.get(source).and_then(|f| f.revoked.get(&verified.key_id));
+                if let Some(&at) = revoked.filter(|&&at| at <= self.received) {
+                    return Err((
+                        Code::KeyRevoked,
+                        format!("the record is signed by key {}, revoked at {}", verified.key_id, medseal::utc::show(at)),
+                    ));
+                }
+            }
+            Judge::List { list, .. } => self.check_retirement(list, source, &verified)?,
+        }
+        Ok(())
+    }
+
+    /// The facility that owns the key a record's header names (its kid), if the hub knows it.
+    /// Used only to name the refusal: no signature is checked against another facility's keys.
+    fn claimed_owner(&self, envelope: &Envelope) -> Option<String> {
+        // The failure path only: the envelope is opened once more to read the header's kid.
+        let kid = record::claimed_kid(&envelope.open(&self.hub.recipient).ok()?)?;
+        match &self.judge {
+            Judge::Enrolled(registry) => registry.owners.get(&kid).cloned(),
+            Judge::List { list, .. } => list.candidates(Role::RecordSigning, Some(&kid)).first().map(|e| e.facility.clone()),
+        }
+    }
+
+    /// `sigT` must not be further ahead of the hub's clock than the skew allows, nor older than
+    /// the acceptance window (docs/SUBMISSION.md, "Signing time").
+    fn check_signing_time(&self, verified: &medseal::Verified) -> Result<(), (Code, String)> {
+        let policy = &self.hub.config.acceptance;
+        let text = verified.signing_time.as_deref().unwrap_or("");
+        let Some(signed) = medseal::utc::parse(text) else {
+            return Err((Code::SigningTimeRefused, format!("sigT {} is not an RFC 3339 time", shown(text))));
+        };
+        let received = medseal::utc::show(self.received);
+        if signed > self.received.saturating_add(i64::from(policy.max_clock_skew_seconds)) {
+            return Err((
+                Code::SigningTimeRefused,
+                format!(
+                    "sigT {} is in the future (received {received}; at most {} s of clock skew)",
+                    shown(text),
+                    policy.max_clock_skew_seconds
+                ),
+            ));
+        }
+        let oldest = self.received.saturating_sub(i64::from(policy.max_record_age_days) * 86_400);
+        if signed < oldest {
+            return Err((
+                Code::SigningTimeRefused,
+                format!(
+                    "sigT {} is older than this hub's acceptance window of {} days (received {received})",
+                    shown(text),
+                    policy.max_record_age_days
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A trust-list key whose window ended at T gets no record in that the hub received after
+    /// T plus the grace period (records queued before a planned rollover still arrive).
+    fn check_retirement(&self, list: &TrustList, source: &str, verified: &medseal::Verified) -> Result<(), (Code, String)> {
+        let grace = i64::from(self.hub.config.acceptance.retired_key_grace_hours) * 3600;
+        let signed = verified.signing_time.as_deref().and_then(medseal::utc::parse).unwrap_or(i64::MIN);
+        let last = list
+            .entries()
+            .iter()
+            .filter(|e| e.role == Role::RecordSigning && e.facility == source && e.key.kid() == verified.key_id && e.valid_at(signed))
+            .map(|e| e.not_after)
+            .max();
+        match last {
+            Some(end) if self.received > end.saturating_add(grace) => Err((
+                Code::KeyRetired,
+                format!(
+                    "the record is signed by key {}, whose trust-list window ended at {}; the hub received it at {}, after the {} h grace period",
+                    verified.key_id,
+                    medseal::utc::show(end),
+                    medseal::utc::show(self.received),
+                    grace / 3600
+                ),
             )),
-            None => Err((Code::SignerMismatch, "the record is signed by a key that belongs to no facility".to_owned())),
+            _ => Ok(()),
         }
     }
 }
 
 fn load_registry(conn: &Connection) -> Result<Registry> {
-    let version = store::registry_version(conn)?;
-    let mut keys = Vec::new();
-    let mut owners = HashMap::new();
-    for (facility, pem) in store::facility_keys(conn)? {
-        let key = Key::import(pem.as_bytes(), None).map_err(|e| Error::from(e).context(format!("{facility}'s enrolled key")))?;
-        owners.insert(key.kid().to_owned(), facility);
-        keys.push(Arc::new(key));
+    /// One facility's keys as they are read.
+    #[derive(Default)]
+    struct Read {
+        keys: Vec<Arc<Key>>,
+        revoked: HashMap<String, i64>,
     }
-    let facilities = store::facilities(conn)?.into_iter().collect();
-    Ok(Registry { version, verifier: Verifier::new(keys), owners, facilities })
+    let version = store::registry_version(conn)?;
+    let mut read: HashMap<String, Read> = store::facilities(conn)?.into_iter().map(|f| (f, Read::default())).collect();
+    let mut owners = HashMap::new();
+    for enrolled in store::facility_keys(conn)? {
+        let key = Key::import(enrolled.public_key_pem.as_bytes(), None)
+            .map_err(|e| Error::from(e).context(format!("{}'s enrolled key", enrolled.facility)))?;
+        owners.insert(key.kid().to_owned(), enrolled.facility.clone());
+        let facility = read.entry(enrolled.facility).or_default();
+        if let Some(at) = enrolled.revoked {
+            facility.revoked.insert(key.kid().to_owned(), at);
+        }
+        facility.keys.push(Arc::new(key));
+    }
+    let facilities = read
+        .into_iter()
+        .map(|(facility, read)| {
+            let verifier = (!read.keys.is_empty()).then(|| Verifier::new(read.keys));
+            (facility, FacilityKeys { verifier, revoked: read.revoked })
+        })
+        .collect();
+    Ok(Registry { version, facilities, owners })
 }
 
 fn signer(path: &Path, options: SignOptions) -> Result<Signer> {
@@ -632,6 +818,16 @@ fn signer(path: &Path, options: SignOptions) -> Result<Signer> {
 
 fn id_reused() -> Outcome {
     Outcome::Rejected { code: Code::IdReused, reason: "this record id was accepted before with another digest".to_owned() }
+}
+
+fn sequence_reused(meta: &Meta) -> Outcome {
+    Outcome::Rejected {
+        code: Code::SequenceReused,
+        reason: format!(
+            "sequence {} of this facility is already held by another record: each outbox of a facility needs its own range of sequence numbers",
+            meta.sequence
+        ),
+    }
 }
 
 fn path(tree: &MerkleTree, index: u64, size: u64) -> Result<Vec<Vec<u8>>> {
@@ -645,4 +841,34 @@ fn path_checked(tree: &MerkleTree, index: u64, size: u64) -> Result<Vec<Vec<u8>>
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Only reads happen under this lock: a panic cannot have left anything half-done.
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Point 12 of issue 10: a record is checked against its own facility's keys only, so a
+    /// batch of records with unknown kids costs each record one facility's keys, never every
+    /// facility's (the registry used to hold one verifier of all keys, tried in turn).
+    #[test]
+    fn each_facility_is_judged_by_its_own_keys_only() {
+        let temp = tempfile::tempdir().unwrap();
+        let hub = temp.path().join("hub");
+        crate::pki::init(&crate::pki::InitOptions::new(&hub)).unwrap();
+        let mut expected: HashMap<String, Vec<String>> = HashMap::new();
+        for n in 0..5 {
+            let id = format!("hospital-{n}");
+            let enrolled = crate::pki::enroll_local(&hub, &id, &temp.path().join(&id)).unwrap();
+            expected.insert(id, enrolled.signing_kids);
+        }
+        let conn = store::open(&hub.join("hub.sqlite"), false).unwrap();
+        let registry = load_registry(&conn).unwrap();
+        assert_eq!(registry.facilities.len(), 5);
+        for (facility, kids) in &expected {
+            let verifier = registry.facilities[facility].verifier.as_ref().unwrap();
+            let held: Vec<&str> = verifier.keys().iter().map(|k| k.kid()).collect();
+            assert_eq!(held, kids.iter().map(String::as_str).collect::<Vec<_>>(), "{facility}");
+            assert_eq!(&registry.owners[&kids[0]], facility);
+        }
+    }
 }

@@ -27,8 +27,8 @@ mod server;
 mod store;
 
 pub use audit::{audit, Audit, SourceSummary};
-pub use config::HubConfig;
+pub use config::{AcceptancePolicy, HubConfig};
 pub use error::{Error, Result};
 pub use hub::{Code, Hub};
-pub use pki::{enroll, init, EnrollOptions, Enrolled, InitOptions};
+pub use pki::{enroll, facility_init, init, revoke, EnrollOptions, Enrolled, FacilityInitOptions, InitOptions, Revocable};
 pub use server::{start, tls_config, wait_for_shutdown_signal, HubHandle};

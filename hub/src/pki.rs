@@ -15,7 +15,7 @@ use medseal::ledger::{empty_root, tree_head_sign_options, TreeHead};
 use medseal::{Algorithm, Key, RecipientKey, Signer};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    SerialNumber, PKCS_ECDSA_P256_SHA256,
+    PublicKeyData, SerialNumber, PKCS_ECDSA_P256_SHA256,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -141,17 +141,73 @@ pub fn init(options: &InitOptions) -> Result<HubConfig> {
     Ok(config)
 }
 
-/// What `enroll` issues.
+/// What a hospital makes for itself before it enrols ([`facility_init`]): its keys never
+/// leave it; the hub gets only the public signing key and the certificate request.
+#[derive(Clone, Debug)]
+pub struct FacilityInitOptions {
+    /// The facility id (the request's CN).
+    pub facility: String,
+    /// Where the keys go (refused when any of [`FACILITY_KEY_FILES`] is there, unless `force`).
+    pub dir: PathBuf,
+    /// The record-signing key's algorithm: EdDSA (Ed25519) or ES256.
+    pub signing_algorithm: Algorithm,
+    /// Replace keys already in `dir`.
+    pub force: bool,
+}
+
+/// The files [`facility_init`] writes: the record-signing key pair, the TLS client key and
+/// its PKCS#10 request.
+pub const FACILITY_KEY_FILES: [&str; 4] = ["signing.key", "signing.pub", "client.key", "client.csr"];
+
+/// Makes a hospital's own keys: a record-signing key (`signing.key`, owner-only, and
+/// `signing.pub`), a TLS client key (`client.key`, P-256, owner-only) and a certificate request
+/// for it (`client.csr`, CN = the facility id). The same can be made with openssl, or the keys
+/// kept on a token: enrolment needs only `signing.pub` and `client.csr`.
+pub fn facility_init(options: &FacilityInitOptions) -> Result<Vec<PathBuf>> {
+    check_facility(&options.facility)?;
+    if !matches!(options.signing_algorithm, Algorithm::EdDSA | Algorithm::ES256) {
+        return Err(Error::new(format!("a record-signing key made here is EdDSA or ES256, not {}", options.signing_algorithm)));
+    }
+    let out = |name: &str| options.dir.join(name);
+    if !options.force {
+        if let Some(existing) = FACILITY_KEY_FILES.iter().map(|f| out(f)).find(|p| p.exists()) {
+            return Err(Error::new(format!("{} already exists; use --force to replace the facility's keys", existing.display())));
+        }
+    }
+    let signing = Key::generate(options.signing_algorithm)?;
+    let client_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut request = CertificateParams::new(Vec::<String>::new())?;
+    request.distinguished_name = name(&options.facility);
+    let csr = request.serialize_request(&client_key)?;
+    files::create_dir(&options.dir)?;
+    files::write_private(&out("signing.key"), &signing.export(KeyFormat::Pkcs8Pem)?)?;
+    files::write_public(&out("signing.pub"), &signing.export(KeyFormat::SpkiPem)?)?;
+    files::write_private(&out("client.key"), client_key.serialize_pem().as_bytes())?;
+    files::write_public(&out("client.csr"), csr.pem()?.as_bytes())?;
+    Ok(FACILITY_KEY_FILES.iter().map(|f| out(f)).collect())
+}
+
+/// What `enroll` registers and issues.
 #[derive(Clone, Debug)]
 pub struct EnrollOptions {
     /// The hub directory.
     pub hub_dir: PathBuf,
-    /// The facility id: the client certificate's CN and every record's `meta.source`.
+    /// The facility id: the client certificate's CN and every record's `meta.source` (or an
+    /// auditor's name).
     pub facility: String,
-    /// Where the facility's files go (refused when it holds files, unless `force`).
+    /// The facility's public record-signing keys (PEM, DER or JWK; never a private key). At
+    /// least one for a facility; none for an auditor.
+    pub signing_keys: Vec<Vec<u8>>,
+    /// The PKCS#10 request for the TLS client certificate (PEM or DER), signed by the client
+    /// key, whose subject CN is `facility`.
+    pub csr: Vec<u8>,
+    /// Where the issued files go (the facility's own directory is fine: only
+    /// [`ENROLL_FILES`] are written, and refused when there, unless `force`).
     pub out: PathBuf,
-    /// Write into a non-empty `out`, and enrol an already enrolled facility again (a new
-    /// client certificate and one more signing key; the earlier keys stay valid).
+    /// An auditor: reads the whole ledger, submits nothing.
+    pub auditor: bool,
+    /// Replace files in `out`, and enrol an enrolled name again (a new client certificate, and
+    /// the keys given added; its earlier keys stay valid until revoked).
     pub force: bool,
 }
 
@@ -160,52 +216,59 @@ pub struct EnrollOptions {
 pub struct Enrolled {
     /// The facility id.
     pub facility: String,
-    /// The kid (RFC 7638 thumbprint) of the new record-signing key.
-    pub signing_kid: String,
+    /// The kids (RFC 7638 thumbprints) of the record-signing keys registered.
+    pub signing_kids: Vec<String>,
+    /// The SHA-256 fingerprint (hex) of the client certificate issued (what `revoke` takes).
+    pub certificate_fingerprint: String,
     /// The URL the facility submits to.
     pub hub_url: String,
     /// The files written, in order.
     pub files: Vec<PathBuf>,
 }
 
-/// The files `enroll` writes into the facility directory.
-pub const FACILITY_FILES: [&str; 9] = [
-    "client.pem",
-    "client.key",
-    "signing.key",
-    "signing.pub",
-    "hub-ca.pem",
-    "hub-recipient.pub",
-    "receipt.pub",
-    "tree-head.pub",
-    "facility.json",
-];
+/// The files `enroll` writes: the client certificate, the hub's public keys, `facility.json`.
+pub const ENROLL_FILES: [&str; 6] = ["client.pem", "hub-ca.pem", "hub-recipient.pub", "receipt.pub", "tree-head.pub", "facility.json"];
 
-/// Enrols a facility: issues its client certificate (CN = facility id, clientAuth, 2 years)
-/// and record-signing key (Ed25519), writes everything the facility needs into `options.out`,
-/// then registers the signing key with the hub.
+/// Enrols a facility from its public parts only: checks the certificate request (its own
+/// signature, CN = the facility id, a key that is not one of the signing keys), issues the
+/// client certificate (clientAuth, 2 years) for the requested key, registers the public
+/// signing keys, and writes [`ENROLL_FILES`] into `options.out`. The hub never sees, and never
+/// makes, a hospital's private key.
 pub fn enroll(options: &EnrollOptions) -> Result<Enrolled> {
     let paths = HubPaths::new(&options.hub_dir);
     check_facility(&options.facility)?;
+    let role = if options.auditor { store::Role::Auditor } else { store::Role::Facility };
     let config = HubConfig::load(&paths)?;
     let mut conn = store::open(&paths.database(), false)?;
-    if store::facility_enrolled(&conn, &options.facility)? && !options.force {
+    if let Some(existing) = store::role(&conn, &options.facility)?.filter(|r| *r != role) {
+        return Err(Error::new(format!("{} is enrolled as a {}, not as a {}", options.facility, existing.as_str(), role.as_str())));
+    }
+    if store::role(&conn, &options.facility)?.is_some() && !options.force {
         return Err(Error::new(format!(
-            "{} is already enrolled; use --force to enrol it again (a new client certificate and signing key; its earlier keys stay valid)",
+            "{} is already enrolled; use --force to enrol it again (a new client certificate and the keys given; its earlier keys stay valid until revoked)",
             options.facility
         )));
     }
-    if files::non_empty_dir(&options.out) && !options.force {
-        return Err(Error::new(format!("{} already holds files; use --force to write into it", options.out.display())));
+    let out = |name: &str| options.out.join(name);
+    if !options.force {
+        if let Some(existing) = ENROLL_FILES.iter().map(|f| out(f)).find(|p| p.exists()) {
+            return Err(Error::new(format!("{} already exists; use --force to replace it", existing.display())));
+        }
+    }
+    let keys = signing_keys(options, role)?;
+    let request = certificate_request(&options.csr, &options.facility)?;
+    if let Some(key) = keys.iter().find(|k| spki_of(k).as_deref() == Some(request.public_key.der_bytes())) {
+        return Err(Error::new(format!(
+            "the certificate request's key is the signing key {}: the TLS client key and a record-signing key are different keys",
+            key.kid()
+        )));
     }
 
     let ca_pem = String::from_utf8(files::read(&paths.ca_cert(), 1 << 20)?).map_err(|_| Error::new("ca.pem is not text"))?;
     let ca_key_pem = zeroize::Zeroizing::new(files::read(&paths.ca_key(), 1 << 20)?);
     let ca_key = KeyPair::from_pem(std::str::from_utf8(&ca_key_pem).map_err(|_| Error::new("ca.key is not PEM"))?)?;
     let issuer = Issuer::from_ca_cert_pem(&ca_pem, ca_key)?;
-
     let now = system_time();
-    let client_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let mut client = CertificateParams::new(Vec::<String>::new())?;
     client.distinguished_name = name(&options.facility);
     client.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -214,35 +277,164 @@ pub fn enroll(options: &EnrollOptions) -> Result<Enrolled> {
     client.serial_number = Some(serial()?);
     client.not_before = now - BACKDATE;
     client.not_after = now + Duration::days(LEAF_VALIDITY_DAYS);
-    let client_cert = client.signed_by(&client_key, &issuer)?;
+    let client_cert = rcgen::CertificateSigningRequestParams { params: client, public_key: request.public_key }.signed_by(&issuer)?;
 
-    let signing = Key::generate(Algorithm::EdDSA)?;
-    let signing_pub = signing.export(KeyFormat::SpkiPem)?;
     let facility_json = serde_json::json!({ "facility": options.facility, "hub_url": config.hub_url });
     let mut facility_json = serde_json::to_vec_pretty(&facility_json).expect("JSON");
     facility_json.push(b'\n');
+    let pems: Vec<String> =
+        keys.iter().map(|k| Ok(String::from_utf8(k.export(KeyFormat::SpkiPem)?.to_vec()).expect("PEM is ASCII"))).collect::<Result<_>>()?;
+    let new_keys: Vec<store::NewKey<'_>> =
+        keys.iter().zip(&pems).map(|(k, pem)| store::NewKey { kid: k.kid(), public_key_pem: pem }).collect();
+    // Registered first: a key that belongs to another facility fails before any file is written.
+    store::enroll(&mut conn, &options.facility, role, now.unix_timestamp(), &client_cert.pem(), &new_keys)?;
 
     files::create_dir(&options.out)?;
-    let out = |name: &str| options.out.join(name);
     let copy = |from: PathBuf| files::read(&from, 1 << 20);
     files::write_public(&out("client.pem"), client_cert.pem().as_bytes())?;
-    files::write_private(&out("client.key"), client_key.serialize_pem().as_bytes())?;
-    files::write_private(&out("signing.key"), &signing.export(KeyFormat::Pkcs8Pem)?)?;
-    files::write_public(&out("signing.pub"), &signing_pub)?;
     files::write_public(&out("hub-ca.pem"), ca_pem.as_bytes())?;
     files::write_public(&out("hub-recipient.pub"), &copy(paths.recipient_pub())?)?;
     files::write_public(&out("receipt.pub"), &copy(paths.receipt_pub())?)?;
     files::write_public(&out("tree-head.pub"), &copy(paths.tree_head_pub())?)?;
     files::write_public(&out("facility.json"), &facility_json)?;
-
-    let public_pem = String::from_utf8(signing_pub.to_vec()).expect("PEM is ASCII");
-    store::enroll(&mut conn, &options.facility, now.unix_timestamp(), &client_cert.pem(), signing.kid(), &public_pem)?;
     Ok(Enrolled {
         facility: options.facility.clone(),
-        signing_kid: signing.kid().to_owned(),
+        signing_kids: keys.iter().map(|k| k.kid().to_owned()).collect(),
+        certificate_fingerprint: fingerprint(client_cert.der()),
         hub_url: config.hub_url,
-        files: FACILITY_FILES.iter().map(|f| out(f)).collect(),
+        files: ENROLL_FILES.iter().map(|f| out(f)).collect(),
     })
+}
+
+/// The public signing keys of an enrolment: public only, at least one for a facility and none
+/// for an auditor, no key twice.
+fn signing_keys(options: &EnrollOptions, role: store::Role) -> Result<Vec<Key>> {
+    let mut keys: Vec<Key> = Vec::new();
+    for (n, bytes) in options.signing_keys.iter().enumerate() {
+        let key = Key::import(bytes, None).map_err(|e| Error::new(format!("signing key {}: {}", n + 1, e.message())))?;
+        if key.has_private() {
+            return Err(Error::new(format!(
+                "signing key {} is a private key: give the public key (signing.pub); a hospital's private key never leaves it",
+                n + 1
+            )));
+        }
+        if !keys.iter().any(|k| k.kid() == key.kid()) {
+            keys.push(key);
+        }
+    }
+    match role {
+        store::Role::Facility if keys.is_empty() => {
+            Err(Error::new("a facility is enrolled with at least one public record-signing key (--signing-key)"))
+        }
+        store::Role::Auditor if !keys.is_empty() => Err(Error::new("an auditor signs no records: enrol it without signing keys")),
+        _ => Ok(keys),
+    }
+}
+
+/// A certificate request whose signature verifies and whose subject is exactly CN = `facility`
+/// (any organisation), with the requested key's algorithm one TLS client auth uses.
+fn certificate_request(bytes: &[u8], facility: &str) -> Result<rcgen::CertificateSigningRequestParams> {
+    use rustls_pki_types::pem::PemObject;
+    let der = if bytes.starts_with(b"-----BEGIN") {
+        rustls_pki_types::CertificateSigningRequestDer::from_pem_slice(bytes)
+            .map_err(|e| Error::new(format!("the certificate request is not a PEM CERTIFICATE REQUEST: {e}")))?
+    } else {
+        rustls_pki_types::CertificateSigningRequestDer::from(bytes.to_vec())
+    };
+    let request = rcgen::CertificateSigningRequestParams::from_der(&der).map_err(|e| match e {
+        rcgen::Error::InvalidCertificationRequestSignature => Error::new("the certificate request's signature does not verify"),
+        e => Error::new(format!("the certificate request cannot be read: {e}")),
+    })?;
+    let names: Vec<String> = request
+        .params
+        .distinguished_name
+        .iter()
+        .filter(|(t, _)| **t == DnType::CommonName)
+        .map(|(_, v)| match v {
+            rcgen::DnValue::PrintableString(s) => s.to_string(),
+            rcgen::DnValue::Utf8String(s) => s.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    if names.len() != 1 || names[0] != facility {
+        return Err(Error::new(format!(
+            "the certificate request's subject CN is {}, not the facility id {}",
+            names.iter().map(|n| medseal::untrusted::shown(n).to_string()).collect::<Vec<_>>().join(", "),
+            medseal::untrusted::shown(facility)
+        )));
+    }
+    Ok(request)
+}
+
+/// The subjectPublicKey bits of a key's SubjectPublicKeyInfo (what a certificate request holds).
+fn spki_of(key: &Key) -> Option<Vec<u8>> {
+    use x509_parser::prelude::FromDer;
+    let der = key.export(KeyFormat::SpkiDer).ok()?;
+    let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(&der).ok()?;
+    Some(spki.subject_public_key.data.to_vec())
+}
+
+/// The hex SHA-256 of a DER certificate: how the hub names a client certificate.
+pub fn fingerprint(der: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, der).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// [`fingerprint`] of the first certificate in a PEM text.
+pub fn fingerprint_pem(pem: &str) -> Result<String> {
+    use rustls_pki_types::pem::PemObject;
+    let der =
+        rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| Error::new(format!("a client certificate: {e}")))?;
+    Ok(fingerprint(&der))
+}
+
+/// Both sides of an enrolment on one machine, for pilots that play hospital and hub at once
+/// (tests, benchmarks): [`facility_init`] in `dir` (Ed25519), then [`enroll`] of its public
+/// parts into `dir`. A real hospital runs `facility_init` on its own machine.
+pub fn enroll_local(hub_dir: &Path, facility: &str, dir: &Path) -> Result<Enrolled> {
+    facility_init(&FacilityInitOptions {
+        facility: facility.to_owned(),
+        dir: dir.to_owned(),
+        signing_algorithm: Algorithm::EdDSA,
+        force: false,
+    })?;
+    enroll(&EnrollOptions {
+        hub_dir: hub_dir.to_owned(),
+        facility: facility.to_owned(),
+        signing_keys: vec![files::read(&dir.join("signing.pub"), 1 << 20)?],
+        csr: files::read(&dir.join("client.csr"), 1 << 20)?,
+        out: dir.to_owned(),
+        auditor: false,
+        force: false,
+    })
+}
+
+/// What `revoke` revokes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revocable {
+    /// A record-signing key, by its kid (RFC 7638 thumbprint).
+    SigningKey(String),
+    /// A client certificate, by its SHA-256 fingerprint (hex, as `enroll` reports it; colons
+    /// and case are ignored).
+    Certificate(String),
+}
+
+/// Revokes a facility's signing key or client certificate from `at` (Unix seconds) on: records
+/// signed by the key that the hub receives from then on are refused (`KEY_REVOKED`), and the
+/// certificate fails the TLS handshake from then on. The running hub sees it at its next
+/// handshake or batch. Returns the facility it belonged to.
+pub fn revoke(hub_dir: &Path, what: &Revocable, at: i64, reason: &str) -> Result<String> {
+    let paths = HubPaths::new(hub_dir);
+    let conn = store::open(&paths.database(), false)?;
+    match what {
+        Revocable::SigningKey(kid) => store::revoke_key(&conn, kid, at, reason),
+        Revocable::Certificate(fingerprint) => {
+            let normalized: String = fingerprint.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+            if normalized.len() != 64 || !normalized.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Error::new("a certificate fingerprint is the 64 hex digits of its SHA-256 (colons allowed)"));
+            }
+            store::revoke_certificate(&conn, &normalized, at, reason)
+        }
+    }
 }
 
 /// A facility id: what `meta.source` may hold (the id rule of a signed record,

@@ -11,10 +11,13 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -34,7 +37,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The hub's TLS configuration: TLS 1.3 and 1.2, the server certificate, and client
 /// certificates required and checked against the hub CA (webpki, clientAuth).
-pub fn tls_config(paths: &HubPaths) -> Result<ServerConfig> {
+/// `revoked` answers whether a client certificate (by its SHA-256 fingerprint) is revoked now:
+/// such a certificate fails the handshake with the `certificate_revoked` alert.
+pub fn tls_config(paths: &HubPaths, revoked: Arc<dyn Fn(&str) -> bool + Send + Sync>) -> Result<ServerConfig> {
     let pem_error = |path: &Path, e: rustls_pki_types::pem::Error| Error::new(format!("{}: {e}", path.display()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(paths.server_cert())
@@ -44,9 +49,10 @@ pub fn tls_config(paths: &HubPaths) -> Result<ServerConfig> {
     let ca = CertificateDer::from_pem_file(paths.ca_cert()).map_err(|e| pem_error(&paths.ca_cert(), e))?;
     let mut roots = RootCertStore::empty();
     roots.add(ca)?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| Error::new(format!("the client certificate verifier: {e}")))?;
+    let verifier = Arc::new(RevocationCheck { webpki, revoked });
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_client_cert_verifier(verifier)
@@ -107,7 +113,8 @@ impl Drop for HubHandle {
 /// it accepts connections. Errors in the configuration, keys or database come back here.
 pub fn start(dir: &Path, addr: SocketAddr) -> Result<HubHandle> {
     let hub = Arc::new(Hub::open(dir)?);
-    let tls = Arc::new(tls_config(hub.paths())?);
+    let revocations = hub.clone();
+    let tls = Arc::new(tls_config(hub.paths(), Arc::new(move |fingerprint: &str| revocations.certificate_revoked(fingerprint)))?);
     let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::new(format!("cannot listen on {addr}: {e}")))?;
     listener.set_nonblocking(true).map_err(|e| Error::new(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr().map_err(|e| Error::new(format!("cannot listen on {addr}: {e}")))?;
@@ -141,7 +148,7 @@ pub fn start(dir: &Path, addr: SocketAddr) -> Result<HubHandle> {
 
 /// Accepts connections until `shutdown` turns true, then drains them.
 async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut shutdown: watch::Receiver<bool>) {
-    let app = http::router(hub);
+    let app = http::router(hub.clone());
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -163,6 +170,7 @@ async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut
         };
         let acceptor = acceptor.clone();
         let app = app.clone();
+        let hub = hub.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -177,10 +185,20 @@ async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut
                     return;
                 }
             };
-            let peer = Peer { facility: facility_of(stream.get_ref().1) };
+            let connection = stream.get_ref().1;
+            let fingerprint =
+                connection.peer_certificates().and_then(|c| c.first()).map(|c| crate::pki::fingerprint(c)).unwrap_or_default();
+            let peer = Peer { facility: facility_of(connection), fingerprint };
             let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                let refused = http::revoked(&hub, &peer);
                 request.extensions_mut().insert(peer.clone());
-                app.clone().oneshot(request)
+                let app = app.clone();
+                async move {
+                    match refused {
+                        Some(response) => Ok(response),
+                        None => app.oneshot(request).await,
+                    }
+                }
             });
             let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
             // A connection error (client went away) concerns that client only.
@@ -191,6 +209,60 @@ async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => eprintln!("medseal-hub: connections still open after {} s; closing", SHUTDOWN_GRACE.as_secs()),
+    }
+}
+
+/// The hub CA's checks (webpki, clientAuth), then the hub's own revocations: a certificate
+/// `medseal hub revoke` revoked is refused during the handshake, before any request.
+struct RevocationCheck {
+    webpki: Arc<dyn ClientCertVerifier>,
+    revoked: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+}
+
+impl std::fmt::Debug for RevocationCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationCheck").finish_non_exhaustive()
+    }
+}
+
+impl ClientCertVerifier for RevocationCheck {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.webpki.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> std::result::Result<ClientCertVerified, rustls::Error> {
+        let verified = self.webpki.verify_client_cert(end_entity, intermediates, now)?;
+        if (self.revoked)(&crate::pki::fingerprint(end_entity)) {
+            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked));
+        }
+        Ok(verified)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
     }
 }
 

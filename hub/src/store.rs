@@ -1,6 +1,7 @@
 //! The hub's SQLite database: accepted records, the ledger, signed tree heads and the
 //! enrolled facilities. WAL, `synchronous=FULL`: a record answered `ACCEPTED` is on disk.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use medseal::ledger::Hash;
@@ -8,8 +9,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::error::{Error, Result};
 
-/// The schema version this code reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// The schema version this code reads and writes (`PRAGMA user_version`). Version 1 (record ids
+/// global across facilities) is migrated to it when the hub opens the database.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger (
@@ -17,20 +19,6 @@ CREATE TABLE IF NOT EXISTS ledger (
     leaf_hash BLOB NOT NULL,        -- SHA-256(0x00 || entry)
     entry TEXT NOT NULL             -- canonical JSON ledger entry
 );
-CREATE TABLE IF NOT EXISTS records (
-    record_id TEXT PRIMARY KEY,
-    source TEXT NOT NULL,
-    sequence INTEGER NOT NULL,
-    created TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    digest BLOB NOT NULL,           -- SHA-256 of the envelope
-    envelope BLOB NOT NULL,         -- the protobuf envelope, still sealed
-    received INTEGER NOT NULL,      -- Unix seconds
-    ledger_index INTEGER NOT NULL UNIQUE REFERENCES ledger(idx),
-    receipt TEXT NOT NULL,          -- the compact JWS returned, returned again for duplicates
-    receipt_tree_size INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS records_by_source ON records(source, sequence);
 CREATE TABLE IF NOT EXISTS tree_heads (
     tree_size INTEGER PRIMARY KEY,
     root_hash BLOB NOT NULL,
@@ -51,6 +39,48 @@ CREATE TABLE IF NOT EXISTS facility_keys (
 );
 ";
 
+/// Version 2: record ids live in each facility's namespace (issue 10, point 1), roles (facility
+/// or auditor), and the revocation of signing keys and client certificates (point 9).
+const SCHEMA_V2: &str = "
+CREATE TABLE records (
+    source TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    digest BLOB NOT NULL,           -- SHA-256 of the envelope
+    envelope BLOB NOT NULL,         -- the protobuf envelope, still sealed
+    received INTEGER NOT NULL,      -- Unix seconds
+    ledger_index INTEGER NOT NULL UNIQUE REFERENCES ledger(idx),
+    receipt TEXT NOT NULL,          -- the compact JWS returned, returned again for duplicates
+    receipt_tree_size INTEGER NOT NULL,
+    PRIMARY KEY (source, record_id)
+);
+ALTER TABLE facilities ADD COLUMN role TEXT NOT NULL DEFAULT 'facility' CHECK (role IN ('facility', 'auditor'));
+ALTER TABLE facility_keys ADD COLUMN revoked INTEGER;       -- Unix seconds it stops being trusted
+ALTER TABLE facility_keys ADD COLUMN revoked_reason TEXT;
+CREATE TABLE client_certificates (
+    fingerprint TEXT PRIMARY KEY,   -- hex SHA-256 of the DER certificate
+    facility TEXT NOT NULL REFERENCES facilities(facility),
+    certificate TEXT NOT NULL,      -- PEM
+    issued INTEGER NOT NULL,
+    revoked INTEGER,                -- Unix seconds it stops being accepted
+    revoked_reason TEXT
+);
+-- Bumped by every change to who and which keys are trusted: the running hub reloads then.
+CREATE TABLE registry (id INTEGER PRIMARY KEY CHECK (id = 0), version INTEGER NOT NULL);
+INSERT INTO registry VALUES (0, 0);
+CREATE TRIGGER registry_facilities_insert AFTER INSERT ON facilities BEGIN UPDATE registry SET version = version + 1; END;
+CREATE TRIGGER registry_facilities_update AFTER UPDATE ON facilities BEGIN UPDATE registry SET version = version + 1; END;
+CREATE TRIGGER registry_keys_insert AFTER INSERT ON facility_keys BEGIN UPDATE registry SET version = version + 1; END;
+CREATE TRIGGER registry_keys_update AFTER UPDATE ON facility_keys BEGIN UPDATE registry SET version = version + 1; END;
+CREATE TRIGGER registry_certificates_insert AFTER INSERT ON client_certificates BEGIN UPDATE registry SET version = version + 1; END;
+CREATE TRIGGER registry_certificates_update AFTER UPDATE ON client_certificates BEGIN UPDATE registry SET version = version + 1; END;
+CREATE TRIGGER registry_facilities_delete AFTER DELETE ON facilities BEGIN UPDATE registry SET version = version + 1; END;
+CREATE TRIGGER registry_keys_delete AFTER DELETE ON facility_keys BEGIN UPDATE registry SET version = version + 1; END;
+CREATE TRIGGER registry_certificates_delete AFTER DELETE ON client_certificates BEGIN UPDATE registry SET version = version + 1; END;
+";
+
 /// Opens (creating when `create`) the database with the hub's settings and schema.
 pub fn open(path: &Path, create: bool) -> Result<Connection> {
     use rusqlite::OpenFlags;
@@ -58,7 +88,7 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::from(e).context(format!("opening {}", path.display())))?;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| Error::from(e).context(format!("opening {}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -66,14 +96,71 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     match version {
         0 if create => {
-            conn.execute_batch(SCHEMA)?;
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            let tx = conn.transaction()?;
+            tx.execute_batch(SCHEMA)?;
+            tx.execute_batch(SCHEMA_V2)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
         }
+        1 => migrate_v1(&mut conn).map_err(|e| e.context(format!("upgrading {} from schema version 1", path.display())))?,
         SCHEMA_VERSION => {}
         0 => return Err(Error::new(format!("{} is not a hub database (run `medseal hub init`)", path.display()))),
         other => return Err(Error::new(format!("{} has schema version {other}; this hub reads {SCHEMA_VERSION}", path.display()))),
     }
+    unique_sequences(&conn, path);
     Ok(conn)
+}
+
+/// Version 1 to 2 in one transaction: the records move to the per-facility key (no v1 database
+/// can hold one id twice: its key was the id alone), and every facility's current client
+/// certificate is recorded so that it can be revoked.
+fn migrate_v1(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(
+        "DROP INDEX IF EXISTS records_by_source;
+         DROP INDEX IF EXISTS records_unique_sequence;
+         ALTER TABLE records RENAME TO records_v1;",
+    )?;
+    tx.execute_batch(SCHEMA_V2)?;
+    tx.execute_batch(
+        "INSERT INTO records (source, record_id, sequence, created, content_type, digest, envelope, received, ledger_index, receipt, receipt_tree_size)
+         SELECT source, record_id, sequence, created, content_type, digest, envelope, received, ledger_index, receipt, receipt_tree_size FROM records_v1;
+         DROP TABLE records_v1;",
+    )?;
+    let certificates: Vec<(String, i64, String)> = {
+        let mut stmt = tx.prepare("SELECT facility, enrolled, client_certificate FROM facilities")?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (facility, enrolled, pem) in certificates {
+        insert_client_certificate(&tx, &facility, &pem, enrolled)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Makes SQLite refuse a repeated (source, sequence) too, behind the hub's own check. A database
+/// written before the hub refused repeats may already hold one: then the hub still starts (its
+/// check keeps new repeats out) and says which facility to look at with `medseal hub audit`.
+fn unique_sequences(conn: &Connection, path: &Path) {
+    const INDEX: &str = "CREATE UNIQUE INDEX IF NOT EXISTS records_unique_sequence ON records(source, sequence)";
+    if let Err(error) = conn.execute_batch(INDEX) {
+        let repeat: Option<(String, i64)> = conn
+            .query_row("SELECT source, sequence FROM records GROUP BY source, sequence HAVING COUNT(*) > 1 LIMIT 1", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+            .unwrap_or(None);
+        match repeat {
+            Some((source, sequence)) => eprintln!(
+                "medseal-hub: warning: {} holds sequence {sequence} of {} more than once (accepted before repeats were refused); `medseal hub audit` lists every repeat",
+                path.display(),
+                medseal::untrusted::shown(&source)
+            ),
+            None => eprintln!("medseal-hub: warning: cannot add the unique (source, sequence) index to {}: {error}", path.display()),
+        }
+    }
 }
 
 /// All leaf hashes in ledger order, checked to be 0, 1, 2, … without gaps.
@@ -101,18 +188,30 @@ pub struct StoredRecord {
     pub receipt_tree_size: u64,
 }
 
-/// The record accepted under `record_id`, if any.
-pub fn find_record(conn: &Connection, record_id: &str) -> Result<Option<StoredRecord>> {
+/// The record `source` accepted under `record_id`, if any (ids are per facility).
+pub fn find_record(conn: &Connection, source: &str, record_id: &str) -> Result<Option<StoredRecord>> {
     Ok(conn
-        .query_row("SELECT digest, ledger_index, receipt, receipt_tree_size FROM records WHERE record_id = ?1", [record_id], |row| {
-            Ok(StoredRecord {
-                digest: row.get(0)?,
-                ledger_index: row.get::<_, i64>(1)? as u64,
-                receipt: row.get(2)?,
-                receipt_tree_size: row.get::<_, i64>(3)? as u64,
-            })
-        })
+        .query_row(
+            "SELECT digest, ledger_index, receipt, receipt_tree_size FROM records WHERE source = ?1 AND record_id = ?2",
+            [source, record_id],
+            |row| {
+                Ok(StoredRecord {
+                    digest: row.get(0)?,
+                    ledger_index: row.get::<_, i64>(1)? as u64,
+                    receipt: row.get(2)?,
+                    receipt_tree_size: row.get::<_, i64>(3)? as u64,
+                })
+            },
+        )
         .optional()?)
+}
+
+/// Whether a record of `source` already holds `sequence`.
+pub fn sequence_taken(conn: &Connection, source: &str, sequence: u64) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM records WHERE source = ?1 AND sequence = ?2 LIMIT 1", params![source, sequence as i64], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// What is stored of one accepted record.
@@ -175,53 +274,152 @@ pub fn latest_tree_head(conn: &Connection) -> Result<Option<(u64, String)>> {
         .optional()?)
 }
 
-/// Ledger entries `start..end` (canonical JSON), in order.
-pub fn entries(conn: &Connection, start: u64, end: u64) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT entry FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
-    let rows = stmt.query_map([start as i64, end as i64], |row| row.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+/// Ledger entries `start..end` (canonical JSON), in order; with `source`, only that facility's.
+pub fn entries(conn: &Connection, start: u64, end: u64, source: Option<&str>) -> Result<Vec<String>> {
+    let rows = match source {
+        None => {
+            let mut stmt = conn.prepare_cached("SELECT entry FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
+            let rows = stmt.query_map([start as i64, end as i64], |row| row.get(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()?
+        }
+        Some(source) => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT ledger.entry FROM records JOIN ledger ON ledger.idx = records.ledger_index
+                 WHERE records.source = ?1 AND records.ledger_index >= ?2 AND records.ledger_index < ?3 ORDER BY records.ledger_index",
+            )?;
+            let rows = stmt.query_map(params![source, start as i64, end as i64], |row| row.get(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()?
+        }
+    };
+    Ok(rows)
 }
 
-/// Whether `facility` is enrolled.
-pub fn facility_enrolled(conn: &Connection, facility: &str) -> Result<bool> {
-    Ok(conn.query_row("SELECT 1 FROM facilities WHERE facility = ?1", [facility], |_| Ok(())).optional()?.is_some())
+/// What an enrolled client certificate may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Submits its own records; reads its own entries.
+    Facility,
+    /// Reads the whole ledger; submits nothing.
+    Auditor,
 }
 
-/// Enrols `facility` (or enrols it again: a new client certificate, one more signing key).
-pub fn enroll(conn: &mut Connection, facility: &str, now: i64, client_certificate: &str, kid: &str, public_key_pem: &str) -> Result<()> {
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Facility => "facility",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+/// The role of an enrolled name, or `None` when it is not enrolled.
+pub fn role(conn: &Connection, name: &str) -> Result<Option<Role>> {
+    let role: Option<String> = conn.query_row("SELECT role FROM facilities WHERE facility = ?1", [name], |row| row.get(0)).optional()?;
+    Ok(role.map(|r| if r == "auditor" { Role::Auditor } else { Role::Facility }))
+}
+
+/// A record-signing key to register at enrolment.
+pub struct NewKey<'a> {
+    pub kid: &'a str,
+    pub public_key_pem: &'a str,
+}
+
+/// Enrols `name` (or enrols it again: a new client certificate, more signing keys; a key
+/// already registered for it is kept as it is). A key registered for another name is refused.
+pub fn enroll(conn: &mut Connection, name: &str, role: Role, now: i64, client_certificate: &str, keys: &[NewKey<'_>]) -> Result<()> {
     let tx = conn.transaction()?;
+    if let Some(existing) = self::role(&tx, name)? {
+        if existing != role {
+            return Err(Error::new(format!("{name} is enrolled as a {}, not as a {}", existing.as_str(), role.as_str())));
+        }
+    }
     tx.execute(
-        "INSERT INTO facilities (facility, enrolled, client_certificate) VALUES (?1, ?2, ?3)
+        "INSERT INTO facilities (facility, enrolled, client_certificate, role) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(facility) DO UPDATE SET enrolled = excluded.enrolled, client_certificate = excluded.client_certificate",
-        params![facility, now, client_certificate],
+        params![name, now, client_certificate, role.as_str()],
     )?;
-    tx.execute(
-        "INSERT INTO facility_keys (facility, kid, public_key, added) VALUES (?1, ?2, ?3, ?4)",
-        params![facility, kid, public_key_pem, now],
-    )?;
+    insert_client_certificate(&tx, name, client_certificate, now)?;
+    for key in keys {
+        let owner: Option<String> =
+            tx.query_row("SELECT facility FROM facility_keys WHERE kid = ?1", [key.kid], |row| row.get(0)).optional()?;
+        match owner {
+            Some(owner) if owner == name => continue,
+            Some(owner) => return Err(Error::new(format!("the signing key {} is already enrolled for {owner}", key.kid))),
+            None => {
+                tx.execute(
+                    "INSERT INTO facility_keys (facility, kid, public_key, added) VALUES (?1, ?2, ?3, ?4)",
+                    params![name, key.kid, key.public_key_pem, now],
+                )?;
+            }
+        }
+    }
     tx.commit()?;
     Ok(())
 }
 
-/// Every enrolled record-signing key: (facility, SPKI PEM).
-pub fn facility_keys(conn: &Connection) -> Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare("SELECT facility, public_key FROM facility_keys ORDER BY id")?;
-    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+/// Records a client certificate issued to `name` (so that it can be revoked).
+fn insert_client_certificate(tx: &Transaction<'_>, name: &str, pem: &str, issued: i64) -> Result<()> {
+    let fingerprint = crate::pki::fingerprint_pem(pem)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO client_certificates (fingerprint, facility, certificate, issued) VALUES (?1, ?2, ?3, ?4)",
+        params![fingerprint, name, pem, issued],
+    )?;
+    Ok(())
+}
+
+/// An enrolled record-signing key.
+pub struct EnrolledKey {
+    pub facility: String,
+    pub public_key_pem: String,
+    /// When it stops being trusted (Unix seconds), if revoked.
+    pub revoked: Option<i64>,
+}
+
+/// Every enrolled record-signing key, revoked ones included.
+pub fn facility_keys(conn: &Connection) -> Result<Vec<EnrolledKey>> {
+    let mut stmt = conn.prepare("SELECT facility, public_key, revoked FROM facility_keys ORDER BY id")?;
+    let rows = stmt.query_map([], |row| Ok(EnrolledKey { facility: row.get(0)?, public_key_pem: row.get(1)?, revoked: row.get(2)? }))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Every enrolled facility.
+/// Every enrolled facility (auditors are not facilities).
 pub fn facilities(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT facility FROM facilities ORDER BY facility")?;
+    let mut stmt = conn.prepare("SELECT facility FROM facilities WHERE role = 'facility' ORDER BY facility")?;
     let rows = stmt.query_map([], |row| row.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Changes whenever a facility or key is added (the running hub reloads its key set then).
-pub fn registry_version(conn: &Connection) -> Result<(i64, i64, i64)> {
-    Ok(conn.query_row(
-        "SELECT (SELECT count(*) FROM facility_keys), (SELECT coalesce(max(id), 0) FROM facility_keys), (SELECT coalesce(max(enrolled), 0) FROM facilities)",
-        [],
-        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-    )?)
+/// Revokes the signing key `kid` from `at` on. Returns its facility; an unknown kid is an error.
+pub fn revoke_key(conn: &Connection, kid: &str, at: i64, reason: &str) -> Result<String> {
+    let facility: Option<String> =
+        conn.query_row("SELECT facility FROM facility_keys WHERE kid = ?1", [kid], |row| row.get(0)).optional()?;
+    let facility = facility.ok_or_else(|| Error::new(format!("no enrolled signing key has the kid {kid}")))?;
+    conn.execute("UPDATE facility_keys SET revoked = ?2, revoked_reason = ?3 WHERE kid = ?1", params![kid, at, reason])?;
+    Ok(facility)
+}
+
+/// Revokes the client certificate with this SHA-256 fingerprint (hex) from `at` on. Returns
+/// the name it was issued to; an unknown fingerprint is an error.
+pub fn revoke_certificate(conn: &Connection, fingerprint: &str, at: i64, reason: &str) -> Result<String> {
+    let name: Option<String> =
+        conn.query_row("SELECT facility FROM client_certificates WHERE fingerprint = ?1", [fingerprint], |row| row.get(0)).optional()?;
+    let name = name.ok_or_else(|| Error::new(format!("no client certificate issued by this hub has the fingerprint {fingerprint}")))?;
+    conn.execute(
+        "UPDATE client_certificates SET revoked = ?2, revoked_reason = ?3 WHERE fingerprint = ?1",
+        params![fingerprint, at, reason],
+    )?;
+    Ok(name)
+}
+
+/// The fingerprints of revoked client certificates and when each stops being accepted.
+pub fn revoked_certificates(conn: &Connection) -> Result<HashMap<String, i64>> {
+    let mut stmt = conn.prepare("SELECT fingerprint, revoked FROM client_certificates WHERE revoked IS NOT NULL")?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+}
+
+/// Changes whenever a facility, key, certificate or revocation is added or changed (the
+/// running hub reloads its key set and revocations then).
+pub fn registry_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT version FROM registry WHERE id = 0", [], |row| row.get(0))?)
 }

@@ -31,7 +31,7 @@ fn get_endpoints() {
     assert_eq!(doc["tree_head"], jws.as_str());
 
     // Entries: canonical JSON lines whose leaf hashes rebuild the signed root.
-    let (code, body) = pilot.get("/v1/ledger/entries?start=0&end=5");
+    let (code, body) = pilot.get_as_auditor("/v1/ledger/entries?start=0&end=5");
     assert_eq!(code, 200);
     let lines: Vec<&[u8]> = body.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 5);
@@ -41,10 +41,15 @@ fn get_endpoints() {
     let tree = MerkleTree::from_leaves(lines.iter().map(|l| leaf_hash(l)).collect());
     assert_eq!(tree.root(5).unwrap(), head.root_hash);
     // A range is cut at the ledger's size; `end` defaults to it.
-    let (_, body) = pilot.get("/v1/ledger/entries?start=3&end=100");
+    let (_, body) = pilot.get_as_auditor("/v1/ledger/entries?start=3&end=100");
     assert_eq!(body.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), 2);
-    let (_, body) = pilot.get("/v1/ledger/entries?start=1");
+    let (_, body) = pilot.get_as_auditor("/v1/ledger/entries?start=1");
     assert_eq!(body.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), 4);
+    // A facility reads only its own entries of a range: A has 2 of the 5, B's ids stay B's.
+    let (code, body) = pilot.get("/v1/ledger/entries?start=0&end=5");
+    assert_eq!(code, 200);
+    let own: Vec<&[u8]> = body.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(own, lines[..2].to_vec(), "facility A saw entries that are not its own");
 
     // Inclusion, against the latest head and against the head of an earlier batch.
     for (index, size, root) in [(4, 5, head.root_hash), (1, 2, tree.root(2).unwrap())] {
@@ -184,7 +189,7 @@ fn concurrent_submissions_keep_the_ledger_consistent() {
     let mut lines = Vec::new();
     let mut start = 0;
     while start < total {
-        let body = pilot.get(&format!("/v1/ledger/entries?start={start}")).1;
+        let body = pilot.get_as_auditor(&format!("/v1/ledger/entries?start={start}")).1;
         let chunk: Vec<Vec<u8>> = body.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect();
         start += chunk.len() as u64;
         lines.extend(chunk);

@@ -77,6 +77,55 @@ fn an_id_reused_with_another_digest_is_rejected() {
 }
 
 #[test]
+fn a_sequence_already_held_is_refused() {
+    // Two outboxes of one facility both numbering from 1 (issue 10, point 2): the second record
+    // with a sequence the facility already used is refused, and the ledger stays auditable.
+    let pilot = Pilot::new();
+    let url = pilot.url("/v1/records");
+    let first = pilot.a.record("seq-first", 1);
+    assert_eq!(status(&pilot.a.submit(&url, std::slice::from_ref(&first))[0]), RecordStatus::Accepted);
+    let results = pilot.a.submit(&url, &[pilot.a.record("seq-second-outbox", 1)]);
+    assert_rejected(&results[0], "SEQUENCE_REUSED");
+    assert!(results[0].reason.contains("sequence 1"), "{}", results[0].reason);
+    // Sent again, the accepted record is still a duplicate (same id and digest), not a repeat.
+    let again = pilot.a.submit(&url, std::slice::from_ref(&first));
+    assert_eq!(status(&again[0]), RecordStatus::Duplicate);
+    pilot.verify_receipt(&again[0], &first);
+    // Within one batch too; the record after the refused one is accepted.
+    let results = pilot.a.submit(&url, &[pilot.a.record("seq-2a", 2), pilot.a.record("seq-2b", 2), pilot.a.record("seq-3", 3)]);
+    assert_eq!(status(&results[0]), RecordStatus::Accepted);
+    assert_rejected(&results[1], "SEQUENCE_REUSED");
+    assert_eq!(status(&results[2]), RecordStatus::Accepted);
+    // Sequences are per facility: B's 1 is its own.
+    assert_eq!(status(&pilot.b.submit(&url, &[pilot.b.record("seq-b-1", 1)])[0]), RecordStatus::Accepted);
+    assert_eq!(pilot.tree_head().0.tree_size, 4);
+    let audit = medseal_hub::audit(&pilot.hub_dir).unwrap();
+    assert_eq!(audit.entries.len(), 4);
+    assert_eq!((audit.sources["hospital-a"].records, audit.sources["hospital-a"].highest), (3, 3));
+    assert!(audit.sources["hospital-a"].gaps.is_empty());
+    // SQLite refuses a repeat as well, should the hub's own check ever be bypassed.
+    let db = rusqlite::Connection::open(pilot.hub_dir.join("hub.sqlite")).unwrap();
+    let repeat = db.execute("UPDATE records SET sequence = 1 WHERE record_id = 'seq-2a'", []);
+    assert!(repeat.unwrap_err().to_string().contains("UNIQUE"), "the (source, sequence) index is missing");
+}
+
+#[test]
+fn a_database_that_already_holds_a_repeat_still_opens() {
+    // Written before repeats were refused: the unique index cannot be built, the hub still
+    // starts (its own check keeps new repeats out) and warns.
+    let mut pilot = Pilot::new();
+    let url = pilot.url("/v1/records");
+    pilot.a.submit(&url, &[pilot.a.record("old-1", 1), pilot.a.record("old-2", 2)]);
+    let db = rusqlite::Connection::open(pilot.hub_dir.join("hub.sqlite")).unwrap();
+    db.execute_batch("DROP INDEX records_unique_sequence; UPDATE records SET sequence = 1 WHERE record_id = 'old-2';").unwrap();
+    drop(db);
+    pilot.restart();
+    let url = pilot.url("/v1/records");
+    assert_rejected(&pilot.a.submit(&url, &[pilot.a.record("new-1", 1)])[0], "SEQUENCE_REUSED");
+    assert_eq!(status(&pilot.a.submit(&url, &[pilot.a.record("new-3", 3)])[0]), RecordStatus::Accepted);
+}
+
+#[test]
 fn every_rejection_code() {
     let pilot = Pilot::new();
     let url = pilot.url("/v1/records");

@@ -85,13 +85,7 @@ fn a_client_certificate_from_another_ca_is_refused_at_tls() {
     // A second hub, with its own CA, enrols a facility of the same name.
     let other = tempfile::tempdir().unwrap();
     medseal_hub::init(&medseal_hub::InitOptions::new(other.path().join("hub"))).unwrap();
-    medseal_hub::enroll(&medseal_hub::EnrollOptions {
-        hub_dir: other.path().join("hub"),
-        facility: "hospital-a".to_owned(),
-        out: other.path().join("a"),
-        force: false,
-    })
-    .unwrap();
+    common::enroll_facility(&other.path().join("hub"), "hospital-a", &other.path().join("a"));
     let error = raw_get(&pilot, &[&rustls::version::TLS13], "localhost", Some(&other.path().join("a"))).unwrap_err();
     assert!(error.contains("UnknownCA"), "{error}");
     let agent =

@@ -167,6 +167,15 @@ impl TrustList {
         &self.entries
     }
 
+    /// The same list holding only `facility`'s entries: a verifier made from it judges that
+    /// facility's records against its own keys only (a hub checks each record against its
+    /// source's keys, never against every facility's).
+    pub fn restricted_to(&self, facility: &str) -> TrustList {
+        let mut list = self.clone();
+        list.entries.retain(|e| e.facility == facility);
+        list
+    }
+
     /// The entries of `role` whose kid is `kid` (every entry of the role for `None`). A kid
     /// shared by several keys gives all of them: the caller tries each.
     pub fn candidates(&self, role: Role, kid: Option<&str>) -> Vec<&TrustEntry> {

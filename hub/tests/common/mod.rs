@@ -11,7 +11,7 @@ use medseal::ledger::{verify_receipt_and_tree_head, Hash, Receipt, TreeHead};
 use medseal::record::seal_signed;
 use medseal::wire::{InclusionProof, RecordResult, RecordStatus, SubmitBatch, SubmitResponse, SubmittedRecord};
 use medseal::{Aead, Key, Meta, RecipientKey, SignOptions, Signer, Verifier};
-use medseal_hub::{EnrollOptions, HubHandle, InitOptions};
+use medseal_hub::{EnrollOptions, FacilityInitOptions, HubHandle, InitOptions};
 use prost::Message;
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
 
@@ -24,6 +24,8 @@ pub struct Pilot {
     pub hub: Option<HubHandle>,
     pub a: Facility,
     pub b: Facility,
+    /// A client with an auditor's certificate (reads the whole ledger, submits nothing).
+    pub auditor: ureq::Agent,
 }
 
 impl Pilot {
@@ -43,8 +45,9 @@ impl Pilot {
         config.save(&paths).unwrap();
         let a = Facility::enroll(&hub_dir, "hospital-a", &temp.path().join("a"));
         let b = Facility::enroll(&hub_dir, "hospital-b", &temp.path().join("b"));
+        let auditor = enroll_auditor(&hub_dir, "city-auditor", &temp.path().join("auditor"));
         let hub = medseal_hub::start(&hub_dir, "127.0.0.1:0".parse().unwrap()).unwrap();
-        Pilot { temp, hub_dir, hub: Some(hub), a, b }
+        Pilot { temp, hub_dir, hub: Some(hub), a, b, auditor }
     }
 
     pub fn hub(&self) -> &HubHandle {
@@ -94,6 +97,12 @@ impl Pilot {
         (response.status().as_u16(), response.body_mut().read_to_vec().unwrap())
     }
 
+    /// GET `path` as the auditor; status and body.
+    pub fn get_as_auditor(&self, path: &str) -> (u16, Vec<u8>) {
+        let mut response = self.auditor.get(self.url(path)).call().unwrap();
+        (response.status().as_u16(), response.body_mut().read_to_vec().unwrap())
+    }
+
     /// GET a JSON document.
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let (status, body) = self.get(path);
@@ -109,6 +118,41 @@ impl Pilot {
     }
 }
 
+/// What a hospital and the hub do to enrol it: the hospital makes its keys and request in
+/// `out` (`medseal facility init`), the hub enrols the public parts into the same directory.
+pub fn enroll_facility(hub_dir: &Path, id: &str, out: &Path) -> medseal_hub::Enrolled {
+    medseal_hub::pki::enroll_local(hub_dir, id, out).unwrap()
+}
+
+/// An auditor's certificate (no signing keys) and a client using it.
+pub fn enroll_auditor(hub_dir: &Path, id: &str, out: &Path) -> ureq::Agent {
+    medseal_hub::facility_init(&FacilityInitOptions {
+        facility: id.to_owned(),
+        dir: out.to_owned(),
+        signing_algorithm: medseal::Algorithm::EdDSA,
+        force: false,
+    })
+    .unwrap();
+    let mut options = enroll_options(hub_dir, id, out);
+    options.signing_keys.clear();
+    options.auditor = true;
+    medseal_hub::enroll(&options).unwrap();
+    agent(&out.join("hub-ca.pem"), Some((&out.join("client.pem"), &out.join("client.key"))))
+}
+
+/// Enrolment of the public parts `facility_init` wrote into `dir`.
+pub fn enroll_options(hub_dir: &Path, id: &str, dir: &Path) -> EnrollOptions {
+    EnrollOptions {
+        hub_dir: hub_dir.to_owned(),
+        facility: id.to_owned(),
+        signing_keys: vec![std::fs::read(dir.join("signing.pub")).unwrap()],
+        csr: std::fs::read(dir.join("client.csr")).unwrap(),
+        out: dir.to_owned(),
+        auditor: false,
+        force: false,
+    }
+}
+
 /// One enrolled facility: its files, its signer, the hub's recipient key and a client.
 pub struct Facility {
     pub id: String,
@@ -120,8 +164,7 @@ pub struct Facility {
 
 impl Facility {
     pub fn enroll(hub_dir: &Path, id: &str, out: &Path) -> Facility {
-        medseal_hub::enroll(&EnrollOptions { hub_dir: hub_dir.to_owned(), facility: id.to_owned(), out: out.to_owned(), force: false })
-            .unwrap();
+        enroll_facility(hub_dir, id, out);
         Facility::load(id, out)
     }
 
