@@ -1111,13 +1111,21 @@ medseal_result medseal_verifier_builder_build(const struct medseal_verifier_buil
 // Frees a verifier builder. NULL is a no-op.
 void medseal_verifier_builder_free(struct medseal_verifier_builder *builder);
 
-// Verifies a compact or JSON JWS that carries its payload.
+// Verifies a compact or JSON JWS that carries its payload: any JWS (its `typ` and `sigT` are
+// reported, not required). For medseal records use `medseal_verifier_verify_record`.
 medseal_result medseal_verifier_verify(const struct medseal_verifier *verifier, const uint8_t *jws, size_t len, struct medseal_verified **out);
 
 // Verifies a detached JWS against `payload`, read as `kind` (`MEDSEAL_PAYLOAD_BYTES`: the
 // exact signed bytes; `MEDSEAL_PAYLOAD_DOCUMENT`: JSON canonicalized with the verifier's
 // flags).
 medseal_result medseal_verifier_verify_detached(const struct medseal_verifier *verifier, const uint8_t *jws, size_t len, const uint8_t *payload, size_t payload_len, uint32_t kind, struct medseal_verified **out);
+
+// Verifies a medseal record: a JWS that carries its payload, verified as by
+// `medseal_verifier_verify`, that must also be a record: `typ` `medseal+jws`, a `sigT`, and
+// a canonical JSON payload (else `MEDSEAL_JWS_HEADER` or
+// `MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL`). A receipt, a tree head or a trust list is not a
+// record, whoever signed it. Use this for records; `medseal_verifier_verify` checks any JWS.
+medseal_result medseal_verifier_verify_record(const struct medseal_verifier *verifier, const uint8_t *jws, size_t len, struct medseal_verified **out);
 
 // Frees a verifier. NULL is a no-op. Safe from any thread.
 void medseal_verifier_free(struct medseal_verifier *verifier);

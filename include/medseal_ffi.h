@@ -472,6 +472,8 @@ medseal_result medseal_verifier_verify(const struct medseal_verifier *verifier, 
 
 medseal_result medseal_verifier_verify_detached(const struct medseal_verifier *verifier, const uint8_t *jws, size_t len, const uint8_t *payload, size_t payload_len, uint32_t kind, struct medseal_verified **out);
 
+medseal_result medseal_verifier_verify_record(const struct medseal_verifier *verifier, const uint8_t *jws, size_t len, struct medseal_verified **out);
+
 void medseal_verifier_free(struct medseal_verifier *verifier);
 
 medseal_result medseal_verified_payload(const struct medseal_verified *verified, const uint8_t **data, size_t *len);

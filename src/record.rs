@@ -129,6 +129,16 @@ pub fn check_canonical_payload(payload: &[u8]) -> Result<()> {
     }
 }
 
+/// Verifies `jws` (attached payload) with `verifier` and checks that it is a medseal record
+/// ([`check_verified`]): what "verify a record" means everywhere (`medseal verify`,
+/// `medseal_verifier_verify_record`). [`Verifier::verify`] alone accepts any JWS, a receipt or
+/// a trust list included.
+pub fn verify(verifier: &Verifier, jws: &[u8]) -> Result<Verified> {
+    let verified = verifier.verify(jws, DetachedPayload::None)?;
+    check_verified(&verified)?;
+    Ok(verified)
+}
+
 /// Checks, WITHOUT verifying the signature, that `jws` has the form of a signed record: a JWS
 /// that [`Verifier::verify`] reads (flattened or compact, or general JSON with one signature;
 /// strict base64url; a protected header that passes its checks) carrying its payload, whose

@@ -1250,3 +1250,39 @@ fn sig_time_must_be_utc() {
         }
     }
 }
+
+#[test]
+fn a_record_verifier_takes_only_records() {
+    // Issue 10, point 6: a receipt, a trust list or a bare JWS signed by a trusted key verifies
+    // as a JWS, but it is not a record: record::verify (and `medseal verify`,
+    // medseal_verifier_verify_record) refuse it.
+    use medseal::ledger::{receipt_sign_options, Receipt};
+    let key = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
+    let verifier = Verifier::new(vec![key.clone()]);
+    let record = Signer::new(key.clone(), SignOptions::default()).unwrap().sign(br#"{"a":1}"#, Serialization::Compact).unwrap();
+    assert!(medseal::record::verify(&verifier, record.as_bytes()).is_ok());
+
+    let receipt = Receipt {
+        record_id: "r-1".into(),
+        source: "79001".into(),
+        sequence: 1,
+        digest: [7; 32],
+        received: 1_767_225_600,
+        ledger_index: 0,
+        tree_size: 1,
+    }
+    .sign(&Signer::new(key.clone(), receipt_sign_options()).unwrap())
+    .unwrap();
+    let bare = Signer::new(key.clone(), SignOptions { typ: None, ..SignOptions::default() })
+        .unwrap()
+        .sign(br#"{"a":1}"#, Serialization::Compact)
+        .unwrap();
+    let input = format!("{}.{}", b64u(br#"{"alg":"EdDSA"}"#), b64u(br#"{"a":1}"#));
+    let no_typ_no_sig_t = format!("{input}.{}", b64u(&key.sign(input.as_bytes()).unwrap()));
+    for (what, jws) in [("receipt", receipt), ("typ left out", bare), ("neither typ nor sigT", no_typ_no_sig_t)] {
+        assert!(verifier.verify(jws.as_bytes(), DetachedPayload::None).is_ok(), "{what} is a valid JWS");
+        let error = medseal::record::verify(&verifier, jws.as_bytes()).unwrap_err();
+        assert_eq!(error.code(), ResultCode::MEDSEAL_JWS_HEADER, "{what}: {error}");
+        assert!(error.message().contains("not a medseal record"), "{what}: {error}");
+    }
+}

@@ -221,3 +221,78 @@ impl ClonePrivate for Key {
         Key::import(&self.export(medseal::KeyFormat::Pkcs8Der).unwrap(), Some(self.algorithm())).unwrap()
     }
 }
+
+/// A compact JWS over `RECORD` whose header carries `pki`'s chain, signed with the leaf key
+/// directly: what an attacker holding a certificate medseal's signer refuses could still send.
+fn hand_made_x5c_jws(pki: &Pki) -> String {
+    let x5c: Vec<String> = pki.chain().iter().map(|c| STANDARD.encode(c.der())).collect();
+    let header = serde_json::json!({
+        "alg": "ES256",
+        "crit": ["sigT"],
+        "sigT": medseal::utc::format(SIGN_TIME).unwrap(),
+        "typ": "medseal+jws",
+        "x5c": x5c,
+    });
+    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(RECORD));
+    let signature = pki.leaf_key.sign(input.as_bytes()).unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+#[test]
+fn tls_certificates_do_not_sign_records() {
+    // Issue 10, point 6: a TLS client or server certificate (extended key usage clientAuth or
+    // serverAuth only) is refused as a record signer, when signing and when verifying.
+    use rcgen::ExtendedKeyUsagePurpose as Eku;
+    for purposes in [vec![Eku::ClientAuth], vec![Eku::ServerAuth], vec![Eku::ClientAuth, Eku::ServerAuth]] {
+        let tls = Pki::builder(KeyKind::P256).leaf_extended_usages(&purposes).build();
+        let e = Signer::new(Arc::new(tls.leaf_key.clone_private()), lenient()).unwrap().with_certificate_chain(tls.chain()).unwrap_err();
+        assert_eq!(e.code(), ResultCode::MEDSEAL_CERT_KEY_USAGE, "{e}");
+        assert!(e.message().contains("not for signing documents"), "{e}");
+        let e = verifier(&tls).verify(hand_made_x5c_jws(&tls).as_bytes(), DetachedPayload::None).unwrap_err();
+        assert_eq!(e.code(), ResultCode::MEDSEAL_CERT_KEY_USAGE, "{purposes:?}: {e}");
+    }
+    // Document signing (RFC 9336), S/MIME, or a TLS purpose beside a signing one are fine, as is
+    // no extended key usage at all; the hand-made JWS then verifies like a signed one.
+    let document_signing = Eku::Other(vec![1, 3, 6, 1, 5, 5, 7, 3, 36]);
+    for purposes in [vec![document_signing], vec![Eku::EmailProtection], vec![Eku::ClientAuth, Eku::EmailProtection], vec![]] {
+        let pki = Pki::builder(KeyKind::P256).leaf_extended_usages(&purposes).build();
+        let signed = signer(&pki, None).sign(&record(), Serialization::Compact).unwrap();
+        assert!(verifier(&pki).verify(signed.as_bytes(), DetachedPayload::None).is_ok(), "{purposes:?}");
+        assert!(verifier(&pki).verify(hand_made_x5c_jws(&pki).as_bytes(), DetachedPayload::None).is_ok(), "{purposes:?}");
+    }
+}
+
+#[test]
+fn with_a_trust_list_a_certificate_does_not_bring_back_a_dropped_key() {
+    // Issue 10, point 6: anchors and a trust list together. The chain proves the certificate;
+    // the list decides who signs. A key the list no longer holds is refused, chain or not.
+    use medseal::trust::{Role, TrustEntry, TrustList};
+    let pki = Pki::new(KeyKind::P256);
+    let signed = signer(&pki, None).sign(&record(), Serialization::Compact).unwrap();
+    let key = Arc::new(pki.leaf_key.to_public());
+    let listed = TrustEntry {
+        facility: "cho-ray".to_owned(),
+        kid: key.kid().to_owned(),
+        alg: Algorithm::ES256,
+        key,
+        chain: None,
+        role: Role::RecordSigning,
+        not_before: LEAF_WINDOW.0,
+        not_after: LEAF_WINDOW.1,
+    };
+    let other = Arc::new(Key::generate(Algorithm::ES256).unwrap().to_public());
+    let unrelated = TrustEntry { facility: "binh-dan".to_owned(), kid: other.kid().to_owned(), key: other, ..listed.clone() };
+    let both = |entries: Vec<TrustEntry>| {
+        let list = TrustList::new("Department of Health", 2, LEAF_WINDOW.0, LEAF_WINDOW.1, entries).unwrap();
+        verifier(&pki).with_trust_list(Arc::new(list))
+    };
+    assert!(both(vec![listed.clone(), unrelated.clone()]).verify(signed.as_bytes(), DetachedPayload::None).is_ok());
+    let dropped = both(vec![unrelated.clone()]).verify(signed.as_bytes(), DetachedPayload::None).unwrap_err();
+    assert_eq!(dropped.code(), ResultCode::MEDSEAL_TRUST_UNKNOWN_SIGNER, "{dropped}");
+    // Listed, but its window in the list ended before sigT: refused as well.
+    let ended = TrustEntry { not_after: SIGN_TIME - 1, ..listed };
+    let error = both(vec![ended, unrelated]).verify(signed.as_bytes(), DetachedPayload::None).unwrap_err();
+    assert_eq!(error.code(), ResultCode::MEDSEAL_TRUST_UNKNOWN_SIGNER, "{error}");
+    // Anchors alone still judge by the chain.
+    assert!(verifier(&pki).verify(signed.as_bytes(), DetachedPayload::None).is_ok());
+}

@@ -585,3 +585,18 @@ fn mutations_never_panic_or_pass() {
         let _ = TrustList::from_json(&json[..i]);
     }
 }
+
+#[test]
+fn a_list_never_lists_its_own_signing_key() {
+    // Issue 10, point 6: the department key that signs the list, listed in it, would sign
+    // records, receipts or tree heads too. Refused in every role.
+    let doh = ed25519();
+    for role in [Role::RecordSigning, Role::TlsClient, Role::Receipt, Role::TreeHead] {
+        let own = list(1, vec![entry("79001", Role::RecordSigning, &ed25519()), entry("department", role, &doh)]);
+        let jws = own.sign(&list_signer(&doh)).unwrap();
+        refused(TrustList::verify(jws.as_bytes(), &verifier(&doh), T0, 0), ResultCode::MEDSEAL_TRUST_LIST_INVALID, "own signing key");
+    }
+    // Another key of the department, listed, is fine: only the signing key is barred.
+    let listed = list(1, vec![entry("department", Role::Receipt, &ed25519())]);
+    TrustList::verify(listed.sign(&list_signer(&doh)).unwrap().as_bytes(), &verifier(&doh), T0, 0).unwrap();
+}

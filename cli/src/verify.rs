@@ -12,8 +12,8 @@ use crate::canon::{self, CanonArgs};
 use crate::key::{self, RsaAlg};
 use crate::{io, usage_error, Failure};
 
-/// Verify a JWS (JSON flattened or compact) against trusted keys, certificate trust anchors
-/// or a signed trust list.
+/// Verify a signed record (a JWS, JSON flattened or compact) against trusted keys,
+/// certificate trust anchors or a signed trust list.
 ///
 /// The algorithm is taken from the key, never from the JWS header alone. Certificate chains
 /// (x5c) and trust-list keys are checked at the signature's sigT. On success prints a
@@ -51,6 +51,12 @@ pub struct Args {
     payload_document: bool,
     #[command(flatten)]
     canon: CanonArgs,
+    /// Accept any JWS, not only a medseal record. By default the JWS must be a record:
+    /// `typ` medseal+jws, a sigT, and a canonical JSON payload, so that a receipt, a tree head or
+    /// a trust list signed by a trusted key is never taken for a record (check those with
+    /// `medseal receipt verify` and `medseal trust verify`).
+    #[arg(long)]
+    any_jws: bool,
     /// Write the verified payload to stdout (exact bytes) instead of the summary.
     #[arg(long)]
     print_payload: bool,
@@ -101,7 +107,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Some(doc) if args.payload_document => DetachedPayload::Document(doc, &options),
         Some(bytes) => DetachedPayload::Bytes(bytes),
     };
-    let verified = verifier.verify(&jws, detached).map_err(|e| Failure::Invalid(canon::in_file(e, args.payload.as_deref())))?;
+    let verified = verifier
+        .verify(&jws, detached)
+        .and_then(|v| if args.any_jws { Ok(v) } else { medseal::record::check_verified(&v).map(|()| v) })
+        .map_err(|e| Failure::Invalid(canon::in_file(e, args.payload.as_deref())))?;
     if args.print_payload {
         io::write_stdout(&verified.payload)
     } else {

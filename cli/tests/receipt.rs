@@ -296,3 +296,16 @@ fn ledger_verify_consistency() {
         &["receipt.jws: ", "not \"medseal-tree-head+jws\"", "MEDSEAL_LEDGER_TREE_HEAD_INVALID"],
     );
 }
+
+#[test]
+fn medseal_verify_does_not_take_a_receipt_for_a_record() {
+    // Issue 10, point 6: a receipt is a valid JWS by a trusted key, but not a record.
+    let hub = Hub::new(2);
+    let receipt = hub.receipt(0, 2);
+    let path = hub.dir.write("receipt.jws", &receipt);
+    let error = fails_with(run(&["verify", "--key", &hub.receipt_key, &path]), 1, &["MEDSEAL_JWS_HEADER", "not a medseal record"]);
+    assert!(error.contains("medseal-receipt+jws"), "{error}");
+    // Asked for any JWS, it verifies, and the summary names its typ.
+    let summary = ok(run(&["verify", "--any-jws", "--key", &hub.receipt_key, &path]));
+    assert!(summary.starts_with("valid: EdDSA signature") && summary.contains("typ medseal-receipt+jws"), "{summary}");
+}

@@ -127,7 +127,8 @@ pub extern "C" fn medseal_verifier_builder_free(builder: *mut medseal_verifier_b
     free_box(builder)
 }
 
-/// Verifies a compact or JSON JWS that carries its payload.
+/// Verifies a compact or JSON JWS that carries its payload: any JWS (its `typ` and `sigT` are
+/// reported, not required). For medseal records use `medseal_verifier_verify_record`.
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_verifier_verify(
@@ -168,6 +169,27 @@ pub extern "C" fn medseal_verifier_verify_detached(
         other => return Err(err!(MEDSEAL_INVALID_ARGUMENT, "unknown payload kind {other} (use MEDSEAL_PAYLOAD_*)")),
     };
     let verified = verifier.verifier.verify(jws, detached)?;
+    out.write_box(medseal_verified { verified });
+    Ok(())
+}
+
+/// Verifies a medseal record: a JWS that carries its payload, verified as by
+/// `medseal_verifier_verify`, that must also be a record: `typ` `medseal+jws`, a `sigT`, and
+/// a canonical JSON payload (else `MEDSEAL_JWS_HEADER` or
+/// `MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL`). A receipt, a tree head or a trust list is not a
+/// record, whoever signed it. Use this for records; `medseal_verifier_verify` checks any JWS.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_verifier_verify_record(
+    verifier: *const medseal_verifier,
+    jws: *const u8,
+    len: usize,
+    out: *mut *mut medseal_verified,
+) -> ResultCode {
+    let verifier = handle(verifier, "verifier")?;
+    let jws = bytes(jws, len, "jws")?;
+    let out = Out::new(out, "out")?;
+    let verified = crate::record::verify(&verifier.verifier, jws)?;
     out.write_box(medseal_verified { verified });
     Ok(())
 }

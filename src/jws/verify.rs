@@ -89,7 +89,10 @@ impl Verifier {
     }
 
     /// Also trusts signers whose `x5c` chain validates to one of `anchors` at the signature's
-    /// `sigT`. A JWS that carries `x5c` is then judged by its chain alone.
+    /// `sigT`. A JWS that carries `x5c` is then judged by its chain; when the verifier also
+    /// has a trust list, the chain's key must ALSO be a record-signing key of that list at
+    /// `sigT` (the list decides who signs; a key it dropped is not let back in by a
+    /// certificate).
     pub fn with_trust_anchors(mut self, anchors: Arc<TrustAnchors>) -> Verifier {
         self.anchors = Some(anchors);
         self
@@ -167,7 +170,20 @@ impl Verifier {
     /// (their window must contain `sigT`), then configured keys.
     fn find_key(&self, header: &header::Parsed, input: &[u8], signature: &[u8]) -> Result<(Arc<Key>, TrustedBy)> {
         if let (Some(x5c), Some(anchors)) = (&header.x5c, &self.anchors) {
-            return certificate_key(header, x5c, anchors, input, signature);
+            let (key, trusted_by) = certificate_key(header, x5c, anchors, input, signature)?;
+            if let Some(list) = &self.trust_list {
+                // With both, the list decides who may sign and the chain only proves the
+                // certificate: a key the list dropped is never let in by its certificate.
+                let at = header.sig_time_unix("checking the trust list")?;
+                let listed = list.entries().iter().any(|e| e.role == Role::RecordSigning && e.key.kid() == key.kid() && e.valid_at(at));
+                if !listed {
+                    return Err(err!(
+                        MEDSEAL_TRUST_UNKNOWN_SIGNER,
+                        "the certificate chain is valid, but its key is not a record-signing key of the trust list at sigT (with a trust list, only listed keys sign)"
+                    ));
+                }
+            }
+            return Ok((key, trusted_by));
         }
         let mut outside_window = None;
         if let Some(list) = &self.trust_list {

@@ -234,6 +234,16 @@ impl TrustList {
         let verified = list_keys.verify(jws, DetachedPayload::None).map_err(jws_error)?;
         check_typ(verified.typ.as_deref())?;
         let list = from_payload(&verified.payload)?;
+        // The list's own key in the list would let whoever holds it sign records, receipts or
+        // tree heads as well as lists: one key, one role (DESIGN 3.6).
+        if let Some(entry) = list.entries.iter().find(|e| e.key.kid() == verified.key_id) {
+            return Err(err!(
+                MEDSEAL_TRUST_LIST_INVALID,
+                "the list's own signing key is listed as {}'s {} key; a trust-list key signs lists only",
+                shown(&entry.facility),
+                entry.role
+            ));
+        }
         list.check_fresh(now, min_sequence)?;
         Ok(list)
     }

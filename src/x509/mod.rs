@@ -9,8 +9,10 @@
 mod path;
 
 use ring::digest;
+use x509_cert::der::asn1::ObjectIdentifier;
+use x509_cert::der::oid::db::DB;
 use x509_cert::der::{Decode, Encode, Header, Reader, SliceReader};
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
 
 use crate::b64;
 use crate::error::{err, Result};
@@ -23,6 +25,18 @@ pub const MAX_CHAIN_LEN: usize = 8;
 
 /// Largest DER certificate accepted.
 pub const MAX_CERT_BYTES: usize = 64 * 1024;
+
+/// The extended key usages that let a certificate sign records, when it has that extension:
+/// documentSigning (RFC 9336), emailProtection (S/MIME signing), Microsoft document signing,
+/// Adobe authentic documents, and anyExtendedKeyUsage. TLS-only certificates (clientAuth,
+/// serverAuth) are refused.
+pub const SIGNING_PURPOSES: [ObjectIdentifier; 5] = [
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.36"),
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4"),
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.10.3.12"),
+    ObjectIdentifier::new_unwrap("1.2.840.113583.1.1.5"),
+    ObjectIdentifier::new_unwrap("2.5.29.37.0"),
+];
 
 /// One parsed certificate, with its DER kept exactly as received (it is what `x5c` carries and
 /// what `x5t#S256` hashes).
@@ -177,7 +191,9 @@ impl Certificate {
     }
 
     /// Checks that this certificate may sign records: key usage present with
-    /// digitalSignature or nonRepudiation (contentCommitment).
+    /// digitalSignature or nonRepudiation (contentCommitment), and an extended key usage that
+    /// is absent or names a document-signing purpose ([`SIGNING_PURPOSES`]): a TLS client or
+    /// server certificate (clientAuth/serverAuth only) signs sessions, not health records.
     pub fn check_signer_usage(&self) -> Result<()> {
         let allowed = match self.key_usage()? {
             Some(ku) => ku.0.contains(KeyUsages::DigitalSignature) || ku.0.contains(KeyUsages::NonRepudiation),
@@ -189,6 +205,22 @@ impl Certificate {
                 "the signer certificate ({}) does not allow digitalSignature or nonRepudiation",
                 self.subject()
             ));
+        }
+        let eku = self
+            .cert
+            .tbs_certificate
+            .get::<ExtendedKeyUsage>()
+            .map_err(|e| err!(MEDSEAL_CERT_INVALID, "bad extended key usage extension: {e}"))?;
+        if let Some((_, eku)) = eku {
+            if !eku.0.iter().any(|purpose| SIGNING_PURPOSES.contains(purpose)) {
+                let names: Vec<String> = eku.0.iter().map(|p| DB.by_oid(p).map_or_else(|| p.to_string(), str::to_owned)).collect();
+                return Err(err!(
+                    MEDSEAL_CERT_KEY_USAGE,
+                    "the signer certificate ({}) is for {} only (extended key usage), not for signing documents",
+                    self.subject(),
+                    names.join(", ")
+                ));
+            }
         }
         Ok(())
     }

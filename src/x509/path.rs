@@ -11,8 +11,10 @@
 //! length, window), and only then the links (names and signatures) and the anchor. So an
 //! expired intermediate is reported as `MEDSEAL_CERT_EXPIRED`, not as a broken chain.
 //!
-//! Not checked: revocation (no CRL or OCSP at `sigT` is available here), certificate policies,
-//! extended key usage. Name constraints are refused rather than ignored.
+//! The signer's extended key usage, when present, must name a document-signing purpose
+//! ([`super::SIGNING_PURPOSES`]): a TLS-only certificate does not sign records. Not checked:
+//! revocation (no CRL or OCSP at `sigT` is available here), certificate policies. Name
+//! constraints are refused rather than ignored.
 
 use ring::signature;
 use x509_cert::der::asn1::ObjectIdentifier;

@@ -84,6 +84,7 @@ impl Pki {
             root_path_len: None,
             intermediate_name_constraints: false,
             leaf_critical_extension: None,
+            leaf_extended_usages: Vec::new(),
         }
     }
 
@@ -126,6 +127,7 @@ pub struct PkiBuilder {
     root_path_len: Option<u8>,
     intermediate_name_constraints: bool,
     leaf_critical_extension: Option<Vec<u64>>,
+    leaf_extended_usages: Vec<rcgen::ExtendedKeyUsagePurpose>,
 }
 
 impl PkiBuilder {
@@ -186,6 +188,12 @@ impl PkiBuilder {
         self
     }
 
+    /// The signer's extended key usages; empty (the default) leaves the extension out.
+    pub fn leaf_extended_usages(mut self, purposes: &[rcgen::ExtendedKeyUsagePurpose]) -> Self {
+        self.leaf_extended_usages = purposes.to_vec();
+        self
+    }
+
     /// The signer carries a critical extension of this OID (its value a DER NULL).
     pub fn leaf_critical_extension(mut self, oid: &[u64]) -> Self {
         self.leaf_critical_extension = Some(oid.to_vec());
@@ -220,6 +228,7 @@ impl PkiBuilder {
 
         let mut leaf_params = params(&format!("{} Signer", self.prefix), self.leaf_window);
         leaf_params.key_usages = self.leaf_usages.clone();
+        leaf_params.extended_key_usages = self.leaf_extended_usages.clone();
         if let Some(oid) = &self.leaf_critical_extension {
             let mut ext = CustomExtension::from_oid_content(oid, vec![0x05, 0x00]);
             ext.set_criticality(true);
