@@ -3,8 +3,9 @@
 # canonicalize a FHIR Patient with a Vietnamese name, make a hospital key, sign the record,
 # verify it, show that tampering is caught, verify across a key rollover with the health
 # department's trust list, seal to the hub and an insurer, the same through the C ABI. Then the
-# pilot: a hub on 127.0.0.1 with its PKI, two enrolled hospitals whose records wait in their
-# outboxes while the hub is down, delivery over mutual TLS, receipts and the ledger verified.
+# pilot: a hub on 127.0.0.1 with its PKI, two hospitals that make their own keys and are enrolled
+# from the public parts only, whose records wait in their outboxes while the hub is down,
+# delivery over mutual TLS, receipts and the ledger verified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -126,16 +127,32 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 hub_url="https://127.0.0.1:$port"
 "$medseal" hub init --dir "$out/hub" --listen "127.0.0.1:$port"
 
-step "pilot: enroll two hospitals (client certificate, signing key, the hub's public keys)"
+step "pilot: each hospital makes its own keys (medseal facility init; openssl or a token would do)"
 for facility in bv-cho-ray bv-nhi-dong-1; do
-  "$medseal" hub enroll --dir "$out/hub" --facility "$facility" --out "$out/$facility" | head -n 2
+  "$medseal" facility init --facility "$facility" --dir "$out/$facility" | grep -v '^next: '
 done
+ls -l "$out/bv-cho-ray" | awk 'NR > 1 { print "  " $1, $NF }'
+
+step "pilot: the hub enrols each hospital from its public parts only (signing.pub, client.csr)"
+for facility in bv-cho-ray bv-nhi-dong-1; do
+  "$medseal" hub enroll --dir "$out/hub" --facility "$facility" --signing-key "$out/$facility/signing.pub" \
+      --csr "$out/$facility/client.csr" --out "$out/$facility" | head -n 3
+done
+# A check: no copy of either hospital's private keys (PEM) is in the hub's directory.
+for facility in bv-cho-ray bv-nhi-dong-1; do
+  for key in signing.key client.key; do
+    if grep -rqF -- "$(sed -n 2p "$out/$facility/$key")" "$out/hub"; then
+      echo "the hub's directory holds $facility's $key: the demo expected hospital-held keys" >&2; exit 1
+    fi
+  done
+done
+echo "the hub enrolled only public parts: signing.pub and client.csr went to the hub, signing.key and client.key never left the hospitals"
 
 step "pilot: each hospital signs and seals FHIR records into its outbox (the hub is not running yet)"
 enqueue() { # facility record-id file
   "$medseal" sign --key "$out/$1/signing.key" "$3" > "$out/$1/$2.jws"
   "$medseal" outbox enqueue --outbox "$out/$1/outbox.sqlite" --source "$1" --to "$out/$1/hub-recipient.pub" \
-      --record-id "$2" "$out/$1/$2.jws"
+      --signing-key "$out/$1/signing.pub" --record-id "$2" "$out/$1/$2.jws"
 }
 enqueue bv-cho-ray cr-patient-0001 examples/data/patient.json
 enqueue bv-cho-ray cr-enc-0002 examples/data/pilot/encounter.json

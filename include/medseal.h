@@ -644,6 +644,14 @@ medseal_result medseal_ledger_verify_consistency(uint64_t first, uint64_t second
 // `MEDSEAL_OUTBOX_BUSY`, `MEDSEAL_INVALID_ARGUMENT` (the file belongs to another source).
 medseal_result medseal_outbox_open(const uint8_t *path, size_t path_len, const uint8_t *source, size_t source_len, const struct medseal_recipient_key *const *recipients, size_t n, struct medseal_outbox **out);
 
+// `medseal_outbox_open`, with the facility's own record-signing keys (`signing_keys`, `n_keys`
+// of them, at least one; public keys suffice and may be freed afterwards): every signed record
+// is then verified with them before it takes a sequence number, so an unsigned file, another
+// hospital's record or a forged signature is refused (the JWS code, e.g.
+// `MEDSEAL_JWS_SIGNATURE_INVALID`, `MEDSEAL_JWS_HEADER`) and no number is used: the
+// facility's numbering keeps no hole. What every outbox that enqueues should use.
+medseal_result medseal_outbox_open_with_signing_keys(const uint8_t *path, size_t path_len, const uint8_t *source, size_t source_len, const struct medseal_recipient_key *const *recipients, size_t n, const struct medseal_key *const *signing_keys, size_t n_keys, struct medseal_outbox **out);
+
 // Closes an outbox. NULL is a no-op. Safe from any thread, once no other call uses it.
 void medseal_outbox_free(struct medseal_outbox *outbox);
 

@@ -258,6 +258,8 @@ medseal_result medseal_ledger_verify_consistency(uint64_t first, uint64_t second
 
 medseal_result medseal_outbox_open(const uint8_t *path, size_t path_len, const uint8_t *source, size_t source_len, const struct medseal_recipient_key *const *recipients, size_t n, struct medseal_outbox **out);
 
+medseal_result medseal_outbox_open_with_signing_keys(const uint8_t *path, size_t path_len, const uint8_t *source, size_t source_len, const struct medseal_recipient_key *const *recipients, size_t n, const struct medseal_key *const *signing_keys, size_t n_keys, struct medseal_outbox **out);
+
 void medseal_outbox_free(struct medseal_outbox *outbox);
 
 medseal_result medseal_outbox_enqueue_signed(const struct medseal_outbox *outbox, const uint8_t *record_id, size_t record_id_len, const uint8_t *signed_record, size_t signed_record_len, struct medseal_local_receipt **out);

@@ -5,6 +5,7 @@
 //! (`medseal::outbox`); the file may be in use by other processes meanwhile.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Subcommand, ValueEnum};
 use medseal::canon::{Number, Value};
@@ -65,6 +66,12 @@ pub struct EnqueueArgs {
     /// Repeatable. With --sealed: optional, the envelope must then be addressed to the first.
     #[arg(long = "to", value_name = "HUB_PUBLIC_KEY", required_unless_present = "sealed")]
     to: Vec<PathBuf>,
+    /// The facility's own record-signing public key (PEM, DER or JWK; signing.pub);
+    /// repeatable (a rollover). The record must verify with one of them before it takes a
+    /// sequence number: an unsigned file or another hospital's record is refused and burns no
+    /// number.
+    #[arg(long = "signing-key", value_name = "PUBLIC_KEY", required_unless_present = "sealed")]
+    signing_keys: Vec<PathBuf>,
     /// The record id (the idempotency key at the outbox and at the hub).
     #[arg(long, value_name = "ID", required_unless_present = "sealed", conflicts_with = "sealed")]
     record_id: Option<String>,
@@ -339,6 +346,7 @@ fn enqueue(args: EnqueueArgs) -> Result<(), Failure> {
         )));
     }
     let mut config = OutboxConfig::new(&args.file.outbox, args.source, recipients);
+    config.signing_keys = args.signing_keys.iter().map(|path| key::load(path, None).map(Arc::new)).collect::<Result<_, _>>()?;
     config.aead = match args.aead {
         AeadArg::Aes256gcm => Aead::Aes256Gcm,
         AeadArg::ChaCha20Poly1305 => Aead::ChaCha20Poly1305,

@@ -2,10 +2,11 @@
 //! points, again and again, then restarted; in the end every record is at the hub exactly once,
 //! every receipt verifies and the sequence numbers have no gaps.
 //!
-//! Everything runs as real processes of the real CLI: `medseal hub init|enroll` make a pilot
-//! with two facilities, `medseal hub serve` runs the hub, and each run starts submitters
-//! (`medseal outbox enqueue --json`, `medseal outbox deliver` in its three modes and with
-//! several batch sizes): one host's chain of commands, or two or three chains at once on one
+//! Everything runs as real processes of the real CLI: `medseal hub init`, `medseal facility init`
+//! (each hospital makes its own keys) and `medseal hub enroll` (the hub takes only the public
+//! parts) make a pilot with two facilities, `medseal hub serve` runs the hub, and each run starts
+//! submitters (`medseal outbox enqueue --json`, `medseal outbox deliver` in its three modes and
+//! with several batch sizes): one host's chain of commands, or two or three chains at once on one
 //! outbox file (an enqueuing host, its deliverer, an overlapping second deliverer), or both
 //! facilities at once. Every process still running after a random delay gets SIGKILL: during
 //! an enqueue, during a delivery, or between two commands. The delay is drawn uniformly over
@@ -224,6 +225,7 @@ impl Facility {
     fn enqueue_args(&self, id: &str) -> Vec<String> {
         let mut args = strings(&["outbox", "enqueue", "--json", "--outbox"]);
         args.extend([s(&self.outbox), "--source".into(), self.id.into(), "--to".into(), s(&self.dir.join("hub-recipient.pub"))]);
+        args.extend(["--signing-key".into(), s(&self.dir.join("signing.pub"))]);
         args.extend(["--record-id".into(), id.into(), s(&self.record_file(id))]);
         args
     }
@@ -265,7 +267,11 @@ impl Pilot {
         let mut facilities = Vec::new();
         for id in FACILITIES {
             let dir = tmp.0.join(id);
-            ok(&strings(&["hub", "enroll", "--dir", &s(&hub_dir), "--facility", id, "--out", &s(&dir)]));
+            // The hospital makes its keys; the hub enrols only the public parts.
+            ok(&strings(&["facility", "init", "--facility", id, "--dir", &s(&dir)]));
+            let (public, csr) = (s(&dir.join("signing.pub")), s(&dir.join("client.csr")));
+            let (hub, out) = (s(&hub_dir), s(&dir));
+            ok(&strings(&["hub", "enroll", "--dir", &hub, "--facility", id, "--signing-key", &public, "--csr", &csr, "--out", &out]));
             let key = Key::import(&fs::read(dir.join("signing.key")).unwrap(), None).unwrap();
             let signer = Signer::new(Arc::new(key), SignOptions::default()).unwrap();
             let records_dir = tmp.0.join(format!("{id}-records"));
@@ -1155,9 +1161,11 @@ fn kill_9_while_a_new_outbox_file_is_created() {
     let signer = Signer::new(Arc::new(Key::generate(medseal::Algorithm::EdDSA).unwrap()), SignOptions::default()).unwrap();
     let record = tmp.0.join("record.jws");
     fs::write(&record, signer.sign(br#"{"resourceType":"Patient","id":"p1","active":true}"#, Serialization::Flattened).unwrap()).unwrap();
+    let signing_pub = tmp.0.join("signing.pub");
+    fs::write(&signing_pub, signer.key().export(medseal::KeyFormat::SpkiPem).unwrap().as_slice()).unwrap();
     let enqueue = |outbox: &Path, id: &str| {
         let mut args = strings(&["outbox", "enqueue", "--json", "--outbox", &s(outbox), "--source", "crash-new", "--to", &s(&hub_key)]);
-        args.extend(["--record-id".into(), id.into(), s(&record)]);
+        args.extend(["--signing-key".into(), s(&signing_pub), "--record-id".into(), id.into(), s(&record)]);
         args
     };
     // How long a first enqueue takes here.

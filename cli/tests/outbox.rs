@@ -67,6 +67,7 @@ struct Pilot {
     outbox: String,
     hub_private: String,
     hub_public: String,
+    signing_public: String,
     record: String,
 }
 
@@ -78,12 +79,14 @@ impl Pilot {
         fs::write(&hub_public, ok(run(&["key", "public", &hub_private]))).unwrap();
         let signer = dir.path("signer.pem");
         ok(run(&["key", "generate", "--alg", "ed25519", "--out", &signer]));
+        let signing_public = dir.path("signer.pub.pem");
+        fs::write(&signing_public, ok(run(&["key", "public", &signer]))).unwrap();
         let doc = dir.path("patient.json");
         fs::write(&doc, r#"{"resourceType":"Patient","id":"p1","active":true}"#).unwrap();
         let record = dir.path("patient.jws");
         fs::write(&record, ok(run(&["sign", "--key", &signer, &doc]))).unwrap();
         let outbox = dir.path("outbox.sqlite");
-        Pilot { dir, outbox, hub_private, hub_public, record }
+        Pilot { dir, outbox, hub_private, hub_public, signing_public, record }
     }
 
     fn enqueue_args<'a>(&'a self, record_id: &'a str, file: &'a str) -> Vec<&'a str> {
@@ -96,6 +99,8 @@ impl Pilot {
             "bv-cho-ray",
             "--to",
             &self.hub_public,
+            "--signing-key",
+            &self.signing_public,
             "--record-id",
             record_id,
             file,
@@ -137,8 +142,10 @@ fn enqueue_prints_the_local_receipt_and_is_idempotent() {
     let mut child = command(&p.enqueue_args("rec-2", "-")).stdin(Stdio::piped()).spawn().unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), &fs::read(&p.record).unwrap()).unwrap();
     assert!(ok(child.wait_with_output().unwrap()).contains("sequence 2,"));
+    let other_doc = p.dir.path("other.json");
+    fs::write(&other_doc, r#"{"resourceType":"Patient","id":"p9"}"#).unwrap();
     let other = p.dir.path("other.jws");
-    fs::write(&other, fs::read_to_string(&p.record).unwrap().replace("\"signature\":\"", "\"signature\":\"A")).unwrap();
+    fs::write(&other, ok(run(&["sign", "--key", &p.dir.path("signer.pem"), &other_doc]))).unwrap();
     fails(run(&p.enqueue_args("rec-1", &other)), 1, "MEDSEAL_OUTBOX_DUPLICATE");
 
     // The hub opens what was enqueued (written out by `inspect --envelope`): the signed record.
@@ -296,8 +303,50 @@ fn export_is_a_usable_outbox_and_files_are_checked() {
     fails(run(&["outbox", "status", "--outbox", &p.record]), 1, "MEDSEAL_OUTBOX_SCHEMA");
     fails(run(&["outbox", "enqueue", "--outbox", &p.outbox, "--source", "bv-cho-ray", "--record-id", "r", &p.record]), 2, "--to");
     fails(
-        run(&["outbox", "enqueue", "--outbox", &p.outbox, "--source", "bv-cho-ray", "--to", &p.record, "--record-id", "r", &p.record]),
+        run(&[
+            "outbox",
+            "enqueue",
+            "--outbox",
+            &p.outbox,
+            "--source",
+            "bv-cho-ray",
+            "--to",
+            &p.record,
+            "--signing-key",
+            &p.signing_public,
+            "--record-id",
+            "r",
+            &p.record,
+        ]),
         1,
         "MEDSEAL_KEY",
     );
+}
+
+#[test]
+fn a_record_not_signed_by_the_facility_takes_no_number() {
+    // Issue 10, point 10: an unsigned file, another hospital's record and a record with a
+    // forged signature are refused BEFORE a sequence number is taken: no hole in the numbering.
+    let p = Pilot::new();
+    let other_key = p.dir.path("other.pem");
+    ok(run(&["key", "generate", "--alg", "ed25519", "--out", &other_key]));
+    let doc = p.dir.path("other.json");
+    fs::write(&doc, r#"{"resourceType":"Patient","id":"p2"}"#).unwrap();
+    let other = p.dir.path("other.jws");
+    fs::write(&other, ok(run(&["sign", "--key", &other_key, &doc]))).unwrap();
+    let unsigned = p.dir.path("plain.json");
+    fs::write(&unsigned, r#"{"resourceType":"Patient","id":"p3"}"#).unwrap();
+    let mut forged: serde_json::Value = serde_json::from_slice(&fs::read(&p.record).unwrap()).unwrap();
+    let signature = forged["signature"].as_str().unwrap().to_owned();
+    forged["signature"] = serde_json::json!(format!("{}{}", if signature.starts_with('A') { "B" } else { "A" }, &signature[1..]));
+    let forged_file = p.dir.path("forged.jws");
+    fs::write(&forged_file, forged.to_string()).unwrap();
+    for (file, code) in
+        [(&other, "MEDSEAL_JWS_SIGNATURE_INVALID"), (&unsigned, "MEDSEAL_JWS_MALFORMED"), (&forged_file, "MEDSEAL_JWS_SIGNATURE_INVALID")]
+    {
+        let err = fails(run(&p.enqueue_args("refused", file)), 1, code);
+        assert!(err.contains("bv-cho-ray's own keys"), "{err}");
+    }
+    let queued = ok(run(&p.enqueue_args("first", &p.record)));
+    assert!(queued.contains("sequence 1,"), "a refused record used a number: {queued}");
 }

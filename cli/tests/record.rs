@@ -2,7 +2,8 @@
 //! (JSON flattened or compact) and enqueued through the outbox opens with
 //! `medseal open --verify-key`, with the library's open-then-verify (what
 //! `medseal_envelope_open_verified` calls), and at the hub, which opens records with the same
-//! function. Run as the real binary on a real hub directory (`medseal hub init` / `enroll`).
+//! function. Run as the real binary on a real hub directory (`medseal hub init`, `facility init`,
+//! `hub enroll`).
 
 use std::fs;
 use std::path::Path;
@@ -57,7 +58,10 @@ impl Pilot {
         let dir = TempDir::new("record");
         let (hub_dir, facility_dir) = (dir.path("hub"), dir.path("facility"));
         ok(run(&["hub", "init", "--dir", &hub_dir]));
-        ok(run(&["hub", "enroll", "--dir", &hub_dir, "--facility", FACILITY, "--out", &facility_dir]));
+        // The hospital makes its keys; the hub enrols only the public parts.
+        ok(run(&["facility", "init", "--facility", FACILITY, "--dir", &facility_dir]));
+        let (key, csr, out) = (format!("{facility_dir}/signing.pub"), format!("{facility_dir}/client.csr"), &facility_dir);
+        ok(run(&["hub", "enroll", "--dir", &hub_dir, "--facility", FACILITY, "--signing-key", &key, "--csr", &csr, "--out", out]));
         let outbox = dir.path("outbox.sqlite");
         Pilot { dir, hub_dir, facility_dir, outbox }
     }
@@ -80,7 +84,22 @@ impl Pilot {
         let file = self.dir.path(&format!("{record_id}.jws"));
         fs::write(&file, &jws).unwrap();
         let to = self.facility_file("hub-recipient.pub");
-        ok(run(&["outbox", "enqueue", "--outbox", &self.outbox, "--source", FACILITY, "--to", &to, "--record-id", record_id, &file]));
+        let public = self.facility_file("signing.pub");
+        ok(run(&[
+            "outbox",
+            "enqueue",
+            "--outbox",
+            &self.outbox,
+            "--source",
+            FACILITY,
+            "--to",
+            &to,
+            "--signing-key",
+            &public,
+            "--record-id",
+            record_id,
+            &file,
+        ]));
         jws
     }
 }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use medseal_macros::ffi_export;
 
-use super::{bytes, fill_caller_buffer, free_box, handle, medseal_buffer, medseal_recipient_key, text, Out};
+use super::{bytes, fill_caller_buffer, free_box, handle, medseal_buffer, medseal_key, medseal_recipient_key, text, Out};
 use crate::error::{err, Result, ResultCode};
+use crate::keys::Key;
 use crate::outbox::{LocalReceipt, Outbox, OutboxConfig, OutboxStatus, State};
 use crate::seal::RecipientKey;
 
@@ -85,6 +86,63 @@ pub extern "C" fn medseal_outbox_open(
     let outbox = Outbox::open(OutboxConfig::new(PathBuf::from(path), source, recipients))?;
     out.write_box(medseal_outbox { outbox: Arc::new(outbox) });
     Ok(())
+}
+
+/// `medseal_outbox_open`, with the facility's own record-signing keys (`signing_keys`, `n_keys`
+/// of them, at least one; public keys suffice and may be freed afterwards): every signed record
+/// is then verified with them before it takes a sequence number, so an unsigned file, another
+/// hospital's record or a forged signature is refused (the JWS code, e.g.
+/// `MEDSEAL_JWS_SIGNATURE_INVALID`, `MEDSEAL_JWS_HEADER`) and no number is used: the
+/// facility's numbering keeps no hole. What every outbox that enqueues should use.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_outbox_open_with_signing_keys(
+    path: *const u8,
+    path_len: usize,
+    source: *const u8,
+    source_len: usize,
+    recipients: *const *const medseal_recipient_key,
+    n: usize,
+    signing_keys: *const *const medseal_key,
+    n_keys: usize,
+    out: *mut *mut medseal_outbox,
+) -> ResultCode {
+    let path = text(path, path_len, "path")?;
+    let source = text(source, source_len, "source")?;
+    let recipients = recipient_keys(recipients, n)?;
+    let keys = signing_key_list(signing_keys, n_keys)?;
+    let out = Out::new(out, "out")?;
+    if path.is_empty() {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "argument `path` is empty"));
+    }
+    let mut config = OutboxConfig::new(PathBuf::from(path), source, recipients);
+    config.signing_keys = keys;
+    let outbox = Outbox::open(config)?;
+    out.write_box(medseal_outbox { outbox: Arc::new(outbox) });
+    Ok(())
+}
+
+/// The public halves of a C array of keys (1 to 64 of them).
+fn signing_key_list(ptr: *const *const medseal_key, len: usize) -> Result<Vec<Arc<Key>>> {
+    if ptr.is_null() {
+        return Err(err!(MEDSEAL_NULL_ARGUMENT, "argument `signing_keys` is NULL"));
+    }
+    if !(1..=64).contains(&len) {
+        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "an outbox checks records with 1 to 64 signing keys, not {len}"));
+    }
+    // SAFETY: the caller promises `ptr` points to `len` readable pointers (documented
+    // contract); NULL was refused and `len` is at most 64.
+    let entries = unsafe { std::slice::from_raw_parts(ptr, len) };
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            // SAFETY: a non-NULL entry is a key made by this library and not yet freed.
+            unsafe { entry.as_ref() }
+                .map(|k| Arc::new(k.key.to_public()))
+                .ok_or_else(|| err!(MEDSEAL_NULL_ARGUMENT, "`signing_keys[{i}]` is NULL"))
+        })
+        .collect()
 }
 
 /// Closes an outbox. NULL is a no-op. Safe from any thread, once no other call uses it.

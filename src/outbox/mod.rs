@@ -25,6 +25,9 @@ mod store;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use crate::keys::Key;
 use crate::seal::{Aead, RecipientKey};
 
 pub use store::Outbox;
@@ -41,6 +44,12 @@ pub struct OutboxConfig {
     /// Whom records are sealed to: the hub first, then any others. Public keys suffice. Empty
     /// for administration only ([`Outbox::open_existing`]): then nothing can be enqueued.
     pub recipients: Vec<RecipientKey>,
+    /// The facility's own record-signing public keys. When given, a record is verified with
+    /// them ([`crate::record::verify`]) BEFORE it takes a sequence number: an unsigned file,
+    /// another hospital's record or a forged signature is refused and burns no number (a
+    /// hole nobody could close). Empty (the default): only the record's form is checked and
+    /// the hub judges the signature.
+    pub signing_keys: Vec<Arc<Key>>,
     /// The AEAD records are sealed with (default AES-256-GCM).
     pub aead: Aead,
     /// How long a write waits for another process's transaction before `MEDSEAL_OUTBOX_BUSY`
@@ -60,6 +69,7 @@ impl OutboxConfig {
             path: path.into(),
             source: source.into(),
             recipients,
+            signing_keys: Vec::new(),
             aead: Aead::Aes256Gcm,
             busy_timeout: Duration::from_secs(30),
             lease: Duration::from_secs(60),

@@ -118,11 +118,12 @@ impl Outbox {
     /// `BEGIN IMMEDIATE` transaction that also allocates the sequence number and stores the
     /// envelope; returns after COMMIT, when the record is durable. A failure uses no number.
     ///
-    /// Only a signed record is sealed ([`record::check_unverified`], before any transaction):
-    /// a JWS carrying its payload whose protected header has `typ` `medseal+jws` and a `sigT`,
-    /// else the JWS code (`MEDSEAL_JWS_MALFORMED`, `MEDSEAL_JWS_HEADER`, …). The outbox holds no
-    /// verification key, so it does not verify the signature: the hub does, and a record it
-    /// refuses becomes a dead letter.
+    /// Only a signed record is sealed, checked before any transaction so that a refusal uses
+    /// no number: with [`OutboxConfig::signing_keys`], a record that verifies with one of the
+    /// facility's own keys ([`record::verify`]: else `MEDSEAL_JWS_SIGNATURE_INVALID`,
+    /// `MEDSEAL_JWS_HEADER`, …); without them, a JWS carrying its payload whose protected
+    /// header has `typ` `medseal+jws` and a `sigT` ([`record::check_unverified`]), whose
+    /// signature the hub judges (a record it refuses becomes a dead letter).
     ///
     /// The content type is `application/jose+json` for a flattened JWS (the form
     /// `medseal sign` writes) and `application/jose` for a compact one. The same `record_id`
@@ -166,7 +167,16 @@ impl Outbox {
                 crate::seal::MAX_ENVELOPE_BYTES
             ));
         }
-        record::check_unverified(signed_record)
+        if self.config.signing_keys.is_empty() {
+            return record::check_unverified(signed_record);
+        }
+        let verifier = crate::jws::Verifier::new(self.config.signing_keys.clone());
+        record::verify(&verifier, signed_record).map(|_| ()).map_err(|e| {
+            crate::error::Error::new(
+                e.code(),
+                format!("not a record signed by one of {}'s own keys: {}", shown(&self.config.source), e.message()),
+            )
+        })
     }
 
     /// Allocates the next number, seals and stores, inside `tx`.

@@ -480,7 +480,7 @@ static void test_threads(medseal_recipient_key *hub) {
 }
 
 static void remove_files(void) {
-    const char *names[] = {"outbox.sqlite", "empty.sqlite", "backup.sqlite", "threads.sqlite", "notes.txt"};
+    const char *names[] = {"outbox.sqlite", "empty.sqlite", "backup.sqlite", "threads.sqlite", "checked.sqlite", "notes.txt"};
     const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
     char path[160];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -490,6 +490,84 @@ static void remove_files(void) {
         }
     }
     rmdir(dir);
+}
+
+/* A record signed for real by `key` (flattened JWS). */
+static medseal_buffer *signed_by(const medseal_key *key, const char *document) {
+    medseal_signer_builder *builder = NULL;
+    medseal_signer *signer = NULL;
+    medseal_buffer *out = NULL;
+    REQUIRE_OK(medseal_signer_builder_new(key, &builder));
+    REQUIRE_OK(medseal_signer_builder_build(builder, &signer));
+    REQUIRE_OK(medseal_signer_sign(signer, u8(document), strlen(document), MEDSEAL_JWS_FLATTENED, &out));
+    medseal_signer_free(signer);
+    medseal_signer_builder_free(builder);
+    return out;
+}
+
+/* Issue 10, point 10: an outbox opened with the facility's signing keys verifies each record
+ * before it takes a number; refusals use none. Also the record-only verifier. */
+static void test_signing_keys(medseal_recipient_key *hub) {
+    medseal_key *own = NULL, *other = NULL;
+    REQUIRE_OK(medseal_key_generate(MEDSEAL_ALG_EDDSA, &own));
+    REQUIRE_OK(medseal_key_generate(MEDSEAL_ALG_EDDSA, &other));
+    const medseal_key *keys[] = {own};
+    const medseal_recipient_key *recipients[] = {hub};
+    char path[128];
+    in_dir(path, sizeof path, "checked.sqlite");
+    medseal_outbox *outbox = NULL;
+    CHECK_RC(medseal_outbox_open_with_signing_keys(u8(path), strlen(path), u8(SOURCE), strlen(SOURCE), recipients, 1, NULL, 1, &outbox),
+             MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_open_with_signing_keys(u8(path), strlen(path), u8(SOURCE), strlen(SOURCE), recipients, 1, keys, 0, &outbox),
+             MEDSEAL_INVALID_ARGUMENT);
+    const medseal_key *null_key[] = {NULL};
+    CHECK_RC(medseal_outbox_open_with_signing_keys(u8(path), strlen(path), u8(SOURCE), strlen(SOURCE), recipients, 1, null_key, 1, &outbox),
+             MEDSEAL_NULL_ARGUMENT);
+    REQUIRE_OK(medseal_outbox_open_with_signing_keys(u8(path), strlen(path), u8(SOURCE), strlen(SOURCE), recipients, 1, keys, 1, &outbox));
+
+    medseal_buffer *foreign = signed_by(other, "{\"id\":\"x\"}");
+    medseal_local_receipt *receipt = NULL;
+    CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("r-foreign"), 9, medseal_buffer_data(foreign), medseal_buffer_len(foreign), &receipt),
+             MEDSEAL_JWS_SIGNATURE_INVALID);
+    CHECK(receipt == NULL);
+    /* The made-up signature of SIGNED_1 has the form of a record but no valid signature. */
+    CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("r-made-up"), 9, u8(SIGNED_1), strlen(SIGNED_1), &receipt), MEDSEAL_JWS_SIGNATURE_INVALID);
+    CHECK_RC(medseal_outbox_enqueue_signed(outbox, u8("r-plain"), 7, u8("{\"id\":1}"), 8, &receipt), MEDSEAL_JWS_MALFORMED);
+    medseal_buffer *own_record = signed_by(own, "{\"id\":\"y\"}");
+    REQUIRE_OK(medseal_outbox_enqueue_signed(outbox, u8("r-own"), 5, medseal_buffer_data(own_record), medseal_buffer_len(own_record), &receipt));
+    CHECK(sequence_of(receipt) == 1); /* no refusal used a number */
+    medseal_local_receipt_free(receipt);
+
+    /* A record verifier takes records, not any JWS: a trust list validly signed by the same key
+     * verifies as a JWS, and is refused as a record. */
+    const char *list_json = "{\"type\":\"medseal-trust-list\",\"version\":1,\"issuer\":\"T\",\"sequence\":1,"
+                            "\"issued\":\"2026-01-01T00:00:00Z\",\"expires\":\"2027-01-01T00:00:00Z\",\"entries\":[]}";
+    medseal_buffer *list = NULL;
+    REQUIRE_OK(medseal_trust_list_sign(u8(list_json), strlen(list_json), own, &list));
+    medseal_verifier_builder *vb = NULL;
+    medseal_verifier *verifier = NULL;
+    medseal_verified *verified = NULL;
+    REQUIRE_OK(medseal_verifier_builder_new(&vb));
+    REQUIRE_OK(medseal_verifier_builder_add_key(vb, own));
+    REQUIRE_OK(medseal_verifier_builder_build(vb, &verifier));
+    REQUIRE_OK(medseal_verifier_verify_record(verifier, medseal_buffer_data(own_record), medseal_buffer_len(own_record), &verified));
+    medseal_verified_free(verified);
+    verified = NULL;
+    REQUIRE_OK(medseal_verifier_verify(verifier, medseal_buffer_data(list), medseal_buffer_len(list), &verified));
+    medseal_verified_free(verified);
+    verified = NULL;
+    CHECK_RC(medseal_verifier_verify_record(verifier, medseal_buffer_data(list), medseal_buffer_len(list), &verified), MEDSEAL_JWS_HEADER);
+    medseal_buffer_free(list);
+    CHECK_RC(medseal_verifier_verify_record(NULL, u8(NO_SIGT), strlen(NO_SIGT), &verified), MEDSEAL_NULL_ARGUMENT);
+    CHECK(verified == NULL);
+
+    medseal_verifier_free(verifier);
+    medseal_verifier_builder_free(vb);
+    medseal_buffer_free(own_record);
+    medseal_buffer_free(foreign);
+    medseal_outbox_free(outbox);
+    medseal_key_free(own);
+    medseal_key_free(other);
 }
 
 int main(void) {
@@ -507,6 +585,7 @@ int main(void) {
     test_dead_letters(hub);
     test_backup(hub);
     test_threads(hub);
+    test_signing_keys(hub);
     medseal_recipient_key_free(hub);
     medseal_recipient_key_free(archive);
     remove_files();
