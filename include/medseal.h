@@ -226,6 +226,9 @@ enum medseal_result
   MEDSEAL_LEDGER_RECEIPT_INVALID = 902,
   // A leaf index or tree size is out of range.
   MEDSEAL_LEDGER_RANGE = 903,
+  // The hub showed two histories: a signed tree head that is not consistent with one this
+  // facility verified before (a rewritten, truncated or forked ledger). Delivery stops.
+  MEDSEAL_LEDGER_FORK = 904,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -84,6 +84,7 @@ enum medseal_result
   MEDSEAL_LEDGER_TREE_HEAD_INVALID = 901,
   MEDSEAL_LEDGER_RECEIPT_INVALID = 902,
   MEDSEAL_LEDGER_RANGE = 903,
+  MEDSEAL_LEDGER_FORK = 904,
 };
 typedef int32_t medseal_result;
 

@@ -287,6 +287,10 @@ pub enum ResultCode {
     /// A leaf index or tree size is out of range.
     #[describe("a ledger index or size is out of range")]
     MEDSEAL_LEDGER_RANGE = 903,
+    /// The hub showed two histories: a signed tree head that is not consistent with one this
+    /// facility verified before (a rewritten, truncated or forked ledger). Delivery stops.
+    #[describe("the hub's ledger forked: two signed tree heads disagree")]
+    MEDSEAL_LEDGER_FORK = 904,
 }
 
 impl fmt::Display for ResultCode {

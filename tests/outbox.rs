@@ -567,7 +567,20 @@ fn file_checks_wal_and_source_binding() {
     let mode: String = raw.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     let version: i64 = raw.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
+    // A version 1 file (no tree heads, no forks) is upgraded in place when opened.
+    raw.execute_batch(
+        "DROP TRIGGER tree_heads_never_deleted; DROP TRIGGER tree_heads_unchanged; DROP TRIGGER forks_never_deleted;
+         DROP TRIGGER forks_unchanged; DROP TABLE tree_heads; DROP TABLE forks; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(raw);
+    let upgraded = f.open();
+    assert_eq!(upgraded.tree_heads().unwrap(), vec![]);
+    assert!(upgraded.forks().unwrap().is_empty());
+    drop(upgraded);
+    let raw = rusqlite::Connection::open(&f.path).unwrap();
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 2);
     drop(raw);
 
     // One outbox per facility.
@@ -593,7 +606,7 @@ fn file_checks_wal_and_source_binding() {
     assert_eq!(code(Outbox::open(OutboxConfig::new(&foreign, SOURCE, vec![]))), MEDSEAL_OUTBOX_SCHEMA);
     let mode: String = rusqlite::Connection::open(&foreign).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "delete", "a foreign database is not switched to WAL");
-    rusqlite::Connection::open(&f.path).unwrap().execute_batch("PRAGMA user_version = 2").unwrap();
+    rusqlite::Connection::open(&f.path).unwrap().execute_batch("PRAGMA user_version = 3").unwrap();
     let newer = Outbox::open(f.config()).unwrap_err();
     assert_eq!(newer.code(), MEDSEAL_OUTBOX_SCHEMA);
     assert!(newer.message().contains("newer"), "{newer}");

@@ -474,7 +474,19 @@ fn serve(
     tcp.set_read_timeout(Some(Duration::from_secs(20)))?;
     let conn = ServerConnection::new(config).map_err(io::Error::other)?;
     let mut tls = StreamOwned::new(conn, tcp);
-    let Some((_line, headers, body)) = read_request(&mut tls)? else { return Ok(()) };
+    let Some((line, headers, body)) = read_request(&mut tls)? else { return Ok(()) };
+    if let Some(target) = line.strip_prefix("GET ").and_then(|rest| rest.split(' ').next()) {
+        // Reads (the consistency proofs an outbox asks for) go straight through: the script
+        // and the count are about batches.
+        let (url, agent) = hub.as_ref().expect("this fault server has no hub behind it");
+        let mut response = agent.get(format!("{url}{target}")).call().unwrap();
+        let status = response.status().as_u16();
+        let answer = response.body_mut().read_to_vec().unwrap();
+        tls.write_all(&response_bytes(status, &[("Content-Type", "application/json".into())], &answer))?;
+        tls.conn.send_close_notify();
+        tls.flush()?;
+        return Ok(());
+    }
     let batch = wire::SubmitBatch::decode(body.as_slice()).unwrap();
     seen.lock().unwrap().push(Seen {
         idempotency_key: headers.iter().find(|(k, _)| k == "idempotency-key").map(|(_, v)| v.clone()),
@@ -1384,4 +1396,107 @@ fn the_facility_dir_is_enough_to_reach_the_hub() {
     assert_eq!(deliver_all(&outbox, &Transport::new(config).unwrap()).unwrap().delivered, 2);
     assert_all_delivered(&pilot, &outbox, &ids);
     hub.shutdown().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forks (issue 10, point 11)
+// ---------------------------------------------------------------------------------------------
+
+/// Another facility of the same pilot, with its own outbox, sending `n` records to `url`.
+fn other_facility_sends(pilot: &Pilot, dir: &Path, url: &str, prefix: &str, n: usize) {
+    let key = Key::import(&std::fs::read(dir.join("signing.key")).unwrap(), None).unwrap();
+    let signer = Signer::new(Arc::new(key), SignOptions::default()).unwrap();
+    let recipient = RecipientKey::import(&std::fs::read(dir.join("hub-recipient.pub")).unwrap()).unwrap();
+    let outbox = Outbox::open(OutboxConfig::new(dir.join(format!("{prefix}.sqlite")), "bv-nhi-dong", vec![recipient])).unwrap();
+    for i in 0..n {
+        let doc = format!(r#"{{"resourceType":"Observation","id":"{prefix}-{i}","status":"final"}}"#);
+        outbox.enqueue_signed(&format!("{prefix}-{i}"), signer.sign(doc.as_bytes(), Serialization::Flattened).unwrap().as_bytes()).unwrap();
+    }
+    let mut config = TransportConfigBuilder::new(url).unwrap();
+    config.facility_dir(dir).unwrap();
+    let report = deliver_all(&outbox, &Transport::new(config.build().unwrap()).unwrap()).unwrap();
+    assert_eq!(report.delivered, n as u64, "{report:?}");
+    let _ = pilot;
+}
+
+#[test]
+fn a_hub_that_shows_two_histories_is_caught_and_gets_nothing_more() {
+    // Two hubs from one state (a copied directory) that then diverge: the facility checks each
+    // new tree head against the one it holds (consistency proof) and stops at the first that
+    // cannot be true, keeping both signed heads as evidence.
+    let pilot = Pilot::new();
+    let other_dir = pilot.tmp.path().join("nhi-dong");
+    medseal_hub::pki::enroll_local(&pilot.hub_dir, "bv-nhi-dong", &other_dir).unwrap();
+    let outbox = pilot.outbox();
+    let hub = pilot.start_hub("127.0.0.1:0");
+    let ids = pilot.enqueue(&outbox, "before", 2);
+    assert_eq!(deliver_all(&outbox, &pilot.transport(hub.url())).unwrap().delivered, 2);
+    assert_eq!(outbox.latest_tree_head().unwrap().unwrap().tree_size, 2);
+    hub.shutdown().unwrap();
+
+    // The operator copies the hub; each copy then goes its own way.
+    let twin_dir = pilot.tmp.path().join("twin");
+    assert!(std::process::Command::new("cp").arg("-a").arg(&pilot.hub_dir).arg(&twin_dir).status().unwrap().success());
+    let hub = pilot.start_hub("127.0.0.1:0");
+    let twin = medseal_hub::start(&twin_dir, "127.0.0.1:0".parse().unwrap()).unwrap();
+    other_facility_sends(&pilot, &other_dir, hub.url(), "on-hub", 2);
+    other_facility_sends(&pilot, &other_dir, twin.url(), "on-twin", 1);
+
+    // The twin extends what the facility holds: fine, its head (size 4) is kept.
+    let third = pilot.enqueue(&outbox, "third", 1);
+    let report = deliver_all(&outbox, &pilot.transport(twin.url())).unwrap();
+    assert_eq!(report.delivered, 1, "{report:?}");
+    assert_eq!(outbox.latest_tree_head().unwrap().unwrap().tree_size, 4);
+
+    // The first hub's head (size 5) does not extend the twin's size 4: a fork.
+    let fourth = pilot.enqueue(&outbox, "fourth", 1);
+    let error = deliver_all(&outbox, &pilot.transport(hub.url())).unwrap_err();
+    assert_eq!(error.code(), ResultCode::MEDSEAL_LEDGER_FORK, "{error}");
+    assert!(error.message().contains("two histories") && error.message().contains("not a prefix"), "{error}");
+    assert_eq!(outbox.find(&fourth[0]).unwrap().state, State::Queued, "a record is not delivered into a forked history");
+    let forks = outbox.forks().unwrap();
+    assert_eq!(forks.len(), 1);
+    let keys = medseal::Verifier::new(vec![Arc::new(
+        Key::import(&std::fs::read(pilot.facility_dir.join("tree-head.pub")).unwrap(), None).unwrap(),
+    )]);
+    let held = ledger::TreeHead::verify(forks[0].held_jws.as_bytes(), &keys).unwrap();
+    let shown = ledger::TreeHead::verify(forks[0].shown_jws.as_bytes(), &keys).unwrap();
+    assert_eq!((held.tree_size, shown.tree_size), (4, 5), "both signed heads are kept as evidence");
+
+    // Delivery stays stopped, to either hub.
+    for url in [hub.url(), twin.url()] {
+        assert_eq!(deliver_all(&outbox, &pilot.transport(url)).unwrap_err().code(), ResultCode::MEDSEAL_LEDGER_FORK);
+    }
+    // The heads the facility holds can be exported: sizes 2 and 4, each signed by the hub.
+    let sizes: Vec<u64> = outbox.tree_heads().unwrap().iter().map(|h| h.tree_size).collect();
+    assert_eq!(sizes, [2, 4]);
+    let _ = (ids, third);
+    hub.shutdown().unwrap();
+    twin.shutdown().unwrap();
+}
+
+#[test]
+fn two_roots_for_one_size_are_a_fork_too() {
+    // The same size, different histories: caught without any proof.
+    let pilot = Pilot::new();
+    let other_dir = pilot.tmp.path().join("nhi-dong");
+    medseal_hub::pki::enroll_local(&pilot.hub_dir, "bv-nhi-dong", &other_dir).unwrap();
+    let outbox = pilot.outbox();
+    let twin_dir = pilot.tmp.path().join("twin");
+    assert!(std::process::Command::new("cp").arg("-a").arg(&pilot.hub_dir).arg(&twin_dir).status().unwrap().success());
+    let hub = pilot.start_hub("127.0.0.1:0");
+    let twin = medseal_hub::start(&twin_dir, "127.0.0.1:0".parse().unwrap()).unwrap();
+    other_facility_sends(&pilot, &other_dir, hub.url(), "on-hub", 1);
+    other_facility_sends(&pilot, &other_dir, twin.url(), "on-twin", 1);
+    pilot.enqueue(&outbox, "a", 1);
+    assert_eq!(deliver_all(&outbox, &pilot.transport(hub.url())).unwrap().delivered, 1);
+    let b = pilot.enqueue(&outbox, "b", 1);
+    // Size 2 on the twin; the facility holds size 2 of the first hub, another root.
+    let twin_size_two = &b;
+    let error = deliver_all(&outbox, &pilot.transport(twin.url())).unwrap_err();
+    assert_eq!(error.code(), ResultCode::MEDSEAL_LEDGER_FORK, "{error}");
+    assert!(error.message().contains("two different roots signed for tree size 2"), "{error}");
+    assert_eq!(outbox.find(&twin_size_two[0]).unwrap().state, State::Queued);
+    hub.shutdown().unwrap();
+    twin.shutdown().unwrap();
 }

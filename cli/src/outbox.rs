@@ -33,6 +33,7 @@ pub enum Command {
     Export(ExportArgs),
     Sealed(SealedArgs),
     Receipts(ReceiptsArgs),
+    TreeHeads(TreeHeadsArgs),
 }
 
 /// The outbox file, for every subcommand.
@@ -234,6 +235,61 @@ pub struct ReceiptsArgs {
     tree_head_key: Option<PathBuf>,
 }
 
+/// List the hub's signed tree heads this facility verified (each consistent with all before
+/// it), and any fork found: two heads of the hub that cannot both be true, after which
+/// delivery stopped. The heads are what an auditor holds the hub to (`--json` for a file to
+/// hand over). Exits 1 when a fork was found.
+#[derive(clap::Args)]
+pub struct TreeHeadsArgs {
+    #[command(flatten)]
+    file: OutboxFile,
+    /// Print JSON: {"source", "tree_heads": [{"tree_size", "root_hash", "seen_at", "tree_head"}], "forks": [...]}.
+    #[arg(long)]
+    json: bool,
+}
+
+fn tree_heads(args: TreeHeadsArgs) -> Result<(), Failure> {
+    use base64::Engine;
+    let outbox = open_existing(&args.file)?;
+    let heads = outbox.tree_heads()?;
+    let forks = outbox.forks()?;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let time = |t: i64| medseal::utc::format(t).unwrap_or_default();
+    if args.json {
+        let json = serde_json::json!({
+            "source": outbox.source(),
+            "tree_heads": heads.iter().map(|h| serde_json::json!({
+                "tree_size": h.tree_size, "root_hash": b64(&h.root_hash), "seen_at": time(h.seen_at), "tree_head": h.jws,
+            })).collect::<Vec<_>>(),
+            "forks": forks.iter().map(|f| serde_json::json!({
+                "detected_at": time(f.detected_at), "reason": f.reason, "held_tree_head": f.held_jws, "shown_tree_head": f.shown_jws,
+            })).collect::<Vec<_>>(),
+        });
+        io::write_stdout(format!("{json}\n").as_bytes())?;
+    } else {
+        let mut out = String::new();
+        for h in &heads {
+            out.push_str(&format!("tree size {}: root {}, seen {}\n  {}\n", h.tree_size, b64(&h.root_hash), show_time(h.seen_at), h.jws));
+        }
+        for f in &forks {
+            out.push_str(&format!(
+                "FORK found {}: {}\n  held:  {}\n  shown: {}\n",
+                show_time(f.detected_at),
+                f.reason,
+                f.held_jws,
+                f.shown_jws
+            ));
+        }
+        out.push_str(&format!("{} tree heads, {} forks\n", heads.len(), forks.len()));
+        io::write_stdout(out.as_bytes())?;
+    }
+    if forks.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Medseal(outbox.check_no_fork().unwrap_err()))
+    }
+}
+
 fn receipts(args: ReceiptsArgs) -> Result<(), Failure> {
     let (receipt_path, tree_head_path) = match (&args.facility_dir, &args.receipt_key, &args.tree_head_key) {
         (Some(dir), _, _) => (dir.join("receipt.pub"), dir.join("tree-head.pub")),
@@ -316,6 +372,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Sealed(args) => sealed(args),
         Command::Receipts(args) => receipts(args),
+        Command::TreeHeads(args) => tree_heads(args),
     }
 }
 

@@ -439,20 +439,24 @@ fn every_command_has_help() {
         "outbox export",
         "outbox sealed",
         "outbox receipts",
+        "outbox tree-heads",
         "receipt",
         "receipt verify",
         "ledger",
         "ledger verify-consistency",
+        "facility",
+        "facility init",
         "hub",
         "hub init",
         "hub enroll",
+        "hub revoke",
         "hub serve",
         "hub audit",
     ] {
         assert!(seen.iter().any(|s| s == expected), "`medseal {expected} --help` was not reached; the walk saw {seen:?}");
     }
     // The top-level command and the groups list their commands.
-    assert!(seen.len() >= 37, "{} commands: {seen:?}", seen.len());
+    assert!(seen.len() >= 40, "{} commands: {seen:?}", seen.len());
     assert!(ok(run(&["--version"], None)).starts_with("medseal "));
     // An unknown command is a usage error, not help.
     assert_eq!(run(&["outbox", "no-such-command", "--help"], None).status.code(), Some(2));

@@ -350,3 +350,22 @@ fn a_record_not_signed_by_the_facility_takes_no_number() {
     let queued = ok(run(&p.enqueue_args("first", &p.record)));
     assert!(queued.contains("sequence 1,"), "a refused record used a number: {queued}");
 }
+
+#[test]
+fn tree_heads_and_forks_are_listed_for_the_auditor() {
+    let p = Pilot::new();
+    ok(run(&p.enqueue_args("first", &p.record)));
+    let empty = ok(run(&["outbox", "tree-heads", "--outbox", &p.outbox]));
+    assert!(empty.ends_with("0 tree heads, 0 forks\n"), "{empty}");
+    // A fork as delivery records it (the library's transport tests make real ones).
+    let outbox = medseal::outbox::Outbox::open_existing(std::path::Path::new(&p.outbox)).unwrap();
+    outbox.record_fork("held.head.jws", "shown.head.jws", "two different roots signed for tree size 2", 1_767_225_600).unwrap();
+    drop(outbox);
+    let out = run(&["outbox", "tree-heads", "--outbox", &p.outbox, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "a fork is a finding");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["source"], "bv-cho-ray");
+    assert_eq!(json["forks"][0]["held_tree_head"], "held.head.jws");
+    assert_eq!(json["forks"][0]["detected_at"], "2026-01-01T00:00:00Z");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MEDSEAL_LEDGER_FORK"));
+}

@@ -19,6 +19,7 @@
 //! The file holds envelopes (ciphertext), their digests and routing metadata, and the SHA-256
 //! of each signed record (for idempotency): never a signed record in clear.
 
+mod heads;
 mod schema;
 mod store;
 
@@ -75,6 +76,31 @@ impl OutboxConfig {
             lease: Duration::from_secs(60),
         }
     }
+}
+
+/// A signed tree head of the hub that this facility verified (from a receipt's inclusion
+/// proof) and found consistent with every one before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeenTreeHead {
+    pub tree_size: u64,
+    pub root_hash: [u8; 32],
+    /// The compact JWS, signed by the hub's tree-head key: what an auditor holds the hub to.
+    pub jws: String,
+    /// Unix seconds.
+    pub seen_at: i64,
+}
+
+/// Two signed tree heads of the hub that cannot both be true: proof that it showed two
+/// histories. While one is recorded, delivery stops (`MEDSEAL_LEDGER_FORK`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fork {
+    pub fork_id: i64,
+    pub detected_at: i64,
+    /// The head this facility had verified before.
+    pub held_jws: String,
+    /// The head the hub showed since, inconsistent with it.
+    pub shown_jws: String,
+    pub reason: String,
 }
 
 /// What `enqueue` returns once the record is durable.

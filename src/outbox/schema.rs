@@ -18,9 +18,41 @@ pub(super) fn application_id() -> i64 {
     i64::from(u32::from_be_bytes(*b"MSOB"))
 }
 
-/// The schema version this library writes and reads.
+/// The schema version this library writes and reads. Version 1 files are upgraded in place
+/// (one transaction) when opened.
 pub(super) fn version() -> i64 {
-    1
+    2
+}
+
+/// Version 2: the hub's tree heads the facility has verified (what it will hold the hub to,
+/// and what an auditor asks hospitals for), and the forks found: two signed tree heads of
+/// the hub that cannot both be true. Neither is ever changed or deleted.
+fn schema_v2() -> &'static str {
+    "
+CREATE TABLE tree_heads (
+    tree_size INTEGER PRIMARY KEY CHECK (tree_size >= 0),
+    root_hash BLOB    NOT NULL CHECK (length(root_hash) = 32),
+    jws       TEXT    NOT NULL,
+    seen_at   INTEGER NOT NULL
+);
+
+CREATE TABLE forks (
+    fork_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    detected_at INTEGER NOT NULL,
+    held_jws    TEXT    NOT NULL,
+    shown_jws   TEXT    NOT NULL,
+    reason      TEXT    NOT NULL
+);
+
+CREATE TRIGGER tree_heads_never_deleted BEFORE DELETE ON tree_heads
+BEGIN SELECT RAISE(ABORT, 'the tree heads an outbox has seen are never deleted'); END;
+CREATE TRIGGER tree_heads_unchanged BEFORE UPDATE ON tree_heads
+BEGIN SELECT RAISE(ABORT, 'the tree heads an outbox has seen never change'); END;
+CREATE TRIGGER forks_never_deleted BEFORE DELETE ON forks
+BEGIN SELECT RAISE(ABORT, 'a fork found is never deleted'); END;
+CREATE TRIGGER forks_unchanged BEFORE UPDATE ON forks
+BEGIN SELECT RAISE(ABORT, 'a fork found never changes'); END;
+"
 }
 
 /// Version 1. `records` is also the local ledger of what was sealed (record id, source,
@@ -142,8 +174,24 @@ pub(super) fn open(path: &Path, create: bool, busy_timeout: Duration) -> Result<
     conn.pragma_update(None, "foreign_keys", "ON").db()?;
     if empty {
         initialise(&mut conn)?;
+    } else {
+        upgrade(&mut conn)?;
     }
     Ok(conn)
+}
+
+/// Brings a version 1 file to version 2, unless another process did so first.
+fn upgrade(conn: &mut Connection) -> Result<()> {
+    let current = |conn: &Connection| conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0)).db();
+    if current(conn)? >= version() {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).db()?;
+    if current(&tx)? == 1 {
+        tx.execute_batch(schema_v2()).db()?;
+        tx.pragma_update(None, "user_version", version()).db()?;
+    }
+    tx.commit().db()
 }
 
 /// Switches the file to WAL (a lasting property of the file) unless it is already. While
@@ -212,6 +260,7 @@ fn initialise(conn: &mut Connection) -> Result<()> {
         return Ok(()); // another process initialised it while this one waited
     }
     tx.execute_batch(schema_v1()).db()?;
+    tx.execute_batch(schema_v2()).db()?;
     tx.pragma_update(None, "application_id", application_id()).db()?;
     tx.pragma_update(None, "user_version", version()).db()?;
     tx.commit().db()

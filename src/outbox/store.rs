@@ -96,7 +96,7 @@ impl Outbox {
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if it returns `Ok`.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(super) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).db()?;
         let value = f(&tx)?;
@@ -105,7 +105,7 @@ impl Outbox {
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot).
-    fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(super) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).db()?;
         let value = f(&tx)?;

@@ -226,6 +226,38 @@ impl Transport {
         Ok(decoded.results)
     }
 
+    /// Asks the hub for the RFC 9162 consistency proof from its tree of `first` leaves to its
+    /// tree of `second` (`GET /v1/proofs/consistency`): what an outbox checks every new tree
+    /// head with. The proof is NOT verified here (the caller holds the two roots). Failures
+    /// are the transport's codes; an answer that is not a proof for exactly these sizes is
+    /// `MEDSEAL_TRANSPORT_PROTOCOL`.
+    pub fn consistency_proof(&self, first: u64, second: u64, now: i64) -> Result<Vec<crate::ledger::Hash>> {
+        let url = format!("{}/v1/proofs/consistency?first={first}&second={second}", self.config.hub_url);
+        let mut response = self.agent.get(&url).call().map_err(|e| self.classify(e, now).error)?;
+        let status = response.status().as_u16();
+        let answer = response.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|e| self.classify(e, now).error)?;
+        if status != 200 {
+            let (code, reason) = error_answer(&answer);
+            return Err(err!(
+                MEDSEAL_TRANSPORT_HTTP,
+                "the hub at {} answered HTTP {status} ({}) to a consistency proof from {first} to {second}: {reason}",
+                self.target,
+                code.unwrap_or_default()
+            ));
+        }
+        let proof = crate::ledger::consistency_proof_from_json(&answer)
+            .map_err(|e| err!(MEDSEAL_TRANSPORT_PROTOCOL, "the hub's consistency proof from {first} to {second}: {}", e.message()))?;
+        if (proof.first, proof.second) != (first, second) {
+            return Err(err!(
+                MEDSEAL_TRANSPORT_PROTOCOL,
+                "the hub answered a consistency proof from {} to {} when asked from {first} to {second}",
+                proof.first,
+                proof.second
+            ));
+        }
+        crate::ledger::hashes(&proof.path, "the consistency path").map_err(|e| err!(MEDSEAL_TRANSPORT_PROTOCOL, "{}", e.message()))
+    }
+
     /// Turns a ureq error into a medseal error and what to do about it.
     fn classify(&self, e: ureq::Error, now: i64) -> Failure {
         let target = &self.target;

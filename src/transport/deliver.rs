@@ -201,6 +201,8 @@ fn claim_and_submit(outbox: &Outbox, transport: &Transport, now: i64) -> Result<
             lease.as_secs_f64()
         ));
     }
+    // A hub that showed two histories gets nothing more (the forks are the evidence).
+    outbox.check_no_fork()?;
     let claimed = outbox.claim(transport.config().batch_size(), now)?;
     let mut parts = Vec::new();
     // A batch body stays under the protocol's 64 MiB: split the claim if its envelopes are big.
@@ -264,13 +266,24 @@ fn record_answer(outbox: &Outbox, transport: &Transport, batch: &[Claimed], answ
             return Ok(());
         }
     };
-    let checked = check_receipts(outbox.source(), batch, &results, transport.config());
+    let mut checked = check_receipts(outbox.source(), batch, &results, transport.config());
+    let heads: Vec<(ledger::TreeHead, String)> = checked.iter().filter_map(|c| c.as_ref().ok().cloned().flatten()).collect();
+    let held = hold_tree_heads(outbox, transport, heads, now);
+    if let Err(e) = &held {
+        // Not delivered until the hub's history checks out: acknowledged records stay queued.
+        for (check, result) in checked.iter_mut().zip(&results) {
+            let acknowledged = matches!(RecordStatus::try_from(result.status), Ok(RecordStatus::Accepted | RecordStatus::Duplicate));
+            if acknowledged && check.is_ok() {
+                *check = Err(e.clone());
+            }
+        }
+    }
     let jitter = Jitter::draw();
     let mut marks = Vec::with_capacity(batch.len());
     let mut errors = Vec::with_capacity(batch.len());
     for ((record, result), checked) in batch.iter().zip(results).zip(checked) {
         let status = RecordStatus::try_from(result.status).unwrap_or(RecordStatus::Unspecified);
-        let mark = match (status, checked) {
+        let mark = match (status, checked.map(|_| ())) {
             (RecordStatus::Accepted | RecordStatus::Duplicate, Ok(())) => {
                 let inclusion = result.inclusion.as_ref().map(Message::encode_to_vec).unwrap_or_default();
                 let duplicate = status == RecordStatus::Duplicate;
@@ -300,7 +313,10 @@ fn record_answer(outbox: &Outbox, transport: &Transport, batch: &[Claimed], answ
         }
     }
     record_marks(outbox, &marks, errors, &mut round.report)?;
-    Ok(())
+    match held {
+        Err(e) if e.code() == crate::ResultCode::MEDSEAL_LEDGER_FORK => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Records a batch's marks in one outbox transaction (one disk sync) and counts them in the
@@ -350,7 +366,12 @@ fn marked(result: Result<()>, report: &mut DeliveryReport) -> Result<bool> {
 /// receipts are checked together ([`ledger::verify_receipts`]): a tree head shared by the
 /// batch is verified once, each receipt and audit path on its own. Any failure is
 /// `MEDSEAL_TRANSPORT_PROTOCOL` naming the record.
-fn check_receipts(source: &str, batch: &[Claimed], results: &[wire::RecordResult], config: &super::TransportConfig) -> Vec<Result<()>> {
+fn check_receipts(
+    source: &str,
+    batch: &[Claimed],
+    results: &[wire::RecordResult],
+    config: &super::TransportConfig,
+) -> Vec<Result<Option<(ledger::TreeHead, String)>>> {
     let acknowledged =
         |result: &wire::RecordResult| matches!(RecordStatus::try_from(result.status), Ok(RecordStatus::Accepted | RecordStatus::Duplicate));
     let checks: Vec<ledger::ReceiptCheck<'_>> = batch
@@ -372,7 +393,7 @@ fn check_receipts(source: &str, batch: &[Claimed], results: &[wire::RecordResult
         .zip(results)
         .map(|(record, result)| {
             if !acknowledged(result) {
-                return Ok(());
+                return Ok(None);
             }
             let id = &record.record_id;
             if result.inclusion.is_none() {
@@ -381,7 +402,7 @@ fn check_receipts(source: &str, batch: &[Claimed], results: &[wire::RecordResult
                     "the hub acknowledged record {id:?} without an inclusion proof; it stays queued"
                 ));
             }
-            let (receipt, _) = verified.next().expect("one verification per acknowledged record with a proof").map_err(|e| {
+            let (receipt, head) = verified.next().expect("one verification per acknowledged record with a proof").map_err(|e| {
                 err!(MEDSEAL_TRANSPORT_PROTOCOL, "the hub's receipt for record {id:?} does not verify, so it stays queued: {e}")
             })?;
             if receipt.source != source {
@@ -400,9 +421,59 @@ fn check_receipts(source: &str, batch: &[Claimed], results: &[wire::RecordResult
                     record.sequence
                 ));
             }
-            Ok(())
+            let jws = result.inclusion.as_ref().map(|p| p.tree_head.clone()).unwrap_or_default();
+            Ok(Some((head, jws)))
         })
         .collect()
+}
+
+/// Checks every new tree head of a batch against the heads this facility verified before and
+/// keeps it (issue 10, point 11): a larger head must extend the latest one held (the hub's
+/// RFC 9162 consistency proof, verified here), a smaller one (the original receipt of a
+/// duplicate) must be a prefix of it, a head of a size already held must be the same. A head
+/// that fails is a fork: both signed heads are recorded in the outbox as evidence and the
+/// error is `MEDSEAL_LEDGER_FORK`. A proof that cannot be fetched is the transport's error
+/// (the records are retried, nothing is kept).
+fn hold_tree_heads(outbox: &Outbox, transport: &Transport, mut heads: Vec<(ledger::TreeHead, String)>, now: i64) -> Result<()> {
+    heads.sort_by_key(|(head, _)| head.tree_size);
+    heads.dedup_by(|a, b| a.0.tree_size == b.0.tree_size && a.0.root_hash == b.0.root_hash);
+    for (head, jws) in heads {
+        let Some(held) = outbox.latest_tree_head()? else {
+            outbox.keep_tree_head(&head, &jws, now)?;
+            continue;
+        };
+        let fork = |reason: String| -> Result<()> {
+            outbox.record_fork(&held.jws, &jws, &reason, now)?;
+            Err(err!(
+                MEDSEAL_LEDGER_FORK,
+                "the hub showed two histories: {reason}; delivery stops (both signed tree heads are kept as evidence)"
+            ))
+        };
+        let (small, large) =
+            if head.tree_size <= held.tree_size { (head.tree_size, held.tree_size) } else { (held.tree_size, head.tree_size) };
+        if small == large {
+            if head.root_hash != held.root_hash {
+                return fork(format!("two different roots signed for tree size {}", head.tree_size));
+            }
+            continue;
+        }
+        if let Some(same_size) = outbox.tree_head(head.tree_size)? {
+            if same_size.root_hash != head.root_hash {
+                return fork(format!("two different roots signed for tree size {}", head.tree_size));
+            }
+            continue;
+        }
+        if small > 0 {
+            let (small_root, large_root) =
+                if head.tree_size < held.tree_size { (head.root_hash, held.root_hash) } else { (held.root_hash, head.root_hash) };
+            let path = transport.consistency_proof(small, large, now)?;
+            if let Err(e) = ledger::verify_consistency(small, large, &small_root, &large_root, &path) {
+                return fork(format!("the tree of size {small} is not a prefix of the tree of size {large} ({})", e.message()));
+            }
+        }
+        outbox.keep_tree_head(&head, &jws, now)?;
+    }
+    Ok(())
 }
 
 /// A background thread delivering from an outbox: a round when started, when notified

@@ -127,6 +127,7 @@ static const struct code_name CODES[] = {
     CODE(MEDSEAL_LEDGER_TREE_HEAD_INVALID),
     CODE(MEDSEAL_LEDGER_RECEIPT_INVALID),
     CODE(MEDSEAL_LEDGER_RANGE),
+    CODE(MEDSEAL_LEDGER_FORK),
 };
 #undef CODE
 #define N_CODES (sizeof CODES / sizeof CODES[0])
@@ -159,7 +160,7 @@ static void test_result_codes(void) {
     CHECK_STR(medseal_result_describe(MEDSEAL_OK), "success");
 
     /* Unknown codes: never NULL, and not the name of a real code. */
-    const int32_t unknown[] = {-1, 8, 99, 110, 199, 206, 311, 409, 499, 512, 599, 609, 707, 807, 904, 999, INT32_MAX, INT32_MIN};
+    const int32_t unknown[] = {-1, 8, 99, 110, 199, 206, 311, 409, 499, 512, 599, 609, 707, 807, 905, 999, INT32_MAX, INT32_MIN};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *name = medseal_result_name(unknown[i]);
         const char *text = medseal_result_describe(unknown[i]);
