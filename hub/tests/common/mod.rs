@@ -47,6 +47,22 @@ impl Pilot {
         Pilot { temp, hub_dir, hub: Some(hub), a, b }
     }
 
+    /// A new pilot whose hub.json, as JSON, is changed by `edit` before the hub starts (for
+    /// members such as `limits` that a test sets without naming the Rust types).
+    pub fn with_hub_json(edit: impl FnOnce(&mut serde_json::Value)) -> Pilot {
+        let temp = tempfile::tempdir().unwrap();
+        let hub_dir = temp.path().join("hub");
+        medseal_hub::init(&InitOptions::new(&hub_dir)).unwrap();
+        let path = hub_dir.join("hub.json");
+        let mut config: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        edit(&mut config);
+        std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        let a = Facility::enroll(&hub_dir, "hospital-a", &temp.path().join("a"));
+        let b = Facility::enroll(&hub_dir, "hospital-b", &temp.path().join("b"));
+        let hub = medseal_hub::start(&hub_dir, "127.0.0.1:0".parse().unwrap()).unwrap();
+        Pilot { temp, hub_dir, hub: Some(hub), a, b }
+    }
+
     pub fn hub(&self) -> &HubHandle {
         self.hub.as_ref().expect("the hub runs")
     }
