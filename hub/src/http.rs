@@ -176,13 +176,20 @@ async fn submit(
     drop(upload);
     // Counts and sizes from the wire format, before a single record is built.
     if format == Format::Protobuf {
-        if let Some(shape) = scan_batch(&body) {
-            if shape.records > MAX_BATCH_RECORDS {
-                return too_many_records(shape.records).into_response();
-            }
-            if shape.envelope_bytes > MAX_BATCH_BYTES {
-                return too_large();
-            }
+        // What the walk cannot read (groups included, which this schema has none of) is not
+        // handed to the decoder either: it would decode without the count checked.
+        let Some(shape) = scan_batch(&body) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_BATCH",
+                "the body is not a protobuf SubmitBatch (its wire format does not parse)",
+            );
+        };
+        if shape.records > MAX_BATCH_RECORDS {
+            return too_many_records(shape.records).into_response();
+        }
+        if shape.envelope_bytes > MAX_BATCH_BYTES {
+            return too_large();
         }
     }
     // Processing: at most max_concurrent_batches at once; decoding counts, it takes memory.

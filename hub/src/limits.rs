@@ -119,7 +119,9 @@ pub struct BatchShape {
 
 /// Walks a protobuf `SubmitBatch` (proto/medseal/v1/submission.proto) tag by tag, allocating
 /// nothing, so that a body of a million empty records is refused before a million records are
-/// built. `None` when the bytes are not well-formed protobuf (the decoder then says why).
+/// built. `None` when the bytes are not well-formed protobuf, or hold a group (wire types 3
+/// and 4: not in this schema, and skipped by decoders, so they would hide records from a walk
+/// that gave up there).
 pub fn scan_batch(bytes: &[u8]) -> Option<BatchShape> {
     let mut shape = BatchShape::default();
     let mut rest = bytes;

@@ -346,6 +346,13 @@ fn a_protobuf_body_of_millions_of_empty_records_is_refused_before_decoding() {
     // The body itself (16 MiB) is held, a copy or two, never the records.
     eprintln!("protobuf, 8 million empty records: {} MiB at the peak", peak / MIB);
     assert!(peak < 64 * MIB, "{} MiB allocated at the peak for a 16 MiB body", peak / MIB);
+    // The same records followed by a group (wire type 3, skipped by protobuf decoders): the
+    // walk cannot count past it, so the batch is refused as malformed, still without decoding.
+    let mut grouped = body.clone();
+    grouped.extend([0x13, 0x14]);
+    let ((code, _, answer), peak) = peak_during(|| pilot.a.post_raw(&pilot.url("/v1/records"), PROTOBUF, &grouped));
+    assert_eq!(code, 400, "{}", String::from_utf8_lossy(&answer));
+    assert!(peak < 64 * MIB, "{} MiB allocated at the peak for a 16 MiB body with a group", peak / MIB);
     // A record count over the limit inside an otherwise small batch, too.
     let tiny = medseal::wire::SubmittedRecord { record_id: "x".into(), envelope: vec![1], digest: vec![0; 32] };
     let (code, _, answer) =
@@ -455,6 +462,70 @@ fn connections_are_capped_per_facility_and_in_total() {
             }
             Err(e) => assert!(Instant::now() < deadline, "A's slot was not given back: {e}"),
         }
+    }
+}
+
+#[test]
+fn the_wire_walk_counts_what_the_decoder_decodes() {
+    use medseal::wire::SubmittedRecord;
+    use medseal_hub::limits::scan_batch;
+    let record = |id: &str, size: usize| SubmittedRecord { record_id: id.into(), envelope: vec![7; size], digest: vec![1; 32] };
+    for records in [vec![], vec![record("", 0)], vec![record("a", 1), record("b", 300), record("c", 70_000)], vec![record("x", 5); 1001]] {
+        let mut bytes = SubmitBatch { records: records.clone() }.encode_to_vec();
+        let expected = (records.len(), records.iter().map(|r| r.envelope.len()).sum::<usize>());
+        let shape = scan_batch(&bytes).unwrap();
+        assert_eq!((shape.records, shape.envelope_bytes), expected);
+        // Unknown fields (varint, fixed64, fixed32, bytes) are walked over as decoders skip them.
+        bytes.extend([0x10, 0x96, 0x01, 0x19, 0, 0, 0, 0, 0, 0, 0, 0, 0x25, 0, 0, 0, 0, 0x2a, 0x01, 0x00]);
+        assert_eq!(SubmitBatch::decode(bytes.as_slice()).unwrap().records.len(), records.len());
+        let shape = scan_batch(&bytes).unwrap();
+        assert_eq!((shape.records, shape.envelope_bytes), expected);
+    }
+    // Cut short, a length past the end, a varint of 11 bytes, a group: not walked.
+    let bytes = SubmitBatch { records: vec![record("a", 100)] }.encode_to_vec();
+    assert_eq!(scan_batch(&bytes[..bytes.len() - 1]), None);
+    assert_eq!(scan_batch(&[0x0a, 0x05, 0x00]), None);
+    assert_eq!(scan_batch(&[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), None);
+    assert_eq!(scan_batch(&[0x13, 0x14]), None);
+}
+
+#[test]
+fn tls_handshakes_in_progress_are_capped() {
+    let pilot = pilot_with(json!({ "max_handshakes": 1 }));
+    // A TCP connection that never starts its handshake holds the only handshake slot (the hub
+    // accepts connections one after the other, so it has taken the slot before the next).
+    let silent = TcpStream::connect(pilot.addr()).unwrap();
+    let mut tcp = TcpStream::connect(pilot.addr()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut connection =
+        ClientConnection::new(client_config(&pilot.b.dir, &[b"http/1.1"]), ServerName::try_from("127.0.0.1").unwrap()).unwrap();
+    let refused = (|| {
+        while connection.is_handshaking() {
+            connection.complete_io(&mut tcp)?;
+        }
+        Ok::<_, std::io::Error>(())
+    })();
+    assert!(refused.is_err(), "a handshake past the limit went through");
+    // When the silent one goes, B connects.
+    drop(silent);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut tcp = TcpStream::connect(pilot.addr()).unwrap();
+        let mut connection =
+            ClientConnection::new(client_config(&pilot.b.dir, &[b"http/1.1"]), ServerName::try_from("127.0.0.1").unwrap()).unwrap();
+        let mut done = true;
+        while connection.is_handshaking() {
+            if connection.complete_io(&mut tcp).is_err() {
+                done = false;
+                break;
+            }
+        }
+        if done {
+            let mut stream = StreamOwned::new(connection, tcp);
+            assert_eq!(get_on(&mut stream), Ok(200));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the handshake slot was not given back");
     }
 }
 
