@@ -25,7 +25,8 @@ pub struct HubConfig {
     pub listen: SocketAddr,
     /// The URL facilities submit to (written into each facility's `facility.json`).
     pub hub_url: String,
-    /// How many batches may be processed at once; beyond that, 503 with `Retry-After: 1`.
+    /// How many batches may be processed at once (their bodies have arrived); beyond that, 503
+    /// `OVERLOADED` with `Retry-After: 1`.
     #[serde(default = "default_max_concurrent_batches")]
     pub max_concurrent_batches: usize,
     /// Which records are on time, and how long a retired key still counts (docs/SUBMISSION.md,
@@ -35,6 +36,72 @@ pub struct HubConfig {
     /// Verify records with a trust list instead of the enrolled keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_list: Option<TrustListConfig>,
+    /// Connection, upload and timeout limits (docs/SUBMISSION.md, "Limits and timeouts").
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Limits that keep one facility from starving the others or the hub's memory
+/// (docs/SUBMISSION.md, "Limits and timeouts"). Every member has a default; a missing `limits`
+/// object means all defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Batch bodies one facility may upload at once; one more is answered 503
+    /// `TOO_MANY_UPLOADS` (that facility only).
+    pub max_uploads_per_facility: usize,
+    /// Batch bodies being uploaded at once, all facilities together; one more is 503
+    /// `OVERLOADED`. With `max_concurrent_batches` it bounds the memory held by batches.
+    pub max_uploads: usize,
+    /// Seconds a batch's body may take to arrive once its headers are in; then 408 `TIMEOUT`.
+    pub body_timeout_secs: u64,
+    /// Seconds an HTTP/1.1 client may take to send a request's headers; then the connection
+    /// is closed.
+    pub header_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request in progress (including one that
+    /// never sends a request, and idle HTTP/1.1 keep-alive and HTTP/2 connections); then the
+    /// hub closes it (HTTP/2: GOAWAY).
+    pub idle_timeout_secs: u64,
+    /// Open connections of one facility; one more is closed right after the TLS handshake.
+    pub max_connections_per_facility: usize,
+    /// Open connections after the TLS handshake, all facilities together; one more is closed
+    /// right after the handshake.
+    pub max_connections: usize,
+    /// TLS handshakes in progress (before the client is known); one more connection is closed
+    /// at once. Each handshake has 10 s.
+    pub max_handshakes: usize,
+}
+
+/// The default of [`Limits::max_uploads_per_facility`].
+pub const DEFAULT_MAX_UPLOADS_PER_FACILITY: usize = 4;
+/// The default of [`Limits::max_uploads`].
+pub const DEFAULT_MAX_UPLOADS: usize = 16;
+/// The default of [`Limits::body_timeout_secs`].
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 60;
+/// The default of [`Limits::header_timeout_secs`].
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 30;
+/// The default of [`Limits::idle_timeout_secs`].
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+/// The default of [`Limits::max_connections_per_facility`].
+pub const DEFAULT_MAX_CONNECTIONS_PER_FACILITY: usize = 16;
+/// The default of [`Limits::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// The default of [`Limits::max_handshakes`].
+pub const DEFAULT_MAX_HANDSHAKES: usize = 64;
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_uploads_per_facility: DEFAULT_MAX_UPLOADS_PER_FACILITY,
+            max_uploads: DEFAULT_MAX_UPLOADS,
+            body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
+            header_timeout_secs: DEFAULT_HEADER_TIMEOUT_SECS,
+            idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
+            max_connections_per_facility: DEFAULT_MAX_CONNECTIONS_PER_FACILITY,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_handshakes: DEFAULT_MAX_HANDSHAKES,
+        }
+    }
 }
 
 /// A trust list (DESIGN 3.6) and the health department keys that sign it. Paths are relative
@@ -89,6 +156,7 @@ impl HubConfig {
             max_concurrent_batches: DEFAULT_MAX_CONCURRENT_BATCHES,
             acceptance: AcceptancePolicy::default(),
             trust_list: None,
+            limits: Limits::default(),
         }
     }
 

@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::hub::{BatchError, Hub, Outcome, MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
 use crate::json;
+use crate::limits::{scan_batch, Full, Limits, Slot};
 use medseal::untrusted::shown;
 
 /// Every route: method and path (axum syntax). The router is made from this table.
@@ -32,9 +33,6 @@ pub const ROUTES: [(&str, &str); 5] = [
 
 /// Most ledger entries in one `GET /v1/ledger/entries` answer.
 pub const MAX_ENTRIES: u64 = 1000;
-
-/// How long a batch's body may take to arrive (a slow sender holds a batch slot).
-const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The protobuf media type of submissions.
 pub const PROTOBUF: &str = "application/x-protobuf";
@@ -127,21 +125,16 @@ enum Format {
 }
 
 /// `POST /v1/records`.
-async fn submit(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, request: Request) -> Response {
+async fn submit(
+    State(hub): State<Arc<Hub>>,
+    Extension(peer): Extension<Peer>,
+    Extension(limits): Extension<Arc<Limits>>,
+    request: Request,
+) -> Response {
     let started = Instant::now();
     let Some(facility) = peer.facility else {
         return error(StatusCode::FORBIDDEN, "NO_FACILITY", "the client certificate does not name one facility (one subject CN)");
     };
-    // Overload first, before reading a body the hub has no capacity for.
-    let max = hub.config().max_concurrent_batches;
-    let previous = hub.in_flight.fetch_add(1, Ordering::SeqCst);
-    let guard = InFlight(&hub.in_flight);
-    if previous >= max {
-        drop(guard);
-        let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "OVERLOADED", "the hub is busy; retry after the time given");
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
-    }
     let format = match media_type(request.headers()) {
         Some(m) if m == PROTOBUF || m == "application/protobuf" => Format::Protobuf,
         Some(m) if m == "application/json" => Format::Json,
@@ -154,32 +147,78 @@ async fn submit(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, r
         }
     };
     let limit = if format == Format::Json { MAX_JSON_BODY } else { MAX_BATCH_BYTES };
-    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(request.into_body(), limit)).await {
+    // A declared length over the limit is refused before anything is read. A client that
+    // writes its whole body before reading the answer (most do) would see only a closed
+    // connection: a body of at most twice the limit is discarded in the background, on one of
+    // the facility's upload slots and under the body timeout, so such a client reads its 413.
+    if let Some(length) = content_length(request.headers()).filter(|&length| length > limit as u64) {
+        if length <= 2 * limit as u64 {
+            if let Ok(slot) = limits.upload(&facility) {
+                let timeout = std::time::Duration::from_secs(limits.config().body_timeout_secs);
+                tokio::spawn(discard_body(request.into_body(), timeout, slot));
+            }
+        }
+        return too_large();
+    }
+    // The body is read under upload limits (per facility and in total) and its own timeout; a
+    // batch slot is taken only once it has all arrived, so a slow sender holds none.
+    let upload = match limits.upload(&facility) {
+        Ok(slot) => slot,
+        Err(Full::Facility) => {
+            let reason = format!(
+                "this facility already has {} batches uploading; retry after the time given",
+                limits.config().max_uploads_per_facility
+            );
+            return busy("TOO_MANY_UPLOADS", reason, "5");
+        }
+        Err(Full::Total) => return busy("OVERLOADED", "the hub is busy; retry after the time given".to_owned(), "1"),
+    };
+    let body_timeout = std::time::Duration::from_secs(limits.config().body_timeout_secs);
+    let declared = content_length(request.headers());
+    let body = match tokio::time::timeout(body_timeout, read_body(request.into_body(), limit, declared)).await {
         Err(_) => {
-            return error(StatusCode::REQUEST_TIMEOUT, "TIMEOUT", format!("the body did not arrive within {} s", BODY_TIMEOUT.as_secs()))
+            let reason = format!("the body did not arrive within {} s", body_timeout.as_secs());
+            return error(StatusCode::REQUEST_TIMEOUT, "TIMEOUT", reason);
         }
         Ok(Ok(body)) => body,
-        Ok(Err(e)) => {
-            // Over the limit, or the body stopped arriving.
-            let too_large = e.into_inner().downcast_ref::<http_body_util::LengthLimitError>().is_some();
-            return if too_large {
-                error(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", format!("a batch has at most {} MiB", MAX_BATCH_BYTES >> 20))
-            } else {
-                error(StatusCode::BAD_REQUEST, "MALFORMED_BATCH", "the body could not be read to its end")
-            };
-        }
+        Ok(Err(BodyError::TooLarge)) => return too_large(),
+        // The body stopped arriving (the client went away, a stream was reset).
+        Ok(Err(BodyError::Broken)) => return error(StatusCode::BAD_REQUEST, "MALFORMED_BATCH", "the body could not be read to its end"),
     };
+    drop(upload);
+    // Counts and sizes from the wire format, before a single record is built.
+    if format == Format::Protobuf {
+        // What the walk cannot read (groups included, which this schema has none of) is not
+        // handed to the decoder either: it would decode without the count checked.
+        let Some(shape) = scan_batch(&body) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_BATCH",
+                "the body is not a protobuf SubmitBatch (its wire format does not parse)",
+            );
+        };
+        if shape.records > MAX_BATCH_RECORDS {
+            return too_many_records(shape.records).into_response();
+        }
+        if shape.envelope_bytes > MAX_BATCH_BYTES {
+            return too_large();
+        }
+    }
+    // Processing: at most max_concurrent_batches at once; decoding counts, it takes memory.
+    let max = hub.config().max_concurrent_batches;
+    let previous = hub.in_flight.fetch_add(1, Ordering::SeqCst);
+    let guard = InFlight(&hub.in_flight);
+    if previous >= max {
+        drop(guard);
+        return busy("OVERLOADED", "the hub is busy; retry after the time given".to_owned(), "1");
+    }
     let batch = match decode_batch(&body, format) {
         Ok(batch) => batch,
-        Err(reason) => return error(StatusCode::BAD_REQUEST, "MALFORMED_BATCH", reason),
+        Err(e) => return e.into_response(),
     };
     drop(body);
     if batch.records.len() > MAX_BATCH_RECORDS {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "TOO_MANY_RECORDS",
-            format!("a batch has at most {MAX_BATCH_RECORDS} records, not {}", batch.records.len()),
-        );
+        return too_many_records(batch.records.len()).into_response();
     }
     let total: usize = batch.records.iter().map(|r| r.envelope.len()).sum();
     if total > MAX_BATCH_BYTES {
@@ -248,11 +287,74 @@ async fn submit(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, r
     }
 }
 
-fn decode_batch(body: &Bytes, format: Format) -> Result<SubmitBatch, String> {
+fn decode_batch(body: &Bytes, format: Format) -> Result<SubmitBatch, ApiError> {
+    let malformed = |reason: String| fail(StatusCode::BAD_REQUEST, "MALFORMED_BATCH", reason);
     match format {
-        Format::Protobuf => SubmitBatch::decode(body.as_ref()).map_err(|e| format!("the body is not a protobuf SubmitBatch: {e}")),
-        Format::Json => json::batch_from_json(body),
+        Format::Protobuf => {
+            SubmitBatch::decode(body.as_ref()).map_err(|e| malformed(format!("the body is not a protobuf SubmitBatch: {e}")))
+        }
+        Format::Json => json::batch_from_json_limited(body, MAX_BATCH_RECORDS).map_err(|e| match e {
+            json::BatchJsonError::TooManyRecords(n) => too_many_records(n),
+            json::BatchJsonError::Malformed(reason) => malformed(reason),
+        }),
     }
+}
+
+/// 413 `TOO_LARGE`: the body is over the size limit.
+fn too_large() -> Response {
+    let reason = format!(
+        "a batch has at most {} MiB of envelopes (a protobuf body at most {} MiB, a JSON body {} MiB)",
+        MAX_BATCH_BYTES >> 20,
+        MAX_BATCH_BYTES >> 20,
+        MAX_JSON_BODY >> 20
+    );
+    error(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", reason)
+}
+
+/// 413 `TOO_MANY_RECORDS`.
+fn too_many_records(n: usize) -> ApiError {
+    fail(StatusCode::PAYLOAD_TOO_LARGE, "TOO_MANY_RECORDS", format!("a batch has at most {MAX_BATCH_RECORDS} records, not {n}"))
+}
+
+/// 503 with `Retry-After` (seconds).
+fn busy(code: &'static str, reason: String, retry_after: &'static str) -> Response {
+    let mut response = error(StatusCode::SERVICE_UNAVAILABLE, code, reason);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(retry_after));
+    response
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads a body of at most `limit` bytes into one buffer (sized from `Content-Length` when
+/// there is one), so an upload holds one copy of its body, never more than the limit.
+async fn read_body(mut body: Body, limit: usize, declared: Option<u64>) -> Result<Bytes, BodyError> {
+    use http_body_util::BodyExt;
+    let mut buffer = Vec::with_capacity(declared.map_or(0, |n| n.min(limit as u64) as usize));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        if let Ok(data) = frame.into_data() {
+            if data.len() > limit - buffer.len() {
+                return Err(BodyError::TooLarge);
+            }
+            buffer.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buffer))
+}
+
+/// Reads and drops a refused body, for at most `timeout`; then the connection closes.
+async fn discard_body(mut body: Body, timeout: std::time::Duration, slot: Slot) {
+    use http_body_util::BodyExt;
+    let _ = tokio::time::timeout(timeout, async { while let Some(Ok(_)) = body.frame().await {} }).await;
+    drop(slot);
+}
+
+/// The declared `Content-Length`, when there is one.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// The media type without parameters, lowercase.

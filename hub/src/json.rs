@@ -27,7 +27,60 @@ struct RecordJson {
     digest: String,
 }
 
-/// Reads a `SubmitBatch` in the JSON mapping.
+/// The same shape, read only to count the records: nothing is kept per record, so a body of
+/// millions of `{}` costs no memory before it is refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchCount {
+    #[serde(default)]
+    records: Count,
+}
+
+#[derive(Default)]
+struct Count(usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Count, D::Error> {
+        struct Counter;
+        impl<'de> serde::de::Visitor<'de> for Counter {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of records")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Count(n))
+            }
+        }
+        deserializer.deserialize_seq(Counter)
+    }
+}
+
+/// Why a JSON batch was not read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BatchJsonError {
+    /// More records than the limit (their number).
+    TooManyRecords(usize),
+    /// Not a `SubmitBatch` in the JSON mapping.
+    Malformed(String),
+}
+
+/// Reads a `SubmitBatch` in the JSON mapping of at most `max_records` records: the records are
+/// counted first, without keeping them, and only a batch within the limit is built.
+pub fn batch_from_json_limited(bytes: &[u8], max_records: usize) -> Result<SubmitBatch, BatchJsonError> {
+    let count: BatchCount =
+        serde_json::from_slice(bytes).map_err(|e| BatchJsonError::Malformed(format!("the batch is not a SubmitBatch in JSON: {e}")))?;
+    if count.records.0 > max_records {
+        return Err(BatchJsonError::TooManyRecords(count.records.0));
+    }
+    batch_from_json(bytes).map_err(BatchJsonError::Malformed)
+}
+
+/// Reads a `SubmitBatch` in the JSON mapping (no limit on the number of records: the hub uses
+/// [`batch_from_json_limited`]).
 pub fn batch_from_json(bytes: &[u8]) -> Result<SubmitBatch, String> {
     let batch: BatchJson = serde_json::from_slice(bytes).map_err(|e| format!("the batch is not a SubmitBatch in JSON: {e}"))?;
     let records = batch

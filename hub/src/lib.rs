@@ -22,6 +22,7 @@ pub mod files;
 pub mod http;
 pub mod hub;
 pub mod json;
+pub mod limits;
 pub mod pki;
 mod server;
 mod store;

@@ -10,16 +10,17 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use medseal::untrusted::shown;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
-use rustls::{RootCertStore, ServerConfig};
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
@@ -27,11 +28,12 @@ use crate::error::{Error, Result};
 use crate::files::HubPaths;
 use crate::http::{self, Peer};
 use crate::hub::Hub;
+use crate::limits::{Full, Limits};
 
 /// How long a client has to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client has to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most HTTP/2 streams open at once on one connection.
+const MAX_STREAMS: u32 = 32;
 /// How long shutdown waits for requests in progress.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -146,15 +148,21 @@ pub fn start(dir: &Path, addr: SocketAddr) -> Result<HubHandle> {
     Ok(HubHandle { addr: local, url: format!("https://{host}:{}", local.port()), shutdown, thread: Some(thread) })
 }
 
-/// Accepts connections until `shutdown` turns true, then drains them.
-async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut shutdown: watch::Receiver<bool>) {
+/// Accepts connections until `shutdown` turns true, then drains them. Each connection is
+/// counted (handshakes in progress, then per facility and in total) and closed when it has had
+/// no request in progress for the idle timeout (docs/SUBMISSION.md, "Limits and timeouts").
+async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, shutdown: watch::Receiver<bool>) {
+    let limits = Limits::new(hub.config().limits.clone());
+    let idle_timeout = Duration::from_secs(limits.config().idle_timeout_secs);
     let app = http::router(hub.clone());
     let acceptor = TlsAcceptor::from(tls);
-    let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Clients that send their headers too slowly are dropped.
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
-    builder.http2().timer(TokioTimer::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(limits.config().header_timeout_secs));
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(MAX_STREAMS);
+    // Every connection's task holds a sender: when all are dropped, the connections are drained.
+    let (alive, mut drained) = mpsc::channel::<()>(1);
+    let mut stop = shutdown.clone();
     loop {
         let (tcp, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -166,15 +174,22 @@ async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut
                     continue;
                 }
             },
-            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        let Ok(handshake) = limits.handshake() else {
+            eprintln!("medseal-hub: connection from {remote} closed: {} TLS handshakes in progress", limits.config().max_handshakes);
+            continue;
         };
         let acceptor = acceptor.clone();
         let app = app.clone();
         let hub = hub.clone();
         let builder = builder.clone();
-        let watcher = graceful.watcher();
+        let limits = limits.clone();
+        let alive = alive.clone();
+        let mut shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let _alive = alive;
+            let mut stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => {
                     eprintln!("medseal-hub: TLS handshake with {remote} failed: {e}");
@@ -185,30 +200,119 @@ async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut
                     return;
                 }
             };
+            drop(handshake);
             let connection = stream.get_ref().1;
             let fingerprint =
                 connection.peer_certificates().and_then(|c| c.first()).map(|c| crate::pki::fingerprint(c)).unwrap_or_default();
             let peer = Peer { facility: facility_of(connection), fingerprint };
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                let refused = http::revoked(&hub, &peer);
-                request.extensions_mut().insert(peer.clone());
-                let app = app.clone();
-                async move {
-                    match refused {
-                        Some(response) => Ok(response),
-                        None => app.oneshot(request).await,
+            // Connections without a single CN share the facility "" (they can only read).
+            let _connection_slot = match limits.connection(peer.facility.as_deref().unwrap_or("")) {
+                Ok(slot) => slot,
+                Err(full) => {
+                    let (limit, whose) = match full {
+                        Full::Facility => (limits.config().max_connections_per_facility, "of this facility"),
+                        Full::Total => (limits.config().max_connections, "in total"),
+                    };
+                    eprintln!(
+                        "medseal-hub: connection from {} ({remote}) closed: {limit} connections {whose} already open",
+                        shown(peer.facility.as_deref().unwrap_or("?"))
+                    );
+                    let _ = tokio::time::timeout(Duration::from_secs(1), stream.shutdown()).await;
+                    return;
+                }
+            };
+            let activity = Activity::new();
+            let service = {
+                let activity = activity.clone();
+                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    // A certificate revoked while its connection is open gets no more answers.
+                    let refused = http::revoked(&hub, &peer);
+                    request.extensions_mut().insert(peer.clone());
+                    request.extensions_mut().insert(limits.clone());
+                    let busy = activity.begin();
+                    let app = app.clone();
+                    async move {
+                        let answer = match refused {
+                            Some(response) => Ok(response),
+                            None => app.oneshot(request).await,
+                        };
+                        drop(busy);
+                        answer
+                    }
+                })
+            };
+            let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+            tokio::pin!(connection);
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    // A connection error (client went away) concerns that client only.
+                    _ = connection.as_mut() => break,
+                    () = activity.idle(idle_timeout), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    _ = shutdown.wait_for(|stop| *stop), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
                     }
                 }
-            });
-            let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-            // A connection error (client went away) concerns that client only.
-            let _ = watcher.watch(connection).await;
+            }
         });
     }
     drop(listener);
+    drop(alive);
     tokio::select! {
-        () = graceful.shutdown() => {}
+        _ = drained.recv() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => eprintln!("medseal-hub: connections still open after {} s; closing", SHUTDOWN_GRACE.as_secs()),
+    }
+}
+
+/// The requests in progress on one connection, and when the last one ended.
+#[derive(Debug)]
+struct Activity {
+    state: std::sync::Mutex<(usize, Instant)>,
+}
+
+/// One request in progress; ends on drop.
+struct Busy(Arc<Activity>);
+
+impl Activity {
+    fn new() -> Arc<Activity> {
+        Arc::new(Activity { state: std::sync::Mutex::new((0, Instant::now())) })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, (usize, Instant)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.state().0 += 1;
+        Busy(self.clone())
+    }
+
+    /// Returns once no request has been in progress for `timeout`.
+    async fn idle(&self, timeout: Duration) {
+        loop {
+            let (active, last) = *self.state();
+            if active > 0 {
+                tokio::time::sleep(timeout).await;
+                continue;
+            }
+            let deadline = last + timeout;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.0 -= 1;
+        state.1 = Instant::now();
     }
 }
 

@@ -36,13 +36,23 @@ impl Pilot {
 
     /// A new pilot whose hub.json is changed by `edit` before the hub starts.
     pub fn with_config(edit: impl FnOnce(&mut medseal_hub::HubConfig)) -> Pilot {
+        Pilot::with_hub_json(|json| {
+            let mut config: medseal_hub::HubConfig = serde_json::from_value(json.clone()).unwrap();
+            edit(&mut config);
+            *json = serde_json::to_value(config).unwrap();
+        })
+    }
+
+    /// A new pilot whose hub.json, as JSON, is changed by `edit` before the hub starts (for
+    /// members such as `limits` that a test sets without naming the Rust types).
+    pub fn with_hub_json(edit: impl FnOnce(&mut serde_json::Value)) -> Pilot {
         let temp = tempfile::tempdir().unwrap();
         let hub_dir = temp.path().join("hub");
         medseal_hub::init(&InitOptions::new(&hub_dir)).unwrap();
-        let paths = medseal_hub::files::HubPaths::new(&hub_dir);
-        let mut config = medseal_hub::HubConfig::load(&paths).unwrap();
+        let path = hub_dir.join("hub.json");
+        let mut config: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         edit(&mut config);
-        config.save(&paths).unwrap();
+        std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         let a = Facility::enroll(&hub_dir, "hospital-a", &temp.path().join("a"));
         let b = Facility::enroll(&hub_dir, "hospital-b", &temp.path().join("b"));
         let auditor = enroll_auditor(&hub_dir, "city-auditor", &temp.path().join("auditor"));
