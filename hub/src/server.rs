@@ -148,6 +148,8 @@ async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut
     // Clients that send their headers too slowly are dropped.
     builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
+    // Above the router's own limit (http::MAX_HEADER_BYTES), so that it answers with a body.
+    builder.http2().max_header_list_size(4 * http::MAX_HEADER_BYTES as u32);
     loop {
         let (tcp, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -182,7 +184,7 @@ async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut
                 request.extensions_mut().insert(peer.clone());
                 app.clone().oneshot(request)
             });
-            let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+            let connection = builder.serve_connection(TokioIo::new(http::ErrorBodies::new(stream)), service).into_owned();
             // A connection error (client went away) concerns that client only.
             let _ = watcher.watch(connection).await;
         });
