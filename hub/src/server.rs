@@ -148,8 +148,9 @@ async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, mut
     // Clients that send their headers too slowly are dropped.
     builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
-    // Above the router's own limit (http::MAX_HEADER_BYTES), so that it answers with a body.
-    builder.http2().max_header_list_size(4 * http::MAX_HEADER_BYTES as u32);
+    // Above the router's own limit (http::MAX_HEADER_BYTES), so that the router answers, with
+    // a body (16 KiB, hyper's default, stated here so that it stays above).
+    builder.http2().max_header_list_size(2 * http::MAX_HEADER_BYTES as u32);
     loop {
         let (tcp, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
