@@ -18,7 +18,7 @@ use medseal::wire::{ConsistencyProof, RecordResult, RecordStatus, SubmitBatch, S
 use prost::Message;
 use serde_json::json;
 
-use crate::hub::{BatchError, Hub, Outcome, RecordOutcome, MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
+use crate::hub::{BatchError, Code, Hub, Outcome, RecordOutcome, MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
 use crate::json::{self, Refusal};
 use medseal::untrusted::shown;
 
@@ -424,14 +424,45 @@ async fn submit(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, r
 /// such: a field that is not base64url).
 fn decode_batch(body: &Bytes, format: Format) -> Result<(SubmitBatch, Vec<Option<Refusal>>), String> {
     match format {
-        Format::Protobuf => SubmitBatch::decode(body.as_ref())
-            .map(|batch| {
-                let none = vec![None; batch.records.len()];
-                (batch, none)
-            })
-            .map_err(|e| format!("the body is not a protobuf SubmitBatch: {e}")),
+        Format::Protobuf => decode_protobuf(body),
         Format::Json => json::batch_from_json(body),
     }
+}
+
+/// `SubmitBatch` as on the wire (proto/medseal/v1/submission.proto), with `record_id` read as
+/// bytes: prost refuses a whole message with a string field that is not UTF-8, and such a
+/// record id is one record's problem (`MALFORMED`), not the batch's.
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireBatch {
+    #[prost(message, repeated, tag = "1")]
+    records: Vec<WireRecord>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireRecord {
+    #[prost(bytes = "vec", tag = "1")]
+    record_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    envelope: Vec<u8>,
+    #[prost(bytes = "vec", tag = "3")]
+    digest: Vec<u8>,
+}
+
+fn decode_protobuf(body: &[u8]) -> Result<(SubmitBatch, Vec<Option<Refusal>>), String> {
+    let batch = WireBatch::decode(body).map_err(|e| format!("the body is not a protobuf SubmitBatch: {e}"))?;
+    let mut records = Vec::with_capacity(batch.records.len());
+    let mut refusals = Vec::with_capacity(batch.records.len());
+    for r in batch.records {
+        let (record_id, refusal) = match String::from_utf8(r.record_id) {
+            Ok(id) => (id, None),
+            Err(e) => {
+                (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some((Code::Malformed, "the record id is not UTF-8".to_owned())))
+            }
+        };
+        records.push(SubmittedRecord { record_id, envelope: r.envelope, digest: r.digest });
+        refusals.push(refusal);
+    }
+    Ok((SubmitBatch { records }, refusals))
 }
 
 /// Runs the records that could be read through [`Hub::submit`]; a record refused while being

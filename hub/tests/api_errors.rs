@@ -246,3 +246,26 @@ fn every_error_answer_is_code_and_reason_json() {
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     }
 }
+
+#[test]
+fn a_protobuf_record_id_that_is_not_utf8_is_rejected_alone() {
+    // prost refused the whole SubmitBatch for it (400, every record dead-lettered).
+    let pilot = Pilot::new();
+    let good = pilot.a.record("utf8-1", 1);
+    let other = pilot.a.record("utf8-2", 2);
+    let mut body = SubmitBatch { records: vec![good.clone()] }.encode_to_vec();
+    // records (field 1, length-delimited) holding record_id (field 1) = 0xff, then the envelope and digest.
+    let mut record = vec![0x0a, 1, 0xff];
+    record.extend(SubmittedRecord { record_id: String::new(), ..other }.encode_to_vec());
+    body.push(0x0a);
+    prost::encoding::encode_varint(record.len() as u64, &mut body);
+    body.extend(record);
+    let (status_code, _, answer) = pilot.a.post_raw(&pilot.url("/v1/records"), PROTOBUF, &body);
+    assert_eq!(status_code, 200, "{}", String::from_utf8_lossy(&answer));
+    let response = medseal::wire::SubmitResponse::decode(answer.as_slice()).unwrap();
+    assert_eq!(response.results.len(), 2);
+    assert_eq!(status(&response.results[0]), RecordStatus::Accepted);
+    pilot.verify_receipt(&response.results[0], &good);
+    assert_rejected(&response.results[1], "MALFORMED");
+    assert_eq!(response.results[1].record_id, "\u{fffd}");
+}
