@@ -111,11 +111,11 @@ fn error(status: StatusCode, code: &'static str, reason: impl Into<String>) -> R
 }
 
 async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint (see hub/openapi.yaml)")
+    http_layer_error(StatusCode::NOT_FOUND)
 }
 
 async fn method_not_allowed() -> Response {
-    error(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this endpoint does not take that method")
+    http_layer_error(StatusCode::METHOD_NOT_ALLOWED)
 }
 
 /// The same request limits over HTTP/1.1 and HTTP/2, answered with `{code, reason}`.
@@ -178,7 +178,7 @@ fn http_layer_error(status: StatusCode) -> Response {
 /// itself, 400, 414 or 431 with an empty body, before the router sees anything. This writer
 /// gives those answers the `{code, reason}` body every error has; every other byte passes
 /// through untouched. (HTTP/2 has no such answers below its advertised header-list size.)
-pub struct ErrorBodies<S> {
+pub(crate) struct ErrorBodies<S> {
     inner: S,
     /// The rewritten answer being written, how much of it is written, and the length of
     /// hyper's bytes to report once it all is.
@@ -186,7 +186,7 @@ pub struct ErrorBodies<S> {
 }
 
 impl<S> ErrorBodies<S> {
-    pub fn new(inner: S) -> Self {
+    pub(crate) fn new(inner: S) -> Self {
         ErrorBodies { inner, pending: None }
     }
 }
@@ -420,8 +420,8 @@ async fn submit(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, r
     }
 }
 
-/// The batch, and per record a refusal found while reading it (only the JSON mapping has
-/// such: a field that is not base64url).
+/// The batch, and per record a refusal found while reading it (in JSON a field that is not
+/// base64url, in protobuf a record id that is not UTF-8).
 fn decode_batch(body: &Bytes, format: Format) -> Result<(SubmitBatch, Vec<Option<Refusal>>), String> {
     match format {
         Format::Protobuf => decode_protobuf(body),
