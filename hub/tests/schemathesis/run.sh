@@ -4,10 +4,12 @@
 #
 #   bash hub/tests/schemathesis/run.sh        (what `make test-api` runs)
 #
-# 1. builds the CLI (`cargo build -j2 -p medseal-cli`; MEDSEAL_SKIP_CARGO=1 skips it);
+# 1. builds the CLI (`cargo build -j2 -p medseal-cli`; MEDSEAL_SKIP_CARGO=1 skips it, and
+#    MEDSEAL_CLI=PATH runs that binary instead);
 # 2. prepares the venv build/venv-schemathesis (schemathesis pinned in requirements.txt here,
 #    reinstalled only when that file changes);
-# 3. makes a hub with `medseal hub init`, enrolls a facility with `medseal hub enroll`, starts
+# 3. makes a hub with `medseal hub init`, enrolls a facility with `medseal hub enroll` (from
+#    the public parts `medseal facility init` made, where the CLI has it), starts
 #    `medseal hub serve` on 127.0.0.1 (a free port), and delivers three signed, sealed records
 #    through an outbox, so that the ledger and its proofs have something in them;
 # 4. seals one more record (not delivered) and adds it to a copy of the document as the JSON
@@ -34,8 +36,12 @@ section "CLI"
 if [ "${MEDSEAL_SKIP_CARGO:-0}" != 1 ]; then
     cargo build -j2 -p medseal-cli
 fi
-TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-MEDSEAL=$TARGET/debug/medseal
+if [ -n "${MEDSEAL_CLI:-}" ]; then
+    MEDSEAL=$MEDSEAL_CLI
+else
+    TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    MEDSEAL=$TARGET/debug/medseal
+fi
 [ -x "$MEDSEAL" ] || { echo "error: $MEDSEAL is missing (run without MEDSEAL_SKIP_CARGO)" >&2; exit 1; }
 # A copy: another build may replace the binary while the hub runs.
 rm -rf "$WORK"
@@ -66,7 +72,14 @@ stop_hub() {
 trap stop_hub EXIT
 {
     "$MEDSEAL" hub init --dir hub --listen 127.0.0.1:0
-    "$MEDSEAL" hub enroll --dir hub --facility "$FACILITY" --out facility
+    if "$MEDSEAL" hub enroll --help | grep -q -- '--csr'; then
+        # Hospital-held keys: the facility makes its keys, the hub enrols only the public parts.
+        "$MEDSEAL" facility init --facility "$FACILITY" --dir facility
+        "$MEDSEAL" hub enroll --dir hub --facility "$FACILITY" --signing-key facility/signing.pub \
+            --csr facility/client.csr --out facility
+    else
+        "$MEDSEAL" hub enroll --dir hub --facility "$FACILITY" --out facility
+    fi
 } >setup.log 2>&1 || { cat setup.log >&2; echo "error: setting up the hub failed" >&2; exit 1; }
 "$MEDSEAL" hub serve --dir hub --listen 127.0.0.1:0 >hub.out 2>hub.log &
 HUB_PID=$!
@@ -81,12 +94,17 @@ echo "hub at $URL (pid $HUB_PID), facility $FACILITY"
 
 section "three records delivered, one more sealed for the document's example"
 DATA=$ROOT/examples/data
+# The outbox refuses records not signed by the facility's own key, where the CLI checks it.
+OWN_KEY=()
+if "$MEDSEAL" outbox enqueue --help | grep -q -- '--signing-key'; then
+    OWN_KEY=(--signing-key facility/signing.pub)
+fi
 i=0
 for doc in "$DATA/patient.json" "$DATA/pilot/encounter.json" "$DATA/pilot/observation-hba1c.json"; do
     i=$((i + 1))
     "$MEDSEAL" sign --key facility/signing.key "$doc" >"record-$i.jws"
     "$MEDSEAL" outbox enqueue --outbox outbox.sqlite --source "$FACILITY" --to facility/hub-recipient.pub \
-        --record-id "st-record-$i" "record-$i.jws" >>setup.log
+        --record-id "st-record-$i" "${OWN_KEY[@]}" "record-$i.jws" >>setup.log
 done
 "$MEDSEAL" outbox deliver --outbox outbox.sqlite --facility-dir facility --hub "$URL" --until-empty
 "$MEDSEAL" sign --key facility/signing.key "$DATA/pilot/condition.json" >record-4.jws
