@@ -129,22 +129,29 @@ status=0
     --url "$URL" --checks all --phases examples,coverage,fuzzing,stateful \
     --seed "$SEED" --max-examples "$MAX_EXAMPLES" --generation-database none --workers 1 \
     --tls-verify facility/hub-ca.pem --request-cert facility/client.pem --request-cert-key facility/client.key \
-    --report json --report-json-path report.json || status=$?
+    --report json --report-json-path report.json 2>&1 | tee schemathesis.out || status=$?
 stop_hub
 trap - EXIT
 
-"$ROOT/$VENV/bin/python" - report.json "$status" <<'EOF'
-import json, sys
+"$ROOT/$VENV/bin/python" - report.json "$status" schemathesis.out <<'EOF'
+import json, re, sys
 report = json.load(open(sys.argv[1]))
 status = int(sys.argv[2])
+links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected / (\d+) total", open(sys.argv[3], encoding="utf-8").read())
+phases = {name: phase["status"] for name, phase in report["phases"].items()}
 operations, cases = report["operations"], report["test_cases"]
 failures = sum(f["count"] for f in report["failures"])
 print(
-    "schemathesis: %d/%d operations tested, %d test cases with every check, %d failures, %d errors, %.1f s (exit %d)"
-    % (operations["tested"], operations["total"], cases["generated"], failures, len(report["errors"]), report["running_time"], status)
+    "schemathesis: %d/%d operations tested, %d test cases with every check, %s/%s links followed, %d failures, %d errors, %.1f s (exit %d)"
+    % (operations["tested"], operations["total"], cases["generated"], links and links[1], links and links[3], failures, len(report["errors"]), report["running_time"], status)
 )
+print("phases: " + ", ".join("%s %s" % item for item in phases.items()))
 if status != 0 or failures or report["errors"]:
     sys.exit("error: hub/openapi.yaml and the hub disagree (details above; log in build/schemathesis/hub.log)")
 if operations["tested"] == 0 or cases["generated"] == 0 or operations["tested"] != operations["total"]:
     sys.exit("error: schemathesis tested nothing (or not every operation)")
+if any(state != "success" for state in phases.values()):
+    sys.exit("error: a phase of schemathesis did not run")
+if not links or links[1] != links[3]:
+    sys.exit("error: the stateful phase did not follow every link of hub/openapi.yaml")
 EOF
