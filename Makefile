@@ -6,11 +6,12 @@
 #               generated PKIs), header drift, C ABI tests under ASAN+UBSAN and valgrind, the C
 #               examples, interop with PyCA and joserfc (Python venv), the Python, .NET, PHP and Java
 #               bindings, the interop driver matrix (C, Python, Java, C#, PHP; PyCA, joserfc) and a
-#               fuzz smoke; `deps` first installs missing Debian packages
+#               fuzz smoke, and schemathesis against the live hub (hub/openapi.yaml); `deps` first
+#               installs missing Debian packages
 CARGO ?= cargo
 JOBS ?= -j2
 
-.PHONY: all build deps test test-rust test-c test-python test-bindings test-fuzz demo headers bench bench-seal bench-submit bench-wipe fuzz lint clean \
+.PHONY: all build deps test test-rust test-c test-python test-bindings test-fuzz test-api demo headers bench bench-seal bench-submit bench-wipe fuzz lint clean \
 	bindings bench-python bench-dotnet bench-php bench-java
 
 all: build
@@ -18,7 +19,7 @@ all: build
 build:
 	$(CARGO) build $(JOBS) --workspace
 
-test: deps lint test-rust test-c test-python test-bindings test-fuzz
+test: deps lint test-rust test-c test-python test-bindings test-fuzz test-api
 
 # Installs (only when missing) the Debian packages the tests need, SoftHSM2 among them.
 deps:
@@ -48,6 +49,12 @@ test-bindings:
 	bash bindings/php/run-tests.sh
 	bash bindings/java/run-tests.sh
 	bash tests/interop/run.sh
+
+# hub/openapi.yaml against the live reference hub over mutual TLS: schemathesis (pinned in
+# hub/tests/schemathesis/requirements.txt, venv build/venv-schemathesis) with every check on and
+# the document's links followed, a fixed seed and a bounded number of examples.
+test-api:
+	bash hub/tests/schemathesis/run.sh
 
 demo: deps
 	bash examples/demo.sh

@@ -9,16 +9,17 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Extension, Router};
 use medseal::ledger::{consistency_proof_to_json, inclusion_proof_to_json};
-use medseal::wire::{ConsistencyProof, RecordResult, RecordStatus, SubmitBatch, SubmitResponse};
+use medseal::wire::{ConsistencyProof, RecordResult, RecordStatus, SubmitBatch, SubmitResponse, SubmittedRecord};
 use prost::Message;
 use serde_json::json;
 
-use crate::hub::{BatchError, Hub, Outcome, MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
-use crate::json;
+use crate::hub::{BatchError, Code, Hub, Outcome, RecordOutcome, MAX_BATCH_BYTES, MAX_BATCH_RECORDS};
+use crate::json::{self, Refusal};
 use crate::limits::{scan_batch, Full, Limits, Slot};
 use medseal::untrusted::shown;
 
@@ -33,6 +34,19 @@ pub const ROUTES: [(&str, &str); 5] = [
 
 /// Most ledger entries in one `GET /v1/ledger/entries` answer.
 pub const MAX_ENTRIES: u64 = 1000;
+
+/// Largest value of an integer query parameter: 2^53 - 1, the largest integer every JSON
+/// reader holds exactly (hub/openapi.yaml's `Size`). Larger values are `BAD_PARAMETER`.
+pub const MAX_INTEGER: u64 = (1 << 53) - 1;
+
+/// Longest request target (path and query), in bytes: longer ones get 414 `URI_TOO_LONG`.
+pub const MAX_URI_BYTES: usize = 8 << 10;
+
+/// Most header bytes (names and values) and most header fields in one request: more get 431
+/// `HEADERS_TOO_LARGE`. The same for HTTP/1.1 and HTTP/2: hyper's own limits are above these
+/// (HTTP/2 counts 32 bytes more per field, so 100 fields of 8 KiB fit in its 16 KiB).
+pub const MAX_HEADER_BYTES: usize = 8 << 10;
+pub const MAX_HEADERS: usize = 100;
 
 /// The protobuf media type of submissions.
 pub const PROTOBUF: &str = "application/x-protobuf";
@@ -65,7 +79,12 @@ pub fn router(hub: Arc<Hub>) -> Router {
     for (method, path) in ROUTES {
         router = router.route(path, handler(method, path));
     }
-    router.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(hub)
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(limits))
+        .layer(axum::middleware::map_response(json_errors))
+        .with_state(hub)
 }
 
 fn handler(method: &str, path: &str) -> MethodRouter<Arc<Hub>> {
@@ -102,11 +121,176 @@ fn error(status: StatusCode, code: &'static str, reason: impl Into<String>) -> R
 }
 
 async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint (see hub/openapi.yaml)")
+    http_layer_error(StatusCode::NOT_FOUND)
 }
 
 async fn method_not_allowed() -> Response {
-    error(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this endpoint does not take that method")
+    http_layer_error(StatusCode::METHOD_NOT_ALLOWED)
+}
+
+/// The same request limits over HTTP/1.1 and HTTP/2, answered with `{code, reason}`.
+async fn limits(request: Request, next: Next) -> Response {
+    let target = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return http_layer_error(StatusCode::URI_TOO_LONG);
+    }
+    let headers = request.headers();
+    let bytes: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return http_layer_error(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    }
+    next.run(request).await
+}
+
+/// Every error answer carries `{code, reason}`: one made without it (an extractor's rejection,
+/// say) gets the body of its status, keeping its `Allow` and `Retry-After` headers.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let mut answer = http_layer_error(status);
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
+}
+
+/// The `{code, reason}` of an error raised by the HTTP layer rather than by a handler.
+fn http_layer_code(status: StatusCode) -> (&'static str, String) {
+    match status {
+        StatusCode::NOT_FOUND => ("NOT_FOUND", "no such endpoint (see hub/openapi.yaml)".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "this endpoint does not take that method".to_owned()),
+        StatusCode::REQUEST_TIMEOUT => ("TIMEOUT", "the request did not arrive in time".to_owned()),
+        StatusCode::PAYLOAD_TOO_LARGE => ("TOO_LARGE", "the request body is too large".to_owned()),
+        StatusCode::URI_TOO_LONG => ("URI_TOO_LONG", format!("the request target (path and query) is over {} KiB", MAX_URI_BYTES >> 10)),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", "this endpoint does not take that media type".to_owned()),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+            "HEADERS_TOO_LARGE",
+            format!("the request has over {MAX_HEADERS} header fields or over {} KiB of them", MAX_HEADER_BYTES >> 10),
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => ("UNAVAILABLE", "the hub cannot answer now; retry later".to_owned()),
+        s if s.is_server_error() => ("INTERNAL", "the hub could not answer".to_owned()),
+        _ => ("BAD_REQUEST", "the request is not a valid HTTP request for this API (see hub/openapi.yaml)".to_owned()),
+    }
+}
+
+fn http_layer_error(status: StatusCode) -> Response {
+    let (code, reason) = http_layer_code(status);
+    error(status, code, reason)
+}
+
+/// The TLS stream as hyper's HTTP/1 server sees it. A request hyper cannot parse (a bad
+/// request line or header, a URI over 64 KiB, headers over its buffer) is answered by hyper
+/// itself, 400, 414 or 431 with an empty body, before the router sees anything. This writer
+/// gives those answers the `{code, reason}` body every error has; every other byte passes
+/// through untouched. (HTTP/2 has no such answers below its advertised header-list size.)
+pub(crate) struct ErrorBodies<S> {
+    inner: S,
+    /// The rewritten answer being written, how much of it is written, and the length of
+    /// hyper's bytes to report once it all is.
+    pending: Option<(Vec<u8>, usize, usize)>,
+}
+
+impl<S> ErrorBodies<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        ErrorBodies { inner, pending: None }
+    }
+}
+
+/// hyper's automatic error head (`HTTP/1.1 431 ...`, `content-length: 0`) with the JSON body
+/// added; `None` for anything else. The handlers never answer 400, 414 or 431 without a body.
+fn with_error_body(head: &[u8]) -> Option<Vec<u8>> {
+    const EMPTY: &str = "\r\ncontent-length: 0\r\n";
+    if head.len() > 1024 || !head.starts_with(b"HTTP/1.") || !head.ends_with(b"\r\n\r\n") {
+        return None;
+    }
+    let text = std::str::from_utf8(head).ok()?;
+    let status = StatusCode::from_bytes(text.get(9..12)?.as_bytes()).ok()?;
+    if !matches!(status, StatusCode::BAD_REQUEST | StatusCode::URI_TOO_LONG | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE) {
+        return None;
+    }
+    let at = text.find(EMPTY)?;
+    let (code, reason) = http_layer_code(status);
+    let body = json!({ "code": code, "reason": reason }).to_string();
+    let fields = format!("\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len());
+    Some([&text[..at], &fields, &text[at + EMPTY.len()..], &body].concat().into_bytes())
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> ErrorBodies<S> {
+    /// Writes the rewritten answer to its end; then the length hyper gave is reported written.
+    fn poll_pending(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<usize>> {
+        let (bytes, written, reported) = self.pending.as_mut().expect("an answer is pending");
+        while *written < bytes.len() {
+            let n = std::task::ready!(std::pin::Pin::new(&mut self.inner).poll_write(cx, &bytes[*written..]))?;
+            if n == 0 {
+                return std::task::Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            *written += n;
+        }
+        let reported = *reported;
+        self.pending = None;
+        std::task::Poll::Ready(Ok(reported))
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for ErrorBodies<S> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for ErrorBodies<S> {
+    fn poll_write(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        if this.pending.is_none() {
+            match with_error_body(buf) {
+                Some(answer) => this.pending = Some((answer, 0, buf.len())),
+                None => return std::pin::Pin::new(&mut this.inner).poll_write(cx, buf),
+            }
+        }
+        this.poll_pending(cx)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+        if this.pending.is_some() || with_error_body(first).is_some() {
+            return std::pin::Pin::new(this).poll_write(cx, first);
+        }
+        std::pin::Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if this.pending.is_some() {
+            std::task::ready!(this.poll_pending(cx))?;
+        }
+        std::pin::Pin::new(&mut this.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if this.pending.is_some() {
+            std::task::ready!(this.poll_pending(cx))?;
+        }
+        std::pin::Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
 }
 
 /// Decrements the in-flight count when a batch is done, however it ends.
@@ -212,8 +396,8 @@ async fn submit(
         drop(guard);
         return busy("OVERLOADED", "the hub is busy; retry after the time given".to_owned(), "1");
     }
-    let batch = match decode_batch(&body, format) {
-        Ok(batch) => batch,
+    let (batch, refusals) = match decode_batch(&body, format) {
+        Ok(decoded) => decoded,
         Err(e) => return e.into_response(),
     };
     drop(body);
@@ -231,7 +415,7 @@ async fn submit(
 
     let worker = hub.clone();
     let who = facility.clone();
-    let outcomes = tokio::task::spawn_blocking(move || worker.submit(&who, &batch.records)).await;
+    let outcomes = tokio::task::spawn_blocking(move || submit_readable(&worker, &who, batch.records, refusals)).await;
     drop(guard);
     let outcomes = match outcomes {
         Ok(Ok(outcomes)) => outcomes,
@@ -287,12 +471,13 @@ async fn submit(
     }
 }
 
-fn decode_batch(body: &Bytes, format: Format) -> Result<SubmitBatch, ApiError> {
+/// The batch, and per record a refusal found while reading it (in JSON a field that is not
+/// base64url, in protobuf a record id that is not UTF-8). A JSON body's records are counted
+/// before any is built.
+fn decode_batch(body: &Bytes, format: Format) -> Result<(SubmitBatch, Vec<Option<Refusal>>), ApiError> {
     let malformed = |reason: String| fail(StatusCode::BAD_REQUEST, "MALFORMED_BATCH", reason);
     match format {
-        Format::Protobuf => {
-            SubmitBatch::decode(body.as_ref()).map_err(|e| malformed(format!("the body is not a protobuf SubmitBatch: {e}")))
-        }
+        Format::Protobuf => decode_protobuf(body).map_err(malformed),
         Format::Json => json::batch_from_json_limited(body, MAX_BATCH_RECORDS).map_err(|e| match e {
             json::BatchJsonError::TooManyRecords(n) => too_many_records(n),
             json::BatchJsonError::Malformed(reason) => malformed(reason),
@@ -357,6 +542,66 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// `SubmitBatch` as on the wire (proto/medseal/v1/submission.proto), with `record_id` read as
+/// bytes: prost refuses a whole message with a string field that is not UTF-8, and such a
+/// record id is one record's problem (`MALFORMED`), not the batch's.
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireBatch {
+    #[prost(message, repeated, tag = "1")]
+    records: Vec<WireRecord>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireRecord {
+    #[prost(bytes = "vec", tag = "1")]
+    record_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    envelope: Vec<u8>,
+    #[prost(bytes = "vec", tag = "3")]
+    digest: Vec<u8>,
+}
+
+fn decode_protobuf(body: &[u8]) -> Result<(SubmitBatch, Vec<Option<Refusal>>), String> {
+    let batch = WireBatch::decode(body).map_err(|e| format!("the body is not a protobuf SubmitBatch: {e}"))?;
+    let mut records = Vec::with_capacity(batch.records.len());
+    let mut refusals = Vec::with_capacity(batch.records.len());
+    for r in batch.records {
+        let (record_id, refusal) = match String::from_utf8(r.record_id) {
+            Ok(id) => (id, None),
+            Err(e) => {
+                (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some((Code::Malformed, "the record id is not UTF-8".to_owned())))
+            }
+        };
+        records.push(SubmittedRecord { record_id, envelope: r.envelope, digest: r.digest });
+        refusals.push(refusal);
+    }
+    Ok((SubmitBatch { records }, refusals))
+}
+
+/// Runs the records that could be read through [`Hub::submit`]; a record refused while being
+/// read gets its rejection in its place, so one bad record never costs the others.
+fn submit_readable(
+    hub: &Hub,
+    facility: &str,
+    records: Vec<SubmittedRecord>,
+    refusals: Vec<Option<Refusal>>,
+) -> Result<Vec<RecordOutcome>, BatchError> {
+    if refusals.iter().all(Option::is_none) {
+        return hub.submit(facility, &records);
+    }
+    let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
+    let readable: Vec<SubmittedRecord> = records.into_iter().zip(&refusals).filter(|(_, r)| r.is_none()).map(|(r, _)| r).collect();
+    let mut checked = hub.submit(facility, &readable)?.into_iter();
+    Ok(ids
+        .into_iter()
+        .zip(refusals)
+        .map(|(record_id, refusal)| match refusal {
+            Some((code, reason)) => RecordOutcome { record_id, outcome: Outcome::Rejected { code, reason } },
+            None => checked.next().expect("one outcome per record submitted"),
+        })
+        .collect())
+}
+
 /// The media type without parameters, lowercase.
 fn media_type(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
@@ -387,13 +632,18 @@ fn log_batch(facility: &str, outcomes: &[crate::hub::RecordOutcome], tree_size: 
 
 type Params = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
 
-/// A required or optional non-negative integer query parameter.
+/// A required or optional integer query parameter: decimal digits only, at most
+/// [`MAX_INTEGER`], on every endpoint alike; anything else is `BAD_PARAMETER`.
 fn param(params: &HashMap<String, String>, name: &str, required: bool) -> Result<Option<u64>, ApiError> {
     match params.get(name) {
         Some(text) => text
-            .parse::<u64>()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| text.parse::<u64>().ok())
+            .flatten()
+            .filter(|&n| n <= MAX_INTEGER)
             .map(Some)
-            .map_err(|_| fail(StatusCode::BAD_REQUEST, "BAD_PARAMETER", format!("{name} must be a non-negative integer"))),
+            .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "BAD_PARAMETER", format!("{name} must be an integer from 0 to {MAX_INTEGER}"))),
         None if required => Err(fail(StatusCode::BAD_REQUEST, "BAD_PARAMETER", format!("{name} is required"))),
         None => Ok(None),
     }
@@ -412,9 +662,12 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))
 }
 
+/// Well-formed values that name no leaf, size or entries of the ledger (yet): 404 `RANGE`, as
+/// the request is valid and the ledger has no such thing; `BAD_PARAMETER` (400) is for values
+/// that are not integers of the API at all.
 fn range_error(e: medseal::Error) -> ApiError {
     if e.code() == medseal::ResultCode::MEDSEAL_LEDGER_RANGE {
-        fail(StatusCode::BAD_REQUEST, "RANGE", e.message().to_owned())
+        fail(StatusCode::NOT_FOUND, "RANGE", e.message().to_owned())
     } else {
         fail(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.message().to_owned())
     }
@@ -479,7 +732,7 @@ async fn entries(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, 
         let end = param(&q, "end", false)?.unwrap_or(size).min(size).min(start.saturating_add(MAX_ENTRIES));
         if start >= size || start >= end {
             return Err(fail(
-                StatusCode::BAD_REQUEST,
+                StatusCode::NOT_FOUND,
                 "RANGE",
                 format!("entries start..end must satisfy start < end and start < {size} (the ledger's size)"),
             ));

@@ -9,11 +9,33 @@ use medseal::wire::{RecordResult, RecordStatus, SubmitBatch, SubmitResponse, Sub
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::hub::Code;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BatchJson {
     #[serde(default)]
-    records: Vec<RecordJson>,
+    records: Vec<Object<RecordJson>>,
+}
+
+/// A JSON object, and only an object: serde's derive also reads a struct from an array
+/// (`[]` was an empty batch), which hub/openapi.yaml does not allow.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Only<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Only<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(Only(std::marker::PhantomData)).map(Object)
+    }
 }
 
 #[derive(Deserialize)]
@@ -70,8 +92,8 @@ pub enum BatchJsonError {
 
 /// Reads a `SubmitBatch` in the JSON mapping of at most `max_records` records: the records are
 /// counted first, without keeping them, and only a batch within the limit is built.
-pub fn batch_from_json_limited(bytes: &[u8], max_records: usize) -> Result<SubmitBatch, BatchJsonError> {
-    let count: BatchCount =
+pub fn batch_from_json_limited(bytes: &[u8], max_records: usize) -> Result<(SubmitBatch, Vec<Option<Refusal>>), BatchJsonError> {
+    let Object(count): Object<BatchCount> =
         serde_json::from_slice(bytes).map_err(|e| BatchJsonError::Malformed(format!("the batch is not a SubmitBatch in JSON: {e}")))?;
     if count.records.0 > max_records {
         return Err(BatchJsonError::TooManyRecords(count.records.0));
@@ -79,22 +101,36 @@ pub fn batch_from_json_limited(bytes: &[u8], max_records: usize) -> Result<Submi
     batch_from_json(bytes).map_err(BatchJsonError::Malformed)
 }
 
+/// A record refused while its batch was read: its result is this rejection, and it never
+/// reaches the hub's checks.
+pub type Refusal = (Code, String);
+
 /// Reads a `SubmitBatch` in the JSON mapping (no limit on the number of records: the hub uses
-/// [`batch_from_json_limited`]).
-pub fn batch_from_json(bytes: &[u8]) -> Result<SubmitBatch, String> {
-    let batch: BatchJson = serde_json::from_slice(bytes).map_err(|e| format!("the batch is not a SubmitBatch in JSON: {e}"))?;
+/// [`batch_from_json_limited`]), with one entry per record: `Some` refusal for a
+/// record whose `envelope` (`MALFORMED`) or `digest` (`DIGEST_MISMATCH`) is not base64url without
+/// padding. Such a record is answered on its own; only a body that is not a SubmitBatch at all
+/// (not JSON, a field of the wrong type, an unknown field) is an error of the whole batch.
+pub fn batch_from_json(bytes: &[u8]) -> Result<(SubmitBatch, Vec<Option<Refusal>>), String> {
+    let Object(batch): Object<BatchJson> =
+        serde_json::from_slice(bytes).map_err(|e| format!("the batch is not a SubmitBatch in JSON: {e}"))?;
+    let mut refusals = Vec::with_capacity(batch.records.len());
     let records = batch
         .records
         .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let bytes = |name: &str, text: &str| {
-                URL_SAFE_NO_PAD.decode(text).map_err(|_| format!("records[{i}].{name} is not base64url without padding"))
-            };
-            Ok(SubmittedRecord { envelope: bytes("envelope", &r.envelope)?, digest: bytes("digest", &r.digest)?, record_id: r.record_id })
+        .map(|Object(r)| {
+            let envelope = URL_SAFE_NO_PAD.decode(&r.envelope);
+            let digest = URL_SAFE_NO_PAD.decode(&r.digest);
+            refusals.push(match (&envelope, &digest) {
+                (Err(_), _) => Some((Code::Malformed, "the envelope is not base64url without padding".to_owned())),
+                (_, Err(_)) => {
+                    Some((Code::DigestMismatch, "the digest is not base64url without padding (43 characters for SHA-256)".to_owned()))
+                }
+                _ => None,
+            });
+            SubmittedRecord { envelope: envelope.unwrap_or_default(), digest: digest.unwrap_or_default(), record_id: r.record_id }
         })
-        .collect::<Result<_, String>>()?;
-    Ok(SubmitBatch { records })
+        .collect();
+    Ok((SubmitBatch { records }, refusals))
 }
 
 /// Writes a `SubmitBatch` in the JSON mapping (for clients and tests).

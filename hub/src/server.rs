@@ -160,6 +160,9 @@ async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, shu
     // Clients that send their headers too slowly are dropped.
     builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(limits.config().header_timeout_secs));
     builder.http2().timer(TokioTimer::new()).max_concurrent_streams(MAX_STREAMS);
+    // Above the router's own limit (http::MAX_HEADER_BYTES), so that the router answers, with
+    // a body (16 KiB, hyper's default, stated here so that it stays above).
+    builder.http2().max_header_list_size(2 * http::MAX_HEADER_BYTES as u32);
     // Every connection's task holds a sender: when all are dropped, the connections are drained.
     let (alive, mut drained) = mpsc::channel::<()>(1);
     let mut stop = shutdown.clone();
@@ -241,7 +244,7 @@ async fn serve(listener: TcpListener, hub: Arc<Hub>, tls: Arc<ServerConfig>, shu
                     }
                 })
             };
-            let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+            let connection = builder.serve_connection(TokioIo::new(http::ErrorBodies::new(stream)), service).into_owned();
             tokio::pin!(connection);
             let mut closing = false;
             loop {

@@ -74,16 +74,16 @@ fn get_endpoints() {
 
     // Errors: JSON bodies with stable codes.
     for (path, status_code, code) in [
-        ("/v1/proofs/inclusion?leaf_index=5&tree_size=5", 400, "RANGE"),
-        ("/v1/proofs/inclusion?leaf_index=0&tree_size=6", 400, "RANGE"),
+        ("/v1/proofs/inclusion?leaf_index=5&tree_size=5", 404, "RANGE"),
+        ("/v1/proofs/inclusion?leaf_index=0&tree_size=6", 404, "RANGE"),
         ("/v1/proofs/inclusion?leaf_index=0&tree_size=3", 404, "NO_TREE_HEAD"),
         ("/v1/proofs/inclusion?tree_size=3", 400, "BAD_PARAMETER"),
         ("/v1/proofs/inclusion?leaf_index=-1", 400, "BAD_PARAMETER"),
-        ("/v1/proofs/consistency?first=3&second=2", 400, "RANGE"),
-        ("/v1/proofs/consistency?first=1&second=9", 400, "RANGE"),
+        ("/v1/proofs/consistency?first=3&second=2", 404, "RANGE"),
+        ("/v1/proofs/consistency?first=1&second=9", 404, "RANGE"),
         ("/v1/proofs/consistency?first=1", 400, "BAD_PARAMETER"),
-        ("/v1/ledger/entries?start=5", 400, "RANGE"),
-        ("/v1/ledger/entries?start=2&end=2", 400, "RANGE"),
+        ("/v1/ledger/entries?start=5", 404, "RANGE"),
+        ("/v1/ledger/entries?start=2&end=2", 404, "RANGE"),
         ("/v1/ledger/entries?end=2", 400, "BAD_PARAMETER"),
     ] {
         let (got, body) = pilot.get(path);

@@ -82,7 +82,12 @@ fn every_reference_resolves() {
     let mut refs = Vec::new();
     collect_refs(&doc, &mut refs);
     assert!(refs.len() > 20);
+    let responses = doc["components"]["responses"].as_mapping().unwrap();
     for r in refs {
+        if let Some(name) = r.strip_prefix("#/components/responses/") {
+            assert!(responses.contains_key(name), "{r}");
+            continue;
+        }
         let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
         assert!(schemas.contains_key(name), "{r}");
     }
@@ -91,6 +96,45 @@ fn every_reference_resolves() {
             assert!(schemes.contains_key(name));
         }
     }
+}
+
+/// The links schemathesis' stateful tests follow (from submission results and tree heads to
+/// the proof endpoints) name operations and parameters that exist, and each operation with
+/// integer parameters is the target of one.
+#[test]
+fn every_link_names_an_operation_and_its_parameters() {
+    let doc = document();
+    let mut operations = std::collections::BTreeMap::new();
+    for (_, item) in doc["paths"].as_mapping().unwrap() {
+        for (_, operation) in item.as_mapping().unwrap() {
+            let names: BTreeSet<String> = operation["parameters"]
+                .as_sequence()
+                .map(|p| p.iter().filter(|p| p["in"] == "query").map(|p| p["name"].as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default();
+            operations.insert(operation["operationId"].as_str().unwrap().to_owned(), names);
+        }
+    }
+    let mut targets = BTreeSet::new();
+    for (_, item) in doc["paths"].as_mapping().unwrap() {
+        for (_, operation) in item.as_mapping().unwrap() {
+            for (_, response) in operation["responses"].as_mapping().unwrap() {
+                let Some(links) = response.get("links") else { continue };
+                for (name, link) in links.as_mapping().unwrap() {
+                    let target = link["operationId"].as_str().unwrap();
+                    let parameters = operations.get(target).unwrap_or_else(|| panic!("link {name:?}: no operation {target}"));
+                    for (parameter, expression) in link["parameters"].as_mapping().unwrap() {
+                        assert!(parameters.contains(parameter.as_str().unwrap()), "link {name:?}: {target} has no {parameter:?}");
+                        if let Some(expression) = expression.as_str() {
+                            assert!(expression.starts_with("$response.body#/"), "link {name:?}: {expression}");
+                        }
+                    }
+                    targets.insert(target.to_owned());
+                }
+            }
+        }
+    }
+    let with_parameters: BTreeSet<String> = operations.iter().filter(|(_, p)| !p.is_empty()).map(|(o, _)| o.clone()).collect();
+    assert_eq!(targets, with_parameters);
 }
 
 fn collect_refs(value: &Value, out: &mut Vec<String>) {
