@@ -1,6 +1,6 @@
 //! An auditor's check of a hub's ledger, offline from its directory: every entry is rebuilt
 //! into the RFC 9162 tree, whose root must be the one the latest signed tree head names (signed
-//! by the hub's tree-head key); a record id or a facility's sequence number twice is an error.
+//! by the hub's tree-head key); a facility's record id or sequence number twice is an error.
 //! Gaps and reordering are reported, not errors (DESIGN 3.5): records legitimately arrive out
 //! of order (a crashed sender's lease, back-off), and a gap may still be on its way.
 
@@ -71,10 +71,14 @@ pub fn audit(dir: &Path) -> Result<Audit> {
     };
     let mut seen: BTreeMap<&str, HashSet<u64>> = BTreeMap::new();
     let mut sources: BTreeMap<String, SourceSummary> = BTreeMap::new();
+    // Record ids live in each facility's namespace: the same id of two facilities is two records.
     let mut ids = HashSet::new();
     for (index, entry) in entries.iter().enumerate() {
-        if !ids.insert(entry.record_id.as_str()) {
-            return Err(Error::new(format!("record {} is in the ledger twice (again at index {index})", entry.record_id)));
+        if !ids.insert((entry.source.as_str(), entry.record_id.as_str())) {
+            return Err(Error::new(format!(
+                "{}: record {} is in the ledger twice (again at index {index})",
+                entry.source, entry.record_id
+            )));
         }
         if !seen.entry(entry.source.as_str()).or_default().insert(entry.sequence) {
             return Err(Error::new(format!(

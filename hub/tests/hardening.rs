@@ -56,6 +56,9 @@ fn record_ids_live_in_each_facility_namespace() {
     );
     let (_, mine) = pilot.get("/v1/ledger/entries?start=0");
     assert_eq!(String::from_utf8(mine).unwrap().lines().count(), 1);
+    // The offline audit agrees: two records, one per facility, nothing twice.
+    let audit = medseal_hub::audit(&pilot.hub_dir).unwrap();
+    assert_eq!((audit.entries.len(), audit.sources["hospital-a"].records, audit.sources["hospital-b"].records), (2, 1, 1));
 }
 
 #[test]
