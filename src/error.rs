@@ -373,7 +373,7 @@ mod tests {
             assert!(seen.insert(text), "{} shares its description", code.name());
             assert!(!text.ends_with('.') && text.chars().next().is_some_and(char::is_lowercase), "{}: {text:?}", code.name());
         }
-        assert_eq!(ResultCode::ALL.len(), 83);
+        assert_eq!(ResultCode::ALL.len(), 84);
         assert_eq!(ResultCode::ALL.first(), Some(&ResultCode::MEDSEAL_OK));
         assert_eq!(ResultCode::MEDSEAL_SEAL_META_INVALID.describe(), "a routing metadata field is missing or invalid");
         assert_eq!(ResultCode::from_i32(902), Some(ResultCode::MEDSEAL_LEDGER_RECEIPT_INVALID));
