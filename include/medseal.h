@@ -982,8 +982,9 @@ medseal_result medseal_transport_builder_set_receipt_key(struct medseal_transpor
 // with it. The key may be freed afterwards.
 medseal_result medseal_transport_builder_set_tree_head_key(struct medseal_transport_builder *builder, const struct medseal_key *key);
 
-// Reads a facility directory as `medseal hub enroll` writes it: client.pem, client.key,
-// hub-ca.pem, receipt.pub and tree-head.pub. `path` is UTF-8.
+// Reads a facility directory: the hospital's client.key (`medseal facility init`) and what
+// `medseal hub enroll` wrote beside it: client.pem, hub-ca.pem, receipt.pub and
+// tree-head.pub. `path` is UTF-8.
 medseal_result medseal_transport_builder_set_facility_dir(struct medseal_transport_builder *builder, const uint8_t *path, size_t len);
 
 // Sets the connect timeout (TCP, proxy and TLS handshake) in milliseconds (default 10000).

@@ -222,7 +222,7 @@ fn init(args: InitArgs) -> Result<(), Failure> {
     let dir = options.dir.display();
     crate::io::write_stdout(
         format!(
-            "hub created in {dir}\nurl: {}\nlisten: {}\nnext: medseal hub enroll --dir {dir} --facility ID --out DIR\n",
+            "hub created in {dir}\nurl: {}\nlisten: {}\nnext: each hospital runs `medseal facility init --facility ID --dir DIR`, then: medseal hub enroll --dir {dir} --facility ID --signing-key DIR/signing.pub --csr DIR/client.csr --out DIR\n",
             config.hub_url, config.listen
         )
         .as_bytes(),

@@ -134,8 +134,9 @@ pub extern "C" fn medseal_transport_builder_set_tree_head_key(
     Ok(())
 }
 
-/// Reads a facility directory as `medseal hub enroll` writes it: client.pem, client.key,
-/// hub-ca.pem, receipt.pub and tree-head.pub. `path` is UTF-8.
+/// Reads a facility directory: the hospital's client.key (`medseal facility init`) and what
+/// `medseal hub enroll` wrote beside it: client.pem, hub-ca.pem, receipt.pub and
+/// tree-head.pub. `path` is UTF-8.
 #[ffi_export]
 #[no_mangle]
 pub extern "C" fn medseal_transport_builder_set_facility_dir(

@@ -326,9 +326,10 @@ impl TransportConfigBuilder {
         self
     }
 
-    /// Reads a facility directory as `medseal hub enroll` writes it: `client.pem` (client
-    /// certificate chain), `client.key` (its key), `hub-ca.pem` (the hub's CA), `receipt.pub`
-    /// and `tree-head.pub` (the hub's receipt and tree-head keys).
+    /// Reads a facility directory: `client.key` (the TLS client key the hospital made,
+    /// `medseal facility init`) and what `medseal hub enroll` wrote beside it: `client.pem`
+    /// (client certificate chain), `hub-ca.pem` (the hub's CA), `receipt.pub` and
+    /// `tree-head.pub` (the hub's receipt and tree-head keys).
     pub fn facility_dir(&mut self, dir: &Path) -> Result<&mut Self> {
         let read = |name: &str| -> Result<Zeroizing<Vec<u8>>> {
             let path = dir.join(name);

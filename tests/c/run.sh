@@ -143,14 +143,17 @@ sed 's/^/    /' "$LOGS/fixtures.log"
 # shellcheck source=/dev/null
 source "$FIXTURES/env.sh"
 
-# test_transport delivers over mutual TLS to a real reference hub: `medseal hub init`, `enroll`
-# and `serve` on 127.0.0.1 (a free port), stopped when this script ends.
-section "reference hub for test_transport (medseal hub init/enroll/serve on 127.0.0.1)"
+# test_transport delivers over mutual TLS to a real reference hub: `medseal hub init`, a facility
+# that makes its own keys (`medseal facility init`) and is enrolled from its public parts
+# (`medseal hub enroll --signing-key signing.pub --csr client.csr`), `serve` on 127.0.0.1 (a free
+# port), stopped when this script ends. The test enrols a facility of its own for each outbox it
+# delivers (MEDSEAL_TEST_HUB_DIR, MEDSEAL_CLI): the hub refuses a sequence number it already holds.
+section "reference hub for test_transport (medseal hub init, facility init, hub enroll, hub serve on 127.0.0.1)"
 if [ "${MEDSEAL_SKIP_CARGO:-0}" != 1 ]; then
     run cargo build -j2 -p medseal-cli
 fi
-MEDSEAL_CLI=target/debug/medseal
-HUB_DIR=$FIXTURES/hub
+MEDSEAL_CLI=$ROOT/target/debug/medseal
+HUB_DIR=$ROOT/$FIXTURES/hub
 HUB_PID=
 stop_hub() {
     if [ -n "$HUB_PID" ]; then
@@ -161,7 +164,9 @@ stop_hub() {
 }
 trap stop_hub EXIT
 if ! { "$MEDSEAL_CLI" hub init --dir "$HUB_DIR" --listen 127.0.0.1:0 &&
-    "$MEDSEAL_CLI" hub enroll --dir "$HUB_DIR" --facility c-test-facility --out "$FIXTURES/facility"; } >"$LOGS/hub-setup.log" 2>&1; then
+    "$MEDSEAL_CLI" facility init --facility c-test-facility --dir "$FIXTURES/facility" &&
+    "$MEDSEAL_CLI" hub enroll --dir "$HUB_DIR" --facility c-test-facility --signing-key "$FIXTURES/facility/signing.pub" \
+        --csr "$FIXTURES/facility/client.csr" --out "$FIXTURES/facility"; } >"$LOGS/hub-setup.log" 2>&1; then
     sed 's/^/    /' "$LOGS/hub-setup.log"
     echo "error: setting up the reference hub failed (log in $LOGS/hub-setup.log)" >&2
     exit 1
@@ -181,7 +186,7 @@ fi
 MEDSEAL_TEST_HUB_URL=$(sed -n 's/^listening on //p' "$LOGS/hub.out" | head -n 1)
 mkdir -p "$FIXTURES/outboxes"
 export MEDSEAL_TEST_HUB_URL MEDSEAL_TEST_FACILITY_DIR="$FIXTURES/facility" MEDSEAL_TEST_FACILITY=c-test-facility \
-    MEDSEAL_TEST_OUTBOX_DIR="$FIXTURES/outboxes"
+    MEDSEAL_TEST_OUTBOX_DIR="$FIXTURES/outboxes" MEDSEAL_TEST_HUB_DIR="$HUB_DIR" MEDSEAL_CLI
 echo "hub at $MEDSEAL_TEST_HUB_URL (pid $HUB_PID), facility c-test-facility"
 
 section "coverage: every export in include/medseal.h is called by tests/c"

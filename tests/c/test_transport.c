@@ -2,8 +2,11 @@
  * medseal C ABI: transport to the hub. The configuration builder and its errors (plain HTTP,
  * missing client certificate, key or hub keys, bad PEM, bad values, NULL arguments), then real
  * deliveries over mutual TLS to the reference hub that tests/c/run.sh starts on 127.0.0.1
- * (`medseal hub init/enroll/serve`), announced by MEDSEAL_TEST_HUB_URL,
- * MEDSEAL_TEST_FACILITY_DIR and MEDSEAL_TEST_FACILITY: one call (medseal_outbox_deliver) and
+ * (`medseal hub init`, `facility init` + `hub enroll`, `hub serve`), announced by
+ * MEDSEAL_TEST_HUB_URL, MEDSEAL_TEST_FACILITY_DIR and MEDSEAL_TEST_FACILITY; each outbox that
+ * delivers enrols its own facility on that hub (MEDSEAL_TEST_HUB_DIR, MEDSEAL_CLI), since every
+ * outbox numbers its records from 1 and the hub refuses a sequence number it already holds
+ * (SEQUENCE_REUSED). One call (medseal_outbox_deliver) and
  * the background deliverer; the hub's receipts read back from the outbox
  * (medseal_outbox_get_receipt) and verified again; the report's duplicate and dead-letter counts
  * with values other than 0 (an outbox copy delivered again, records the hub refuses); a hub that is down (records stay queued, the
@@ -12,10 +15,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -160,7 +165,72 @@ struct pilot {
     medseal_recipient_key *hub_recipient;
     char run_id[64];
     int next_record;
+    char enrolled_dir[512]; /* dir and facility of the last enrol() */
+    char enrolled_facility[128];
 };
+
+/* Loads the facility's signer (signing.key) and the hub's recipient key from p->dir. */
+static void load_facility(struct pilot *p) {
+    medseal_signer_free(p->signer);
+    medseal_recipient_key_free(p->hub_recipient);
+    size_t len = 0;
+    uint8_t *pem = read_file(p->dir, "signing.key", &len);
+    medseal_key *key = NULL;
+    REQUIRE_OK(medseal_key_import(pem, len, MEDSEAL_ALG_FROM_KEY, &key));
+    free(pem);
+    medseal_signer_builder *sb = NULL;
+    REQUIRE_OK(medseal_signer_builder_new(key, &sb));
+    REQUIRE_OK(medseal_signer_builder_build(sb, &p->signer));
+    medseal_signer_builder_free(sb);
+    medseal_key_free(key);
+    pem = read_file(p->dir, "hub-recipient.pub", &len);
+    REQUIRE_OK(medseal_recipient_key_import(pem, len, &p->hub_recipient));
+    free(pem);
+}
+
+/* Runs the medseal CLI with `args` (NULL-terminated, args[0] unused); stops the program if it fails. */
+extern char **environ;
+static void run_cli(char **args) {
+    char *cli = getenv("MEDSEAL_CLI");
+    if (cli == NULL) {
+        fprintf(stderr, "FATAL: MEDSEAL_CLI is not set: run tests/c/run.sh\n");
+        exit(2);
+    }
+    args[0] = cli;
+    pid_t pid;
+    int status = 0;
+    if (posix_spawn(&pid, cli, NULL, NULL, args, environ) != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "FATAL: %s %s %s failed\n", cli, args[1], args[2]);
+        exit(2);
+    }
+}
+
+/* Enrols a new facility `c-<run>-<name>` on the running hub as a hospital and the hub's operator
+ * do: the hospital makes its keys (`medseal facility init`), the hub enrols only the public parts
+ * (`medseal hub enroll --signing-key signing.pub --csr client.csr`); the hub sees it at its next
+ * batch. Every outbox numbers its records from 1 and the hub refuses a facility's sequence number
+ * it already holds (SEQUENCE_REUSED), so each outbox delivered here gets its own facility. */
+static void enrol(struct pilot *p, const char *name) {
+    const char *hub_dir = getenv("MEDSEAL_TEST_HUB_DIR"), *outboxes = getenv("MEDSEAL_TEST_OUTBOX_DIR");
+    if (hub_dir == NULL || outboxes == NULL) {
+        fprintf(stderr, "FATAL: MEDSEAL_TEST_HUB_DIR and MEDSEAL_TEST_OUTBOX_DIR are not set: run tests/c/run.sh\n");
+        exit(2);
+    }
+    snprintf(p->enrolled_facility, sizeof p->enrolled_facility, "c-%s-%s", p->run_id, name);
+    snprintf(p->enrolled_dir, sizeof p->enrolled_dir, "%s/%s", outboxes, p->enrolled_facility);
+    char signing_pub[600], csr[600];
+    snprintf(signing_pub, sizeof signing_pub, "%s/signing.pub", p->enrolled_dir);
+    snprintf(csr, sizeof csr, "%s/client.csr", p->enrolled_dir);
+    char *init[] = {NULL, "facility", "init", "--facility", p->enrolled_facility, "--dir", p->enrolled_dir, NULL};
+    run_cli(init);
+    char *enroll[] = {NULL, "hub", "enroll", "--dir", (char *)hub_dir, "--facility", p->enrolled_facility,
+                      "--signing-key", signing_pub, "--csr", csr, "--out", p->enrolled_dir, NULL};
+    run_cli(enroll);
+    p->dir = p->enrolled_dir;
+    p->facility = p->enrolled_facility;
+    load_facility(p);
+}
 
 static medseal_transport *transport_for(const struct pilot *p, const char *url, const char *ca_pem_path) {
     medseal_transport_builder *b = new_builder(url);
@@ -268,6 +338,7 @@ static void check_kept_receipt(const struct pilot *p, const medseal_outbox *outb
 }
 
 static void test_deliver_once(struct pilot *p) {
+    enrol(p, "once");
     medseal_transport *t = transport_for(p, p->url, NULL);
     medseal_outbox *outbox = open_outbox(p, "once");
     int first = p->next_record;
@@ -317,6 +388,7 @@ static void test_deliver_once(struct pilot *p) {
  * does not know for this facility are refused one by one and become dead letters, the others
  * of the batch are delivered. */
 static void test_duplicates_and_dead_letters(struct pilot *p) {
+    enrol(p, "dup");
     medseal_transport *t = transport_for(p, p->url, NULL);
     medseal_outbox *outbox = open_outbox(p, "dup");
     enqueue(p, outbox, 3);
@@ -354,6 +426,9 @@ static void test_duplicates_and_dead_letters(struct pilot *p) {
     REQUIRE_OK(medseal_signer_builder_build(sb, &stranger));
     medseal_signer_builder_free(sb);
     medseal_key_free(stranger_key);
+    medseal_transport_free(t);
+    enrol(p, "dead"); /* a new outbox: its own facility, so that only the stranger's records are refused */
+    t = transport_for(p, p->url, NULL);
     outbox = open_outbox(p, "dead");
     enqueue(p, outbox, 1);
     medseal_signer *own = p->signer;
@@ -378,6 +453,7 @@ static void test_duplicates_and_dead_letters(struct pilot *p) {
 }
 
 static void test_deliverer(struct pilot *p) {
+    enrol(p, "background");
     medseal_transport *t = transport_for(p, p->url, NULL);
     medseal_outbox *outbox = open_outbox(p, "background");
     medseal_deliverer *d = NULL;
@@ -480,19 +556,10 @@ int main(void) {
         return check_summary();
     }
     snprintf(p.run_id, sizeof p.run_id, "c%ld-%ld", (long)getpid(), (long)time(NULL));
+    enrol(&p, "by-file");
     size_t len = 0;
-    uint8_t *pem = read_file(p.dir, "signing.key", &len);
+    uint8_t *pem = NULL;
     medseal_key *key = NULL;
-    REQUIRE_OK(medseal_key_import(pem, len, MEDSEAL_ALG_FROM_KEY, &key));
-    free(pem);
-    medseal_signer_builder *sb = NULL;
-    REQUIRE_OK(medseal_signer_builder_new(key, &sb));
-    REQUIRE_OK(medseal_signer_builder_build(sb, &p.signer));
-    medseal_signer_builder_free(sb);
-    medseal_key_free(key);
-    pem = read_file(p.dir, "hub-recipient.pub", &len);
-    REQUIRE_OK(medseal_recipient_key_import(pem, len, &p.hub_recipient));
-    free(pem);
 
     /* The same configuration file by file, the hub's keys as key handles. */
     medseal_transport_builder *b = new_builder(p.url);
@@ -534,6 +601,10 @@ int main(void) {
     test_deliver_once(&p);
     test_duplicates_and_dead_letters(&p);
     test_deliverer(&p);
+    /* These two never reach the hub's batch: the facility run.sh enrolled. */
+    p.dir = getenv("MEDSEAL_TEST_FACILITY_DIR");
+    p.facility = getenv("MEDSEAL_TEST_FACILITY");
+    load_facility(&p);
     test_hub_down(&p);
     test_wrong_ca(&p);
 

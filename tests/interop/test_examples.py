@@ -3,7 +3,8 @@
 - sign_verify.py: the sample record, a record file with the smoke key (its kid), and a record in
   NFD refused with MEDSEAL_JSON_NOT_NFC (exit 1, no traceback);
 - seal_open.py: both envelope encodings open and verify, the 1 MiB round trip is exact;
-- outbox_deliver.py: against the reference hub on 127.0.0.1 (`medseal hub init/enroll/serve`,
+- outbox_deliver.py: against the reference hub on 127.0.0.1 (`medseal hub init`, the hospital's
+  `medseal facility init` and the hub's `medseal hub enroll` of its public parts, `hub serve`,
   mutual TLS), both records delivered and their receipts verified; then the medseal CLI checks
   the same outbox's receipts (`medseal outbox receipts`) and the hub's ledger holds them.
 """
@@ -73,7 +74,9 @@ def hub(tmp_path):
     cli = medseal_cli()
     hub_dir, facility_dir = tmp_path / "hub", tmp_path / "bv-trung-uong-hue"
     for args in (["hub", "init", "--dir", hub_dir, "--listen", "127.0.0.1:0"],
-                 ["hub", "enroll", "--dir", hub_dir, "--facility", "bv-trung-uong-hue", "--out", facility_dir]):
+                 ["facility", "init", "--facility", "bv-trung-uong-hue", "--dir", facility_dir],
+                 ["hub", "enroll", "--dir", hub_dir, "--facility", "bv-trung-uong-hue", "--signing-key",
+                  facility_dir / "signing.pub", "--csr", facility_dir / "client.csr", "--out", facility_dir]):
         done = subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     out_path = tmp_path / "hub.out"
