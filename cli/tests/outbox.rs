@@ -369,3 +369,43 @@ fn tree_heads_and_forks_are_listed_for_the_auditor() {
     assert_eq!(json["forks"][0]["detected_at"], "2026-01-01T00:00:00Z");
     assert!(String::from_utf8_lossy(&out.stderr).contains("MEDSEAL_LEDGER_FORK"));
 }
+
+#[test]
+fn withdraw_with_the_signing_key_queues_a_signed_withdrawal_in_the_records_place() {
+    // Issue 10, point 10: with --key the number is withdrawn at the hub by a signed tombstone;
+    // without it the record only stops locally and the output says its number stays a gap.
+    let p = Pilot::new();
+    for n in 1..=3 {
+        ok(run(&p.enqueue_args(&format!("rec-{n}"), &p.record)));
+    }
+    let sealed = ok(p.outbox("sealed", &[]));
+    let local = ok(p.outbox("withdraw", &["1", "--reason", "wrong patient"]));
+    assert!(local.contains("not sent: its sequence number 1 stays a gap at the hub"), "{local}");
+
+    let key = p.dir.path("signer.pem");
+    let other = p.dir.path("other.pem");
+    ok(run(&["key", "generate", "--alg", "ed25519", "--out", &other]));
+    let with = |id: &'static str, key: &str, reason: &str| {
+        p.outbox("withdraw", &[id, "--reason", reason, "--key", key, "--to", &p.hub_public, "--signing-key", &p.signing_public])
+    };
+    fails(p.outbox("withdraw", &["2", "--reason", "x", "--key", &key]), 2, "--to");
+    let err = fails(with("2", &other, "abandoned"), 1, "MEDSEAL_INVALID_ARGUMENT");
+    assert!(err.contains("bv-cho-ray's own keys"), "{err}");
+    fails(with("2", &key, "two\nlines"), 1, "MEDSEAL_INVALID_ARGUMENT");
+    assert!(ok(p.outbox("inspect", &["2"])).contains("state:        queued\n"));
+    assert!(!ok(p.outbox("inspect", &["2"])).contains("withdrawal:"), "refusals store nothing");
+
+    let out = ok(with("2", &key, "sealed to the wrong hub"));
+    assert!(out.starts_with("withdrawn: outbox id 2, record rec-2, sequence 2: a signed withdrawal (digest "), "{out}");
+    assert!(out.contains("the hub's ledger shows sequence 2 as withdrawn"), "{out}");
+    fails(with("2", &key, "again"), 1, "MEDSEAL_OUTBOX_STATE");
+    // The dead letter of the local withdrawal can be withdrawn at the hub too.
+    ok(with("1", &key, "wrong patient"));
+    let text = ok(p.outbox("inspect", &["1"]));
+    assert!(text.contains("state:        queued\n") && text.contains("withdrawal:   signed, digest "), "{text}");
+    assert!(text.lines().last().unwrap().ends_with("[WITHDRAWN]: wrong patient"), "{text}");
+    let json = ok(p.outbox("inspect", &["2", "--json"]));
+    assert_eq!(json_field(&json, "state"), "queued");
+    assert_eq!(json_field(&json, "withdrawal_digest").len(), 43, "{json}");
+    assert_eq!(ok(p.outbox("sealed", &[])), sealed, "what was sealed never changes");
+}
