@@ -409,3 +409,69 @@ fn withdraw_with_the_signing_key_queues_a_signed_withdrawal_in_the_records_place
     assert_eq!(json_field(&json, "withdrawal_digest").len(), 43, "{json}");
     assert_eq!(ok(p.outbox("sealed", &[])), sealed, "what was sealed never changes");
 }
+
+#[test]
+fn a_dead_letter_withdrawn_from_the_shell_is_ledgered_as_withdrawn_not_a_gap() {
+    // Issue 10, point 10, end to end with the real binary and a real hub over mutual TLS: a
+    // record the hub refuses (signed by a key it does not know) is withdrawn with the
+    // facility's key; `hub audit` then shows its number as withdrawn, with the reason.
+    let dir = TempDir::new();
+    let hub_dir = dir.0.join("hub");
+    let mut init = medseal_hub::InitOptions::new(&hub_dir);
+    init.listen = "127.0.0.1:0".parse().unwrap();
+    medseal_hub::init(&init).unwrap();
+    let facility = dir.0.join("facility");
+    medseal_hub::pki::enroll_local(&hub_dir, "bv-cho-ray", &facility).unwrap();
+    let hub = medseal_hub::start(&hub_dir, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let file = |name: &str| facility.join(name).to_str().unwrap().to_owned();
+    let (outbox, hub_url, hub_dir_text) = (dir.path("outbox.sqlite"), hub.url().to_owned(), hub_dir.to_str().unwrap().to_owned());
+
+    let stranger = dir.path("stranger.pem");
+    ok(run(&["key", "generate", "--alg", "ed25519", "--out", &stranger]));
+    let stranger_public = dir.path("stranger.pub.pem");
+    fs::write(&stranger_public, ok(run(&["key", "public", &stranger]))).unwrap();
+    for (id, key, public) in [
+        ("rec-1", file("signing.key"), file("signing.pub")),
+        ("forged", stranger.clone(), stranger_public.clone()),
+        ("rec-3", file("signing.key"), file("signing.pub")),
+    ] {
+        let doc = dir.path(&format!("{id}.json"));
+        fs::write(&doc, format!(r#"{{"resourceType":"Observation","id":"{id}","status":"final"}}"#)).unwrap();
+        let jws = dir.path(&format!("{id}.jws"));
+        fs::write(&jws, ok(run(&["sign", "--key", &key, &doc]))).unwrap();
+        let to = file("hub-recipient.pub");
+        let args = ["outbox", "enqueue", "--outbox", &outbox, "--source", "bv-cho-ray", "--to", &to, "--signing-key", &public];
+        ok(run(&[&args[..], &["--record-id", id, &jws]].concat()));
+    }
+    let facility_dir = file("");
+    let deliver = || run(&["outbox", "deliver", "--outbox", &outbox, "--facility-dir", &facility_dir, "--hub", &hub_url]);
+    let out = deliver();
+    assert_eq!(out.status.code(), Some(1), "a dead letter: {}", String::from_utf8_lossy(&out.stdout));
+    let audit = ok(run(&["hub", "audit", "--dir", &hub_dir_text]));
+    assert!(audit.contains("bv-cho-ray: 2 records, sequence up to 3, MISSING [2]"), "{audit}");
+
+    let reason = "signed with a test key by mistake; re-sent as rec-4";
+    let withdrawn = ok(run(&[
+        "outbox",
+        "withdraw",
+        "--outbox",
+        &outbox,
+        "2",
+        "--reason",
+        reason,
+        "--key",
+        &file("signing.key"),
+        "--to",
+        &file("hub-recipient.pub"),
+        "--signing-key",
+        &file("signing.pub"),
+    ]));
+    assert!(withdrawn.contains("sequence 2: a signed withdrawal"), "{withdrawn}");
+    assert!(ok(deliver()).starts_with("delivered: 1 "));
+    let receipts = ok(run(&["outbox", "receipts", "--outbox", &outbox, "--facility-dir", &facility_dir]));
+    assert!(receipts.contains("valid: forged (sequence 2)") && receipts.ends_with("3 receipts verified, 0 invalid\n"), "{receipts}");
+    hub.shutdown().unwrap();
+    let audit = ok(run(&["hub", "audit", "--dir", &hub_dir_text]));
+    assert!(audit.contains("bv-cho-ray: 2 records, 1 withdrawn, sequence up to 3, no gaps"), "{audit}");
+    assert!(audit.contains(&format!("    withdrawn 2: {reason}\n")), "{audit}");
+}

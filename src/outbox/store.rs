@@ -382,7 +382,8 @@ impl Outbox {
     /// Stops a queued record before it is delivered (sent by mistake): it becomes a dead
     /// letter with code `WITHDRAWN` and `reason`, recorded with the operator's name. Only
     /// queued records (not in flight: it may be at the hub already): `MEDSEAL_OUTBOX_STATE`
-    /// otherwise.
+    /// otherwise. Nothing is sent, so its number stays a gap at the hub; a signed withdrawal
+    /// ([`Outbox::withdraw_signed`], also possible afterwards) closes it.
     pub fn withdraw(&self, outbox_id: i64, reason: &str) -> Result<()> {
         self.withdraw_as(outbox_id, &operator(), reason)
     }
