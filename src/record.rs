@@ -14,12 +14,18 @@
 //! * sealing signs first, then seals ([`sign`], [`seal_signed`]); opening decrypts, verifies
 //!   and checks that the JWS is a medseal record ([`open_verified`]). The hub opens every
 //!   submitted record with [`open_verified_steps`], the same function, so what a hospital can
-//!   open, the hub accepts, and the reverse.
+//!   open, the hub accepts, and the reverse;
+//! * a withdrawal ([`Withdrawal`]) is the facility's signed tombstone for a sequence number it
+//!   must abandon: a JWS with `typ` [`WITHDRAWAL_TYP`] and a `sigT`, by the same record-signing
+//!   key, over the canonical `{"reason","record_id","sequence","source","type"}`. It is never a
+//!   record ([`verify`] and [`check_verified`] refuse it); the hub opens submissions with
+//!   [`open_submission_steps`], which accepts either and says which it was.
 
 use zeroize::Zeroizing;
 
+use crate::canon::Value;
 use crate::error::{err, Error, Result, ResultCode};
-use crate::jws::{DetachedPayload, Serialization, Signer, Verified, Verifier};
+use crate::jws::{DetachedPayload, Serialization, SignOptions, Signer, Verified, Verifier};
 use crate::seal::{Aead, Envelope, Meta, RecipientKey};
 
 /// The JWS `typ` of a medseal record. A receipt, a tree head or a trust list has its own, so a
@@ -42,6 +48,21 @@ pub const COMPACT_CONTENT_TYPE: &str = "application/jose";
 ///
 /// cbindgen:ignore
 pub const MAX_ID_BYTES: usize = 256;
+
+/// The JWS `typ` of a withdrawal: a tombstone is never taken for a record, nor the reverse.
+///
+/// cbindgen:ignore
+pub const WITHDRAWAL_TYP: &str = "medseal-withdrawal+jws";
+
+/// The `type` member of a withdrawal's payload.
+///
+/// cbindgen:ignore
+pub const WITHDRAWAL_TYPE: &str = "medseal-withdrawal";
+
+/// Longest reason of a withdrawal, in bytes (it is in the ledger, which everyone keeps).
+///
+/// cbindgen:ignore
+pub const MAX_REASON_BYTES: usize = 1024;
 
 /// The content type that labels `jws` in an envelope: flattened when its first non-blank byte
 /// is `{`, compact otherwise. (Whether it is a valid JWS is for the verifier to say.)
@@ -84,17 +105,27 @@ pub fn check_content_type(content_type: &str) -> Result<()> {
 /// `MEDSEAL_SEAL_META_INVALID` for envelope meta, `MEDSEAL_INVALID_ARGUMENT` for arguments,
 /// `MEDSEAL_LEDGER_RECEIPT_INVALID` for a receipt read back).
 pub fn check_id(what: &str, text: &str, code: ResultCode) -> Result<()> {
-    if text.is_empty() || text.len() > MAX_ID_BYTES {
+    check_text(what, text, MAX_ID_BYTES, code)
+}
+
+/// The rule for the reason of a withdrawal: 1 to [`MAX_REASON_BYTES`] bytes of text without
+/// control characters (it is written into the ledger). Else an error with `code`.
+pub fn check_reason(what: &str, text: &str, code: ResultCode) -> Result<()> {
+    check_text(what, text, MAX_REASON_BYTES, code)
+}
+
+fn check_text(what: &str, text: &str, max: usize, code: ResultCode) -> Result<()> {
+    if text.is_empty() || text.len() > max {
         return Err(Error::new(
             code,
-            format!("{what} must be 1 to {MAX_ID_BYTES} bytes of text without control characters, not {} bytes", text.len()),
+            format!("{what} must be 1 to {max} bytes of text without control characters, not {} bytes", text.len()),
         ));
     }
     if let Some(at) = text.chars().position(char::is_control) {
         return Err(Error::new(
             code,
             format!(
-                "{what} must be 1 to {MAX_ID_BYTES} bytes of text without control characters (character {} of {} is one)",
+                "{what} must be 1 to {max} bytes of text without control characters (character {} of {} is one)",
                 at + 1,
                 crate::untrusted::shown(text)
             ),
@@ -192,6 +223,104 @@ pub fn seal_signed(signer: &Signer, document: &[u8], meta: Meta, recipients: &[&
     Envelope::seal(jws.as_bytes(), meta, recipients, aead)
 }
 
+/// A withdrawal: the facility's signed statement that it abandons the record it numbered
+/// `sequence` (DESIGN 3.5, docs/SUBMISSION.md "Withdrawals"). Sent to the hub in place of the
+/// record, sealed with the same meta (record id, source, sequence), so the ledger records the
+/// number as withdrawn, with the reason, instead of leaving a gap nobody can explain.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Withdrawal {
+    /// The facility (the envelope's `meta.source`).
+    pub source: String,
+    /// The record id that had the number (the envelope's `meta.record_id`).
+    pub record_id: String,
+    /// The number withdrawn (the envelope's `meta.sequence`).
+    pub sequence: u64,
+    /// Why: 1 to [`MAX_REASON_BYTES`] bytes of text without control characters.
+    pub reason: String,
+}
+
+/// The options a withdrawal [`Signer`] needs: medseal's defaults (a `sigT` included) with
+/// `typ` [`WITHDRAWAL_TYP`]. Use the facility's record-signing key.
+pub fn withdrawal_sign_options() -> SignOptions {
+    SignOptions { typ: Some(WITHDRAWAL_TYP.to_owned()), ..SignOptions::default() }
+}
+
+const WITHDRAWAL_MEMBERS: &[&str] = &["reason", "record_id", "sequence", "source", "type"];
+
+impl Withdrawal {
+    /// The canonical JSON payload `{"reason","record_id","sequence","source","type"}`.
+    pub fn to_json(&self) -> Vec<u8> {
+        Value::object([
+            ("reason", Value::string(self.reason.as_str())),
+            ("record_id", Value::string(self.record_id.as_str())),
+            ("sequence", crate::ledger::number_value(self.sequence)),
+            ("source", Value::string(self.source.as_str())),
+            ("type", Value::string(WITHDRAWAL_TYPE)),
+        ])
+        .to_canonical()
+    }
+
+    /// Checks the fields with `code`: source and record id as [`check_id`], sequence 1 to
+    /// 2^53 − 1, reason as [`check_reason`].
+    pub fn check(&self, code: ResultCode) -> Result<()> {
+        check_id("the withdrawal's source", &self.source, code)?;
+        check_id("the withdrawal's record id", &self.record_id, code)?;
+        crate::ledger::check_number(code, "the withdrawal's sequence number", self.sequence, 1)?;
+        check_reason("the withdrawal's reason", &self.reason, code)
+    }
+
+    /// Signs the withdrawal as a JWS JSON flattened (sealed like a record, content type
+    /// [`FLATTENED_CONTENT_TYPE`]). The signer must use [`withdrawal_sign_options`] (its `typ`
+    /// is [`WITHDRAWAL_TYP`]) and the facility's record-signing key; fields out of range are
+    /// `MEDSEAL_INVALID_ARGUMENT`. The JWS is wiped when dropped.
+    pub fn sign(&self, signer: &Signer) -> Result<Zeroizing<String>> {
+        self.check(ResultCode::MEDSEAL_INVALID_ARGUMENT)?;
+        let typ = signer.options().typ.as_deref();
+        if typ != Some(WITHDRAWAL_TYP) {
+            return Err(err!(
+                MEDSEAL_INVALID_ARGUMENT,
+                "a withdrawal is signed with typ \"{WITHDRAWAL_TYP}\" (use medseal::record::withdrawal_sign_options()), not {}",
+                typ.map_or("none".to_owned(), |t| format!("\"{}\"", crate::untrusted::shown(t)))
+            ));
+        }
+        Ok(Zeroizing::new(signer.sign_payload(&self.to_json(), Serialization::Flattened)?))
+    }
+
+    /// Checks that a verified JWS is a withdrawal and reads it: `typ` [`WITHDRAWAL_TYP`] and a
+    /// `sigT` (else `MEDSEAL_JWS_HEADER`), a payload that is exactly the canonical JSON of its
+    /// five members with `type` [`WITHDRAWAL_TYPE`] and fields as [`Withdrawal::check`]
+    /// (else `MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL`). Whether it names the right envelope is the
+    /// caller's check.
+    pub fn from_verified(verified: &Verified) -> Result<Withdrawal> {
+        if verified.typ.as_deref() != Some(WITHDRAWAL_TYP) || verified.signing_time.is_none() {
+            return Err(err!(
+                MEDSEAL_JWS_HEADER,
+                "the JWS is not a medseal withdrawal: it needs \"typ\":\"{WITHDRAWAL_TYP}\" and a \"sigT\" (it has typ {} and {})",
+                verified.typ.as_deref().map_or("none".to_owned(), |t| format!("\"{}\"", crate::untrusted::shown(t))),
+                if verified.signing_time.is_some() { "a sigT" } else { "no sigT" }
+            ));
+        }
+        let code = ResultCode::MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL;
+        let value = crate::ledger::parse_payload(&verified.payload, code, "the withdrawal")?;
+        let fields = crate::ledger::Fields::new(&value, "the withdrawal", code, WITHDRAWAL_MEMBERS)?;
+        fields.check_type(WITHDRAWAL_TYPE)?;
+        let withdrawal = Withdrawal {
+            source: fields.text("source")?.to_owned(),
+            record_id: fields.text("record_id")?.to_owned(),
+            sequence: fields.integer("sequence")?,
+            reason: fields.text("reason")?.to_owned(),
+        };
+        withdrawal.check(code)?;
+        crate::ledger::check_canonical(&value, &verified.payload, code, "the withdrawal")?;
+        Ok(withdrawal)
+    }
+}
+
+/// Verifies `jws` with `verifier` and reads it as a withdrawal ([`Withdrawal::from_verified`]).
+pub fn verify_withdrawal(verifier: &Verifier, jws: &[u8]) -> Result<Withdrawal> {
+    Withdrawal::from_verified(&verifier.verify(jws, DetachedPayload::None)?)
+}
+
 /// The step of [`open_verified_steps`] that refused a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpenStep {
@@ -219,6 +348,44 @@ pub fn open_verified_steps(
     let verified = verifier.verify(&jws, DetachedPayload::None).map_err(|e| (OpenStep::Verify, e))?;
     check_verified(&verified).map_err(|e| (OpenStep::NotARecord, e))?;
     Ok(verified)
+}
+
+/// What a submission to the hub holds: a record, or a withdrawal of the number.
+#[derive(Debug)]
+pub enum Submission {
+    /// A medseal record ([`check_verified`]).
+    Record(Verified),
+    /// A withdrawal ([`Withdrawal::from_verified`]), with the JWS it was read from.
+    Withdrawal(Verified, Withdrawal),
+}
+
+impl Submission {
+    /// The verified JWS (its key, its `sigT`), record or withdrawal.
+    pub fn verified(&self) -> &Verified {
+        match self {
+            Submission::Record(v) | Submission::Withdrawal(v, _) => v,
+        }
+    }
+}
+
+/// [`open_verified_steps`] for what the hub receives: the JWS inside is a record, or a
+/// withdrawal if its `typ` is [`WITHDRAWAL_TYP`] (checked with [`Withdrawal::from_verified`];
+/// refused as [`OpenStep::NotARecord`]). Whether a withdrawal names its envelope's meta is the
+/// caller's check, as for a record.
+pub fn open_submission_steps(
+    envelope: &Envelope,
+    key: &RecipientKey,
+    verifier: &Verifier,
+) -> std::result::Result<Submission, (OpenStep, Error)> {
+    check_content_type(&envelope.meta.content_type).map_err(|e| (OpenStep::ContentType, e))?;
+    let jws = envelope.open(key).map_err(|e| (OpenStep::Open, e))?;
+    let verified = verifier.verify(&jws, DetachedPayload::None).map_err(|e| (OpenStep::Verify, e))?;
+    if verified.typ.as_deref() == Some(WITHDRAWAL_TYP) {
+        let withdrawal = Withdrawal::from_verified(&verified).map_err(|e| (OpenStep::NotARecord, e))?;
+        return Ok(Submission::Withdrawal(verified, withdrawal));
+    }
+    check_verified(&verified).map_err(|e| (OpenStep::NotARecord, e))?;
+    Ok(Submission::Record(verified))
 }
 
 /// [`open_verified_steps`] with its error alone: what `medseal_envelope_open_verified` and

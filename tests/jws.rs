@@ -1270,6 +1270,7 @@ fn a_record_verifier_takes_only_records() {
         received: 1_767_225_600,
         ledger_index: 0,
         tree_size: 1,
+        withdrawn: None,
     }
     .sign(&Signer::new(key.clone(), receipt_sign_options()).unwrap())
     .unwrap();

@@ -459,12 +459,20 @@ fn entry(i: u64) -> LedgerEntry {
         sequence: i + 1,
         digest: digest_of(&format!("envelope {i}")),
         received: T0 + i as i64,
+        withdrawn: None,
     }
 }
 
 #[test]
 fn ledger_entries_are_canonical_json() {
-    let e = LedgerEntry { record_id: "r-1".into(), source: "bv-cho-ray".into(), sequence: 7, digest: [0xfb; 32], received: T0 };
+    let e = LedgerEntry {
+        record_id: "r-1".into(),
+        source: "bv-cho-ray".into(),
+        sequence: 7,
+        digest: [0xfb; 32],
+        received: T0,
+        withdrawn: None,
+    };
     let json = String::from_utf8(e.to_json()).unwrap();
     assert_eq!(
         json,
@@ -548,6 +556,7 @@ impl Hub {
             received: e.received,
             ledger_index: i,
             tree_size: size,
+            withdrawn: None,
         }
     }
 
@@ -955,4 +964,141 @@ fn a_proof_whose_tree_head_is_not_a_compact_jws_is_refused_when_read() {
         assert_eq!(error.code(), medseal::ResultCode::MEDSEAL_LEDGER_PROOF_INVALID);
         assert!(error.message().contains("compact JWS"), "{}", error.message());
     }
+}
+
+// ---- withdrawals (issue 10 point 10) --------------------------------------------------------
+
+fn withdrawal() -> medseal::record::Withdrawal {
+    medseal::record::Withdrawal {
+        source: "bv-cho-ray".into(),
+        record_id: "r-2".into(),
+        sequence: 2,
+        reason: "signed with the wrong key; re-sent as r-3".into(),
+    }
+}
+
+/// A withdrawal is a JWS of its own `typ`, by the facility's record-signing key, over exactly
+/// its canonical payload: it is never taken for a record (nor a record for it), a signer
+/// without its `typ` cannot make one, and its reason is short text without controls.
+#[test]
+fn a_withdrawal_is_a_signed_tombstone_never_a_record() {
+    use medseal::record::{self, withdrawal_sign_options, Submission, Withdrawal, WITHDRAWAL_TYP};
+    let key = ed25519();
+    let keys = Verifier::new(vec![Arc::new(key.to_public())]);
+    let signer = Signer::new(key.clone(), withdrawal_sign_options()).unwrap();
+    let w = withdrawal();
+    assert_eq!(
+        String::from_utf8(w.to_json()).unwrap(),
+        r#"{"reason":"signed with the wrong key; re-sent as r-3","record_id":"r-2","sequence":2,"source":"bv-cho-ray","type":"medseal-withdrawal"}"#
+    );
+    let jws = w.sign(&signer).unwrap();
+    assert_eq!(record::verify_withdrawal(&keys, jws.as_bytes()).unwrap(), w);
+    let verified = keys.verify(jws.as_bytes(), medseal::jws::DetachedPayload::None).unwrap();
+    assert_eq!(verified.typ.as_deref(), Some(WITHDRAWAL_TYP));
+    assert!(verified.signing_time.is_some());
+    assert_eq!(record::check_verified(&verified).unwrap_err().code(), MEDSEAL_JWS_HEADER, "not a record");
+    assert_eq!(record::verify(&keys, jws.as_bytes()).unwrap_err().code(), MEDSEAL_JWS_HEADER, "not a record");
+    assert_eq!(record::check_unverified(jws.as_bytes()).unwrap_err().code(), MEDSEAL_JWS_HEADER, "the outbox refuses it as a record");
+    let other = Verifier::new(vec![ed25519()]);
+    assert!(record::verify_withdrawal(&other, jws.as_bytes()).is_err(), "another key");
+
+    // A record is not a withdrawal; a record signer cannot sign one.
+    let record_signer = Signer::new(key.clone(), SignOptions::default()).unwrap();
+    let rec = record_signer.sign(br#"{"a":1}"#, Serialization::Flattened).unwrap();
+    assert_eq!(record::verify_withdrawal(&keys, rec.as_bytes()).unwrap_err().code(), MEDSEAL_JWS_HEADER);
+    assert_eq!(w.sign(&record_signer).unwrap_err().code(), MEDSEAL_INVALID_ARGUMENT);
+
+    // Reason and fields.
+    for reason in ["".to_owned(), "two\nlines".to_owned(), "nul\0".to_owned(), "x".repeat(1025)] {
+        let bad = Withdrawal { reason: reason.clone(), ..withdrawal() };
+        assert_eq!(bad.sign(&signer).unwrap_err().code(), MEDSEAL_INVALID_ARGUMENT, "{reason:?}");
+    }
+    Withdrawal { reason: "x".repeat(1024), ..withdrawal() }.sign(&signer).unwrap();
+    Withdrawal { reason: format!("{}x", "ệ".repeat(341)), ..withdrawal() }.sign(&signer).unwrap();
+    assert_eq!(Withdrawal { sequence: 0, ..withdrawal() }.sign(&signer).unwrap_err().code(), MEDSEAL_INVALID_ARGUMENT);
+    assert_eq!(Withdrawal { record_id: String::new(), ..withdrawal() }.sign(&signer).unwrap_err().code(), MEDSEAL_INVALID_ARGUMENT);
+
+    // Payloads signed with the right typ and key but not exactly a withdrawal.
+    let good = String::from_utf8(w.to_json()).unwrap();
+    for bad in [
+        good.replace(r#""type":"medseal-withdrawal""#, r#""type":"medseal-receipt""#),
+        good.replace(r#""sequence":2,"#, r#""extra":1,"sequence":2,"#),
+        good.replace(r#""sequence":2,"#, ""),
+        good.replace(r#""sequence":2"#, r#""sequence":0"#),
+        good.replace(r#""reason":"signed"#, r#""reason":"\u0007signed"#),
+        good.replace(r#""reason":"signed with the wrong key; re-sent as r-3""#, r#""reason":"""#),
+        good.replace(",", ", "),
+        format!("{good} "),
+    ] {
+        let jws = signer.sign_payload(bad.as_bytes(), Serialization::Flattened).unwrap();
+        let e = record::verify_withdrawal(&keys, jws.as_bytes()).unwrap_err();
+        assert_eq!(e.code(), MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL, "{bad}: {e}");
+    }
+
+    // What the hub opens: a record or a withdrawal, each as what it is.
+    let hub = medseal::RecipientKey::generate().unwrap();
+    let meta = |content_type: &str| medseal::Meta {
+        record_id: "r-2".into(),
+        source: "bv-cho-ray".into(),
+        sequence: 2,
+        created: "2026-01-01T00:00:00Z".into(),
+        content_type: content_type.into(),
+    };
+    let sealed = medseal::Envelope::seal(jws.as_bytes(), meta(record::FLATTENED_CONTENT_TYPE), &[&hub], medseal::Aead::Aes256Gcm).unwrap();
+    match record::open_submission_steps(&sealed, &hub, &keys).unwrap() {
+        Submission::Withdrawal(_, opened) => assert_eq!(opened, w),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(record::open_verified(&sealed, &hub, &keys).unwrap_err().code(), MEDSEAL_JWS_HEADER, "hospitals open records only");
+    let sealed = medseal::Envelope::seal(rec.as_bytes(), meta(record::FLATTENED_CONTENT_TYPE), &[&hub], medseal::Aead::Aes256Gcm).unwrap();
+    assert!(matches!(record::open_submission_steps(&sealed, &hub, &keys).unwrap(), Submission::Record(_)));
+}
+
+/// The ledger entry and the receipt of a withdrawal carry its reason as one more member, read
+/// strictly; an entry without it keeps exactly the bytes it always had.
+#[test]
+fn ledger_entries_and_receipts_of_withdrawals_carry_the_reason() {
+    let record = LedgerEntry {
+        record_id: "r-2".into(),
+        source: "bv-cho-ray".into(),
+        sequence: 2,
+        digest: [0xfb; 32],
+        received: T0,
+        withdrawn: None,
+    };
+    let e = LedgerEntry { withdrawn: Some("re-sent as r-3".into()), ..record.clone() };
+    let json = String::from_utf8(e.to_json()).unwrap();
+    assert_eq!(json, format!(r#"{},"withdrawn":"re-sent as r-3"}}"#, String::from_utf8(record.to_json()).unwrap().trim_end_matches('}')));
+    assert_eq!(LedgerEntry::from_json(json.as_bytes()).unwrap(), e);
+    assert_ne!(e.leaf_hash(), record.leaf_hash());
+    e.validate().unwrap();
+    for bad in [
+        json.replace(r#""re-sent as r-3""#, r#""""#),
+        json.replace(r#""re-sent as r-3""#, "1"),
+        json.replace(r#""re-sent as r-3""#, r#""re\u0000sent""#),
+        json.replace(r#""withdrawn""#, r#""withdrawal""#),
+    ] {
+        assert_eq!(LedgerEntry::from_json(bad.as_bytes()).unwrap_err().code(), MEDSEAL_LEDGER_PROOF_INVALID, "{bad}");
+    }
+    assert_eq!(LedgerEntry { withdrawn: Some("x".repeat(1025)), ..e.clone() }.validate().unwrap_err().code(), MEDSEAL_INVALID_ARGUMENT);
+
+    // The receipt rebuilds the same leaf, so its inclusion proof holds.
+    let hub = Hub::new(1);
+    let receipt = Receipt {
+        record_id: e.record_id.clone(),
+        source: e.source.clone(),
+        sequence: e.sequence,
+        digest: e.digest,
+        received: e.received,
+        ledger_index: 0,
+        tree_size: 1,
+        withdrawn: e.withdrawn.clone(),
+    };
+    let jws = receipt.sign(&hub.receipt_signer).unwrap();
+    let read = Receipt::verify(jws.as_bytes(), &hub.receipt_keys).unwrap();
+    assert_eq!(read, receipt);
+    assert_eq!(read.entry().leaf_hash(), e.leaf_hash());
+    assert_eq!(Receipt { withdrawn: None, ..receipt.clone() }.entry().leaf_hash(), record.leaf_hash());
+    let bad = Receipt { withdrawn: Some(String::new()), ..receipt };
+    assert_eq!(bad.sign(&hub.receipt_signer).unwrap_err().code(), MEDSEAL_INVALID_ARGUMENT);
 }

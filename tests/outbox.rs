@@ -40,12 +40,16 @@ fn signed(n: u64) -> Vec<u8> {
     signed_as(n, Serialization::Flattened)
 }
 
+/// The fixed test signer's key (the facility's record-signing key in these tests).
+fn test_key() -> Arc<Key> {
+    static KEY: std::sync::OnceLock<Arc<Key>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| Arc::new(Key::generate(Algorithm::EdDSA).unwrap())).clone()
+}
+
 fn signed_as(n: u64, serialization: Serialization) -> Vec<u8> {
     static SIGNER: std::sync::OnceLock<Signer> = std::sync::OnceLock::new();
-    let signer = SIGNER.get_or_init(|| {
-        let key = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
-        Signer::new(key, SignOptions { signing_time: Some(1_767_225_600), ..SignOptions::default() }).unwrap()
-    });
+    let signer = SIGNER
+        .get_or_init(|| Signer::new(test_key(), SignOptions { signing_time: Some(1_767_225_600), ..SignOptions::default() }).unwrap());
     let doc = format!(r#"{{"resourceType":"Observation","id":"obs-{n}","status":"final"}}"#);
     signer.sign(doc.as_bytes(), serialization).unwrap().into_bytes()
 }
@@ -75,6 +79,104 @@ impl Fixture {
     fn dir(&self) -> &Path {
         self._dir.path()
     }
+}
+
+/// Issue 10 point 10: a numbered record is abandoned with a signed tombstone. Only a queued
+/// record or a dead letter, not withdrawn before; the tombstone is a withdrawal JWS (never a
+/// record) sealed with the record's own meta, claimed in the record's place; the sealed
+/// ledger, the original envelope and the withdrawal itself never change.
+#[test]
+fn a_signed_withdrawal_is_queued_in_place_of_the_record() {
+    let f = Fixture::new();
+    let outbox = f.open();
+    let ids: Vec<i64> = (1..=5).map(|n| outbox.enqueue_signed(&format!("rec-{n}"), &signed(n)).unwrap().outbox_id).collect();
+    let t = now();
+    assert_eq!(outbox.claim(4, t).unwrap().len(), 4);
+    outbox.mark_delivered(ids[0], &delivery("receipt-1")).unwrap();
+    outbox.mark_dead(ids[1], "SIGNATURE_INVALID", "not a key of this facility").unwrap();
+    outbox.mark_dead(ids[2], "MALFORMED", "x").unwrap();
+    outbox.discard(ids[2], "a paper record instead").unwrap();
+    // ids[3] stays in flight; ids[4] is queued.
+    let signer = Signer::new(test_key(), medseal::record::withdrawal_sign_options()).unwrap();
+    let reason = "signed with the wrong key; re-sent as rec-6";
+    for (id, what) in [(ids[0], "delivered"), (ids[2], "discarded"), (ids[3], "in flight")] {
+        let e = outbox.withdraw_signed(id, reason, &signer).unwrap_err();
+        assert_eq!(e.code(), MEDSEAL_OUTBOX_STATE, "{what}: {e}");
+    }
+    assert_eq!(code(outbox.withdraw_signed(999, reason, &signer)), MEDSEAL_OUTBOX_NOT_FOUND);
+    let record_signer = Signer::new(test_key(), SignOptions::default()).unwrap();
+    assert_eq!(code(outbox.withdraw_signed(ids[1], reason, &record_signer)), MEDSEAL_INVALID_ARGUMENT, "a record typ");
+    for bad in ["", "two\nlines", &"x".repeat(1025)] {
+        assert_eq!(code(outbox.withdraw_signed(ids[1], bad, &signer)), MEDSEAL_INVALID_ARGUMENT, "{bad:?}");
+    }
+    assert_eq!(outbox.withdrawal_envelope(ids[1]).unwrap(), None, "refusals store nothing");
+    assert_eq!(outbox.get(ids[1]).unwrap().state, State::DeadLetter);
+
+    let sealed = outbox.sealed_ledger(1, 10).unwrap();
+    let original = outbox.envelope(ids[1]).unwrap();
+    outbox.withdraw_signed_as(ids[1], "operator-w", reason, &signer).unwrap();
+    let info = outbox.get(ids[1]).unwrap();
+    assert_eq!((info.state, info.dead_code.as_deref()), (State::Queued, None));
+    let tombstone = outbox.withdrawal_envelope(ids[1]).unwrap().unwrap();
+    assert_eq!(info.withdrawal_digest, Some(sha256(&tombstone)));
+    assert_eq!((outbox.sealed_ledger(1, 10).unwrap(), outbox.envelope(ids[1]).unwrap()), (sealed.clone(), original));
+    let last = outbox.history(ids[1]).unwrap().pop().unwrap();
+    assert_eq!((last.action.as_str(), last.who.as_deref(), last.detail.as_deref()), ("withdrawn", Some("operator-w"), Some(reason)));
+    assert_eq!(code(outbox.withdraw_signed(ids[1], reason, &signer)), MEDSEAL_OUTBOX_STATE, "withdrawn already");
+
+    // The tombstone: the record's meta, a withdrawal JWS by the facility's key, never a record.
+    let envelope = Envelope::from_protobuf(&tombstone).unwrap();
+    let meta = &envelope.meta;
+    assert_eq!((meta.record_id.as_str(), meta.source.as_str(), meta.sequence), ("rec-2", SOURCE, 2));
+    assert_eq!(meta.content_type, FLATTENED_CONTENT_TYPE);
+    let jws = envelope.open(&f.hub).unwrap();
+    let verifier = medseal::Verifier::new(vec![Arc::new(test_key().to_public())]);
+    let withdrawal = medseal::record::verify_withdrawal(&verifier, &jws).unwrap();
+    assert_eq!(
+        withdrawal,
+        medseal::record::Withdrawal { source: SOURCE.into(), record_id: "rec-2".into(), sequence: 2, reason: reason.into() }
+    );
+    assert_eq!(code(medseal::record::verify(&verifier, &jws)), MEDSEAL_JWS_HEADER, "a withdrawal is not a record");
+
+    // The deliverer gets the tombstone, never the record; its receipt is the record's.
+    let claimed = outbox.claim(10, t).unwrap();
+    let sent = claimed.iter().find(|c| c.outbox_id == ids[1]).unwrap();
+    assert_eq!((sent.envelope.as_slice(), sent.digest, sent.sequence), (tombstone.as_slice(), sha256(&tombstone), 2));
+    outbox.mark_delivered(ids[1], &delivery("receipt-of-the-tombstone")).unwrap();
+    assert_eq!(outbox.delivery("rec-2").unwrap().receipt, "receipt-of-the-tombstone");
+    // A queued record can be withdrawn too.
+    outbox.mark_retry(ids[4], t, "HTTP 503").unwrap();
+    outbox.withdraw_signed(ids[4], "enqueued twice by the lab system", &signer).unwrap();
+
+    // Neither the sealed ledger nor a withdrawal can be changed in the file.
+    let raw = rusqlite::Connection::open(&f.path).unwrap();
+    for sql in [
+        "UPDATE records SET withdrawal_envelope = x'00' WHERE sequence = 2",
+        "UPDATE records SET withdrawal_digest = zeroblob(32) WHERE sequence = 2",
+        "UPDATE records SET envelope = x'00' WHERE sequence = 2",
+    ] {
+        let refused = raw.execute(sql, []).unwrap_err().to_string();
+        assert!(refused.contains("never change"), "{sql}: {refused}");
+    }
+    outbox.check_sequence().unwrap();
+}
+
+/// With the facility's own keys configured, a withdrawal signed by any other key is refused
+/// before anything is stored (the hub would only make it a dead letter).
+#[test]
+fn a_withdrawal_by_a_key_not_of_the_facility_is_refused() {
+    let f = Fixture::new();
+    let outbox = Outbox::open(OutboxConfig { signing_keys: vec![Arc::new(test_key().to_public())], ..f.config() }).unwrap();
+    let id = outbox.enqueue_signed("rec-1", &signed(1)).unwrap().outbox_id;
+    let stranger = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
+    let foreign = Signer::new(stranger, medseal::record::withdrawal_sign_options()).unwrap();
+    let e = outbox.withdraw_signed(id, "abandoned", &foreign).unwrap_err();
+    assert_eq!(e.code(), MEDSEAL_INVALID_ARGUMENT, "{e}");
+    assert!(e.message().contains(SOURCE), "{e}");
+    assert_eq!(outbox.withdrawal_envelope(id).unwrap(), None);
+    let own = Signer::new(test_key(), medseal::record::withdrawal_sign_options()).unwrap();
+    outbox.withdraw_signed(id, "abandoned", &own).unwrap();
+    assert!(outbox.withdrawal_envelope(id).unwrap().is_some());
 }
 
 fn delivery(receipt: &str) -> Delivery {
@@ -567,20 +669,41 @@ fn file_checks_wal_and_source_binding() {
     let mode: String = raw.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     let version: i64 = raw.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 2);
-    // A version 1 file (no tree heads, no forks) is upgraded in place when opened.
-    raw.execute_batch(
-        "DROP TRIGGER tree_heads_never_deleted; DROP TRIGGER tree_heads_unchanged; DROP TRIGGER forks_never_deleted;
-         DROP TRIGGER forks_unchanged; DROP TABLE tree_heads; DROP TABLE forks; PRAGMA user_version = 1;",
-    )
+    assert_eq!(version, 3);
+    // A version 2 file (no withdrawals) with a record in it is upgraded in place when opened,
+    // and its record can then be withdrawn with a signed tombstone.
+    let v3_removed = "DROP TRIGGER records_withdrawal_unchanged; ALTER TABLE records DROP COLUMN withdrawal_envelope;
+                      ALTER TABLE records DROP COLUMN withdrawal_digest;";
+    raw.execute_batch(&format!("{v3_removed} PRAGMA user_version = 2;")).unwrap();
+    drop(raw);
+    let upgraded = f.open();
+    let id = upgraded.enqueue_signed("rec-v2", &signed(1)).unwrap().outbox_id;
+    drop(upgraded);
+    let raw = rusqlite::Connection::open(&f.path).unwrap();
+    raw.execute_batch(&format!("{v3_removed} PRAGMA user_version = 2;")).unwrap();
+    drop(raw);
+    let upgraded = f.open();
+    assert_eq!(upgraded.withdrawal_envelope(id).unwrap(), None);
+    let signer = Signer::new(test_key(), medseal::record::withdrawal_sign_options()).unwrap();
+    upgraded.withdraw_signed(id, "written by version 2", &signer).unwrap();
+    assert!(upgraded.get(id).unwrap().withdrawal_digest.is_some());
+    drop(upgraded);
+    let raw = rusqlite::Connection::open(&f.path).unwrap();
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
+    // A version 1 file (no tree heads, no forks, no withdrawals) is upgraded in place too.
+    raw.execute_batch(&format!(
+        "{v3_removed} DROP TRIGGER tree_heads_never_deleted; DROP TRIGGER tree_heads_unchanged; DROP TRIGGER forks_never_deleted;
+         DROP TRIGGER forks_unchanged; DROP TABLE tree_heads; DROP TABLE forks; PRAGMA user_version = 1;"
+    ))
     .unwrap();
     drop(raw);
     let upgraded = f.open();
     assert_eq!(upgraded.tree_heads().unwrap(), vec![]);
     assert!(upgraded.forks().unwrap().is_empty());
+    assert_eq!(upgraded.withdrawal_envelope(id).unwrap(), None);
     drop(upgraded);
     let raw = rusqlite::Connection::open(&f.path).unwrap();
-    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 2);
+    assert_eq!(raw.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
     drop(raw);
 
     // One outbox per facility.
@@ -606,7 +729,7 @@ fn file_checks_wal_and_source_binding() {
     assert_eq!(code(Outbox::open(OutboxConfig::new(&foreign, SOURCE, vec![]))), MEDSEAL_OUTBOX_SCHEMA);
     let mode: String = rusqlite::Connection::open(&foreign).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "delete", "a foreign database is not switched to WAL");
-    rusqlite::Connection::open(&f.path).unwrap().execute_batch("PRAGMA user_version = 3").unwrap();
+    rusqlite::Connection::open(&f.path).unwrap().execute_batch("PRAGMA user_version = 4").unwrap();
     let newer = Outbox::open(f.config()).unwrap_err();
     assert_eq!(newer.code(), MEDSEAL_OUTBOX_SCHEMA);
     assert!(newer.message().contains("newer"), "{newer}");

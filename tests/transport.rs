@@ -907,6 +907,70 @@ fn records_the_hub_rejects_become_dead_letters_with_its_code() {
     hub.shutdown().unwrap();
 }
 
+/// Issue 10 point 10: a record the hub refused for good after it took a number (signed by a
+/// key the hub does not know) is withdrawn with the facility's signed tombstone, which is
+/// delivered in its place: the hub's ledger then holds that sequence as withdrawn, with the
+/// reason, and its audit shows no gap; the outbox's own ledger of what it sealed is unchanged
+/// and the record's receipt is the tombstone's.
+#[test]
+fn a_dead_letter_withdrawn_with_a_signed_tombstone_is_no_gap_in_the_ledger() {
+    let pilot = Pilot::new();
+    let hub = pilot.start_hub("127.0.0.1:0");
+    let outbox = pilot.outbox();
+    let mut ids = pilot.enqueue(&outbox, "before", 1);
+    let stranger = Signer::new(Arc::new(Key::generate(medseal::Algorithm::EdDSA).unwrap()), SignOptions::default()).unwrap();
+    let jws = stranger.sign(br#"{"resourceType":"Observation","id":"forged"}"#, Serialization::Flattened).unwrap();
+    let forged = outbox.enqueue_signed("forged", jws.as_bytes()).unwrap();
+    ids.extend(pilot.enqueue(&outbox, "after", 1));
+    let transport = pilot.transport(hub.url());
+    let report = deliver_all(&outbox, &transport).unwrap();
+    assert_eq!((report.delivered, report.dead_letters), (2, 1), "{report:?}");
+    assert_eq!(outbox.get(forged.outbox_id).unwrap().state, State::DeadLetter);
+    let summary = &medseal_hub::audit(&pilot.hub_dir).unwrap().sources[FACILITY];
+    assert_eq!((summary.gaps.clone(), summary.withdrawn.clone()), (vec![2], vec![]), "before the withdrawal: a gap");
+
+    let sealed = outbox.sealed_ledger(1, 10).unwrap();
+    let key = Key::import(&std::fs::read(pilot.facility_dir.join("signing.key")).unwrap(), None).unwrap();
+    let signer = Signer::new(Arc::new(key), medseal::record::withdrawal_sign_options()).unwrap();
+    let reason = "signed with the test key by mistake; re-sent as record forged-2";
+    outbox.withdraw_signed(forged.outbox_id, reason, &signer).unwrap();
+    let info = outbox.get(forged.outbox_id).unwrap();
+    assert_eq!(info.state, State::Queued);
+    assert_ne!(info.withdrawal_digest, Some(forged.digest));
+    let report = deliver_all(&outbox, &transport).unwrap();
+    assert_eq!((report.delivered, report.dead_letters), (1, 0), "{report:?}");
+    assert_eq!(outbox.sealed_ledger(1, 10).unwrap(), sealed, "the local ledger of what was sealed never changes");
+
+    // The receipt is the tombstone's: its digest, the number, and the reason.
+    let info = outbox.get(forged.outbox_id).unwrap();
+    assert_eq!(info.state, State::Delivered);
+    let (receipt_keys, tree_head_keys) = pilot.receipt_keys();
+    let proof = ledger::decode_inclusion_proof(info.inclusion.as_deref().unwrap()).unwrap();
+    let receipt = ledger::verify_receipt(
+        info.receipt.as_deref().unwrap().as_bytes(),
+        &proof,
+        &receipt_keys,
+        &tree_head_keys,
+        Some("forged"),
+        Some(&info.withdrawal_digest.unwrap()),
+    )
+    .unwrap();
+    assert_eq!((receipt.sequence, receipt.withdrawn.as_deref()), (2, Some(reason)));
+    assert_all_delivered(&pilot, &outbox, &ids);
+
+    // The hub's ledger: sequence 2 is withdrawn, with the reason; no gap.
+    let (size, _) = pilot.hub_ledger(hub.url());
+    assert_eq!(size, 3);
+    hub.shutdown().unwrap();
+    let audit = medseal_hub::audit(&pilot.hub_dir).unwrap();
+    let entry = audit.entries.iter().find(|e| e.sequence == 2).unwrap();
+    assert_eq!((entry.record_id.as_str(), entry.withdrawn.as_deref()), ("forged", Some(reason)));
+    let summary = &audit.sources[FACILITY];
+    assert_eq!(summary.withdrawn, vec![(2, reason.to_owned())]);
+    assert!(summary.gaps.is_empty(), "{summary:?}");
+    assert_eq!((summary.records, summary.highest), (2, 3));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Answers that do not match, receipts that do not verify
 // ---------------------------------------------------------------------------------------------
@@ -1018,6 +1082,7 @@ fn a_receipt_for_another_facility_leaves_the_record_queued() {
         received: now(),
         ledger_index: 0,
         tree_size: 1,
+        withdrawn: None,
     };
     let head = ledger::TreeHead { tree_size: 1, root_hash: receipt.entry().leaf_hash(), timestamp: now() };
     let inclusion = wire::InclusionProof {

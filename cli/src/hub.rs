@@ -185,10 +185,20 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
             0 => "in order".to_owned(),
             n => format!("{n} received out of order"),
         };
+        let withdrawn = match summary.withdrawn.len() {
+            0 => String::new(),
+            n => format!(", {n} withdrawn"),
+        };
         text.push_str(&format!(
-            "  {source}: {} records, sequence up to {}, {gaps}, {order}, no repeats\n",
+            "  {source}: {} records{withdrawn}, sequence up to {}, {gaps}, {order}, no repeats\n",
             summary.records, summary.highest
         ));
+        for (sequence, reason) in &summary.withdrawn {
+            text.push_str(&format!(
+                "    withdrawn {sequence}: {}\n",
+                medseal::untrusted::shown_max(reason, medseal::record::MAX_REASON_BYTES)
+            ));
+        }
     }
     crate::io::write_stdout(text.as_bytes())
 }

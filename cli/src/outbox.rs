@@ -179,18 +179,41 @@ pub struct DiscardArgs {
     reason: String,
 }
 
-/// Stop a queued record before it is delivered (enqueued by mistake): it becomes a dead
-/// letter with code WITHDRAWN, recorded with your user name and the reason.
+/// Abandon a record that already has a sequence number.
+///
+/// With --key (the facility's record-signing key) and --to (the hub's public key, and any other
+/// recipients, as for enqueue): a withdrawal of the record, signed with that key, is sealed
+/// with the record's id, source and sequence and queued in its place (the record must be
+/// queued or a dead letter); `deliver` sends it, and the hub's ledger then shows that
+/// sequence as withdrawn, with the reason. The record's own entry in the local ledger
+/// (`sealed`) is unchanged.
+///
+/// Without --key: a queued record becomes a dead letter with code WITHDRAWN and is never
+/// sent; its sequence number then stays a gap at the hub.
+///
+/// Either way the decision is recorded with your user name and the reason.
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct WithdrawArgs {
     #[command(flatten)]
     file: OutboxFile,
-    /// The queued record's outbox id.
+    /// The record's outbox id.
     #[arg(value_name = "ID")]
     id: i64,
-    /// Why (recorded).
+    /// Why (recorded; with --key also signed and written into the hub's ledger: 1 to 1024
+    /// bytes of text without control characters).
     #[arg(long, value_name = "TEXT")]
     reason: String,
+    /// The facility's record-signing PRIVATE key: sign a withdrawal and queue it for the hub.
+    #[arg(long, value_name = "SIGNING_KEY", requires = "to")]
+    key: Option<PathBuf>,
+    /// A recipient's X25519 public key: the hub first, then any others. Repeatable; with --key.
+    #[arg(long = "to", value_name = "HUB_PUBLIC_KEY", requires = "key")]
+    to: Vec<PathBuf>,
+    /// The facility's own record-signing public keys (repeatable): when given, --key must be
+    /// one of them.
+    #[arg(long = "signing-key", value_name = "PUBLIC_KEY", requires = "key")]
+    signing_keys: Vec<PathBuf>,
 }
 
 /// Copy the outbox to a new file with SQLite's online backup, while it is in use.
@@ -304,9 +327,10 @@ fn receipts(args: ReceiptsArgs) -> Result<(), Failure> {
     for record in outbox.list(Some(State::Delivered), usize::MAX)? {
         let checked = match (&record.receipt, &record.inclusion) {
             (Some(receipt), Some(inclusion)) => medseal::ledger::decode_inclusion_proof(inclusion).and_then(|proof| {
-                // About this facility's record: its source, id and envelope digest.
-                let subject =
-                    medseal::ledger::ReceiptSubject { source: outbox.source(), record_id: &record.record_id, digest: &record.digest };
+                // About this facility's record: its source, id and envelope digest (its
+                // withdrawal's, when that is what was sent in its place).
+                let digest = record.withdrawal_digest.as_ref().unwrap_or(&record.digest);
+                let subject = medseal::ledger::ReceiptSubject { source: outbox.source(), record_id: &record.record_id, digest };
                 medseal::ledger::verify_receipt_for(receipt.as_bytes(), &proof, &receipt_keys, &tree_head_keys, &subject)
             }),
             _ => Err(medseal::Error::new(ResultCode::MEDSEAL_LEDGER_RECEIPT_INVALID, "delivered but no receipt or proof is stored")),
@@ -358,11 +382,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
             outbox.discard(args.id, &args.reason)?;
             io::write_stdout(format!("discarded: outbox id {}\n", args.id).as_bytes())
         }
-        Command::Withdraw(args) => {
-            let outbox = open_existing(&args.file)?;
-            outbox.withdraw(args.id, &args.reason)?;
-            io::write_stdout(format!("withdrawn: outbox id {} is now a dead letter (WITHDRAWN)\n", args.id).as_bytes())
-        }
+        Command::Withdraw(args) => withdraw(args),
         Command::Export(args) => {
             let outbox = open_existing(&args.file)?;
             outbox.backup(&args.to)?;
@@ -383,6 +403,47 @@ fn state_arg(text: &str) -> Result<State, String> {
 /// Opens an existing outbox for administration (never creates one).
 fn open_existing(file: &OutboxFile) -> Result<Outbox, Failure> {
     Ok(Outbox::open_existing(&file.outbox)?)
+}
+
+fn withdraw(args: WithdrawArgs) -> Result<(), Failure> {
+    let admin = open_existing(&args.file)?;
+    let Some(key_path) = &args.key else {
+        admin.withdraw(args.id, &args.reason)?;
+        let sequence = admin.get(args.id)?.sequence;
+        return io::write_stdout(
+            format!(
+                "withdrawn: outbox id {} is now a dead letter (WITHDRAWN) and is not sent: its sequence number {sequence} stays a gap at the hub \
+                 (give --key and --to to send a signed withdrawal instead)\n",
+                args.id
+            )
+            .as_bytes(),
+        );
+    };
+    let recipients =
+        args.to.iter().map(|path| key::load_recipient(path).map(|k| k.to_public())).collect::<Result<Vec<RecipientKey>, _>>()?;
+    let mut config = OutboxConfig::new(&args.file.outbox, admin.source(), recipients);
+    drop(admin);
+    config.signing_keys = args.signing_keys.iter().map(|path| key::load(path, None).map(Arc::new)).collect::<Result<_, _>>()?;
+    let outbox = Outbox::open(config)?;
+    let key = key::load_one(key_path, None)?;
+    let signer = medseal::Signer::new(Arc::new(key), medseal::record::withdrawal_sign_options()).map_err(|e| match e.code() {
+        ResultCode::MEDSEAL_KEY_NOT_PRIVATE => medseal::Error::new(e.code(), format!("{}: {}", io::name(Some(key_path)), e.message())),
+        _ => e,
+    })?;
+    outbox.withdraw_signed(args.id, &args.reason, &signer)?;
+    let info = outbox.get(args.id)?;
+    io::write_stdout(
+        format!(
+            "withdrawn: outbox id {}, record {}, sequence {}: a signed withdrawal (digest {}) is queued for the hub in its place; \
+             once delivered, the hub's ledger shows sequence {} as withdrawn\n",
+            args.id,
+            info.record_id,
+            info.sequence,
+            info.withdrawal_digest.map(|d| b64url(&d)).unwrap_or_default(),
+            info.sequence
+        )
+        .as_bytes(),
+    )
 }
 
 fn enqueue(args: EnqueueArgs) -> Result<(), Failure> {
@@ -572,6 +633,9 @@ fn inspect(args: InspectArgs) -> Result<(), Failure> {
         field("dead code", code.clone());
         field("dead reason", record.dead_reason.clone().unwrap_or_default());
     }
+    if let Some(digest) = &record.withdrawal_digest {
+        field("withdrawal", format!("signed, digest {} (sent to the hub in the record's place)", b64url(digest)));
+    }
     if let Some(receipt) = &record.receipt {
         field("delivered", format!("{}{}", time(record.delivered_at), if record.duplicate == Some(true) { " (duplicate)" } else { "" }));
         field("receipt", receipt.clone());
@@ -658,6 +722,9 @@ fn record_json(r: &RecordInfo) -> Value<'static> {
     members.extend(texts.into_iter().filter_map(|(name, t)| t.clone().map(|t| (name, Value::string(t)))));
     if let Some(duplicate) = r.duplicate {
         members.push(("duplicate", Value::Bool(duplicate)));
+    }
+    if let Some(digest) = &r.withdrawal_digest {
+        members.push(("withdrawal_digest", Value::string(b64url(digest))));
     }
     Value::object(members)
 }

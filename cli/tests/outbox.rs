@@ -369,3 +369,109 @@ fn tree_heads_and_forks_are_listed_for_the_auditor() {
     assert_eq!(json["forks"][0]["detected_at"], "2026-01-01T00:00:00Z");
     assert!(String::from_utf8_lossy(&out.stderr).contains("MEDSEAL_LEDGER_FORK"));
 }
+
+#[test]
+fn withdraw_with_the_signing_key_queues_a_signed_withdrawal_in_the_records_place() {
+    // Issue 10, point 10: with --key the number is withdrawn at the hub by a signed tombstone;
+    // without it the record only stops locally and the output says its number stays a gap.
+    let p = Pilot::new();
+    for n in 1..=3 {
+        ok(run(&p.enqueue_args(&format!("rec-{n}"), &p.record)));
+    }
+    let sealed = ok(p.outbox("sealed", &[]));
+    let local = ok(p.outbox("withdraw", &["1", "--reason", "wrong patient"]));
+    assert!(local.contains("not sent: its sequence number 1 stays a gap at the hub"), "{local}");
+
+    let key = p.dir.path("signer.pem");
+    let other = p.dir.path("other.pem");
+    ok(run(&["key", "generate", "--alg", "ed25519", "--out", &other]));
+    let with = |id: &'static str, key: &str, reason: &str| {
+        p.outbox("withdraw", &[id, "--reason", reason, "--key", key, "--to", &p.hub_public, "--signing-key", &p.signing_public])
+    };
+    fails(p.outbox("withdraw", &["2", "--reason", "x", "--key", &key]), 2, "--to");
+    let err = fails(with("2", &other, "abandoned"), 1, "MEDSEAL_INVALID_ARGUMENT");
+    assert!(err.contains("bv-cho-ray's own keys"), "{err}");
+    fails(with("2", &key, "two\nlines"), 1, "MEDSEAL_INVALID_ARGUMENT");
+    assert!(ok(p.outbox("inspect", &["2"])).contains("state:        queued\n"));
+    assert!(!ok(p.outbox("inspect", &["2"])).contains("withdrawal:"), "refusals store nothing");
+
+    let out = ok(with("2", &key, "sealed to the wrong hub"));
+    assert!(out.starts_with("withdrawn: outbox id 2, record rec-2, sequence 2: a signed withdrawal (digest "), "{out}");
+    assert!(out.contains("the hub's ledger shows sequence 2 as withdrawn"), "{out}");
+    fails(with("2", &key, "again"), 1, "MEDSEAL_OUTBOX_STATE");
+    // The dead letter of the local withdrawal can be withdrawn at the hub too.
+    ok(with("1", &key, "wrong patient"));
+    let text = ok(p.outbox("inspect", &["1"]));
+    assert!(text.contains("state:        queued\n") && text.contains("withdrawal:   signed, digest "), "{text}");
+    assert!(text.lines().last().unwrap().ends_with("[WITHDRAWN]: wrong patient"), "{text}");
+    let json = ok(p.outbox("inspect", &["2", "--json"]));
+    assert_eq!(json_field(&json, "state"), "queued");
+    assert_eq!(json_field(&json, "withdrawal_digest").len(), 43, "{json}");
+    assert_eq!(ok(p.outbox("sealed", &[])), sealed, "what was sealed never changes");
+}
+
+#[test]
+fn a_dead_letter_withdrawn_from_the_shell_is_ledgered_as_withdrawn_not_a_gap() {
+    // Issue 10, point 10, end to end with the real binary and a real hub over mutual TLS: a
+    // record the hub refuses (signed by a key it does not know) is withdrawn with the
+    // facility's key; `hub audit` then shows its number as withdrawn, with the reason.
+    let dir = TempDir::new();
+    let hub_dir = dir.0.join("hub");
+    let mut init = medseal_hub::InitOptions::new(&hub_dir);
+    init.listen = "127.0.0.1:0".parse().unwrap();
+    medseal_hub::init(&init).unwrap();
+    let facility = dir.0.join("facility");
+    medseal_hub::pki::enroll_local(&hub_dir, "bv-cho-ray", &facility).unwrap();
+    let hub = medseal_hub::start(&hub_dir, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let file = |name: &str| facility.join(name).to_str().unwrap().to_owned();
+    let (outbox, hub_url, hub_dir_text) = (dir.path("outbox.sqlite"), hub.url().to_owned(), hub_dir.to_str().unwrap().to_owned());
+
+    let stranger = dir.path("stranger.pem");
+    ok(run(&["key", "generate", "--alg", "ed25519", "--out", &stranger]));
+    let stranger_public = dir.path("stranger.pub.pem");
+    fs::write(&stranger_public, ok(run(&["key", "public", &stranger]))).unwrap();
+    for (id, key, public) in [
+        ("rec-1", file("signing.key"), file("signing.pub")),
+        ("forged", stranger.clone(), stranger_public.clone()),
+        ("rec-3", file("signing.key"), file("signing.pub")),
+    ] {
+        let doc = dir.path(&format!("{id}.json"));
+        fs::write(&doc, format!(r#"{{"resourceType":"Observation","id":"{id}","status":"final"}}"#)).unwrap();
+        let jws = dir.path(&format!("{id}.jws"));
+        fs::write(&jws, ok(run(&["sign", "--key", &key, &doc]))).unwrap();
+        let to = file("hub-recipient.pub");
+        let args = ["outbox", "enqueue", "--outbox", &outbox, "--source", "bv-cho-ray", "--to", &to, "--signing-key", &public];
+        ok(run(&[&args[..], &["--record-id", id, &jws]].concat()));
+    }
+    let facility_dir = file("");
+    let deliver = || run(&["outbox", "deliver", "--outbox", &outbox, "--facility-dir", &facility_dir, "--hub", &hub_url]);
+    let out = deliver();
+    assert_eq!(out.status.code(), Some(1), "a dead letter: {}", String::from_utf8_lossy(&out.stdout));
+    let audit = ok(run(&["hub", "audit", "--dir", &hub_dir_text]));
+    assert!(audit.contains("bv-cho-ray: 2 records, sequence up to 3, MISSING [2]"), "{audit}");
+
+    let reason = "signed with a test key by mistake; re-sent as rec-4";
+    let withdrawn = ok(run(&[
+        "outbox",
+        "withdraw",
+        "--outbox",
+        &outbox,
+        "2",
+        "--reason",
+        reason,
+        "--key",
+        &file("signing.key"),
+        "--to",
+        &file("hub-recipient.pub"),
+        "--signing-key",
+        &file("signing.pub"),
+    ]));
+    assert!(withdrawn.contains("sequence 2: a signed withdrawal"), "{withdrawn}");
+    assert!(ok(deliver()).starts_with("delivered: 1 "));
+    let receipts = ok(run(&["outbox", "receipts", "--outbox", &outbox, "--facility-dir", &facility_dir]));
+    assert!(receipts.contains("valid: forged (sequence 2)") && receipts.ends_with("3 receipts verified, 0 invalid\n"), "{receipts}");
+    hub.shutdown().unwrap();
+    let audit = ok(run(&["hub", "audit", "--dir", &hub_dir_text]));
+    assert!(audit.contains("bv-cho-ray: 2 records, 1 withdrawn, sequence up to 3, no gaps"), "{audit}");
+    assert!(audit.contains(&format!("    withdrawn 2: {reason}\n")), "{audit}");
+}

@@ -111,6 +111,7 @@ impl Hub {
                 sequence: i as u64 + 1,
                 digest: ring::digest::digest(&ring::digest::SHA256, envelope).as_ref().try_into().unwrap(),
                 received: T0 + i as i64,
+                withdrawn: None,
             })
             .collect();
         let fixed = |options: SignOptions| SignOptions { signing_time: Some(T0 + 60), ..options };
@@ -142,6 +143,7 @@ impl Hub {
             received: e.received,
             ledger_index: i,
             tree_size: size,
+            withdrawn: None,
         };
         receipt.sign(&self.receipt_signer).unwrap()
     }

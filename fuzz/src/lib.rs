@@ -1496,6 +1496,7 @@ fn ledger_entries() -> Vec<LedgerEntry> {
                 sequence: i / 3 + 1,
                 digest: ledger::leaf_hash(format!("envelope {i}").as_bytes()),
                 received: LEDGER_RECEIVED + 7 * i as i64,
+                withdrawn: None,
             };
             if i == LEDGER_SIZE - 1 {
                 entry.record_id = format!("{}x", "ệ".repeat(85));
@@ -1605,6 +1606,7 @@ fn ledger_build_seeds(fixtures: &mut LedgerFixtures) {
             received: e.received,
             ledger_index: index,
             tree_size: size,
+            withdrawn: None,
         }
     };
     for size in 1..=n {

@@ -2,7 +2,9 @@
 //! into the RFC 9162 tree, whose root must be the one the latest signed tree head names (signed
 //! by the hub's tree-head key); a facility's record id or sequence number twice is an error.
 //! Gaps and reordering are reported, not errors (DESIGN 3.5): records legitimately arrive out
-//! of order (a crashed sender's lease, back-off), and a gap may still be on its way.
+//! of order (a crashed sender's lease, back-off), and a gap may still be on its way. A number
+//! the facility withdrew (its signed tombstone is in the ledger) is reported with its reason,
+//! and is not a gap.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -29,8 +31,11 @@ pub struct Audit {
 /// One facility's sequence numbers in the ledger.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SourceSummary {
-    /// How many records.
+    /// How many records (withdrawals not counted).
     pub records: u64,
+    /// The numbers the facility withdrew with a signed tombstone, with the reason it gave, in
+    /// ledger order. They are not gaps.
+    pub withdrawn: Vec<(u64, String)>,
     /// The highest sequence number.
     pub highest: u64,
     /// Numbers below `highest` that are missing (at most the first 100).
@@ -90,7 +95,10 @@ pub fn audit(dir: &Path) -> Result<Audit> {
         if entry.sequence < summary.highest {
             summary.out_of_order += 1;
         }
-        summary.records += 1;
+        match &entry.withdrawn {
+            Some(reason) => summary.withdrawn.push((entry.sequence, reason.clone())),
+            None => summary.records += 1,
+        }
         summary.highest = summary.highest.max(entry.sequence);
     }
     for (source, summary) in sources.iter_mut() {

@@ -194,8 +194,9 @@ struct LedgerState {
 enum Checked {
     /// Refused before the duplicate check (the record cannot be the one accepted before).
     Early(Code, String),
-    /// Well-formed and from this facility; `late` is a refusal that a duplicate overrides.
-    Candidate { meta: Meta, digest: Hash, late: Option<(Code, String)> },
+    /// Well-formed and from this facility; `late` is a refusal that a duplicate overrides;
+    /// `withdrawn` is the reason of a withdrawal (the facility's signed tombstone).
+    Candidate { meta: Meta, digest: Hash, late: Option<(Code, String)>, withdrawn: Option<String> },
 }
 
 /// A running hub's state. Shared by every connection.
@@ -439,6 +440,7 @@ impl Hub {
             entry_json: Vec<u8>,
             leaf: Hash,
             receipt: String,
+            withdrawn: Option<String>,
         }
         let received = now();
         let tx = state.conn.transaction()?;
@@ -447,12 +449,12 @@ impl Hub {
         let mut sequences_in_batch: HashSet<(String, u64)> = HashSet::new();
         let mut pending = Vec::with_capacity(records.len());
         for (record, checked) in records.iter().zip(checked) {
-            let (meta, digest, late) = match checked {
+            let (meta, digest, late, withdrawn) = match checked {
                 Checked::Early(code, reason) => {
                     pending.push(Pending::Done(Outcome::Rejected { code, reason }));
                     continue;
                 }
-                Checked::Candidate { meta, digest, late } => (meta, digest, late),
+                Checked::Candidate { meta, digest, late, withdrawn } => (meta, digest, late, withdrawn),
             };
             if let Some(&a) = in_batch.get(&meta.record_id) {
                 pending.push(if accepts[a].digest == digest { Pending::DuplicateInBatch(a) } else { Pending::Done(id_reused()) });
@@ -471,8 +473,14 @@ impl Hub {
                 pending.push(Pending::Done(sequence_reused(&meta)));
                 continue;
             }
-            let entry =
-                LedgerEntry { record_id: meta.record_id.clone(), source: meta.source.clone(), sequence: meta.sequence, digest, received };
+            let entry = LedgerEntry {
+                record_id: meta.record_id.clone(),
+                source: meta.source.clone(),
+                sequence: meta.sequence,
+                digest,
+                received,
+                withdrawn: withdrawn.clone(),
+            };
             if let Err(e) = entry.validate() {
                 pending.push(Pending::Done(Outcome::Rejected { code: Code::Malformed, reason: e.message().to_owned() }));
                 continue;
@@ -483,7 +491,7 @@ impl Hub {
             in_batch.insert(meta.record_id.clone(), accepts.len());
             sequences_in_batch.insert(place);
             pending.push(Pending::Accepted(accepts.len()));
-            accepts.push(Accept { meta, digest, envelope: &record.envelope, index, entry_json, leaf, receipt: String::new() });
+            accepts.push(Accept { meta, digest, envelope: &record.envelope, index, entry_json, leaf, receipt: String::new(), withdrawn });
         }
 
         let size = state.tree.len();
@@ -499,6 +507,7 @@ impl Hub {
                     received,
                     ledger_index: a.index,
                     tree_size: size,
+                    withdrawn: a.withdrawn.clone(),
                 };
                 a.receipt = receipt.sign(&self.receipt_signer)?;
                 store::insert_record(
@@ -665,23 +674,28 @@ impl Checker<'_> {
         if let Err(e) = record::check_content_type(&meta.content_type) {
             return Early(Code::Malformed, e.message().to_owned());
         }
-        let late = self.open_and_verify(&envelope).err();
-        Checked::Candidate { meta: envelope.meta, digest, late }
+        let (withdrawn, late) = match self.open_and_verify(&envelope) {
+            Ok(withdrawn) => (withdrawn, None),
+            Err(refused) => (None, Some(refused)),
+        };
+        Checked::Candidate { meta: envelope.meta, digest, late, withdrawn }
     }
 
     /// Opens with the hub's key and verifies the signed record inside exactly as the library
-    /// does for hospitals ([`record::open_verified_steps`]), with the source facility's keys
-    /// only; then judges the signing time and the key's revocation or retirement against the
-    /// time the hub received the record.
-    fn open_and_verify(&self, envelope: &Envelope) -> Result<(), (Code, String)> {
+    /// does for hospitals ([`record::open_submission_steps`]: a record, or a withdrawal of its
+    /// number), with the source facility's keys only; then judges the signing time and the
+    /// key's revocation or retirement against the time the hub received it. A withdrawal must
+    /// name exactly the envelope's source, record id and sequence (else `MALFORMED`); its
+    /// reason is returned.
+    fn open_and_verify(&self, envelope: &Envelope) -> Result<Option<String>, (Code, String)> {
         let source = envelope.meta.source.as_str();
         let verifier = match &self.judge {
             Judge::Enrolled(registry) => registry.facilities.get(source).and_then(|f| f.verifier.as_ref()),
             Judge::List { verifier, .. } => *verifier,
         };
         let no_keys = Verifier::default();
-        let verified =
-            record::open_verified_steps(envelope, &self.hub.recipient, verifier.unwrap_or(&no_keys)).map_err(|(step, e)| match step {
+        let submission =
+            record::open_submission_steps(envelope, &self.hub.recipient, verifier.unwrap_or(&no_keys)).map_err(|(step, e)| match step {
                 OpenStep::ContentType | OpenStep::NotARecord => (Code::Malformed, e.message().to_owned()),
                 OpenStep::Open if e.code() == ResultCode::MEDSEAL_SEAL_WRONG_RECIPIENT => {
                     (Code::NotForHub, "the envelope is not sealed to this hub's key".to_owned())
@@ -694,7 +708,29 @@ impl Checker<'_> {
                     _ => (Code::SignatureInvalid, format!("{} ({})", e.message(), e.code().name())),
                 },
             })?;
-        self.check_signing_time(&verified)?;
+        let withdrawn = match &submission {
+            record::Submission::Record(_) => None,
+            record::Submission::Withdrawal(_, w) => {
+                let meta = &envelope.meta;
+                if w.source != meta.source || w.record_id != meta.record_id || w.sequence != meta.sequence {
+                    return Err((
+                        Code::Malformed,
+                        format!(
+                            "the withdrawal names source {}, record {}, sequence {}; its envelope is source {}, record {}, sequence {}",
+                            shown(&w.source),
+                            shown(&w.record_id),
+                            w.sequence,
+                            shown(&meta.source),
+                            shown(&meta.record_id),
+                            meta.sequence
+                        ),
+                    ));
+                }
+                Some(w.reason.clone())
+            }
+        };
+        let verified = submission.verified();
+        self.check_signing_time(verified)?;
         match &self.judge {
             Judge::Enrolled(registry) => {
                 let revoked = registry.facilities.get(source).and_then(|f| f.revoked.get(&verified.key_id));
@@ -705,9 +741,9 @@ impl Checker<'_> {
                     ));
                 }
             }
-            Judge::List { list, .. } => self.check_retirement(list, source, &verified)?,
+            Judge::List { list, .. } => self.check_retirement(list, source, verified)?,
         }
-        Ok(())
+        Ok(withdrawn)
     }
 
     /// The facility that owns the key a record's header names (its kid), if the hub knows it.

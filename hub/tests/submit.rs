@@ -5,8 +5,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{assert_rejected, status, submitted, Facility, Pilot, PROTOBUF};
+use medseal::record::{withdrawal_sign_options, Withdrawal};
 use medseal::wire::{RecordStatus, SubmitBatch, SubmittedRecord};
-use medseal::{Algorithm, Key, Meta, RecipientKey, SignOptions, Signer};
+use medseal::{Aead, Algorithm, Envelope, Key, Meta, RecipientKey, SignOptions, Signer};
 use prost::Message;
 
 #[test]
@@ -414,4 +415,73 @@ fn a_record_whose_payload_is_not_canonical_json_is_malformed() {
     }
     assert_eq!(status(&results[payloads.len()]), RecordStatus::Accepted);
     assert_eq!(pilot.tree_head().0.tree_size, 1);
+}
+
+/// A withdrawal of `sequence` (record id `record_id`) with `payload` as its content, signed by
+/// `signer`'s key with the withdrawal typ, sealed by `facility` to the hub with that meta.
+fn tombstone(facility: &Facility, record_id: &str, sequence: u64, payload: &Withdrawal, signer: &Signer) -> SubmittedRecord {
+    let jws = payload.sign(signer).unwrap();
+    let meta = Meta::new(record_id, facility.id.as_str(), sequence);
+    let envelope = Envelope::seal(jws.as_bytes(), meta, &[&facility.hub_recipient], Aead::Aes256Gcm).unwrap().to_protobuf().unwrap();
+    submitted(record_id, envelope)
+}
+
+fn withdrawal_signer(facility: &Facility, options: SignOptions) -> Signer {
+    let key = Key::import(&std::fs::read(facility.dir.join("signing.key")).unwrap(), None).unwrap();
+    Signer::new(Arc::new(key), options).unwrap()
+}
+
+/// Issue 10 point 10: a withdrawal (the facility's signed tombstone for a sequence) is judged
+/// like a record, with its source facility's own keys and the same signing-time checks, must
+/// name exactly its envelope's source, record id and sequence, follows the sequence and id
+/// rules, and is accepted into the ledger as withdrawn, with its reason: the audit shows it,
+/// not a gap.
+#[test]
+fn a_withdrawal_is_judged_like_a_record_and_ledgered_as_withdrawn() {
+    let pilot = Pilot::new();
+    let url = pilot.url("/v1/records");
+    let (a, b) = (&pilot.a, &pilot.b);
+    let own = withdrawal_signer(a, withdrawal_sign_options());
+    let reason = "sealed with the wrong recipient; re-sent as a-3";
+    let w =
+        |record_id: &str, sequence: u64| Withdrawal { source: a.id.clone(), record_id: record_id.into(), sequence, reason: reason.into() };
+    let first = a.record("a-1", 1);
+    assert_eq!(status(&a.submit(&url, std::slice::from_ref(&first))[0]), RecordStatus::Accepted);
+
+    let by_b = withdrawal_signer(b, withdrawal_sign_options());
+    let backdated = withdrawal_signer(a, SignOptions { signing_time: Some(946_684_800), ..withdrawal_sign_options() });
+    let refused = [
+        (tombstone(a, "a-2", 2, &w("a-2", 2), &by_b), "SIGNER_MISMATCH"),
+        (tombstone(a, "a-2", 2, &w("a-2", 3), &own), "MALFORMED"),
+        (tombstone(a, "a-2", 2, &w("a-9", 2), &own), "MALFORMED"),
+        (tombstone(a, "a-2", 2, &Withdrawal { source: b.id.clone(), ..w("a-2", 2) }, &own), "MALFORMED"),
+        (tombstone(a, "a-2", 2, &w("a-2", 2), &backdated), "SIGNING_TIME_REFUSED"),
+        (tombstone(a, "a-1-withdrawn", 1, &w("a-1-withdrawn", 1), &own), "SEQUENCE_REUSED"),
+        (tombstone(a, "a-1", 7, &w("a-1", 7), &own), "ID_REUSED"),
+    ];
+    let records: Vec<SubmittedRecord> = refused.iter().map(|(r, _)| r.clone()).collect();
+    for (result, (_, code)) in a.submit(&url, &records).iter().zip(&refused) {
+        assert_rejected(result, code);
+    }
+    let names = a.submit(&url, &[tombstone(a, "a-2", 2, &w("a-2", 3), &own)]);
+    assert!(names[0].reason.contains("sequence 3") && names[0].reason.contains("sequence 2"), "{}", names[0].reason);
+
+    // The facility's own withdrawal of sequence 2: accepted, its receipt names the reason.
+    let good = tombstone(a, "a-2", 2, &w("a-2", 2), &own);
+    let results = a.submit(&url, std::slice::from_ref(&good));
+    assert_eq!(status(&results[0]), RecordStatus::Accepted, "{:?}", results[0]);
+    let (receipt, _) = pilot.verify_receipt(&results[0], &good);
+    assert_eq!((receipt.sequence, receipt.withdrawn.as_deref()), (2, Some(reason)));
+    assert_eq!(status(&a.submit(&url, std::slice::from_ref(&good))[0]), RecordStatus::Duplicate);
+    assert_eq!(status(&a.submit(&url, &[a.record("a-3", 3)])[0]), RecordStatus::Accepted);
+
+    let (_, body) = pilot.get("/v1/ledger/entries?start=0&end=3");
+    let lines: Vec<&str> = std::str::from_utf8(&body).unwrap().lines().collect();
+    assert!(!lines[0].contains("withdrawn") && !lines[2].contains("withdrawn"), "records' entries are unchanged");
+    assert!(lines[1].ends_with(&format!(r#","withdrawn":"{reason}"}}"#)), "{}", lines[1]);
+    let audit = medseal_hub::audit(&pilot.hub_dir).unwrap();
+    let summary = &audit.sources["hospital-a"];
+    assert_eq!(summary.withdrawn, vec![(2, reason.to_owned())]);
+    assert!(summary.gaps.is_empty());
+    assert_eq!((summary.records, summary.highest), (2, 3));
 }

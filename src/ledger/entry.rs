@@ -8,6 +8,9 @@ use crate::error::{Result, ResultCode};
 
 const MEMBERS: &[&str] = &["digest", "received", "record_id", "sequence", "source"];
 
+/// Written only for a withdrawal (a signed tombstone for the sequence): its reason.
+const OPTIONAL: &[&str] = &["withdrawn"];
+
 /// One ledger entry: which record, from whom, with which envelope digest, received when.
 /// Digests and metadata only, never patient data. The leaf is `SHA-256(0x00 || to_json())`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -22,36 +25,45 @@ pub struct LedgerEntry {
     pub digest: Hash,
     /// When the hub accepted the record (Unix seconds).
     pub received: i64,
+    /// For a withdrawal (the facility's signed tombstone for this sequence, DESIGN 3.5): the
+    /// reason it gave, 1 to 1024 bytes of text without control characters. `None` for a
+    /// record, whose entry has exactly the five members it always had.
+    pub withdrawn: Option<String>,
 }
 
 impl LedgerEntry {
     /// The canonical JSON `{"digest","received","record_id","sequence","source"}` (digest in
-    /// base64url, received RFC 3339 UTC): the bytes the leaf hash is taken over. Write only
-    /// entries that pass [`LedgerEntry::validate`]; others do not read back.
+    /// base64url, received RFC 3339 UTC), with `"withdrawn":REASON` after `source` for a
+    /// withdrawal only: the bytes the leaf hash is taken over. Write only entries that pass
+    /// [`LedgerEntry::validate`]; others do not read back.
     pub fn to_json(&self) -> Vec<u8> {
-        Value::object([
+        let mut members = vec![
             ("digest", Value::string(b64::encode(&self.digest))),
             ("received", time_value(self.received)),
             ("record_id", Value::string(self.record_id.as_str())),
             ("sequence", number_value(self.sequence)),
             ("source", Value::string(self.source.as_str())),
-        ])
-        .to_canonical()
+        ];
+        if let Some(reason) = &self.withdrawn {
+            members.push(("withdrawn", Value::string(reason.as_str())));
+        }
+        Value::object(members).to_canonical()
     }
 
     /// Reads an entry as the ledger holds it (`GET /v1/ledger/entries` lines): exactly
-    /// canonical JSON with exactly the five members, else `MEDSEAL_LEDGER_PROOF_INVALID` (the
-    /// ledger's evidence does not hold).
+    /// canonical JSON with exactly the five members (six for a withdrawal), else
+    /// `MEDSEAL_LEDGER_PROOF_INVALID` (the ledger's evidence does not hold).
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
         let code = ResultCode::MEDSEAL_LEDGER_PROOF_INVALID;
         let value = parse_payload(bytes, code, "the ledger entry")?;
-        let fields = Fields::new(&value, "the ledger entry", code, MEMBERS)?;
+        let fields = Fields::with_optional(&value, "the ledger entry", code, MEMBERS, OPTIONAL)?;
         let entry = LedgerEntry {
             record_id: fields.text("record_id")?.to_owned(),
             source: fields.text("source")?.to_owned(),
             sequence: fields.integer("sequence")?,
             digest: fields.hash("digest")?,
             received: fields.time("received")?,
+            withdrawn: fields.optional_text("withdrawn")?.map(str::to_owned),
         };
         entry.check(code, "the ledger entry")?;
         check_canonical(&value, bytes, code, "the ledger entry")?;
@@ -64,7 +76,8 @@ impl LedgerEntry {
     }
 
     /// Checks the fields (`MEDSEAL_INVALID_ARGUMENT`): record id and source 1 to 256 bytes
-    /// without control characters, sequence 1 to 2^53 − 1, received within years 0000–9999.
+    /// without control characters, sequence 1 to 2^53 − 1, received within years 0000–9999,
+    /// a withdrawal's reason 1 to 1024 bytes without control characters.
     pub fn validate(&self) -> Result<()> {
         self.check(ResultCode::MEDSEAL_INVALID_ARGUMENT, "the ledger entry")
     }
@@ -73,6 +86,9 @@ impl LedgerEntry {
         crate::record::check_id(&format!("{name}: the record id"), &self.record_id, code)?;
         crate::record::check_id(&format!("{name}: the source"), &self.source, code)?;
         check_number(code, &format!("{name}: the sequence number"), self.sequence, 1)?;
+        if let Some(reason) = &self.withdrawn {
+            crate::record::check_reason(&format!("{name}: the reason of the withdrawal"), reason, code)?;
+        }
         check_time(code, &format!("{name}: the time received"), self.received)
     }
 }

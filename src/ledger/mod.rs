@@ -62,7 +62,7 @@ pub fn encode_hash(hash: &Hash) -> String {
 }
 
 /// A number the format can carry exactly, at least `min`.
-fn check_number(code: ResultCode, what: &str, n: u64, min: u64) -> Result<()> {
+pub(crate) fn check_number(code: ResultCode, what: &str, n: u64, min: u64) -> Result<()> {
     if !(min..=MAX_NUMBER).contains(&n) {
         return Err(Error::new(code, format!("{what} must be {min} to {MAX_NUMBER}, not {n}")));
     }
@@ -80,12 +80,12 @@ fn time_value(t: i64) -> Value<'static> {
     Value::string(utc::format(t).unwrap_or_else(|_| t.to_string()))
 }
 
-fn number_value(n: u64) -> Value<'static> {
+pub(crate) fn number_value(n: u64) -> Value<'static> {
     Number::new(n as f64).map_or(Value::Null, Value::Number)
 }
 
 /// A canonical-JSON object being read: `name` for messages, `code` for every error.
-struct Fields<'v, 'a> {
+pub(crate) struct Fields<'v, 'a> {
     value: &'v Value<'a>,
     name: &'static str,
     code: ResultCode,
@@ -93,11 +93,23 @@ struct Fields<'v, 'a> {
 
 impl<'v, 'a> Fields<'v, 'a> {
     /// Checks that `value` is an object with exactly the `members` (all required).
-    fn new(value: &'v Value<'a>, name: &'static str, code: ResultCode, members: &[&str]) -> Result<Self> {
+    pub(crate) fn new(value: &'v Value<'a>, name: &'static str, code: ResultCode, members: &[&str]) -> Result<Self> {
+        Self::with_optional(value, name, code, members, &[])
+    }
+
+    /// Checks that `value` is an object with all the `members` and nothing else but the
+    /// `optional` ones.
+    pub(crate) fn with_optional(
+        value: &'v Value<'a>,
+        name: &'static str,
+        code: ResultCode,
+        members: &[&str],
+        optional: &[&str],
+    ) -> Result<Self> {
         let Value::Object(present) = value else {
             return Err(Error::new(code, format!("{name} is not a JSON object")));
         };
-        if let Some((key, _)) = present.iter().find(|(k, _)| !members.contains(&k.as_ref())) {
+        if let Some((key, _)) = present.iter().find(|(k, _)| !members.contains(&k.as_ref()) && !optional.contains(&k.as_ref())) {
             return Err(Error::new(code, format!("{name} has an unknown member \"{}\"", shown(key))));
         }
         if let Some(missing) = members.iter().find(|m| value.get(m).is_none()) {
@@ -110,15 +122,24 @@ impl<'v, 'a> Fields<'v, 'a> {
         Error::new(self.code, format!("{}: \"{member}\" {what}", self.name))
     }
 
-    fn text(&self, member: &str) -> Result<&'v str> {
+    pub(crate) fn text(&self, member: &str) -> Result<&'v str> {
         match self.value.get(member) {
             Some(Value::String(s)) => Ok(s),
             _ => Err(self.error(member, "must be a string")),
         }
     }
 
+    /// An optional member that is a string when present.
+    pub(crate) fn optional_text(&self, member: &str) -> Result<Option<&'v str>> {
+        match self.value.get(member) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            _ => Err(self.error(member, "must be a string")),
+        }
+    }
+
     /// A non-negative integer up to 2^53 − 1.
-    fn integer(&self, member: &str) -> Result<u64> {
+    pub(crate) fn integer(&self, member: &str) -> Result<u64> {
         match self.value.get(member) {
             Some(Value::Number(n)) if n.as_f64().fract() == 0.0 && (0.0..=MAX_NUMBER as f64).contains(&n.as_f64()) => Ok(n.as_f64() as u64),
             _ => Err(self.error(member, &format!("must be an integer from 0 to {MAX_NUMBER}"))),
@@ -142,7 +163,7 @@ impl<'v, 'a> Fields<'v, 'a> {
     }
 
     /// The fixed `type` member.
-    fn check_type(&self, expected: &str) -> Result<()> {
+    pub(crate) fn check_type(&self, expected: &str) -> Result<()> {
         let found = self.text("type")?;
         if found != expected {
             return Err(self.error("type", &format!("is \"{}\", not \"{expected}\"", shown(found))));
@@ -153,7 +174,7 @@ impl<'v, 'a> Fields<'v, 'a> {
 
 /// Parses a payload that must be canonical JSON (RFC 8785); [`check_canonical`] checks that
 /// part once the members are known to be right, for the more useful message.
-fn parse_payload<'a>(payload: &'a [u8], code: ResultCode, name: &str) -> Result<Value<'a>> {
+pub(crate) fn parse_payload<'a>(payload: &'a [u8], code: ResultCode, name: &str) -> Result<Value<'a>> {
     let options = CanonOptions {
         nfc: canon::NfcPolicy::Ignore,
         allow_lossy_numbers: false,
@@ -167,7 +188,7 @@ fn parse_payload<'a>(payload: &'a [u8], code: ResultCode, name: &str) -> Result<
 
 /// A signed payload must be exactly the canonical JSON of what it says, so that one receipt
 /// or tree head has exactly one signed form.
-fn check_canonical(value: &Value, payload: &[u8], code: ResultCode, name: &str) -> Result<()> {
+pub(crate) fn check_canonical(value: &Value, payload: &[u8], code: ResultCode, name: &str) -> Result<()> {
     if value.to_canonical() != payload {
         return Err(Error::new(code, format!("{name} is not canonical (RFC 8785) JSON")));
     }

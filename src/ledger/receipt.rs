@@ -28,6 +28,9 @@ pub const RECEIPT_TYPE: &str = "medseal-receipt";
 
 const MEMBERS: &[&str] = &["digest", "ledger_index", "received", "record_id", "sequence", "source", "tree_size", "type"];
 
+/// Only in the receipt of a withdrawal, as in its ledger entry.
+const OPTIONAL: &[&str] = &["withdrawn"];
+
 /// A receipt: the ledger entry of one record, its leaf index, and the size of the tree whose
 /// signed head proves it is there.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -46,6 +49,9 @@ pub struct Receipt {
     pub ledger_index: u64,
     /// The size of the tree the inclusion proof goes with (more than `ledger_index`).
     pub tree_size: u64,
+    /// For a withdrawal: its reason, as in the ledger entry ([`LedgerEntry::withdrawn`]).
+    /// `None` for a record.
+    pub withdrawn: Option<String>,
 }
 
 /// The options a receipt [`Signer`] needs: medseal's defaults with `typ` [`RECEIPT_TYP`].
@@ -62,13 +68,15 @@ impl Receipt {
             sequence: self.sequence,
             digest: self.digest,
             received: self.received,
+            withdrawn: self.withdrawn.clone(),
         }
     }
 
     /// The canonical JSON payload
-    /// `{"digest","ledger_index","received","record_id","sequence","source","tree_size","type"}`.
+    /// `{"digest","ledger_index","received","record_id","sequence","source","tree_size","type"}`,
+    /// with `"withdrawn":REASON` last for a withdrawal only.
     pub fn to_json(&self) -> Vec<u8> {
-        Value::object([
+        let mut members = vec![
             ("digest", Value::string(b64::encode(&self.digest))),
             ("ledger_index", number_value(self.ledger_index)),
             ("received", time_value(self.received)),
@@ -77,8 +85,11 @@ impl Receipt {
             ("source", Value::string(self.source.as_str())),
             ("tree_size", number_value(self.tree_size)),
             ("type", Value::string(RECEIPT_TYPE)),
-        ])
-        .to_canonical()
+        ];
+        if let Some(reason) = &self.withdrawn {
+            members.push(("withdrawn", Value::string(reason.as_str())));
+        }
+        Value::object(members).to_canonical()
     }
 
     /// Signs the receipt as a compact JWS with the hub's receipt key. The signer must use
@@ -101,7 +112,7 @@ impl Receipt {
         let code = ResultCode::MEDSEAL_LEDGER_RECEIPT_INVALID;
         let verified = verify_compact(jws, keys, RECEIPT_TYP, code, "the receipt", "receipt")?;
         let value = parse_payload(&verified.payload, code, "the signed receipt")?;
-        let fields = Fields::new(&value, "the receipt", code, MEMBERS)?;
+        let fields = Fields::with_optional(&value, "the receipt", code, MEMBERS, OPTIONAL)?;
         fields.check_type(RECEIPT_TYPE)?;
         let receipt = Receipt {
             record_id: fields.text("record_id")?.to_owned(),
@@ -111,6 +122,7 @@ impl Receipt {
             received: fields.time("received")?,
             ledger_index: fields.integer("ledger_index")?,
             tree_size: fields.integer("tree_size")?,
+            withdrawn: fields.optional_text("withdrawn")?.map(str::to_owned),
         };
         receipt.check(code)?;
         check_canonical(&value, &verified.payload, code, "the signed receipt")?;

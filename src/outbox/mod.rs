@@ -249,6 +249,10 @@ pub struct RecordInfo {
     pub inclusion: Option<Vec<u8>>,
     pub duplicate: Option<bool>,
     pub delivered_at: Option<i64>,
+    /// Withdrawn with a signed tombstone ([`Outbox::withdraw_signed`]): the SHA-256 of the
+    /// withdrawal's envelope, which is what the hub gets (and what the receipt names) instead of
+    /// `digest`, which stays the record's.
+    pub withdrawal_digest: Option<[u8; 32]>,
 }
 
 /// One recorded decision about a record: dead-lettered, withdrawn, requeued or discarded.

@@ -18,10 +18,26 @@ pub(super) fn application_id() -> i64 {
     i64::from(u32::from_be_bytes(*b"MSOB"))
 }
 
-/// The schema version this library writes and reads. Version 1 files are upgraded in place
+/// The schema version this library writes and reads. Older files are upgraded in place
 /// (one transaction) when opened.
 pub(super) fn version() -> i64 {
-    2
+    3
+}
+
+/// Version 3: a record abandoned after it had a number can carry a withdrawal (the facility's
+/// signed tombstone for that sequence, sealed to the same recipients), which is what the
+/// deliverer then sends. The sealed ledger columns stay as they were (`records_ledger_unchanged`);
+/// a withdrawal once stored never changes either.
+fn schema_v3() -> &'static str {
+    "
+ALTER TABLE records ADD COLUMN withdrawal_envelope BLOB;
+ALTER TABLE records ADD COLUMN withdrawal_digest BLOB CHECK (withdrawal_digest IS NULL OR length(withdrawal_digest) = 32);
+
+CREATE TRIGGER records_withdrawal_unchanged
+BEFORE UPDATE OF withdrawal_envelope, withdrawal_digest ON records
+WHEN OLD.withdrawal_envelope IS NOT NULL OR OLD.withdrawal_digest IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'the withdrawal of a medseal outbox record never changes'); END;
+"
 }
 
 /// Version 2: the hub's tree heads the facility has verified (what it will hold the hub to,
@@ -180,15 +196,20 @@ pub(super) fn open(path: &Path, create: bool, busy_timeout: Duration) -> Result<
     Ok(conn)
 }
 
-/// Brings a version 1 file to version 2, unless another process did so first.
+/// Brings an older file to the current version, one version at a time in one transaction,
+/// unless another process did so first.
 fn upgrade(conn: &mut Connection) -> Result<()> {
     let current = |conn: &Connection| conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0)).db();
     if current(conn)? >= version() {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).db()?;
-    if current(&tx)? == 1 {
-        tx.execute_batch(schema_v2()).db()?;
+    let from = current(&tx)?;
+    if from < version() {
+        if from < 2 {
+            tx.execute_batch(schema_v2()).db()?;
+        }
+        tx.execute_batch(schema_v3()).db()?;
         tx.pragma_update(None, "user_version", version()).db()?;
     }
     tx.commit().db()
@@ -261,6 +282,7 @@ fn initialise(conn: &mut Connection) -> Result<()> {
     }
     tx.execute_batch(schema_v1()).db()?;
     tx.execute_batch(schema_v2()).db()?;
+    tx.execute_batch(schema_v3()).db()?;
     tx.pragma_update(None, "application_id", application_id()).db()?;
     tx.pragma_update(None, "user_version", version()).db()?;
     tx.commit().db()

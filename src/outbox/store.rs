@@ -31,7 +31,7 @@ fn withdrawn_code() -> &'static str {
 /// The columns [`RecordInfo`] is read from, in `record_info`'s order.
 fn info_columns() -> &'static str {
     "outbox_id, record_id, source, sequence, digest, state, attempts, enqueued_at, next_attempt_at, lease_until, \
-     last_error, dead_code, dead_reason, receipt, inclusion, duplicate, delivered_at"
+     last_error, dead_code, dead_reason, receipt, inclusion, duplicate, delivered_at, withdrawal_digest"
 }
 
 /// A durable outbox file, opened for one facility. `Send + Sync`: share it (`Arc`) between
@@ -262,7 +262,9 @@ impl Outbox {
     /// Claims up to `limit` records that are due at `now` (Unix seconds): queued with
     /// `next_attempt_at <= now`, or in flight with an expired lease. Oldest sequence first.
     /// They become `in_flight` with `lease_until = now + lease` and one more attempt, in the
-    /// same transaction that selects them: two processes never claim the same record.
+    /// same transaction that selects them: two processes never claim the same record. A
+    /// withdrawn record ([`Outbox::withdraw_signed`]) is claimed with its withdrawal's envelope
+    /// and digest: the hub gets the tombstone, never the record.
     pub fn claim(&self, limit: usize, now: i64) -> Result<Vec<Claimed>> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -288,7 +290,7 @@ impl Outbox {
             let mut mark = tx
                 .prepare_cached(
                     "UPDATE records SET state = 'in_flight', lease_until = ?2, attempts = attempts + 1 WHERE outbox_id = ?1
-                     RETURNING record_id, sequence, envelope, digest, attempts",
+                     RETURNING record_id, sequence, coalesce(withdrawal_envelope, envelope), coalesce(withdrawal_digest, digest), attempts",
                 )
                 .db()?;
             ids.into_iter()
@@ -380,7 +382,8 @@ impl Outbox {
     /// Stops a queued record before it is delivered (sent by mistake): it becomes a dead
     /// letter with code `WITHDRAWN` and `reason`, recorded with the operator's name. Only
     /// queued records (not in flight: it may be at the hub already): `MEDSEAL_OUTBOX_STATE`
-    /// otherwise.
+    /// otherwise. Nothing is sent, so its number stays a gap at the hub; a signed withdrawal
+    /// ([`Outbox::withdraw_signed`], also possible afterwards) closes it.
     pub fn withdraw(&self, outbox_id: i64, reason: &str) -> Result<()> {
         self.withdraw_as(outbox_id, &operator(), reason)
     }
@@ -395,6 +398,87 @@ impl Outbox {
             }
             to_dead_letter(tx, outbox_id, withdrawn_code(), reason)?;
             event(tx, outbox_id, "withdrawn", who, Some(withdrawn_code()), Some(reason))
+        })
+    }
+
+    /// Abandons a record that already has a number, without leaving a gap at the hub: signs
+    /// a withdrawal of it ([`record::Withdrawal`]: source, record id, sequence and `reason`)
+    /// with `signer` (the facility's record-signing key, with
+    /// [`record::withdrawal_sign_options`]), seals it to the outbox's recipients with the
+    /// record's meta (same record id, source and sequence, created now, content type
+    /// `application/jose+json`) and stores it beside the record, whose sealed ledger columns
+    /// stay as they were. The record goes back to `queued`, due now: the deliverer sends the
+    /// withdrawal instead ([`Outbox::claim`]), and its receipt, once delivered, is the
+    /// withdrawal's. Recorded as a `withdrawn` event with the operator's name and the reason.
+    ///
+    /// Only a record that is queued or a dead letter, and not withdrawn before
+    /// (`MEDSEAL_OUTBOX_STATE`: one in flight may be at the hub already, a delivered one is in
+    /// the ledger, a discarded one was decided). A reason that is not 1 to 1024 bytes of text
+    /// without control characters, a signer without the withdrawal `typ`, or, when
+    /// [`OutboxConfig::signing_keys`] are set, a signer whose key is not one of them:
+    /// `MEDSEAL_INVALID_ARGUMENT` (or the verification error), and nothing is stored.
+    pub fn withdraw_signed(&self, outbox_id: i64, reason: &str, signer: &crate::jws::Signer) -> Result<()> {
+        self.withdraw_signed_as(outbox_id, &operator(), reason, signer)
+    }
+
+    /// [`Outbox::withdraw_signed`], naming who did it.
+    pub fn withdraw_signed_as(&self, outbox_id: i64, who: &str, reason: &str, signer: &crate::jws::Signer) -> Result<()> {
+        record::check_reason("the reason of a withdrawal", reason, ResultCode::MEDSEAL_INVALID_ARGUMENT)?;
+        if self.config.recipients.is_empty() {
+            return Err(err!(
+                MEDSEAL_INVALID_ARGUMENT,
+                "this outbox was opened without recipients (for administration): a withdrawal cannot be sealed"
+            ));
+        }
+        let (record_id, sequence) = self.read(|tx| {
+            check_withdrawable(tx, outbox_id)?;
+            tx.query_row("SELECT record_id, sequence FROM records WHERE outbox_id = ?1", [outbox_id], |row| Ok((row.get(0)?, row.get(1)?)))
+                .db()
+        })?;
+        let withdrawal = record::Withdrawal { source: self.config.source.clone(), record_id, sequence, reason: reason.to_owned() };
+        let jws = withdrawal.sign(signer)?;
+        if !self.config.signing_keys.is_empty() {
+            // The hub judges it with the facility's keys: one signed by any other key would
+            // only become a dead letter there.
+            let verifier = crate::jws::Verifier::new(self.config.signing_keys.clone());
+            record::verify_withdrawal(&verifier, jws.as_bytes()).map_err(|e| {
+                Error::new(
+                    ResultCode::MEDSEAL_INVALID_ARGUMENT,
+                    format!("the withdrawal is not signed by one of {}'s own keys: {}", shown(&self.config.source), e.message()),
+                )
+            })?;
+        }
+        let recipients: Vec<&RecipientKey> = self.config.recipients.iter().collect();
+        self.write(|tx| {
+            check_withdrawable(tx, outbox_id)?;
+            let now = utc::now();
+            let meta = Meta {
+                record_id: withdrawal.record_id.clone(),
+                source: withdrawal.source.clone(),
+                sequence: withdrawal.sequence,
+                created: utc::format(now)?,
+                content_type: record::FLATTENED_CONTENT_TYPE.to_owned(),
+            };
+            let envelope = Envelope::seal_to_protobuf(jws.as_bytes(), meta, &recipients, self.config.aead)?;
+            let digest = sha256(&envelope);
+            tx.execute(
+                "UPDATE records SET withdrawal_envelope = ?2, withdrawal_digest = ?3, state = 'queued', next_attempt_at = ?4,
+                   lease_until = NULL, dead_code = NULL, dead_reason = NULL WHERE outbox_id = ?1",
+                params![outbox_id, envelope, digest, now],
+            )
+            .db()?;
+            event(tx, outbox_id, "withdrawn", who, Some(withdrawn_code()), Some(reason))
+        })
+    }
+
+    /// The withdrawal's envelope (protobuf) of a record withdrawn with
+    /// [`Outbox::withdraw_signed`], or `None`.
+    pub fn withdrawal_envelope(&self, outbox_id: i64) -> Result<Option<Vec<u8>>> {
+        self.read(|tx| {
+            tx.query_row("SELECT withdrawal_envelope FROM records WHERE outbox_id = ?1", [outbox_id], |row| row.get(0))
+                .optional()
+                .db()?
+                .ok_or_else(|| not_found(outbox_id))
         })
     }
 
@@ -812,6 +896,25 @@ fn is_database_failure(e: &Error) -> bool {
     matches!(e.code(), MEDSEAL_OUTBOX_IO | MEDSEAL_OUTBOX_BUSY | MEDSEAL_OUTBOX_SCHEMA)
 }
 
+/// A record can be withdrawn with a signed tombstone when it is queued or a dead letter and
+/// has no withdrawal yet.
+fn check_withdrawable(tx: &Transaction<'_>, outbox_id: i64) -> Result<()> {
+    let (state, withdrawn): (State, bool) = tx
+        .prepare_cached("SELECT state, withdrawal_envelope IS NOT NULL FROM records WHERE outbox_id = ?1")
+        .db()?
+        .query_row([outbox_id], |row| Ok((state_of(row, 0)?, row.get(1)?)))
+        .optional()
+        .db()?
+        .ok_or_else(|| not_found(outbox_id))?;
+    if withdrawn {
+        return Err(err!(MEDSEAL_OUTBOX_STATE, "outbox record {outbox_id} is withdrawn already (its withdrawal is {state})"));
+    }
+    match state {
+        State::Queued | State::DeadLetter => Ok(()),
+        other => Err(wrong_state(outbox_id, other, "withdrawn with a signed withdrawal", "queued or a dead letter")),
+    }
+}
+
 fn current_state(tx: &Transaction<'_>, outbox_id: i64) -> Result<State> {
     tx.prepare_cached("SELECT state FROM records WHERE outbox_id = ?1")
         .db()?
@@ -866,6 +969,7 @@ fn record_info(row: &Row<'_>) -> rusqlite::Result<RecordInfo> {
         inclusion: row.get(14)?,
         duplicate: row.get(15)?,
         delivered_at: row.get(16)?,
+        withdrawal_digest: row.get(17)?,
     })
 }
 
