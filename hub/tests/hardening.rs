@@ -7,9 +7,8 @@ mod common;
 use std::sync::Arc;
 
 use common::{assert_rejected, status, Pilot, PROTOBUF};
-use medseal::trust::{self, Role, TrustEntry, TrustList};
 use medseal::wire::{RecordStatus, SubmitBatch};
-use medseal::{Algorithm, Clock, Key, Signer};
+use medseal::{Clock, Key, Signer};
 use prost::Message;
 
 fn now() -> i64 {
@@ -157,27 +156,7 @@ fn a_revoked_client_certificate_fails_the_handshake() {
 
 /// A trust list holding A's key with the window `not_before..=not_after`.
 fn trust_list_with_a(pilot: &Pilot, not_before: i64, not_after: i64) {
-    let department = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
-    let key = Arc::new(pilot.a.signer.key().to_public());
-    let entry = TrustEntry {
-        facility: "hospital-a".to_owned(),
-        kid: key.kid().to_owned(),
-        alg: Algorithm::EdDSA,
-        key,
-        chain: None,
-        role: Role::RecordSigning,
-        not_before,
-        not_after,
-    };
-    let list = TrustList::new("Department of Health", 1, now() - 60, now() + 86_400, vec![entry]).unwrap();
-    let signed = list.sign(&Signer::new(department.clone(), trust::sign_options()).unwrap()).unwrap();
-    std::fs::write(pilot.hub_dir.join("trust-list.jws"), signed).unwrap();
-    std::fs::write(pilot.hub_dir.join("department.pub"), department.export(medseal::KeyFormat::SpkiPem).unwrap()).unwrap();
-    let paths = medseal_hub::files::HubPaths::new(&pilot.hub_dir);
-    let mut config = medseal_hub::HubConfig::load(&paths).unwrap();
-    config.trust_list =
-        Some(medseal_hub::config::TrustListConfig { file: "trust-list.jws".into(), keys: vec!["department.pub".into()], min_sequence: 0 });
-    config.save(&paths).unwrap();
+    common::configure_trust_list(pilot, vec![common::record_signing_entry(&pilot.a, (not_before, not_after))], 1, now() + 86_400);
 }
 
 #[test]

@@ -5,7 +5,6 @@ mod common;
 use std::sync::Arc;
 
 use common::{assert_rejected, status, Pilot, PROTOBUF};
-use medseal::trust::{self, Role, TrustEntry, TrustList};
 use medseal::wire::{RecordStatus, SubmitBatch};
 use medseal::{Algorithm, Key, Signer};
 use prost::Message;
@@ -17,30 +16,9 @@ fn now() -> i64 {
 /// Writes a trust list with A's and B's record-signing keys (expiring at `expires`) and the
 /// department key into the hub directory, and points hub.json at them.
 fn configure(pilot: &Pilot, expires: i64) -> medseal_hub::HubConfig {
-    let department = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
-    let entry = |facility: &common::Facility| {
-        let key = Arc::new(facility.signer.key().to_public());
-        TrustEntry {
-            facility: facility.id.clone(),
-            kid: key.kid().to_owned(),
-            alg: Algorithm::EdDSA,
-            key,
-            chain: None,
-            role: Role::RecordSigning,
-            not_before: now() - 3600,
-            not_after: now() + 3600,
-        }
-    };
-    let list = TrustList::new("Department of Health", 7, now() - 60, expires, vec![entry(&pilot.a), entry(&pilot.b)]).unwrap();
-    let signed = list.sign(&Signer::new(department.clone(), trust::sign_options()).unwrap()).unwrap();
-    std::fs::write(pilot.hub_dir.join("trust-list.jws"), signed).unwrap();
-    std::fs::write(pilot.hub_dir.join("department.pub"), department.export(medseal::KeyFormat::SpkiPem).unwrap()).unwrap();
-    let paths = medseal_hub::files::HubPaths::new(&pilot.hub_dir);
-    let mut config = medseal_hub::HubConfig::load(&paths).unwrap();
-    config.trust_list =
-        Some(medseal_hub::config::TrustListConfig { file: "trust-list.jws".into(), keys: vec!["department.pub".into()], min_sequence: 7 });
-    config.save(&paths).unwrap();
-    config
+    let window = (now() - 3600, now() + 3600);
+    let entries = vec![common::record_signing_entry(&pilot.a, window), common::record_signing_entry(&pilot.b, window)];
+    common::configure_trust_list(pilot, entries, 7, expires)
 }
 
 #[test]

@@ -79,11 +79,17 @@ pub extern "C" fn medseal_outbox_open(
     let path = text(path, path_len, "path")?;
     let source = text(source, source_len, "source")?;
     let recipients = recipient_keys(recipients, n)?;
-    let out = Out::new(out, "out")?;
+    open(path, source, recipients, Vec::new(), Out::new(out, "out")?)
+}
+
+/// Both opens, once their arguments are read.
+fn open(path: &str, source: &str, recipients: Vec<RecipientKey>, signing_keys: Vec<Arc<Key>>, out: Out<*mut medseal_outbox>) -> Result<()> {
     if path.is_empty() {
         return Err(err!(MEDSEAL_INVALID_ARGUMENT, "argument `path` is empty"));
     }
-    let outbox = Outbox::open(OutboxConfig::new(PathBuf::from(path), source, recipients))?;
+    let mut config = OutboxConfig::new(PathBuf::from(path), source, recipients);
+    config.signing_keys = signing_keys;
+    let outbox = Outbox::open(config)?;
     out.write_box(medseal_outbox { outbox: Arc::new(outbox) });
     Ok(())
 }
@@ -111,15 +117,7 @@ pub extern "C" fn medseal_outbox_open_with_signing_keys(
     let source = text(source, source_len, "source")?;
     let recipients = recipient_keys(recipients, n)?;
     let keys = signing_key_list(signing_keys, n_keys)?;
-    let out = Out::new(out, "out")?;
-    if path.is_empty() {
-        return Err(err!(MEDSEAL_INVALID_ARGUMENT, "argument `path` is empty"));
-    }
-    let mut config = OutboxConfig::new(PathBuf::from(path), source, recipients);
-    config.signing_keys = keys;
-    let outbox = Outbox::open(config)?;
-    out.write_box(medseal_outbox { outbox: Arc::new(outbox) });
-    Ok(())
+    open(path, source, recipients, keys, Out::new(out, "out")?)
 }
 
 /// The public halves of a C array of keys (1 to 64 of them).

@@ -293,3 +293,43 @@ pub fn issue_client_cert(hub_dir: &Path, cn: &str, dir: &Path, edit: impl FnOnce
     std::fs::write(dir.join("client.pem"), cert.pem()).unwrap();
     std::fs::write(dir.join("client.key"), key.serialize_pem()).unwrap();
 }
+
+/// A's (or any facility's) record-signing entry for a trust list, valid `window`.
+pub fn record_signing_entry(facility: &Facility, window: (i64, i64)) -> medseal::trust::TrustEntry {
+    let key = Arc::new(facility.signer.key().to_public());
+    medseal::trust::TrustEntry {
+        facility: facility.id.clone(),
+        kid: key.kid().to_owned(),
+        alg: key.algorithm(),
+        key,
+        chain: None,
+        role: medseal::trust::Role::RecordSigning,
+        not_before: window.0,
+        not_after: window.1,
+    }
+}
+
+/// Signs a trust list of `entries` (sequence `sequence`, expiring at `expires`) with a new
+/// department key, writes both into the hub directory and points hub.json at them.
+pub fn configure_trust_list(
+    pilot: &Pilot,
+    entries: Vec<medseal::trust::TrustEntry>,
+    sequence: u64,
+    expires: i64,
+) -> medseal_hub::HubConfig {
+    let now = medseal::utc::now();
+    let department = Arc::new(Key::generate(medseal::Algorithm::EdDSA).unwrap());
+    let list = medseal::trust::TrustList::new("Department of Health", sequence, now - 60, expires, entries).unwrap();
+    let signed = list.sign(&Signer::new(department.clone(), medseal::trust::sign_options()).unwrap()).unwrap();
+    std::fs::write(pilot.hub_dir.join("trust-list.jws"), signed).unwrap();
+    std::fs::write(pilot.hub_dir.join("department.pub"), department.export(medseal::KeyFormat::SpkiPem).unwrap()).unwrap();
+    let paths = medseal_hub::files::HubPaths::new(&pilot.hub_dir);
+    let mut config = medseal_hub::HubConfig::load(&paths).unwrap();
+    config.trust_list = Some(medseal_hub::config::TrustListConfig {
+        file: "trust-list.jws".into(),
+        keys: vec!["department.pub".into()],
+        min_sequence: sequence,
+    });
+    config.save(&paths).unwrap();
+    config
+}
