@@ -768,6 +768,18 @@ medseal_result medseal_outbox_discard(const struct medseal_outbox *outbox, int64
 // record: one in flight may be at the hub already (`MEDSEAL_OUTBOX_STATE`).
 medseal_result medseal_outbox_withdraw(const struct medseal_outbox *outbox, int64_t outbox_id, const uint8_t *reason, size_t len);
 
+// Withdraws record `outbox_id` for good at the hub too: a tombstone for its sequence number,
+// signed with `signer`'s key (the facility's record-signing key; the signer's `typ` is replaced
+// by `medseal-withdrawal+jws`) over {record id, sequence, source, `reason`}, is sealed to the
+// outbox's recipients and queued in the record's place, so the hub ledgers the number as
+// withdrawn with the reason instead of leaving a gap. For a queued record or a dead letter
+// (`MEDSEAL_OUTBOX_STATE` otherwise, or when already withdrawn); `reason` is 1 to 1024 bytes of
+// UTF-8 without control characters (`MEDSEAL_INVALID_ARGUMENT`). With signing keys
+// (`medseal_outbox_open_with_signing_keys`) the tombstone must verify with one of them
+// (`MEDSEAL_INVALID_ARGUMENT` otherwise: another facility's key). The
+// original envelope and the local ledger never change.
+medseal_result medseal_outbox_withdraw_signed(const struct medseal_outbox *outbox, int64_t outbox_id, const uint8_t *reason, size_t len, const struct medseal_signer *signer);
+
 // Copies the whole outbox to a new file at `path` (UTF-8) with SQLite's online backup, while
 // other processes keep working. An existing file is never replaced (`MEDSEAL_OUTBOX_IO`).
 medseal_result medseal_outbox_backup(const struct medseal_outbox *outbox, const uint8_t *path, size_t len);

@@ -311,6 +311,8 @@ medseal_result medseal_outbox_discard(const struct medseal_outbox *outbox, int64
 
 medseal_result medseal_outbox_withdraw(const struct medseal_outbox *outbox, int64_t outbox_id, const uint8_t *reason, size_t len);
 
+medseal_result medseal_outbox_withdraw_signed(const struct medseal_outbox *outbox, int64_t outbox_id, const uint8_t *reason, size_t len, const struct medseal_signer *signer);
+
 medseal_result medseal_outbox_backup(const struct medseal_outbox *outbox, const uint8_t *path, size_t len);
 
 medseal_result medseal_recipient_key_generate(struct medseal_recipient_key **out);

@@ -471,6 +471,31 @@ pub extern "C" fn medseal_outbox_withdraw(outbox: *const medseal_outbox, outbox_
     outbox.outbox.withdraw(outbox_id, reason)
 }
 
+/// Withdraws record `outbox_id` for good at the hub too: a tombstone for its sequence number,
+/// signed with `signer`'s key (the facility's record-signing key; the signer's `typ` is replaced
+/// by `medseal-withdrawal+jws`) over {record id, sequence, source, `reason`}, is sealed to the
+/// outbox's recipients and queued in the record's place, so the hub ledgers the number as
+/// withdrawn with the reason instead of leaving a gap. For a queued record or a dead letter
+/// (`MEDSEAL_OUTBOX_STATE` otherwise, or when already withdrawn); `reason` is 1 to 1024 bytes of
+/// UTF-8 without control characters (`MEDSEAL_INVALID_ARGUMENT`). With signing keys
+/// (`medseal_outbox_open_with_signing_keys`) the tombstone must verify with one of them
+/// (`MEDSEAL_INVALID_ARGUMENT` otherwise: another facility's key). The
+/// original envelope and the local ledger never change.
+#[ffi_export]
+#[no_mangle]
+pub extern "C" fn medseal_outbox_withdraw_signed(
+    outbox: *const medseal_outbox,
+    outbox_id: i64,
+    reason: *const u8,
+    len: usize,
+    signer: *const crate::ffi::medseal_signer,
+) -> ResultCode {
+    let outbox = handle(outbox, "outbox")?;
+    let reason = text(reason, len, "reason")?;
+    let signer = handle(signer, "signer")?;
+    outbox.outbox.withdraw_signed(outbox_id, reason, &signer.signer.with_typ(crate::record::WITHDRAWAL_TYP))
+}
+
 /// Copies the whole outbox to a new file at `path` (UTF-8) with SQLite's online backup, while
 /// other processes keep working. An existing file is never replaced (`MEDSEAL_OUTBOX_IO`).
 #[ffi_export]

@@ -188,6 +188,17 @@ impl Signer {
         Ok(self)
     }
 
+    /// The same key, chain, clock and options, signing with another `typ`: how a facility's
+    /// record signer signs its withdrawals (`record::WITHDRAWAL_TYP`), whatever the key's
+    /// backend (software, token, host callback).
+    pub fn with_typ(&self, typ: &str) -> Signer {
+        Signer {
+            backend: self.backend.clone(),
+            chain: self.chain.clone(),
+            options: SignOptions { typ: Some(typ.to_owned()), ..self.options.clone() },
+        }
+    }
+
     /// The key signatures verify with (for a software signer, the key itself).
     pub fn key(&self) -> &Key {
         self.backend.public_key()

@@ -536,7 +536,34 @@ static void test_signing_keys(medseal_recipient_key *hub) {
     medseal_buffer *own_record = signed_by(own, "{\"id\":\"y\"}");
     REQUIRE_OK(medseal_outbox_enqueue_signed(outbox, u8("r-own"), 5, medseal_buffer_data(own_record), medseal_buffer_len(own_record), &receipt));
     CHECK(sequence_of(receipt) == 1); /* no refusal used a number */
+    int64_t own_id = id_of(receipt);
     medseal_local_receipt_free(receipt);
+
+    /* A signed withdrawal (tombstone) queued in the record's place: by the facility's key only,
+     * once, with a reason. */
+    medseal_signer_builder *sb = NULL;
+    medseal_signer *own_signer = NULL, *other_signer = NULL;
+    REQUIRE_OK(medseal_signer_builder_new(own, &sb));
+    REQUIRE_OK(medseal_signer_builder_build(sb, &own_signer));
+    medseal_signer_builder_free(sb);
+    REQUIRE_OK(medseal_signer_builder_new(other, &sb));
+    REQUIRE_OK(medseal_signer_builder_build(sb, &other_signer));
+    medseal_signer_builder_free(sb);
+    const char *why = "entered for the wrong patient";
+    CHECK_RC(medseal_outbox_withdraw_signed(outbox, own_id, u8(why), strlen(why), NULL), MEDSEAL_NULL_ARGUMENT);
+    CHECK_RC(medseal_outbox_withdraw_signed(outbox, own_id, u8(""), 0, own_signer), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_withdraw_signed(outbox, own_id, u8(why), strlen(why), other_signer), MEDSEAL_INVALID_ARGUMENT);
+    CHECK_RC(medseal_outbox_withdraw_signed(outbox, 999, u8(why), strlen(why), own_signer), MEDSEAL_OUTBOX_NOT_FOUND);
+    REQUIRE_OK(medseal_outbox_withdraw_signed(outbox, own_id, u8(why), strlen(why), own_signer));
+    CHECK_RC(medseal_outbox_withdraw_signed(outbox, own_id, u8(why), strlen(why), own_signer), MEDSEAL_OUTBOX_STATE);
+    medseal_outbox_status *status = NULL;
+    uint64_t queued = 0;
+    REQUIRE_OK(medseal_outbox_get_status(outbox, &status));
+    REQUIRE_OK(medseal_outbox_status_queued(status, &queued));
+    CHECK(queued == 1); /* the tombstone waits for delivery in the record's place */
+    medseal_outbox_status_free(status);
+    medseal_signer_free(own_signer);
+    medseal_signer_free(other_signer);
 
     /* A record verifier takes records, not any JWS: a trust list validly signed by the same key
      * verifies as a JWS, and is refused as a record. */
