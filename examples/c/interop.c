@@ -427,7 +427,8 @@ static int cmd_verify(int argc, char **argv) {
     }
     TRY(verifier_for(pem, pem_len, &verifier));
     if (payload_path == NULL) {
-        TRY(medseal_verifier_verify(verifier, jws, jws_len, &verified));
+        /* A medseal record: typ medseal+jws, a sigT and a canonical payload, not just any JWS. */
+        TRY(medseal_verifier_verify_record(verifier, jws, jws_len, &verified));
     } else {
         /* A detached JWS: the payload file is the JSON record, canonicalized as when signing. */
         TRY(medseal_verifier_verify_detached(verifier, jws, jws_len, payload, payload_len, MEDSEAL_PAYLOAD_DOCUMENT,

@@ -238,8 +238,9 @@ internal static class Interop
         {
             byte[] jws = Read(p.Positional[1]);
             string payload = p.One("--payload");
-            // A detached JWS: the payload file is the JSON record, canonicalized as when signing.
-            PrintValid(payload == null ? verifier.Verify(jws) : verifier.VerifyDetached(jws, Read(payload), document: true));
+            // A medseal record (typ medseal+jws, a sigT, a canonical payload), or a detached JWS: the payload
+            // file is the JSON record, canonicalized as when signing.
+            PrintValid(payload == null ? verifier.VerifyRecord(jws) : verifier.VerifyDetached(jws, Read(payload), document: true));
         }
     }
 

@@ -1,8 +1,9 @@
 // A hospital's outbox with a background deliverer to the hub, and the hub's receipt checked
 // (examples/csharp/OutboxDeliver.cs).
 //   mono build/dotnet/OutboxDeliver.exe HUB_URL FACILITY_DIR FACILITY_ID OUTBOX.db
-// FACILITY_DIR is what `medseal hub enroll` wrote: client certificate and key, hub CA, hub keys,
-// the facility's signing key (signing.key) and the hub's recipient key (hub-recipient.pub).
+// FACILITY_DIR is the hospital's own keys (`medseal facility init`: signing.key, client.key) and
+// what `medseal hub enroll --signing-key signing.pub --csr client.csr` wrote beside them: client
+// certificate, hub CA, hub keys and the hub's recipient key (hub-recipient.pub).
 using System;
 using System.IO;
 using System.Text;
@@ -18,7 +19,10 @@ internal static class OutboxDeliver
         using (Key signingKey = Key.LoadFile(Path.Combine(facilityDir, "signing.key")))
         using (var signer = new Signer(signingKey))
         using (RecipientKey hub = RecipientKey.LoadFile(Path.Combine(facilityDir, "hub-recipient.pub")))
-        using (var outbox = new Outbox(path, facility, new[] { hub }))
+        // The facility's public signing key: the outbox verifies each record with it before numbering
+        // it, so a wrong file is refused without leaving a hole in the numbering.
+        using (Key signingPub = Key.LoadFile(Path.Combine(facilityDir, "signing.pub")))
+        using (var outbox = new Outbox(path, facility, new[] { hub }, new[] { signingPub }))
         using (var transport = new Transport(url, new TransportOptions { FacilityDir = facilityDir }))
         using (Deliverer deliverer = outbox.StartDeliverer(transport, TimeSpan.FromSeconds(1)))
         {

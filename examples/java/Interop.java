@@ -179,8 +179,8 @@ public final class Interop {
         List<String> a = positional(args, 2);
         Verified verified;
         try (Verifier verifier = verifierFor(a.get(0))) {
-            if (payload == null) {
-                verified = verifier.verify(read(a.get(1)));
+            if (payload == null) { // a medseal record: typ medseal+jws, a sigT, a canonical payload
+                verified = verifier.verifyRecord(read(a.get(1)));
             } else { // a detached JWS: the payload file is the JSON record, canonicalized as when signing
                 verified = verifier.verifyDetached(read(a.get(1)), read(payload), true);
             }

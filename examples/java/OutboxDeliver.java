@@ -17,8 +17,9 @@ import vn.medseal.Transport;
  *
  *   java -cp ... OutboxDeliver HUB_URL FACILITY_DIR FACILITY_ID OUTBOX.db RECORD.json RECORD_ID
  *
- * FACILITY_DIR is what `medseal hub enroll` wrote (client certificate and key, hub CA, hub keys,
- * signing.key, hub-recipient.pub).
+ * FACILITY_DIR holds the hospital's own keys ({@code medseal facility init}: signing.key, client.key) and what
+ * {@code medseal hub enroll --signing-key signing.pub --csr client.csr} wrote beside them (client certificate,
+ * hub CA, hub keys, hub-recipient.pub).
  */
 public final class OutboxDeliver {
     public static void main(String[] args) throws Exception {
@@ -31,7 +32,11 @@ public final class OutboxDeliver {
         try (Key signingKey = Key.load(Files.readAllBytes(facility.resolve("signing.key")));
                 Signer signer = new Signer(signingKey);
                 RecipientKey hub = RecipientKey.load(Files.readAllBytes(facility.resolve("hub-recipient.pub")));
-                Outbox outbox = Outbox.open(Paths.get(args[3]), args[2], Collections.singletonList(hub));
+                // The facility's public signing key: the outbox verifies each record with it before
+                // numbering it, so a wrong file is refused without leaving a hole in the numbering.
+                Key signingPub = Key.load(Files.readAllBytes(facility.resolve("signing.pub")));
+                Outbox outbox = Outbox.open(Paths.get(args[3]), args[2], Collections.singletonList(hub),
+                        Collections.singletonList(signingPub));
                 Transport transport = Transport.forFacility(args[0], facility);
                 Deliverer deliverer = outbox.deliverer(transport, 1000)) {
             // 1. Sign and enqueue: durable on disk when enqueue returns, whatever the network does.

@@ -9,7 +9,8 @@
  * e.g. every minute from cron:
  *   * * * * *  www-data  php /srv/app/bin/deliver.php /srv/app/var/outbox.db 79001 /etc/medseal/facility https://hub.example:8443
  *
- * It delivers every due record (mutual TLS with the credentials `medseal hub enroll` wrote),
+ * It delivers every due record (mutual TLS with the hospital's client.key from `medseal facility
+ * init` and the certificate `medseal hub enroll` issued for it),
  * checks each hub receipt and its ledger inclusion proof (the library does so before it marks a
  * record delivered; here they are checked again from the outbox, as an auditor would), and prints
  * one JSON line. Exit 0 when the run reached the hub, 1 otherwise (the records stay queued and

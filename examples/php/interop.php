@@ -219,8 +219,8 @@ function run(array $args): void
             [[$public, $in], $o] = parse($args, 2, [], ['--payload']);
             $payload = single($o, '--payload');
             $verifier = verifier_for($public);
-            if ($payload === null) {
-                $verified = $verifier->verify(read_file($in));
+            if ($payload === null) { // a medseal record: typ medseal+jws, a sigT, a canonical payload
+                $verified = $verifier->verifyRecord(read_file($in));
             } else { // a detached JWS: the payload file is the JSON record, canonicalized as when signing
                 $verified = $verifier->verifyDetached(read_file($in), read_file($payload), true);
             }

@@ -90,8 +90,8 @@ def sign(args: argparse.Namespace) -> None:
 
 def verify(args: argparse.Namespace) -> None:
     with verifier_for(args.public) as verifier:
-        if args.payload is None:
-            verified = verifier.verify(read(args.input))
+        if args.payload is None:  # a medseal record: typ medseal+jws, a sigT, a canonical payload
+            verified = verifier.verify_record(read(args.input))
         else:  # a detached JWS: the payload file is the JSON record, canonicalized as when signing
             verified = verifier.verify_detached(read(args.input), read(args.payload), document=True)
     print_valid(verified)

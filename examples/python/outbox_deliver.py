@@ -4,10 +4,11 @@ background deliverer sends them to the hub over mutual TLS; every receipt is ver
 
     python examples/python/outbox_deliver.py HUB_URL FACILITY_DIR [OUTBOX.sqlite]
 
-HUB_URL: the hub, e.g. https://127.0.0.1:8443. FACILITY_DIR: what the hub operator's
-`medseal hub enroll --facility ID --out DIR` gave this hospital: facility.json (its id),
-signing.key (its Ed25519 signing key), client.pem and client.key (its TLS client certificate),
-hub-ca.pem (the hub's CA, pinned), hub-recipient.pub (the hub's X25519 key, to seal to),
+HUB_URL: the hub, e.g. https://127.0.0.1:8443. FACILITY_DIR: the hospital's own keys, made
+there by `medseal facility init --facility ID --dir DIR` (signing.key, its Ed25519 signing key;
+client.key, its TLS key), and what the hub operator's `medseal hub enroll --facility ID
+--signing-key DIR/signing.pub --csr DIR/client.csr --out DIR` wrote beside them: facility.json
+(its id), client.pem (its TLS client certificate), hub-ca.pem (the hub's CA, pinned), hub-recipient.pub (the hub's X25519 key, to seal to),
 receipt.pub and tree-head.pub (the hub's keys for receipts and the ledger). OUTBOX.sqlite:
 the outbox file (default FACILITY_DIR/outbox.sqlite); records wait there while the hub is down,
 across restarts, and are never lost or sent twice.
@@ -43,9 +44,13 @@ def main() -> int:
     # the credentials of the facility directory) and the outbox. All are thread-safe.
     signer = medseal.Signer(medseal.Key.load((facility / "signing.key").read_bytes()))
     hub = medseal.RecipientKey.load((facility / "hub-recipient.pub").read_bytes())
+    # The facility's public signing key: the outbox verifies each record with it before giving
+    # it a sequence number, so a wrong file is refused without leaving a hole in the numbering.
+    signing_pub = medseal.Key.load((facility / "signing.pub").read_bytes())
     transport = medseal.Transport(hub_url, facility_dir=facility, timeout=30)
     enqueued: Dict[str, medseal.LocalReceipt] = {}
-    with medseal.Outbox(outbox_path, source, [hub]) as outbox, outbox.deliverer(transport, poll_interval=1.0) as deliverer:
+    with medseal.Outbox(outbox_path, source, [hub], signing_keys=[signing_pub]) as outbox, \
+            outbox.deliverer(transport, poll_interval=1.0) as deliverer:
         for record in RECORDS:
             # The record id is your system's unique id for this version of the record (the
             # hub's idempotency key); a UUID here.

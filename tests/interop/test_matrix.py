@@ -12,7 +12,8 @@ exists. For every ordered pair (A, B), A included:
   tests/smoke expects (Ed25519 is deterministic), so does A's key in A and B (and a PyCA RSA
   key: RS256 is deterministic too), and every language canonicalizes identically;
 - the same bad input gives the same MEDSEAL_ code name in every language (tampered signature,
-  wrong key, NFD name, duplicate key, truncated envelope), exit 1, no traceback; usage errors
+  wrong key, NFD name, duplicate key, truncated envelope, a valid JWS that is not a medseal record:
+  `verify` verifies records), exit 1, no traceback; usage errors
   exit 2;
 - what each driver writes is read independently: PyCA opens the envelope (hpke.Suite with
   info = b"medseal/v1\\n" + JCS(meta), JCS by the `rfc8785` package) and checks the Ed25519 JWS
@@ -337,6 +338,20 @@ def bad(tmp_path_factory, keys):
     (folder / "detached.jws").write_text(protected + ".." + signature_text)
     (folder / "other.json").write_text('{"resourceType": "Patient", "id": "someone-else"}')
     (folder / "duplicate.json").write_bytes(b'{"resourceType": "Patient", "id": "a", "gender": "female", "id": "b"}')
+    # Valid JWS by the smoke signer key (PyCA signs) that are not medseal records: `verify` verifies
+    # records (issue 10 point 6), so each is refused although its signature is good.
+    smoke_key = serialization.load_pem_private_key((SMOKE / "signer_ed25519.pem").read_bytes(), password=None)
+
+    def jws_by_smoke_key(header: bytes, payload: bytes) -> str:
+        signing_input = b64url(header) + "." + b64url(payload)
+        return signing_input + "." + b64url(smoke_key.sign(signing_input.encode()))
+
+    canonical = (SMOKE / "patient.canonical.json").read_bytes()
+    (folder / "not-a-record.jws").write_text(jws_by_smoke_key(
+        ('{"alg":"EdDSA","sigT":"%s","typ":"medseal-trust-list+jws"}' % SIGT).encode(), canonical))
+    (folder / "no-sigt.jws").write_text(jws_by_smoke_key(b'{"alg":"EdDSA","typ":"medseal+jws"}', canonical))
+    (folder / "duplicate-payload.jws").write_text(jws_by_smoke_key(
+        ('{"alg":"EdDSA","sigT":"%s","typ":"medseal+jws"}' % SIGT).encode(), b'{"id":"a","id":"b"}'))
     lang = PRESENT[0]
     envelope = folder / "envelope.json"
     run(lang, "seal", "--to", SMOKE / "recipient_x25519.pub.pem", "--source", "s", "--sequence", "3", "--record-id", "r",
@@ -368,6 +383,11 @@ def bad_cases(folder, keys):
                                   "MEDSEAL_JWS_ALG_MISMATCH"),
         "detached without payload": (["verify", smoke / "signer_ed25519.pub.pem", folder / "detached.jws"],
                                      "MEDSEAL_JWS_PAYLOAD_MISSING"),
+        "another typ than a record's": (["verify", smoke / "signer_ed25519.pub.pem", folder / "not-a-record.jws"],
+                                        "MEDSEAL_JWS_HEADER"),
+        "record without sigT": (["verify", smoke / "signer_ed25519.pub.pem", folder / "no-sigt.jws"], "MEDSEAL_JWS_HEADER"),
+        "signed payload not canonical": (["verify", smoke / "signer_ed25519.pub.pem", folder / "duplicate-payload.jws"],
+                                         "MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL"),
         "detached with another record": (["verify", smoke / "signer_ed25519.pub.pem", folder / "detached.jws",
                                           "--payload", folder / "other.json"], "MEDSEAL_JWS_SIGNATURE_INVALID"),
         "NFD name signed": (["sign", smoke / "signer_ed25519.pem", smoke / "patient_nfd.json", out],
@@ -399,7 +419,8 @@ def bad_cases(folder, keys):
 
 
 CASES = ["tampered signature", "changed payload", "wrong verification key", "wrong algorithm's key",
-         "detached without payload", "detached with another record", "NFD name signed", "NFD name canonicalized", "duplicate key signed",
+         "detached without payload", "another typ than a record's", "record without sigT", "signed payload not canonical",
+         "detached with another record", "NFD name signed", "NFD name canonicalized", "duplicate key signed",
          "duplicate key canonicalized", "public key to sign", "not a key", "a JSON record as the key", "truncated envelope file",
          "ciphertext shorter than its tag", "truncated encapsulated key", "ciphertext cut", "changed meta",
          "wrong recipient key", "open and verify with the wrong key", "sequence 0"]

@@ -139,6 +139,7 @@ namespace Medseal
         [DllImport(Lib, CallingConvention = C)] internal static extern void medseal_verifier_builder_free(IntPtr builder);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_verifier_verify(VerifierHandle verifier, byte[] jws, UIntPtr len, out VerifiedHandle output);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_verifier_verify_detached(VerifierHandle verifier, byte[] jws, UIntPtr len, byte[] payload, UIntPtr payloadLen, uint kind, out VerifiedHandle output);
+        [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_verifier_verify_record(VerifierHandle verifier, byte[] jws, UIntPtr len, out VerifiedHandle output);
         [DllImport(Lib, CallingConvention = C)] internal static extern void medseal_verifier_free(IntPtr verifier);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_verified_payload(VerifiedHandle v, out IntPtr data, out UIntPtr len);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_verified_key_id(VerifiedHandle v, out IntPtr data, out UIntPtr len);
@@ -157,6 +158,7 @@ namespace Medseal
 
         // outbox and delivery
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_outbox_open(byte[] path, UIntPtr pathLen, byte[] source, UIntPtr sourceLen, IntPtr[] recipients, UIntPtr n, out OutboxHandle output);
+        [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_outbox_open_with_signing_keys(byte[] path, UIntPtr pathLen, byte[] source, UIntPtr sourceLen, IntPtr[] recipients, UIntPtr n, IntPtr[] signingKeys, UIntPtr nKeys, out OutboxHandle output);
         [DllImport(Lib, CallingConvention = C)] internal static extern void medseal_outbox_free(IntPtr outbox);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_outbox_enqueue_signed(OutboxHandle outbox, byte[] recordId, UIntPtr recordIdLen, byte[] signedRecord, UIntPtr signedRecordLen, out LocalReceiptHandle output);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_outbox_enqueue_sealed(OutboxHandle outbox, byte[] envelope, UIntPtr len, out LocalReceiptHandle output);

@@ -2,6 +2,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Runtime.InteropServices;
 
 namespace Medseal
 {
@@ -89,23 +90,60 @@ namespace Medseal
     public sealed class Outbox : NativeObject<OutboxHandle>
     {
         /// <summary>Opens (or creates) the outbox at <paramref name="path"/> for facility <paramref name="source"/>,
-        /// sealing to <paramref name="recipients"/> (the hub's key first; none: administration only).</summary>
-        public Outbox(string path, string source, IList<RecipientKey> recipients = null) : base(Open(path, source, recipients)) { }
+        /// sealing to <paramref name="recipients"/> (the hub's key first; none: administration only).
+        /// It does not verify signatures: an outbox that enqueues signed records should be given the facility's
+        /// signing keys (the other constructor).</summary>
+        public Outbox(string path, string source, IList<RecipientKey> recipients = null) : base(Open(path, source, recipients, null)) { }
 
-        private static OutboxHandle Open(string path, string source, IList<RecipientKey> recipients)
+        /// <summary>Opens (or creates) the outbox as the other constructor does, with the facility's own record-signing
+        /// keys (<paramref name="signingKeys"/>: 1 to 64, public keys suffice, e.g. the facility directory's signing.pub).
+        /// Each signed record is then verified with them before it takes a sequence number: an unsigned file, another
+        /// hospital's record or a forged signature is a <see cref="JwsException"/> (e.g.
+        /// <c>MEDSEAL_JWS_SIGNATURE_INVALID</c>) and uses no number. Always give them when enqueueing signed records: a
+        /// number taken by a record the hub then refuses is a hole in the facility's numbering that only a withdrawal
+        /// can explain. <see cref="ArgumentNullException"/> for a null list or key, <see cref="ArgumentException"/> for
+        /// an empty list or more than 64 keys.</summary>
+        public Outbox(string path, string source, IList<RecipientKey> recipients, IList<Key> signingKeys)
+            : base(Open(path, source, recipients, CheckSigningKeys(signingKeys))) { }
+
+        private static IList<Key> CheckSigningKeys(IList<Key> signingKeys)
+        {
+            if (signingKeys == null) throw new ArgumentNullException("signingKeys");
+            if (signingKeys.Count < 1 || signingKeys.Count > 64)
+                throw new ArgumentException("an outbox checks records with 1 to 64 signing keys, not " + signingKeys.Count, "signingKeys");
+            for (int i = 0; i < signingKeys.Count; i++)
+                if (signingKeys[i] == null) throw new ArgumentNullException("signingKeys", "signing key " + i + " is null");
+            return signingKeys;
+        }
+
+        private static OutboxHandle Open(string path, string source, IList<RecipientKey> recipients, IList<Key> signingKeys)
         {
             Loader.Ensure();
             byte[] p = Native.Bytes(path, "path"), s = Native.Bytes(source, "source");
             using (var keys = RecipientKey.Pin(recipients ?? new RecipientKey[0]))
             {
                 OutboxHandle h;
-                Native.Check(NativeMethods.medseal_outbox_open(p, Native.Len(p), s, Native.Len(s),
-                    keys.Pointers.Length == 0 ? null : keys.Pointers, (UIntPtr)keys.Pointers.Length, out h));
-                return h;
+                if (signingKeys == null)
+                {
+                    Native.Check(NativeMethods.medseal_outbox_open(p, Native.Len(p), s, Native.Len(s),
+                        keys.Pointers.Length == 0 ? null : keys.Pointers, (UIntPtr)keys.Pointers.Length, out h));
+                    return h;
+                }
+                var hs = new SafeHandle[signingKeys.Count];
+                for (int i = 0; i < hs.Length; i++) hs[i] = signingKeys[i].Handle;
+                using (var own = new Native.HandleArray(hs))
+                {
+                    Native.Check(NativeMethods.medseal_outbox_open_with_signing_keys(p, Native.Len(p), s, Native.Len(s),
+                        keys.Pointers.Length == 0 ? null : keys.Pointers, (UIntPtr)keys.Pointers.Length,
+                        own.Pointers, (UIntPtr)own.Pointers.Length, out h));
+                    return h;
+                }
             }
         }
 
-        /// <summary>Seals a signed record (a JWS, flattened or compact) and stores it durably.</summary>
+        /// <summary>Seals a signed record (a JWS, flattened or compact) and stores it durably. Bytes that are not a signed
+        /// record (<c>typ</c> <c>medseal+jws</c> and a <c>sigT</c>) are a <see cref="JwsException"/> and use no number; an
+        /// outbox opened with signing keys also refuses, before numbering, a record that does not verify with them.</summary>
         public LocalReceipt Enqueue(string recordId, byte[] signedRecord)
         {
             byte[] id = Native.Bytes(recordId, "recordId");
@@ -238,7 +276,7 @@ namespace Medseal
     /// <summary>How to reach the hub; every option is optional except what the hub needs (mutual TLS, hub keys).</summary>
     public sealed class TransportOptions
     {
-        /// <summary>A facility directory as <c>medseal hub enroll</c> writes it (client cert and key, hub CA, hub keys).</summary>
+        /// <summary>A facility directory: the hospital's client key (<c>medseal facility init</c>) and what <c>medseal hub enroll</c> wrote beside it (client cert, hub CA, hub keys).</summary>
         public string FacilityDir { get; set; }
         public byte[] ClientCertificate { get; set; }
         /// <summary>The client key (PEM); the transport keeps a wiped copy, this array is not changed.</summary>

@@ -272,7 +272,8 @@ namespace Medseal
             }
         }
 
-        /// <summary>Verifies a compact or JSON JWS carrying its payload.</summary>
+        /// <summary>Verifies a compact or JSON JWS carrying its payload, whatever it signs (a record, a receipt, a
+        /// trust list...). For medseal records use <see cref="VerifyRecord(byte[])"/>.</summary>
         public Verified Verify(byte[] jws)
         {
             if (jws == null) throw new ArgumentNullException("jws");
@@ -282,6 +283,20 @@ namespace Medseal
         }
 
         public Verified Verify(string jws) { return Verify(Native.Bytes(jws, "jws")); }
+
+        /// <summary>Verifies a medseal record: as <see cref="Verify(byte[])"/>, and the JWS must also be a record
+        /// (<c>typ</c> <c>medseal+jws</c>, a <c>sigT</c>, a canonical JSON payload), else a <see cref="JwsException"/>
+        /// <c>MEDSEAL_JWS_HEADER</c> or <c>MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL</c>. A receipt or a trust list signed by a
+        /// trusted key verifies with <c>Verify</c> but is not a record: use this wherever a record is expected.</summary>
+        public Verified VerifyRecord(byte[] jws)
+        {
+            if (jws == null) throw new ArgumentNullException("jws");
+            VerifiedHandle h;
+            Native.Check(NativeMethods.medseal_verifier_verify_record(Handle, jws, Native.Len(jws), out h));
+            return Verified.Read(h);
+        }
+
+        public Verified VerifyRecord(string jws) { return VerifyRecord(Native.Bytes(jws, "jws")); }
 
         /// <summary>Verifies a detached JWS against <paramref name="payload"/>: the exact signed bytes, or with
         /// <paramref name="document"/> a JSON document canonicalized with the verifier's flags.</summary>

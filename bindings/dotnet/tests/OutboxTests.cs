@@ -95,11 +95,48 @@ namespace Medseal.Tests
             T.Fails<OutboxException>("MEDSEAL_OUTBOX_IO", () => new Outbox("/nonexistent/dir/outbox.db", "hospital-a"));
         }
 
+        /// <summary>Issue 10 point 10: an outbox opened with the facility's signing keys verifies each record before it
+        /// takes a number: another key's record, a made-up signature and an unsigned document are refused and use none,
+        /// so the next good record still gets sequence 1.</summary>
+        [Test]
+        public void SigningKeysRefuseBeforeNumbering()
+        {
+            RecipientKey hubKey = RecipientKey.Generate();
+            using (Key own = Key.Generate())
+            using (Key ownPublic = own.PublicKey())
+            using (var signer = new Signer(own))
+            using (var foreign = new Signer(Key.Generate()))
+            {
+                string path = Path.Combine(T.TempDir("signing-keys"), "checked.db");
+                using (var outbox = new Outbox(path, "hospital-a", new[] { hubKey }, new[] { ownPublic }))
+                {
+                    Func<string, byte[]> b64 = s => T.Utf8(Convert.ToBase64String(T.Utf8(s)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+                    byte[] madeUp = T.Utf8(T.Text(b64("{\"alg\":\"EdDSA\",\"sigT\":\"2026-01-01T00:00:00Z\",\"typ\":\"medseal+jws\"}")) + "."
+                        + T.Text(b64("{\"id\":\"1\"}")) + "." + T.Text(b64("sig")));
+                    T.Fails<JwsException>("MEDSEAL_JWS_SIGNATURE_INVALID", () => outbox.Enqueue("rec-bad", foreign.Sign(T.Record(1)))); // another hospital's
+                    T.Fails<JwsException>("MEDSEAL_JWS_SIGNATURE_INVALID", () => outbox.Enqueue("rec-bad", madeUp));
+                    T.Fails<JwsException>("MEDSEAL_JWS_MALFORMED", () => outbox.Enqueue("rec-bad", T.Record(1))); // an unsigned document
+                    Assert.AreEqual(1UL, outbox.Status().NextSequence);
+                    Assert.AreEqual(1UL, outbox.Enqueue("rec-1", signer.Sign(T.Record(1))).Sequence); // no number was used
+                }
+                // Without keys the outbox does not verify: the foreign record takes number 2 (the hub would refuse it).
+                using (var unchecked_ = new Outbox(path, "hospital-a", new[] { hubKey }))
+                    Assert.AreEqual(2UL, unchecked_.Enqueue("rec-2", foreign.Sign(T.Record(2))).Sequence);
+                Assert.Throws<ArgumentException>(() => new Outbox(path, "hospital-a", new[] { hubKey }, new Key[0]));
+                var tooMany = new Key[65];
+                for (int i = 0; i < tooMany.Length; i++) tooMany[i] = ownPublic;
+                Assert.Throws<ArgumentException>(() => new Outbox(path, "hospital-a", new[] { hubKey }, tooMany));
+                Assert.Throws<ArgumentNullException>(() => new Outbox(path, "hospital-a", new[] { hubKey }, (System.Collections.Generic.IList<Key>)null));
+                Assert.Throws<ArgumentNullException>(() => new Outbox(path, "hospital-a", new[] { hubKey }, new Key[] { null }));
+            }
+        }
+
         private static bool Loader_IsCoreWithoutCrypto() { return Type.GetType("Mono.Runtime") == null; }
 
         [Test]
         public void DeliverToTheHubAndCheckReceipts()
         {
+            Hub hub = this.hub.Enrol("dotnet-deliver"); // a new outbox numbers from 1: its own facility
             string dir = T.TempDir("deliver");
             using (Key signingKey = hub.SigningKey())
             using (var signer = new Signer(signingKey))
@@ -146,6 +183,7 @@ namespace Medseal.Tests
         [Test]
         public void BackgroundDeliverer()
         {
+            Hub hub = this.hub.Enrol("dotnet-background");
             string dir = T.TempDir("deliverer");
             using (var signer = new Signer(hub.SigningKey()))
             using (var outbox = new Outbox(Path.Combine(dir, "outbox.db"), hub.Facility, new[] { hub.Recipient() }))
@@ -171,6 +209,7 @@ namespace Medseal.Tests
         [Test]
         public void TransportFromExplicitPemsAndOptions()
         {
+            Hub hub = this.hub.Enrol("dotnet-pems");
             // The same configuration as the facility directory, given piece by piece.
             using (Key receiptKey = hub.HubKey("receipt.pub"))
             using (Key treeHeadKey = hub.HubKey("tree-head.pub"))

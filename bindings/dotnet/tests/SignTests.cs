@@ -60,6 +60,35 @@ namespace Medseal.Tests
             T.Fails<KeyException>("MEDSEAL_KEY_NOT_PRIVATE", () => new Signer(Key.Generate().PublicKey()));
         }
 
+        /// <summary>Issue 10 point 6: VerifyRecord takes medseal records only; a trust list signed by the same key is a
+        /// JWS, not a record.</summary>
+        [Test]
+        public void VerifyRecordTakesRecordsOnly()
+        {
+            using (Key key = Key.Generate())
+            using (var signer = new Signer(key, new SignerOptions { SigningTime = Sigt }))
+            using (Key pub = key.PublicKey())
+            using (var verifier = new Verifier(pub))
+            using (var wrong = new Verifier(Key.Generate().PublicKey()))
+            {
+                byte[] record = signer.Sign(T.Patient);
+                Verified v = verifier.VerifyRecord(record);
+                Assert.AreEqual(key.Kid, v.Kid);
+                Assert.AreEqual(Sigt, v.SigningTime);
+                CollectionAssert.AreEqual(CanonicalJson.Canonicalize(T.Patient), v.Payload);
+                Assert.AreEqual(key.Kid, verifier.VerifyRecord(T.Text(signer.Sign(T.Patient, JwsFormat.Compact))).Kid);
+                byte[] list = TrustList.Sign(T.Utf8("{\"type\":\"medseal-trust-list\",\"version\":1,\"issuer\":\"T\",\"sequence\":1,"
+                    + "\"issued\":\"2026-01-01T00:00:00Z\",\"expires\":\"2027-01-01T00:00:00Z\",\"entries\":[]}"), key);
+                Assert.AreEqual(key.Kid, verifier.Verify(list).Kid); // a valid JWS by a trusted key...
+                T.Fails<JwsException>("MEDSEAL_JWS_HEADER", () => verifier.VerifyRecord(list)); // ...but not a record
+                T.Fails<JwsException>("MEDSEAL_JWS_SIGNATURE_INVALID", () => wrong.VerifyRecord(record));
+                T.Fails<JwsException>("MEDSEAL_JWS_MALFORMED", () => verifier.VerifyRecord("not a jws"));
+                T.Fails<JwsException>("MEDSEAL_JWS_PAYLOAD_MISSING", () => verifier.VerifyRecord(signer.Sign(T.Patient, JwsFormat.DetachedCompact)));
+                Assert.Throws<ArgumentNullException>(() => verifier.VerifyRecord((byte[])null));
+                Assert.Throws<ArgumentNullException>(() => verifier.VerifyRecord((string)null));
+            }
+        }
+
         [Test]
         public void Options()
         {

@@ -112,11 +112,43 @@ namespace Medseal.Tests
         }
     }
 
-    /// <summary>The reference hub (medseal hub init/enroll/serve on 127.0.0.1, a free port), as the Python tests start it.</summary>
+    /// <summary>
+    /// The reference hub (medseal hub init, facility init + hub enroll, hub serve on 127.0.0.1, a free port), as the
+    /// Python tests start it. A test that delivers a new outbox enrols its own facility (<see cref="Enrol"/>): every
+    /// outbox numbers its records from 1, and the hub refuses a facility's sequence number it already holds
+    /// (SEQUENCE_REUSED).
+    /// </summary>
     internal sealed class Hub : IDisposable
     {
         internal readonly string Url, Dir, FacilityDir, Facility = "dotnet-test-facility";
-        private readonly Process process;
+        private readonly Process process; // null in a view made by Enrol: only the hub that started it stops it
+
+        private Hub(string url, string dir, string facility, string facilityDir)
+        {
+            Url = url;
+            Dir = dir;
+            Facility = facility;
+            FacilityDir = facilityDir;
+        }
+
+        /// <summary>
+        /// Enrols a facility as a hospital and the hub's operator do: the hospital makes its keys (medseal facility
+        /// init), the hub enrols only the public parts (medseal hub enroll --signing-key signing.pub --csr client.csr).
+        /// </summary>
+        private static void Enrol(string cli, string hubDir, string facility, string facilityDir)
+        {
+            T.Run(cli, "facility init --facility " + facility + " --dir " + facilityDir);
+            T.Run(cli, "hub enroll --dir " + hubDir + " --facility " + facility + " --signing-key " + Path.Combine(facilityDir, "signing.pub")
+                + " --csr " + Path.Combine(facilityDir, "client.csr") + " --out " + facilityDir);
+        }
+
+        /// <summary>This running hub with a newly enrolled facility (the hub sees it at its next batch).</summary>
+        internal Hub Enrol(string facility)
+        {
+            string dir = Path.Combine(Path.GetDirectoryName(Dir), facility);
+            Enrol(T.Env("MEDSEAL_CLI"), Dir, facility, dir);
+            return new Hub(Url, Dir, facility, dir);
+        }
 
         internal Hub()
         {
@@ -125,7 +157,7 @@ namespace Medseal.Tests
             Dir = Path.Combine(b, "hub");
             FacilityDir = Path.Combine(b, "facility");
             T.Run(cli, "hub init --dir " + Dir + " --listen 127.0.0.1:0");
-            T.Run(cli, "hub enroll --dir " + Dir + " --facility " + Facility + " --out " + FacilityDir);
+            Enrol(cli, Dir, Facility, FacilityDir);
             var psi = new ProcessStartInfo(cli, "hub serve --dir " + Dir + " --listen 127.0.0.1:0")
             {
                 UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true,
@@ -163,6 +195,7 @@ namespace Medseal.Tests
 
         public void Dispose()
         {
+            if (process == null) return;
             try { if (!process.HasExited) { process.Kill(); process.WaitForExit(10000); } }
             catch (InvalidOperationException) { }
             process.Dispose();

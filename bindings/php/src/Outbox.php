@@ -10,28 +10,86 @@ namespace Medseal;
  *
  * `$path`: the file (created if missing); `$source`: this facility's id (the envelopes'
  * meta.source); `$recipients`: the hub's recipient key first, then any others (public keys
- * suffice; none: the outbox can be administered but not enqueue signed records). Several
- * processes (PHP-FPM workers) may open the same file at once: each enqueue takes the next
- * sequence number in its own transaction, waiting (up to 30 s) for the others.
+ * suffice; none: the outbox can be administered but not enqueue signed records);
+ * `$signingKeys`: the facility's own record-signing keys (1 to 64 Key, public keys suffice, e.g.
+ * the facility directory's signing.pub). Always give them when enqueueing signed records: each
+ * record is then verified with them before it takes a sequence number, so an unsigned file,
+ * another hospital's record or a forged signature is a JwsException (e.g.
+ * MEDSEAL_JWS_SIGNATURE_INVALID) and uses no number; without them the outbox does not verify
+ * signatures, and a record the hub then refuses leaves a hole in the facility's numbering that
+ * only a withdrawal can explain. Several processes (PHP-FPM workers) may open the same file at
+ * once: each enqueue takes the next sequence number in its own transaction, waiting (up to 30 s)
+ * for the others.
  */
 final class Outbox extends Handle
 {
-    /** @param list<RecipientKey>|RecipientKey $recipients */
-    public function __construct(string $path, string $source, $recipients = [])
+    /**
+     * @param list<RecipientKey>|RecipientKey $recipients
+     * @param list<Key>|Key|null $signingKeys
+     * @throws \InvalidArgumentException for an empty list of signing keys or more than 64
+     * @throws \TypeError for signing keys that are not Medseal\Key objects
+     */
+    public function __construct(string $path, string $source, $recipients = [], $signingKeys = null)
     {
         [$keys, $count] = Native::recipientArray($recipients);
         $ffi = Library::ffi();
         $out = $ffi->new('struct medseal_outbox *');
-        Native::check($ffi->medseal_outbox_open(
-            Native::bytes($path),
-            strlen($path),
-            Native::bytes($source),
-            strlen($source),
-            $keys,
-            $count,
-            \FFI::addr($out)
-        ));
+        if ($signingKeys === null) {
+            Native::check($ffi->medseal_outbox_open(
+                Native::bytes($path),
+                strlen($path),
+                Native::bytes($source),
+                strlen($source),
+                $keys,
+                $count,
+                \FFI::addr($out)
+            ));
+        } else {
+            [$own, $ownCount] = self::signingKeyArray($signingKeys);
+            Native::check($ffi->medseal_outbox_open_with_signing_keys(
+                Native::bytes($path),
+                strlen($path),
+                Native::bytes($source),
+                strlen($source),
+                $keys,
+                $count,
+                $own,
+                $ownCount,
+                \FFI::addr($out)
+            ));
+        }
         $this->adopt($out);
+    }
+
+    /**
+     * A `const struct medseal_key *[]` of an outbox's 1 to 64 signing keys, and its length.
+     *
+     * @param mixed $signingKeys
+     * @return array{0: \FFI\CData, 1: int}
+     */
+    private static function signingKeyArray($signingKeys): array
+    {
+        if ($signingKeys instanceof Key) {
+            $signingKeys = [$signingKeys];
+        }
+        if (!is_array($signingKeys)) {
+            throw new \TypeError('signingKeys must be a list of Medseal\Key, not ' . Native::typeName($signingKeys));
+        }
+        foreach ($signingKeys as $key) {
+            if (!$key instanceof Key) {
+                throw new \TypeError('signingKeys must be Medseal\Key objects, not ' . Native::typeName($key));
+            }
+        }
+        $count = count($signingKeys);
+        if ($count < 1 || $count > 64) {
+            throw new \InvalidArgumentException("an outbox checks records with 1 to 64 signing keys, not $count");
+        }
+        $array = Library::ffi()->new("const struct medseal_key *[$count]");
+        $i = 0;
+        foreach ($signingKeys as $key) {
+            $array[$i++] = $key->handle();
+        }
+        return [$array, $count];
     }
 
     protected static function freeFunction(): string
@@ -43,7 +101,9 @@ final class Outbox extends Handle
      * Seals a signed record (a JWS, flattened or compact) with the next sequence number and stores
      * it durably. The same id with the same bytes again returns the original receipt
      * (alreadyQueued); other bytes are OutboxException MEDSEAL_OUTBOX_DUPLICATE. Bytes that are
-     * not a signed record are JwsException (MEDSEAL_JWS_MALFORMED, ...), using no sequence number.
+     * not a signed record are JwsException (MEDSEAL_JWS_MALFORMED, ...), using no sequence number;
+     * an outbox opened with signing keys also refuses, before numbering, a record that does not
+     * verify with one of them.
      */
     public function enqueue(string $recordId, string $signedRecord): LocalReceipt
     {

@@ -8,8 +8,8 @@ namespace Medseal;
  * The HTTPS connection to the hub, mutual TLS (medseal_transport). Immutable.
  *
  * `$hubUrl`: https://host[:port][/base] (plain HTTP is refused). Credentials either from option
- * 'facilityDir' (as `medseal hub enroll` writes it: client.pem, client.key, hub-ca.pem,
- * receipt.pub, tree-head.pub) or one by one: 'clientCertificate' and 'clientKey' (PEM), 'hubCa'
+ * 'facilityDir' (client.key as `medseal facility init` made it, and what `medseal hub enroll`
+ * wrote beside it: client.pem, hub-ca.pem, receipt.pub, tree-head.pub) or one by one: 'clientCertificate' and 'clientKey' (PEM), 'hubCa'
  * (PEM, pinned) or 'publicRoots' => true, 'receiptKey' and 'treeHeadKey' (Key, public). Other
  * options: 'connectTimeout' and 'timeout' (seconds), 'batchSize' (1 to 1000), 'proxy'
  * (http://host:port) or 'proxyFromEnv' => true. Errors: TransportException MEDSEAL_TRANSPORT_CONFIG.

@@ -74,7 +74,8 @@ final class Verifier extends Handle
     }
 
     /**
-     * Verifies a compact or JSON JWS carrying its payload.
+     * Verifies a compact or JSON JWS carrying its payload, whatever it signs (a record, a receipt,
+     * a trust list...). For medseal records use verifyRecord().
      *
      * @throws JwsException MEDSEAL_JWS_SIGNATURE_INVALID, ...; TrustException for certificates
      */
@@ -83,6 +84,23 @@ final class Verifier extends Handle
         $ffi = Library::ffi();
         $out = $ffi->new('struct medseal_verified *');
         Native::check($ffi->medseal_verifier_verify($this->handle(), Native::bytes($jws), strlen($jws), \FFI::addr($out)));
+        return Verified::take($out);
+    }
+
+    /**
+     * Verifies a medseal record: as verify(), and the JWS must also be a record (`typ`
+     * `medseal+jws`, a `sigT`, a canonical JSON payload). A receipt or a trust list signed by a
+     * trusted key verifies with verify() but is not a record: use this wherever a record is
+     * expected.
+     *
+     * @throws JwsException MEDSEAL_JWS_HEADER or MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL for a JWS that
+     *         is not a record, as verify() otherwise
+     */
+    public function verifyRecord(string $jws): Verified
+    {
+        $ffi = Library::ffi();
+        $out = $ffi->new('struct medseal_verified *');
+        Native::check($ffi->medseal_verifier_verify_record($this->handle(), Native::bytes($jws), strlen($jws), \FFI::addr($out)));
         return Verified::take($out);
     }
 

@@ -10,8 +10,11 @@ use Medseal\Transport;
 use PHPUnit\Framework\Assert;
 
 /**
- * The reference hub (medseal hub init/enroll/serve) on 127.0.0.1, a free port, over mutual TLS,
- * as bindings/python/tests/conftest.py starts it: one per test run, stopped at the end.
+ * The reference hub (medseal hub init, facility init + hub enroll, hub serve) on 127.0.0.1, a free
+ * port, over mutual TLS, as bindings/python/tests/conftest.py starts it: one per test run, stopped
+ * at the end. A test that delivers a new outbox enrols its own facility (enrol()): every outbox
+ * numbers its records from 1, and the hub refuses a facility's sequence number it already holds
+ * (SEQUENCE_REUSED).
  */
 final class Hub
 {
@@ -26,8 +29,8 @@ final class Hub
     public $facility;
     /** @var string */
     public $facilityDir;
-    /** @var resource */
-    private $process;
+    /** @var resource|null null in a view made by enrol(): only the hub that started it stops it */
+    private $process = null;
 
     private function __construct()
     {
@@ -51,7 +54,7 @@ final class Hub
         $hub->facilityDir = "$base/facility";
         $hub->facility = 'php-test-facility';
         Fixtures::run([$cli, 'hub', 'init', '--dir', $hub->dir, '--listen', '127.0.0.1:0']);
-        Fixtures::run([$cli, 'hub', 'enroll', '--dir', $hub->dir, '--facility', $hub->facility, '--out', $hub->facilityDir]);
+        self::enrolInto($cli, $hub->dir, $hub->facility, $hub->facilityDir);
         $out = "$base/hub.out";
         $log = "$base/hub.log";
         $process = proc_open(
@@ -70,6 +73,30 @@ final class Hub
             usleep(50000);
         }
         Assert::fail("the reference hub did not start:\n" . @file_get_contents($log));
+    }
+
+    /**
+     * Enrols a facility as a hospital and the hub's operator do: the hospital makes its keys
+     * (`medseal facility init`), the hub enrols only the public parts (`medseal hub enroll
+     * --signing-key signing.pub --csr client.csr`) into the same directory.
+     */
+    private static function enrolInto(string $cli, string $hubDir, string $facility, string $facilityDir): void
+    {
+        Fixtures::run([$cli, 'facility', 'init', '--facility', $facility, '--dir', $facilityDir]);
+        Fixtures::run([$cli, 'hub', 'enroll', '--dir', $hubDir, '--facility', $facility,
+            '--signing-key', "$facilityDir/signing.pub", '--csr', "$facilityDir/client.csr", '--out', $facilityDir]);
+    }
+
+    /** This running hub with a newly enrolled facility (the hub sees it at its next batch). */
+    public function enrol(string $facility): self
+    {
+        $view = new self();
+        $view->url = $this->url;
+        $view->dir = $this->dir;
+        $view->facility = $facility;
+        $view->facilityDir = dirname($this->dir) . '/' . $facility;
+        self::enrolInto(Fixtures::cli(), $view->dir, $facility, $view->facilityDir);
+        return $view;
     }
 
     public function stop(): void

@@ -175,6 +175,60 @@ final class OutboxTest extends TestCase
         }, MedsealException::class);
     }
 
+    /**
+     * Issue 10 point 10: an outbox opened with the facility's signing keys verifies each record
+     * before it takes a number: another key's record, a made-up signature and an unsigned document
+     * are refused and use none, so the next good record still gets sequence 1.
+     */
+    public function testSigningKeysRefuseBeforeNumbering(): void
+    {
+        $hubKey = RecipientKey::generate();
+        $own = Key::generate();
+        $path = Fixtures::tempDir() . '/checked.db';
+        $foreign = new Signer(Key::generate());
+        $outbox = new Outbox($path, 'hospital-a', [$hubKey], [$own->publicKey()]);
+        $madeUp = implode('.', array_map(
+            [Fixtures::class, 'b64url'],
+            ['{"alg":"EdDSA","sigT":"2026-01-01T00:00:00Z","typ":"medseal+jws"}', '{"id":"1"}', 'sig']
+        ));
+        foreach ([
+            [$foreign->sign(Fixtures::record(1)), 'MEDSEAL_JWS_SIGNATURE_INVALID'], // another hospital's record
+            [$madeUp, 'MEDSEAL_JWS_SIGNATURE_INVALID'],
+            ['{"resourceType":"Patient","id":"p1"}', 'MEDSEAL_JWS_MALFORMED'], // an unsigned document
+        ] as [$bad, $name]) {
+            $this->expectMedseal(function () use ($outbox, $bad) {
+                $outbox->enqueue('rec-bad', $bad);
+            }, JwsException::class, $name);
+        }
+        $this->assertSame(1, $outbox->status()->nextSequence);
+        $this->assertSame(1, $outbox->enqueue('rec-1', (new Signer($own))->sign(Fixtures::record(1)))->sequence); // no number used
+        $outbox->close();
+        // Without keys the outbox does not verify: the foreign record takes number 2 (the hub would refuse it).
+        $unchecked = new Outbox($path, 'hospital-a', [$hubKey]);
+        $this->assertSame(2, $unchecked->enqueue('rec-2', $foreign->sign(Fixtures::record(2)))->sequence);
+        $unchecked->close();
+        // One Key alone is accepted; a private key is used for its public half.
+        $one = new Outbox($path, 'hospital-a', [$hubKey], $own);
+        $this->assertSame(3, $one->enqueue('rec-3', (new Signer($own))->sign(Fixtures::record(3)))->sequence);
+        $one->close();
+        foreach ([[], array_fill(0, 65, $own)] as $wrongCount) {
+            try {
+                new Outbox($path, 'hospital-a', [$hubKey], $wrongCount);
+                $this->fail(count($wrongCount) . ' signing keys accepted');
+            } catch (\InvalidArgumentException $e) {
+                $this->assertStringContainsString('1 to 64', $e->getMessage());
+            }
+        }
+        foreach ([[null], [$hubKey], 'signing.pub'] as $notKeys) {
+            try {
+                new Outbox($path, 'hospital-a', [$hubKey], $notKeys);
+                $this->fail('not keys accepted');
+            } catch (\TypeError $e) {
+                $this->assertStringContainsString('Medseal\Key', $e->getMessage());
+            }
+        }
+    }
+
     public function testTransportConfigErrors(): void
     {
         $hub = Hub::get();
@@ -207,6 +261,9 @@ final class OutboxTest extends TestCase
                 $this->assertInstanceOf($class, $e);
             }
         }
+        // The same piece by piece, for a facility of its own (its outbox numbers from 1); it delivers
+        // as well as the directory's.
+        $hub = $hub->enrol('php-explicit');
         $d = $hub->facilityDir;
         $explicit = new Transport($hub->url, [
             'clientCertificate' => Fixtures::read("$d/client.pem"),
@@ -219,7 +276,6 @@ final class OutboxTest extends TestCase
             'batchSize' => 50,
             'proxyFromEnv' => false,
         ]);
-        // It delivers as well as the directory's.
         $outbox = new Outbox(Fixtures::tempDir() . '/explicit.db', $hub->facility, [$hub->recipient()]);
         $outbox->enqueue('php-explicit-1', (new Signer($hub->signingKey()))->sign(Fixtures::record(1)));
         $report = $outbox->deliver($explicit);
@@ -229,7 +285,7 @@ final class OutboxTest extends TestCase
 
     public function testDeliverToTheHubAndCheckReceipts(): void
     {
-        $hub = Hub::get();
+        $hub = Hub::get()->enrol('php-deliver'); // a new outbox numbers from 1: its own facility
         $signer = new Signer($hub->signingKey());
         $path = Fixtures::tempDir() . '/deliver.db';
         $outbox = new Outbox($path, $hub->facility, [$hub->recipient()]);
@@ -281,7 +337,7 @@ final class OutboxTest extends TestCase
 
     public function testBackgroundDeliverer(): void
     {
-        $hub = Hub::get();
+        $hub = Hub::get()->enrol('php-background');
         $signer = new Signer($hub->signingKey());
         $outbox = new Outbox(Fixtures::tempDir() . '/bg.db', $hub->facility, [$hub->recipient()]);
         $deliverer = $outbox->deliverer($hub->transport(), 0.2);
@@ -322,7 +378,7 @@ final class OutboxTest extends TestCase
 
     public function testRefusedRecordBecomesADeadLetter(): void
     {
-        $hub = Hub::get();
+        $hub = Hub::get()->enrol('php-dead-letter'); // refused for its key, not for a number another outbox used
         $stranger = new Signer(Key::generate()); // a key the hub does not know
         $outbox = new Outbox(Fixtures::tempDir() . '/dead.db', $hub->facility, [$hub->recipient()]);
         $local = $outbox->enqueue('php-dead-1', $stranger->sign(Fixtures::record(1)));

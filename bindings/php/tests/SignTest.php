@@ -212,6 +212,53 @@ final class SignTest extends TestCase
         new Verifier([], ['trustList' => 'jws']);
     }
 
+    /**
+     * Issue 10 point 6: verifyRecord() takes medseal records only. A trust list signed by the same
+     * key, a JWS without sigT and one over a payload that is not canonical JSON verify with
+     * verify() but are not records.
+     */
+    public function testVerifyRecordTakesRecordsOnly(): void
+    {
+        $key = Key::generate();
+        $verifier = new Verifier([$key->publicKey()]);
+        $record = (new Signer($key))->sign(Fixtures::PATIENT);
+        $verified = $verifier->verifyRecord($record);
+        $this->assertSame($key->kid(), $verified->kid);
+        $this->assertSame(Medseal::canonicalize(Fixtures::PATIENT), $verified->payload);
+        $this->assertSame($key->kid(), $verifier->verifyRecord((new Signer($key))->sign(Fixtures::PATIENT, 'compact'))->kid);
+        $list = TrustList::sign([
+            'type' => 'medseal-trust-list', 'version' => 1, 'issuer' => 'T', 'sequence' => 1,
+            'issued' => '2026-01-01T00:00:00Z', 'expires' => '2027-01-01T00:00:00Z', 'entries' => [],
+        ], $key);
+        $this->assertSame($key->kid(), $verifier->verify($list)->kid); // a valid JWS by a trusted key...
+        $this->assertRecordRefused($verifier, $list, 'MEDSEAL_JWS_HEADER'); // ...but not a record
+        // Hand-made JWS by a trusted key (ext-sodium signs): without sigT, then over a duplicate key.
+        [$secret, $own] = $this->sodiumKey();
+        $ownVerifier = new Verifier([$own]);
+        $handMade = static function (string $header, string $payload) use ($secret): string {
+            $input = Fixtures::b64url($header) . '.' . Fixtures::b64url($payload);
+            return $input . '.' . Fixtures::b64url(sodium_crypto_sign_detached($input, $secret));
+        };
+        $noSigT = $handMade('{"alg":"EdDSA","typ":"medseal+jws"}', '{"id":"1"}');
+        $this->assertSame('', $ownVerifier->verify($noSigT)->signingTimeText);
+        $this->assertRecordRefused($ownVerifier, $noSigT, 'MEDSEAL_JWS_HEADER');
+        $duplicate = $handMade('{"alg":"EdDSA","sigT":"2026-01-01T00:00:00Z","typ":"medseal+jws"}', '{"a":1,"a":2}');
+        $this->assertSame($own->kid(), $ownVerifier->verify($duplicate)->kid);
+        $this->assertRecordRefused($ownVerifier, $duplicate, 'MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL');
+        $this->assertRecordRefused(new Verifier([Key::generate()]), $record, 'MEDSEAL_JWS_SIGNATURE_INVALID');
+        $this->assertRecordRefused($verifier, 'not a jws', 'MEDSEAL_JWS_MALFORMED');
+    }
+
+    private function assertRecordRefused(Verifier $verifier, string $jws, string $name): void
+    {
+        try {
+            $verifier->verifyRecord($jws);
+            $this->fail("verified as a record; expected $name");
+        } catch (JwsException $e) {
+            $this->assertSame($name, $e->getName(), $e->getMessage());
+        }
+    }
+
     // ---- callback signers ----------------------------------------------------------------------
 
     /** An Ed25519 key pair made by ext-sodium and the medseal Key of its public half. */

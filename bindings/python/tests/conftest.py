@@ -3,9 +3,12 @@
 * ``pki``: the test PKI and SoftHSM2 token of tests/c/fixtures.sh (openssl + SoftHSM2 are
   required: bash scripts/install-deps.sh; a missing tool FAILS the tests, it never skips them),
   plus the openssl-made ledger fixtures (tests/c/ledger_fixtures.sh).
-* ``hub``: the reference hub (``medseal hub init/enroll/serve`` on 127.0.0.1, a free port), as
-  tests/c/run.sh starts it. The CLI is ``$MEDSEAL_CLI``, else target/{debug,release}/medseal of
-  the repository (``$CARGO_TARGET_DIR`` honoured).
+* ``hub``: the reference hub (``medseal hub init``, ``facility init`` + ``hub enroll``, ``hub
+  serve`` on 127.0.0.1, a free port), as tests/c/run.sh starts it. The CLI is ``$MEDSEAL_CLI``,
+  else target/{debug,release}/medseal of the repository (``$CARGO_TARGET_DIR`` honoured). A test
+  that delivers a new outbox enrols its own facility (``hub.enrol(name)``): every outbox numbers
+  its records from 1, and the hub refuses a facility's sequence number it already holds
+  (SEQUENCE_REUSED).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 
@@ -112,19 +115,46 @@ class Hub:
     def key(self, name: str) -> medseal.Key:
         return medseal.Key.load((self.facility_dir / name).read_bytes())
 
+    def enrol(self, facility: str, openssl: bool = False) -> "Hub":
+        """This running hub with a newly enrolled facility (it sees it at its next batch).
+
+        The hospital makes its keys (``medseal facility init``, or with ``openssl=True`` the
+        openssl commands docs/SUBMISSION.md gives); the hub enrols only signing.pub and
+        client.csr, and writes its files into the same directory.
+        """
+        facility_dir = self.dir.parent / facility
+        if openssl:
+            facility_dir.mkdir()
+            for args in (
+                ["genpkey", "-algorithm", "ed25519", "-out", "signing.key"],
+                ["pkey", "-in", "signing.key", "-pubout", "-out", "signing.pub"],
+                ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "client.key",
+                 "-subj", "/CN=" + facility, "-out", "client.csr"],
+            ):
+                _run(["openssl"] + args, cwd=facility_dir)
+        else:
+            _run([str(self.cli), "facility", "init", "--facility", facility, "--dir", str(facility_dir)])
+        _run([str(self.cli), "hub", "enroll", "--dir", str(self.dir), "--facility", facility,
+              "--signing-key", str(facility_dir / "signing.pub"), "--csr", str(facility_dir / "client.csr"),
+              "--out", str(facility_dir)])
+        return Hub(self.url, self.dir, facility, facility_dir, self.cli)
+
+
+def _run(args: List[str], cwd: Optional[Path] = None) -> None:
+    done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
+    if done.returncode != 0:
+        pytest.fail("%s failed:\n%s" % (" ".join(args), done.stdout))
+
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     cli = medseal_cli()
     base = tmp_path_factory.mktemp("hub")
     hub_dir, facility_dir, facility = base / "hub", base / "facility", "py-test-facility"
-    for args in (
-        ["hub", "init", "--dir", str(hub_dir), "--listen", "127.0.0.1:0"],
-        ["hub", "enroll", "--dir", str(hub_dir), "--facility", facility, "--out", str(facility_dir)],
-    ):
-        done = subprocess.run([str(cli)] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if done.returncode != 0:
-            pytest.fail("medseal %s failed:\n%s" % (" ".join(args[:2]), done.stdout))
+    _run([str(cli), "hub", "init", "--dir", str(hub_dir), "--listen", "127.0.0.1:0"])
+    _run([str(cli), "facility", "init", "--facility", facility, "--dir", str(facility_dir)])
+    _run([str(cli), "hub", "enroll", "--dir", str(hub_dir), "--facility", facility, "--signing-key",
+          str(facility_dir / "signing.pub"), "--csr", str(facility_dir / "client.csr"), "--out", str(facility_dir)])
     out_path, log_path = base / "hub.out", base / "hub.log"
     with open(out_path, "w") as out, open(log_path, "w") as log:
         process = subprocess.Popen(

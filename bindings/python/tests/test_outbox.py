@@ -147,6 +147,46 @@ def test_outbox_errors(tmp_path: Path) -> None:
             outbox.receipt(7)  # type: ignore[arg-type]
 
 
+def test_outbox_with_signing_keys_refuses_before_numbering(tmp_path: Path) -> None:
+    """Issue 10 point 10: with the facility's signing keys, the outbox verifies each record before
+    it takes a sequence number; another key's record, a made-up signature and an unsigned
+    document are refused and use none, so the next good record is number 1."""
+    hub_key = medseal.RecipientKey.generate()
+    own, other = medseal.Key.generate(), medseal.Key.generate()
+    path = tmp_path / "checked.db"
+    with medseal.Outbox(path, "hospital-a", [hub_key], signing_keys=[other.public_key(), own.public_key()]) as outbox:
+        made_up = b".".join(base64.urlsafe_b64encode(part).rstrip(b"=") for part in (
+            b'{"alg":"EdDSA","sigT":"2026-01-01T00:00:00Z","typ":"medseal+jws"}', b'{"id":"1"}', b"sig"))
+        cases = [
+            (medseal.Signer(medseal.Key.generate()).sign(record(1)), "MEDSEAL_JWS_SIGNATURE_INVALID"),  # another hospital's
+            (made_up, "MEDSEAL_JWS_SIGNATURE_INVALID"),
+            (b'{"resourceType":"Patient","id":"p1"}', "MEDSEAL_JWS_MALFORMED"),  # an unsigned document
+        ]
+        for bad, name in cases:
+            with pytest.raises(medseal.JwsError) as caught:
+                outbox.enqueue("rec-bad", bad)
+            assert caught.value.name == name, (bad, caught.value)
+        assert outbox.status().next_sequence == 1
+        assert outbox.enqueue("rec-1", medseal.Signer(own).sign(record(1))).sequence == 1  # no number was used
+        assert outbox.enqueue("rec-2", medseal.Signer(other).sign(record(2))).sequence == 2  # any of its keys
+    # The same file opened without keys does not verify (the hub would): a foreign record takes number 3.
+    with medseal.Outbox(path, "hospital-a", [hub_key]) as unchecked:
+        assert unchecked.enqueue("rec-3", medseal.Signer(medseal.Key.generate()).sign(record(3))).sequence == 3
+    # One Key alone is accepted; a private key is used for its public half.
+    with medseal.Outbox(path, "hospital-a", [hub_key], signing_keys=own) as outbox:  # type: ignore[arg-type]
+        assert outbox.enqueue("rec-4", medseal.Signer(own).sign(record(4))).sequence == 4
+    with pytest.raises(ValueError, match="1 to 64"):
+        medseal.Outbox(path, "hospital-a", [hub_key], signing_keys=[])
+    with pytest.raises(ValueError, match="1 to 64"):
+        medseal.Outbox(path, "hospital-a", [hub_key], signing_keys=[own] * 65)
+    with pytest.raises(TypeError):
+        medseal.Outbox(path, "hospital-a", [hub_key], signing_keys=[None])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        medseal.Outbox(path, "hospital-a", [hub_key], signing_keys=[hub_key])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        medseal.Outbox(path, "hospital-a", [hub_key], signing_keys=b"signing.pub")  # type: ignore[arg-type]
+
+
 def test_transport_config_errors(hub: Hub) -> None:
     with pytest.raises(medseal.TransportError) as caught:
         medseal.Transport("http://127.0.0.1:1", facility_dir=hub.facility_dir)
@@ -191,6 +231,7 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
 
 
 def test_deliver_to_the_hub_and_check_receipts(hub: Hub, tmp_path: Path) -> None:
+    hub = hub.enrol("py-deliver")  # a new outbox numbers from 1: its own facility
     signer = medseal.Signer(hub.signing_key())
     path = tmp_path / "deliver.db"
     with medseal.Outbox(path, hub.facility, [hub.recipient()]) as outbox, hub.transport(batch_size=10) as transport:
@@ -241,6 +282,7 @@ def test_deliver_to_the_hub_and_check_receipts(hub: Hub, tmp_path: Path) -> None
 
 
 def test_background_deliverer(hub: Hub, tmp_path: Path) -> None:
+    hub = hub.enrol("py-background")
     signer = medseal.Signer(hub.signing_key())
     with medseal.Outbox(tmp_path / "bg.db", hub.facility, [hub.recipient()]) as outbox:
         with outbox.deliverer(hub.transport(), poll_interval=0.2) as deliverer:
@@ -274,6 +316,7 @@ def test_hub_down_keeps_records_queued(hub: Hub, tmp_path: Path) -> None:
 
 
 def test_refused_record_becomes_a_dead_letter(hub: Hub, tmp_path: Path) -> None:
+    hub = hub.enrol("py-dead-letter")  # refused for its key, not for a sequence number another outbox used
     stranger = medseal.Signer(medseal.Key.generate())  # a key the hub does not know
     with medseal.Outbox(tmp_path / "dead.db", hub.facility, [hub.recipient()]) as outbox:
         local = outbox.enqueue("py-dead-1", stranger.sign(record(1)))
@@ -282,3 +325,34 @@ def test_refused_record_becomes_a_dead_letter(hub: Hub, tmp_path: Path) -> None:
         assert outbox.dead_letters() == [local.outbox_id]
         outbox.discard(local.outbox_id, "signed with an unregistered key")
         assert outbox.status().discarded == 1
+
+
+def test_keys_made_with_openssl_enrol_and_deliver(hub: Hub, tmp_path: Path) -> None:
+    """The openssl route of docs/SUBMISSION.md ("Enrolment: hospital-held keys"): the hospital
+    makes its keys with openssl, the hub enrols signing.pub and client.csr, and the facility
+    delivers over mutual TLS with them; the hub holds neither private key."""
+    hub = hub.enrol("py-openssl", openssl=True)
+    for name in ("signing.key", "client.key"):
+        assert (hub.facility_dir / name).stat().st_mode & 0o077 == 0, name  # openssl writes them owner-only
+    signing_pub = hub.key("signing.pub")
+    signer = medseal.Signer(hub.signing_key())
+    with medseal.Outbox(tmp_path / "openssl.db", hub.facility, [hub.recipient()]) as outbox, hub.transport() as transport:
+        local = [outbox.enqueue("py-openssl-%d" % n, signer.sign(record(n))) for n in range(2)]
+        report = outbox.deliver(transport)
+        assert report.error is None, report.error
+        assert report.delivered == 2 and report.dead_letters == 0 and report.retried == 0
+        for n, receipt in enumerate(local):
+            kept = outbox.receipt("py-openssl-%d" % n)
+            checked = medseal.Receipt.verify(kept.receipt, kept.inclusion_proof, receipt_key=hub.key("receipt.pub"),
+                                             tree_head_key=hub.key("tree-head.pub"), source=hub.facility,
+                                             record_id="py-openssl-%d" % n, digest=receipt.digest)
+            assert checked.sequence == n + 1
+    # The records verify with the public key the hub enrolled, and the hub never saw a private key.
+    assert medseal.Verifier([signing_pub]).verify(signer.sign(record(9))).kid == signing_pub.kid
+    private = [base64.b64decode(b"".join((hub.facility_dir / name).read_bytes().splitlines()[1:-1]))
+               for name in ("signing.key", "client.key")]
+    for path in hub.dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for key in private:
+                assert key not in data and base64.b64encode(key) not in data, path

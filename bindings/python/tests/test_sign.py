@@ -158,6 +158,53 @@ def test_verify_errors() -> None:
     assert medseal.Verifier(key).verify(jws).kid == key.kid  # one Key alone is accepted
 
 
+def test_verify_record_takes_records_only() -> None:
+    """Issue 10 point 6: a trust list signed by a trusted key verifies as a JWS, but is not a
+    record (its typ is not medseal+jws); neither is a JWS without sigT."""
+    key = medseal.Key.generate()
+    verifier = medseal.Verifier([key.public_key()])
+    record = medseal.Signer(key).sign(PATIENT)
+    verified = verifier.verify_record(record)
+    assert verified.kid == key.kid and verified.json() == PATIENT and verified.signing_time is not None
+    assert verifier.verify_record(medseal.Signer(key).sign(PATIENT, format="compact")).kid == key.kid
+    trust_list = medseal.TrustList.sign({
+        "type": "medseal-trust-list", "version": 1, "issuer": "T", "sequence": 1,
+        "issued": "2026-01-01T00:00:00Z", "expires": "2027-01-01T00:00:00Z", "entries": [],
+    }, key)
+    assert verifier.verify(trust_list).kid == key.kid  # a valid JWS by a trusted key...
+    with pytest.raises(medseal.JwsError) as caught:
+        verifier.verify_record(trust_list)  # ...but not a record
+    assert caught.value.name == "MEDSEAL_JWS_HEADER"
+    # Hand-made JWS by a trusted key (cryptography signs): without sigT, then over a payload
+    # that is not canonical JSON (a duplicate key).
+    private = ed25519.Ed25519PrivateKey.generate()
+    own = medseal.Key.load(private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    own_verifier = medseal.Verifier([own])
+
+    def hand_made(header: bytes, payload: bytes) -> bytes:
+        head, body = (base64.urlsafe_b64encode(part).rstrip(b"=") for part in (header, payload))
+        return b".".join([head, body, base64.urlsafe_b64encode(private.sign(head + b"." + body)).rstrip(b"=")])
+
+    no_sigt = hand_made(b'{"alg":"EdDSA","typ":"medseal+jws"}', b'{"id":"1"}')
+    assert own_verifier.verify(no_sigt).signing_time is None
+    with pytest.raises(medseal.JwsError) as caught:
+        own_verifier.verify_record(no_sigt)
+    assert caught.value.name == "MEDSEAL_JWS_HEADER"
+    duplicate = hand_made(b'{"alg":"EdDSA","sigT":"2026-01-01T00:00:00Z","typ":"medseal+jws"}', b'{"a":1,"a":2}')
+    assert own_verifier.verify(duplicate).kid == own.kid
+    with pytest.raises(medseal.JwsError) as caught:
+        own_verifier.verify_record(duplicate)
+    assert caught.value.name == "MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL"
+    with pytest.raises(medseal.JwsError) as caught:
+        medseal.Verifier([medseal.Key.generate()]).verify_record(record)
+    assert caught.value.name == "MEDSEAL_JWS_SIGNATURE_INVALID"
+    with pytest.raises(medseal.JwsError) as caught:
+        verifier.verify_record(b"not a jws")
+    assert caught.value.name == "MEDSEAL_JWS_MALFORMED"
+    with pytest.raises(TypeError):
+        verifier.verify_record(None)  # type: ignore[arg-type]
+
+
 # ---- callback signers --------------------------------------------------------------------------
 
 def test_callback_signer_ed25519() -> None:

@@ -10,8 +10,9 @@
  * systemd) delivers the outbox to the hub. The server must preload the package (medseal.ini).
  *
  * Configuration, as FastCGI parameters (nginx: fastcgi_param; Apache: SetEnv; or env[...] in
- * the FPM pool): MEDSEAL_FACILITY (the facility id the hub enrolled), MEDSEAL_FACILITY_DIR (what
- * `medseal hub enroll` wrote: signing.key, hub-recipient.pub, ...), MEDSEAL_OUTBOX (the outbox
+ * the FPM pool): MEDSEAL_FACILITY (the facility id the hub enrolled), MEDSEAL_FACILITY_DIR (the
+ * hospital's keys from `medseal facility init` and what `medseal hub enroll` wrote beside them:
+ * signing.key, hub-recipient.pub, ...), MEDSEAL_OUTBOX (the outbox
  * file, writable by the workers), MEDSEAL_AUTOLOAD (Composer's vendor/autoload.php).
  */
 
@@ -47,7 +48,10 @@ try {
     // The keys are read on each request here for brevity; they are small files.
     $signer = new Signer(Key::load(file_get_contents("$facilityDir/signing.key")));
     $hub = RecipientKey::load(file_get_contents("$facilityDir/hub-recipient.pub"));
-    $outbox = new Outbox($_SERVER['MEDSEAL_OUTBOX'], $_SERVER['MEDSEAL_FACILITY'], [$hub]);
+    // The facility's public signing key: the outbox verifies each record with it before numbering
+    // it, so a wrong record is refused without leaving a hole in the facility's numbering.
+    $signingPub = Key::load(file_get_contents("$facilityDir/signing.pub"));
+    $outbox = new Outbox($_SERVER['MEDSEAL_OUTBOX'], $_SERVER['MEDSEAL_FACILITY'], [$hub], [$signingPub]);
 
     // Canonical JSON (strict: NFC text, no duplicate keys, exact numbers), signed as a JWS...
     $jws = $signer->sign($record);

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 from dataclasses import dataclass
-from typing import Any, List, NamedTuple, Optional, Sequence, Union
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from ._keys import Key, RecipientKey
 from ._native import (
@@ -144,8 +144,9 @@ class Transport(Handle):
     """The HTTPS connection to the hub, mutual TLS (``medseal_transport``).
 
     ``hub_url``: ``https://host[:port][/base]`` (plain HTTP is refused). Credentials either
-    from ``facility_dir`` (as ``medseal hub enroll`` writes it: client.pem, client.key,
-    hub-ca.pem, receipt.pub, tree-head.pub) or given one by one: ``client_certificate`` and
+    from ``facility_dir`` (client.key as ``medseal facility init`` made it, the rest as
+    ``medseal hub enroll`` wrote it beside: client.pem, hub-ca.pem, receipt.pub, tree-head.pub)
+    or given one by one: ``client_certificate`` and
     ``client_key`` (PEM), ``hub_ca`` (PEM, pinned) or ``public_roots=True``, ``receipt_key`` and
     ``tree_head_key`` (:class:`Key`, public). Options: ``connect_timeout`` and ``timeout``
     (seconds), ``batch_size`` (1 to 1000), ``proxy`` (``http://host:port``) or
@@ -253,6 +254,21 @@ class Deliverer(Handle):
         return _take_report(out[0])
 
 
+def _signing_key_array(signing_keys: Sequence[Key]) -> Tuple[Any, int, List[Any]]:
+    """A ``medseal_key *[]`` for an outbox's 1 to 64 signing keys, its length, and what keeps it alive."""
+    if isinstance(signing_keys, Key):
+        signing_keys = [signing_keys]
+    if not isinstance(signing_keys, (list, tuple)):
+        raise TypeError("signing_keys must be a list of medseal.Key, not %s" % type(signing_keys).__name__)
+    for key in signing_keys:
+        if not isinstance(key, Key):
+            raise TypeError("signing_keys must be medseal.Key objects, not %s" % type(key).__name__)
+    if not 1 <= len(signing_keys) <= 64:
+        raise ValueError("an outbox checks records with 1 to 64 signing keys, not %d" % len(signing_keys))
+    array = ffi.new("const medseal_key *[]", [key._p for key in signing_keys])
+    return array, len(signing_keys), [array, list(signing_keys)]
+
+
 class Outbox(Handle):
     """A durable outbox, an SQLite file (``medseal_outbox``): records are sealed to the hub
     and stored in one transaction, then delivered by :meth:`deliver` or a :meth:`deliverer`.
@@ -260,6 +276,12 @@ class Outbox(Handle):
     ``path``: the file (created if missing); ``source``: this facility's id (the envelopes'
     ``meta.source``); ``recipients``: the hub's recipient key first, then any others (public
     keys suffice; none: the outbox can be administered but not enqueue signed records).
+    ``signing_keys``: the facility's own record-signing keys (1 to 64 :class:`Key`, public
+    keys suffice, e.g. the facility directory's signing.pub). Always give them when enqueueing
+    signed records: each record is then verified with them before it takes a sequence number,
+    so an unsigned file, another hospital's record or a forged signature is refused
+    (:class:`JwsError`, e.g. ``MEDSEAL_JWS_SIGNATURE_INVALID``) without leaving a hole in the
+    facility's numbering, a hole only a signed tombstone can explain later.
     Safe to share between threads; several processes may open the same file.
     """
 
@@ -270,14 +292,22 @@ class Outbox(Handle):
         path: Union[str, "os.PathLike[str]"],
         source: str,
         recipients: Sequence[RecipientKey] = (),
+        *,
+        signing_keys: Optional[Sequence[Key]] = None,
     ) -> None:
-        """Opens (or creates) the outbox; :class:`OutboxError` if it cannot."""
+        """Opens (or creates) the outbox; :class:`OutboxError` if it cannot. ``signing_keys``
+        empty or more than 64: ValueError; not :class:`Key` objects: TypeError."""
         self._ptr = None
         path_b = in_buffer(as_path(path, "path"))
         source_b = in_buffer(as_text(source, "source"))
         keys, count, _keep = recipient_array(recipients)
         out = new_out("medseal_outbox *")
-        check(lib.medseal_outbox_open(path_b, len(path_b), source_b, len(source_b), keys, count, out))
+        if signing_keys is None:
+            check(lib.medseal_outbox_open(path_b, len(path_b), source_b, len(source_b), keys, count, out))
+        else:
+            own, n_own, _keep_own = _signing_key_array(signing_keys)
+            check(lib.medseal_outbox_open_with_signing_keys(
+                path_b, len(path_b), source_b, len(source_b), keys, count, own, n_own, out))
         self._adopt(out[0])
 
     def enqueue(self, record_id: str, signed_record: Union[BytesLike, str]) -> LocalReceipt:
@@ -287,8 +317,10 @@ class Outbox(Handle):
         ``MEDSEAL_OUTBOX_DUPLICATE``. Bytes that are not a signed record (a JWS carrying its
         payload whose protected header has ``typ`` ``medseal+jws`` and a ``sigT``) are
         :class:`JwsError` (``MEDSEAL_JWS_MALFORMED``, ``_HEADER``, ``_PAYLOAD_MISSING``, ...),
-        using no sequence number. The outbox has no verification key: it does not verify the
-        signature (the hub does; a record it refuses becomes a dead letter)."""
+        using no sequence number. An outbox opened with ``signing_keys`` also verifies the
+        signature with them first (another key's record or a forged signature: :class:`JwsError`,
+        no number used); without them it does not (the hub does, and a record it refuses becomes
+        a dead letter after taking a number)."""
         rid = in_buffer(as_text(record_id, "record_id"))
         record = in_buffer(as_bytes(signed_record, "signed_record"))
         out = new_out("medseal_local_receipt *")

@@ -541,11 +541,24 @@ class Verifier(Handle):
             lib.medseal_verifier_builder_free(builder)
 
     def verify(self, jws: Union[BytesLike, str]) -> Verified:
-        """Verifies a compact or JSON JWS carrying its payload. Errors: :class:`JwsError`
-        (``MEDSEAL_JWS_SIGNATURE_INVALID``, ...), :class:`TrustError` for certificates."""
+        """Verifies a compact or JSON JWS carrying its payload, whatever it signs (a record, a
+        receipt, a trust list...): for medseal records use :meth:`verify_record`. Errors:
+        :class:`JwsError` (``MEDSEAL_JWS_SIGNATURE_INVALID``, ...), :class:`TrustError` for
+        certificates."""
         data = in_buffer(as_bytes(jws, "jws"))
         out = new_out("medseal_verified *")
         check(lib.medseal_verifier_verify(self._p, data, len(data), out))
+        return take_verified(out[0])
+
+    def verify_record(self, jws: Union[BytesLike, str]) -> Verified:
+        """Verifies a medseal record: as :meth:`verify`, and the JWS must also be a record
+        (``typ`` ``medseal+jws``, a ``sigT``, a canonical JSON payload), else :class:`JwsError`
+        ``MEDSEAL_JWS_HEADER`` or ``MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL``. A receipt or a trust
+        list signed by a trusted key verifies with :meth:`verify` but is not a record: use this
+        method wherever a record is expected."""
+        data = in_buffer(as_bytes(jws, "jws"))
+        out = new_out("medseal_verified *")
+        check(lib.medseal_verifier_verify_record(self._p, data, len(data), out))
         return take_verified(out[0])
 
     def verify_detached(

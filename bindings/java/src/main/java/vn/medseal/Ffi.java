@@ -90,16 +90,21 @@ final class Ffi {
 
     /** An array of recipient-key pointers, acquired; release with {@link #releaseAll}. */
     static Memory pointerArray(List<RecipientKey> keys, Pointer[] acquired) {
+        return pointerArray(keys, acquired, "recipient");
+    }
+
+    /** An array of the handles' pointers ({@code what} names them in errors), acquired; release with {@link #releaseAll}. */
+    static Memory pointerArray(List<? extends Handle> keys, Pointer[] acquired, String what) {
         Memory array = new Memory((long) Math.max(1, keys.size()) * com.sun.jna.Native.POINTER_SIZE);
         for (int i = 0; i < keys.size(); i++) {
-            RecipientKey key = notNull(keys.get(i), "recipient " + i);
+            Handle key = notNull(keys.get(i), what + " " + i);
             acquired[i] = key.ref.acquire();
             array.setPointer((long) i * com.sun.jna.Native.POINTER_SIZE, acquired[i]);
         }
         return array;
     }
 
-    static void releaseAll(List<RecipientKey> keys, Pointer[] acquired) {
+    static void releaseAll(List<? extends Handle> keys, Pointer[] acquired) {
         for (int i = 0; i < keys.size(); i++) {
             if (acquired[i] != null) {
                 keys.get(i).ref.release();

@@ -79,6 +79,8 @@ final class Lib {
 
     // outbox
     static native int medseal_outbox_open(byte[] path, SizeT pathLen, byte[] source, SizeT sourceLen, Pointer recipients, SizeT n, PointerByReference out);
+    static native int medseal_outbox_open_with_signing_keys(byte[] path, SizeT pathLen, byte[] source, SizeT sourceLen, Pointer recipients, SizeT n,
+            Pointer signingKeys, SizeT nKeys, PointerByReference out);
     static native void medseal_outbox_free(Pointer outbox);
     static native int medseal_outbox_enqueue_signed(Pointer outbox, byte[] recordId, SizeT recordIdLen, byte[] signed, SizeT signedLen, PointerByReference out);
     static native int medseal_outbox_get_receipt(Pointer outbox, byte[] recordId, SizeT len, PointerByReference receipt, PointerByReference proof);
@@ -198,6 +200,7 @@ final class Lib {
     static native void medseal_verifier_builder_free(Pointer b);
     static native int medseal_verifier_verify(Pointer v, byte[] jws, SizeT len, PointerByReference out);
     static native int medseal_verifier_verify_detached(Pointer v, byte[] jws, SizeT len, byte[] payload, SizeT payloadLen, int kind, PointerByReference out);
+    static native int medseal_verifier_verify_record(Pointer v, byte[] jws, SizeT len, PointerByReference out);
     static native void medseal_verifier_free(Pointer v);
     static native int medseal_verified_payload(Pointer v, PointerByReference data, Pointer len);
     static native int medseal_verified_key_id(Pointer v, PointerByReference data, Pointer len);

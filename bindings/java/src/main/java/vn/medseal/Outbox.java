@@ -24,7 +24,12 @@ public final class Outbox extends Handle {
         super(peer, FREE, "Outbox");
     }
 
-    /** Opens (or creates) the outbox at {@code path} for facility {@code source}, sealing to {@code recipients} (the hub first). */
+    /**
+     * Opens (or creates) the outbox at {@code path} for facility {@code source}, sealing to
+     * {@code recipients} (the hub first). It does not verify signatures: an outbox that enqueues
+     * signed records should be opened with the facility's signing keys,
+     * {@link #open(Path, String, List, List)}.
+     */
     public static Outbox open(Path path, String source, List<RecipientKey> recipients) {
         Ffi.notNull(path, "path");
         Ffi.notNull(source, "source");
@@ -42,6 +47,43 @@ public final class Outbox extends Handle {
         }
     }
 
+    /**
+     * Opens (or creates) the outbox as {@link #open(Path, String, List)}, with the facility's own
+     * record-signing keys ({@code signingKeys}: 1 to 64, public keys suffice, e.g. the facility
+     * directory's signing.pub). Each signed record is then verified with them before it takes a
+     * sequence number: an unsigned file, another hospital's record or a forged signature is a
+     * {@link JwsException} (e.g. {@code MEDSEAL_JWS_SIGNATURE_INVALID}) and uses no number. Always
+     * open an outbox that enqueues signed records this way: a number taken by a record the hub
+     * then refuses is a hole in the facility's numbering that only a withdrawal can explain.
+     *
+     * @throws NullPointerException if {@code signingKeys} or one of its keys is null
+     * @throws IllegalArgumentException if {@code signingKeys} is empty or holds more than 64 keys
+     */
+    public static Outbox open(Path path, String source, List<RecipientKey> recipients, List<Key> signingKeys) {
+        Ffi.notNull(path, "path");
+        Ffi.notNull(source, "source");
+        Ffi.notNull(signingKeys, "signingKeys");
+        if (signingKeys.isEmpty() || signingKeys.size() > 64) {
+            throw new IllegalArgumentException("an outbox checks records with 1 to 64 signing keys, not " + signingKeys.size());
+        }
+        List<RecipientKey> keys = recipients == null ? Collections.<RecipientKey>emptyList() : recipients;
+        byte[] p = Ffi.utf8(path.toString());
+        byte[] s = Ffi.utf8(source);
+        Pointer[] acquired = new Pointer[keys.size()];
+        Pointer[] acquiredOwn = new Pointer[signingKeys.size()];
+        try {
+            Memory array = Ffi.pointerArray(keys, acquired);
+            Memory own = Ffi.pointerArray(signingKeys, acquiredOwn, "signing key");
+            PointerByReference out = new PointerByReference();
+            Ffi.check(Lib.medseal_outbox_open_with_signing_keys(p, Ffi.len(p), s, Ffi.len(s), keys.isEmpty() ? null : array,
+                    new SizeT(keys.size()), own, new SizeT(signingKeys.size()), out));
+            return new Outbox(out.getValue());
+        } finally {
+            Ffi.releaseAll(signingKeys, acquiredOwn);
+            Ffi.releaseAll(keys, acquired);
+        }
+    }
+
     /** Opens an outbox for administration only (no recipients: it cannot enqueue signed records). */
     public static Outbox open(Path path, String source) {
         return open(path, source, null);
@@ -50,7 +92,10 @@ public final class Outbox extends Handle {
     /**
      * Seals {@code signedRecord} (a JWS from {@link Signer#sign}, flattened or compact) to the
      * recipients and stores it, returning once it is durable. The same id with the same bytes
-     * again gives the original receipt; other bytes are {@code MEDSEAL_OUTBOX_DUPLICATE}.
+     * again gives the original receipt; other bytes are {@code MEDSEAL_OUTBOX_DUPLICATE}. Bytes
+     * that are not a signed record ({@code typ} {@code medseal+jws} and a {@code sigT}) are a
+     * {@link JwsException} and use no number; an outbox opened with signing keys also refuses,
+     * before numbering, a record that does not verify with one of them.
      */
     public LocalReceipt enqueue(String recordId, byte[] signedRecord) {
         Ffi.notNull(recordId, "recordId");

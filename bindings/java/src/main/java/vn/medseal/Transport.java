@@ -25,7 +25,10 @@ public final class Transport extends Handle {
         return new Builder(Ffi.notNull(url, "url"));
     }
 
-    /** The transport for a facility directory as {@code medseal hub enroll} writes it. */
+    /**
+     * The transport for a facility directory: the hospital's {@code client.key} ({@code medseal facility init}) and
+     * what {@code medseal hub enroll} wrote beside it (client.pem, hub-ca.pem, receipt.pub, tree-head.pub).
+     */
     public static Transport forFacility(String url, Path facilityDir) {
         return builder(url).facilityDir(facilityDir).build();
     }

@@ -111,7 +111,10 @@ public final class Verifier extends Handle {
         }
     }
 
-    /** Verifies a compact or JSON JWS that carries its payload. */
+    /**
+     * Verifies a compact or JSON JWS that carries its payload, whatever it signs (a record, a
+     * receipt, a trust list...). For medseal records use {@link #verifyRecord(byte[])}.
+     */
     public Verified verify(byte[] jws) {
         Ffi.notNull(jws, "jws");
         Pointer p = ref.acquire();
@@ -126,6 +129,29 @@ public final class Verifier extends Handle {
 
     public Verified verify(String jws) {
         return verify(Ffi.utf8(Ffi.notNull(jws, "jws")));
+    }
+
+    /**
+     * Verifies a medseal record: as {@link #verify(byte[])}, and the JWS must also be a record
+     * ({@code typ} {@code medseal+jws}, a {@code sigT}, a canonical JSON payload), else a
+     * {@link JwsException} {@code MEDSEAL_JWS_HEADER} or {@code MEDSEAL_JWS_PAYLOAD_NOT_CANONICAL}.
+     * A receipt or a trust list signed by a trusted key verifies with {@code verify} but is not a
+     * record: use this method wherever a record is expected.
+     */
+    public Verified verifyRecord(byte[] jws) {
+        Ffi.notNull(jws, "jws");
+        Pointer p = ref.acquire();
+        try {
+            PointerByReference out = new PointerByReference();
+            Ffi.check(Lib.medseal_verifier_verify_record(p, jws, Ffi.len(jws), out));
+            return Verified.take(out);
+        } finally {
+            ref.release();
+        }
+    }
+
+    public Verified verifyRecord(String jws) {
+        return verifyRecord(Ffi.utf8(Ffi.notNull(jws, "jws")));
     }
 
     /**

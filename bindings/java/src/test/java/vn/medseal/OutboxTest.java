@@ -175,6 +175,43 @@ class OutboxTest {
         }
     }
 
+    /**
+     * Issue 10 point 10: an outbox opened with the facility's signing keys verifies each record
+     * before it takes a number: another key's record, a made-up signature and an unsigned document
+     * are refused and use none, so the next good record still gets sequence 1.
+     */
+    @Test
+    void signingKeysRefuseBeforeNumbering(@TempDir Path tmp) throws Exception {
+        try (RecipientKey hubKey = RecipientKey.generate(); Key own = Key.generate(Algorithm.EDDSA); Key ownPublic = own.publicKey();
+                Key stranger = Key.generate(Algorithm.EDDSA); Signer signer = new Signer(own); Signer foreign = new Signer(stranger)) {
+            Path path = tmp.resolve("checked.db");
+            try (Outbox outbox = Outbox.open(path, "hospital-a", to(hubKey), Collections.singletonList(ownPublic))) {
+                Object[][] cases = {
+                    {foreign.sign(record(1)), "MEDSEAL_JWS_SIGNATURE_INVALID"}, // another hospital's record
+                    {madeUp("{\"alg\":\"EdDSA\",\"sigT\":\"2026-01-01T00:00:00Z\",\"typ\":\"medseal+jws\"}"), "MEDSEAL_JWS_SIGNATURE_INVALID"},
+                    {record(1), "MEDSEAL_JWS_MALFORMED"}, // an unsigned document
+                };
+                for (Object[] c : cases) {
+                    assertMedseal(JwsException.class, (String) c[1], () -> outbox.enqueue("rec-bad", (byte[]) c[0]));
+                }
+                assertEquals(1, outbox.status().nextSequence());
+                assertEquals(1, outbox.enqueue("rec-1", signer.sign(record(1))).sequence()); // no number was used
+            }
+            // Without keys the outbox does not verify: the foreign record takes number 2 (the hub would refuse it).
+            try (Outbox unchecked = Outbox.open(path, "hospital-a", to(hubKey))) {
+                assertEquals(2, unchecked.enqueue("rec-2", foreign.sign(record(2))).sequence());
+            }
+            List<Key> none = Collections.emptyList();
+            assertThrows(IllegalArgumentException.class, () -> Outbox.open(path, "hospital-a", to(hubKey), none));
+            List<Key> tooMany = Collections.nCopies(65, ownPublic);
+            assertThrows(IllegalArgumentException.class, () -> Outbox.open(path, "hospital-a", to(hubKey), tooMany));
+            assertThrows(NullPointerException.class, () -> Outbox.open(path, "hospital-a", to(hubKey), (List<Key>) null));
+            assertThrows(NullPointerException.class, () -> Outbox.open(path, "hospital-a", to(hubKey), Collections.<Key>singletonList(null)));
+            ownPublic.close();
+            assertThrows(IllegalStateException.class, () -> Outbox.open(path, "hospital-a", to(hubKey), Collections.singletonList(ownPublic)));
+        }
+    }
+
     @Test
     void transportConfiguration() {
         TransportException plain = assertMedseal(TransportException.class, "MEDSEAL_TRANSPORT_CONFIG",
@@ -197,6 +234,7 @@ class OutboxTest {
 
     @Test
     void deliverToTheHubAndCheckReceipts(@TempDir Path tmp) throws Exception {
+        Hub hub = OutboxTest.hub.enrol("java-deliver"); // a new outbox numbers from 1: its own facility
         Path path = tmp.resolve("deliver.db");
         List<LocalReceipt> receipts = new ArrayList<LocalReceipt>();
         Outbox.StoredReceipt kept;
@@ -252,6 +290,7 @@ class OutboxTest {
 
     @Test
     void backgroundDeliverer(@TempDir Path tmp) throws Exception {
+        Hub hub = OutboxTest.hub.enrol("java-background");
         try (Key signingKey = hub.signingKey(); Signer signer = new Signer(signingKey); RecipientKey hubKey = hub.recipient();
                 Outbox outbox = Outbox.open(tmp.resolve("bg.db"), hub.facility, to(hubKey))) {
             Deliverer deliverer;
@@ -299,6 +338,7 @@ class OutboxTest {
 
     @Test
     void refusedRecordBecomesADeadLetter(@TempDir Path tmp) throws Exception {
+        Hub hub = OutboxTest.hub.enrol("java-dead-letter"); // refused for its key, not for a number another outbox used
         try (Key strangerKey = Key.generate(Algorithm.EDDSA); Signer stranger = new Signer(strangerKey); RecipientKey hubKey = hub.recipient();
                 Outbox outbox = Outbox.open(tmp.resolve("dead.db"), hub.facility, to(hubKey)); Transport transport = hub.transport()) {
             LocalReceipt local = outbox.enqueue("java-dead-1", stranger.sign(record(1)));

@@ -83,6 +83,31 @@ class SignTest {
         }
     }
 
+    /** Issue 10 point 6: verifyRecord takes medseal records only; a trust list signed by the same key is a JWS, not a record. */
+    @Test
+    void verifyRecordTakesRecordsOnly() {
+        try (Key key = Key.generate(Algorithm.EDDSA); Key pub = key.publicKey(); Key other = Key.generate(Algorithm.EDDSA);
+                Signer signer = Signer.builder(key).signingTime(T).build(); Verifier verifier = new Verifier(pub);
+                Verifier wrong = new Verifier(other)) {
+            byte[] record = signer.sign(PATIENT);
+            Verified v = verifier.verifyRecord(record);
+            assertEquals(key.kid(), v.kid());
+            assertEquals(T, v.signingTime());
+            assertArrayEquals(Medseal.canonicalize(PATIENT), v.payload());
+            assertEquals(key.kid(), verifier.verifyRecord(str(signer.sign(PATIENT, JwsFormat.COMPACT))).kid());
+            byte[] list = TrustList.sign(utf8("{\"type\":\"medseal-trust-list\",\"version\":1,\"issuer\":\"T\",\"sequence\":1,"
+                    + "\"issued\":\"2026-01-01T00:00:00Z\",\"expires\":\"2027-01-01T00:00:00Z\",\"entries\":[]}"), key);
+            assertEquals(key.kid(), verifier.verify(list).kid()); // a valid JWS by a trusted key...
+            assertMedseal(JwsException.class, "MEDSEAL_JWS_HEADER", () -> verifier.verifyRecord(list)); // ...but not a record
+            assertMedseal(JwsException.class, "MEDSEAL_JWS_SIGNATURE_INVALID", () -> wrong.verifyRecord(record));
+            assertMedseal(JwsException.class, "MEDSEAL_JWS_MALFORMED", () -> verifier.verifyRecord(utf8("nonsense")));
+            byte[] detached = signer.sign(PATIENT, JwsFormat.DETACHED_COMPACT);
+            assertMedseal(JwsException.class, "MEDSEAL_JWS_PAYLOAD_MISSING", () -> verifier.verifyRecord(detached));
+            assertThrows(NullPointerException.class, () -> verifier.verifyRecord((byte[]) null));
+            assertThrows(NullPointerException.class, () -> verifier.verifyRecord((String) null));
+        }
+    }
+
     @Test
     void signerOptions() {
         try (Key key = Key.generate(Algorithm.EDDSA); Key pub = key.publicKey(); Verifier verifier = new Verifier(pub)) {
