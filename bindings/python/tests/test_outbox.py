@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import subprocess
 import time
 from pathlib import Path
 from typing import Callable
@@ -356,3 +357,31 @@ def test_keys_made_with_openssl_enrol_and_deliver(hub: Hub, tmp_path: Path) -> N
             data = path.read_bytes()
             for key in private:
                 assert key not in data and base64.b64encode(key) not in data, path
+
+
+def test_a_dead_letter_withdrawn_with_a_signed_tombstone_is_no_gap(hub: Hub, tmp_path: Path) -> None:
+    """A record the hub refused keeps its number; withdrawing it with the facility's key sends
+    a signed tombstone in its place, which the hub ledgers as withdrawn with the reason."""
+    hub = hub.enrol("py-withdrawn")
+    signer = medseal.Signer(hub.signing_key())
+    stranger = medseal.Signer(medseal.Key.generate())  # a key the hub does not know
+    with medseal.Outbox(tmp_path / "w.db", hub.facility, [hub.recipient()]) as outbox, hub.transport() as transport:
+        outbox.enqueue("py-w-1", signer.sign(record(1)))
+        refused = outbox.enqueue("py-w-2", stranger.sign(record(2)))
+        report = outbox.deliver(transport)
+        assert (report.delivered, report.dead_letters) == (1, 1)
+        with pytest.raises(TypeError):
+            outbox.withdraw_signed(refused.outbox_id, "entered twice", "not a signer")  # type: ignore[arg-type]
+        with pytest.raises(medseal.GeneralError) as caught:
+            outbox.withdraw_signed(refused.outbox_id, "", signer)
+        assert caught.value.name == "MEDSEAL_INVALID_ARGUMENT"
+        outbox.withdraw_signed(refused.outbox_id, "signed with a key the hub does not know", signer)
+        with pytest.raises(medseal.OutboxError) as caught:
+            outbox.withdraw_signed(refused.outbox_id, "again", signer)
+        assert caught.value.name == "MEDSEAL_OUTBOX_STATE"
+        report = outbox.deliver(transport)
+        assert (report.delivered, report.dead_letters) == (1, 0), report.error
+        assert outbox.receipt("py-w-2").receipt  # the tombstone's receipt
+    audit = subprocess.run([str(hub.cli), "hub", "audit", "--dir", str(hub.dir)], capture_output=True, text=True, check=True).stdout
+    assert "withdrawn 2: signed with a key the hub does not know" in audit, audit
+    assert "no gaps" in audit, audit

@@ -29,7 +29,7 @@ from ._native import (
     take_buffer,
 )
 from ._seal import recipient_array
-from ._sign import utc
+from ._sign import Signer, utc
 
 _BUFFER_TOO_SMALL = int(lib.MEDSEAL_BUFFER_TOO_SMALL)
 _OK = int(lib.MEDSEAL_OK)
@@ -402,6 +402,19 @@ class Outbox(Handle):
         code ``WITHDRAWN``); only a queued record (``MEDSEAL_OUTBOX_STATE`` otherwise)."""
         text = in_buffer(as_text(reason, "reason"))
         check(lib.medseal_outbox_withdraw(self._p, as_int(outbox_id, "outbox_id", -(2**63), 2**63 - 1), text, len(text)))
+
+    def withdraw_signed(self, outbox_id: int, reason: str, signer: Signer) -> None:
+        """Withdraws record ``outbox_id`` at the hub too: a tombstone signed with ``signer``'s
+        key (the facility's record-signing key) over the record's id, sequence, source and
+        ``reason`` is queued in its place, so the hub ledgers the number as withdrawn with the
+        reason instead of leaving a gap. For a queued record or a dead letter
+        (``MEDSEAL_OUTBOX_STATE`` otherwise, or when already withdrawn); ``reason`` is 1 to
+        1024 bytes without control characters. The original envelope is kept unchanged."""
+        if not isinstance(signer, Signer):
+            raise TypeError(f"signer must be a medseal.Signer, not {type(signer).__name__}")
+        text = in_buffer(as_text(reason, "reason"))
+        outbox_id = as_int(outbox_id, "outbox_id", -(2**63), 2**63 - 1)
+        check(lib.medseal_outbox_withdraw_signed(self._p, outbox_id, text, len(text), signer._p))
 
     def backup(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Copies the whole outbox to a new file (online backup; never replaces a file)."""
