@@ -24,8 +24,8 @@ ROOT=$PWD
 OUT=build/dotnet
 TARGET=${CARGO_TARGET_DIR:-target}
 case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
-FLOOR_MONO=42
-FLOOR_CORE=38
+FLOOR_MONO=43
+FLOOR_CORE=39
 
 section() { printf '\n==> %s\n' "$*"; }
 passed=0

@@ -26,7 +26,7 @@ BINDING=bindings/java
 TARGET=${CARGO_TARGET_DIR:-target}
 case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
 MVN=(mvn -B -q -f "$BINDING/pom.xml" "-Dmedseal.native.dir=$TARGET/release")
-MIN_TESTS=47
+MIN_TESTS=48
 
 section() { printf '\n==> %s\n' "$*"; }
 

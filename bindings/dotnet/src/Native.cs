@@ -184,6 +184,7 @@ namespace Medseal
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_outbox_requeue(OutboxHandle outbox, long id);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_outbox_discard(OutboxHandle outbox, long id, byte[] why, UIntPtr len);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_outbox_withdraw(OutboxHandle outbox, long id, byte[] reason, UIntPtr len);
+        [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_outbox_withdraw_signed(OutboxHandle outbox, long id, byte[] reason, UIntPtr len, SignerHandle signer);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_outbox_backup(OutboxHandle outbox, byte[] path, UIntPtr len);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_transport_builder_new(byte[] url, UIntPtr len, out TransportBuilderHandle output);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_transport_builder_set_client_certificate(TransportBuilderHandle b, byte[] pem, UIntPtr len);

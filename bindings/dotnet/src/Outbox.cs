@@ -221,6 +221,20 @@ namespace Medseal
             Native.Check(NativeMethods.medseal_outbox_withdraw(Handle, outboxId, w, Native.Len(w)));
         }
 
+        /// <summary>Withdraws record <paramref name="outboxId"/> at the hub too: a tombstone signed with
+        /// <paramref name="signer"/>'s key (the facility's record-signing key) over the record's id, sequence, source and
+        /// <paramref name="reason"/> is queued in its place, so the hub ledgers the number as withdrawn with the reason
+        /// instead of leaving a gap. For a queued record or a dead letter (<c>MEDSEAL_OUTBOX_STATE</c> otherwise, or when
+        /// already withdrawn); <paramref name="reason"/> is 1 to 1024 bytes without control characters, and an outbox
+        /// opened with signing keys takes only one of them (<c>MEDSEAL_INVALID_ARGUMENT</c>). The original envelope is
+        /// kept unchanged. <see cref="ArgumentNullException"/> for a null reason or signer.</summary>
+        public void WithdrawSigned(long outboxId, string reason, Signer signer)
+        {
+            byte[] w = Native.Bytes(reason, "reason");
+            if (signer == null) throw new ArgumentNullException("signer");
+            Native.Check(NativeMethods.medseal_outbox_withdraw_signed(Handle, outboxId, w, Native.Len(w), signer.Handle));
+        }
+
         /// <summary>Copies the outbox to a new file (SQLite online backup); an existing file is never replaced.</summary>
         public void Backup(string path)
         {

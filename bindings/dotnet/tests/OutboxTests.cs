@@ -1,5 +1,5 @@
-// The outbox (enqueue, status, dead letters, requeue, discard, withdraw, backup) and delivery to
-// the reference hub on 127.0.0.1 over mutual TLS, receipts checked.
+// The outbox (enqueue, status, dead letters, requeue, discard, withdraw, signed withdrawal, backup)
+// and delivery to the reference hub on 127.0.0.1 over mutual TLS, receipts checked.
 using System;
 using System.IO;
 using System.Security.Cryptography;
@@ -275,6 +275,42 @@ namespace Medseal.Tests
                 Assert.IsTrue(report.NextAttemptAt.HasValue);
                 Assert.AreEqual(1UL, outbox.Status().Queued);
             }
+        }
+
+        [Test]
+        public void DeadLetterWithdrawnWithASignedTombstoneIsNoGap()
+        {
+            // A record the hub refused keeps its number; withdrawing it with the facility's key sends a signed
+            // tombstone in its place, which the hub ledgers as withdrawn with the reason.
+            Hub hub = this.hub.Enrol("dotnet-withdrawn");
+            string dir = T.TempDir("withdrawn");
+            using (Key signingKey = hub.SigningKey())
+            using (var signer = new Signer(signingKey))
+            using (var stranger = new Signer(Key.Generate())) // a key the hub does not know
+            using (RecipientKey hubRecipient = hub.Recipient())
+            using (var outbox = new Outbox(Path.Combine(dir, "w.db"), hub.Facility, new[] { hubRecipient }))
+            using (Transport transport = hub.Transport())
+            {
+                outbox.Enqueue("dotnet-w-1", signer.Sign(T.Record(1)));
+                LocalReceipt refused = outbox.Enqueue("dotnet-w-2", stranger.Sign(T.Record(2)));
+                DeliveryReport report = outbox.Deliver(transport);
+                Assert.AreEqual(1UL, report.Delivered);
+                Assert.AreEqual(1UL, report.DeadLetters);
+                Assert.Throws<ArgumentNullException>(() => outbox.WithdrawSigned(refused.OutboxId, "entered twice", null));
+                Assert.Throws<ArgumentNullException>(() => outbox.WithdrawSigned(refused.OutboxId, null, signer));
+                T.Fails<MedsealGeneralException>("MEDSEAL_INVALID_ARGUMENT", () => outbox.WithdrawSigned(refused.OutboxId, "", signer));
+                T.Fails<OutboxException>("MEDSEAL_OUTBOX_NOT_FOUND", () => outbox.WithdrawSigned(refused.OutboxId + 100, "no such record", signer));
+                outbox.WithdrawSigned(refused.OutboxId, "signed with a key the hub does not know", signer);
+                T.Fails<OutboxException>("MEDSEAL_OUTBOX_STATE", () => outbox.WithdrawSigned(refused.OutboxId, "again", signer));
+                report = outbox.Deliver(transport);
+                Assert.IsNull(report.Error, report.Error == null ? "" : report.Error.Message);
+                Assert.AreEqual(1UL, report.Delivered);
+                Assert.AreEqual(0UL, report.DeadLetters);
+                Assert.IsNotEmpty(outbox.GetReceipt("dotnet-w-2").Receipt); // the tombstone's receipt
+            }
+            string audit = T.Run(T.Env("MEDSEAL_CLI"), "hub audit --dir " + hub.Dir);
+            StringAssert.Contains("withdrawn 2: signed with a key the hub does not know", audit);
+            StringAssert.Contains("no gaps", audit);
         }
     }
 }

@@ -236,6 +236,20 @@ final class Outbox extends Handle
         Native::check(Library::ffi()->medseal_outbox_withdraw($this->handle(), $outboxId, Native::bytes($reason), strlen($reason)));
     }
 
+    /**
+     * Withdraws record `$outboxId` at the hub too: a tombstone signed with `$signer`'s key (the
+     * facility's record-signing key) over the record's id, sequence, source and `$reason` is
+     * queued in its place, so the hub ledgers the number as withdrawn with the reason instead of
+     * leaving a gap. For a queued record or a dead letter (MEDSEAL_OUTBOX_STATE otherwise, or when
+     * already withdrawn); `$reason` is 1 to 1024 bytes without control characters, and an outbox
+     * opened with signing keys takes only one of them (MEDSEAL_INVALID_ARGUMENT). The original
+     * envelope is kept unchanged.
+     */
+    public function withdrawSigned(int $outboxId, string $reason, Signer $signer): void
+    {
+        Native::check(Library::ffi()->medseal_outbox_withdraw_signed($this->handle(), $outboxId, Native::bytes($reason), strlen($reason), $signer->handle()));
+    }
+
     /** Copies the whole outbox to a new file (online backup; never replaces a file). */
     public function backup(string $path): void
     {

@@ -23,8 +23,8 @@ use Medseal\TransportException;
 use PHPUnit\Framework\TestCase;
 
 /**
- * The outbox (enqueue, status, dead letters, requeue, discard, withdraw, backup) and delivery to
- * the real reference hub on 127.0.0.1 over mutual TLS, with the receipts checked.
+ * The outbox (enqueue, status, dead letters, requeue, discard, withdraw, signed withdrawal, backup)
+ * and delivery to the real reference hub on 127.0.0.1 over mutual TLS, with the receipts checked.
  */
 final class OutboxTest extends TestCase
 {
@@ -387,5 +387,60 @@ final class OutboxTest extends TestCase
         $this->assertSame([$local->outboxId], $outbox->deadLetters());
         $outbox->discard($local->outboxId, 'signed with an unregistered key');
         $this->assertSame(1, $outbox->status()->discarded);
+    }
+
+    public function testADeadLetterWithdrawnWithASignedTombstoneIsNoGap(): void
+    {
+        // A record the hub refused keeps its number; withdrawing it with the facility's key sends a
+        // signed tombstone in its place, which the hub ledgers as withdrawn with the reason.
+        $hub = Hub::get()->enrol('php-withdrawn');
+        $signer = new Signer($hub->signingKey());
+        $stranger = new Signer(Key::generate()); // a key the hub does not know
+        $outbox = new Outbox(Fixtures::tempDir() . '/w.db', $hub->facility, [$hub->recipient()]);
+        $transport = $hub->transport();
+        $outbox->enqueue('php-w-1', $signer->sign(Fixtures::record(1)));
+        $refused = $outbox->enqueue('php-w-2', $stranger->sign(Fixtures::record(2)));
+        $report = $outbox->deliver($transport);
+        $this->assertSame([1, 1], [$report->delivered, $report->deadLetters]);
+        foreach ([
+            function () use ($outbox, $refused) {
+                $outbox->withdrawSigned($refused->outboxId, 'entered twice', 'not a signer');
+            },
+            function () use ($outbox, $signer) {
+                $outbox->withdrawSigned('2', 'entered twice', $signer);
+            },
+        ] as $wrongType) {
+            try {
+                $wrongType();
+                $this->fail('a wrong argument type accepted');
+            } catch (\TypeError $e) {
+                $this->assertStringContainsString('withdrawSigned', $e->getMessage());
+            }
+        }
+        $this->expectMedseal(function () use ($outbox, $refused, $signer) {
+            $outbox->withdrawSigned($refused->outboxId, '', $signer);
+        }, GeneralException::class, 'MEDSEAL_INVALID_ARGUMENT');
+        $this->expectMedseal(function () use ($outbox, $refused, $signer) {
+            $outbox->withdrawSigned($refused->outboxId + 100, 'no such record', $signer);
+        }, OutboxException::class, 'MEDSEAL_OUTBOX_NOT_FOUND');
+        $closed = new Signer($hub->signingKey());
+        $closed->close();
+        try {
+            $outbox->withdrawSigned($refused->outboxId, 'entered twice', $closed);
+            $this->fail('a closed signer accepted');
+        } catch (HandleClosedException $e) {
+            $this->assertStringContainsString('Signer', $e->getMessage());
+        }
+        $outbox->withdrawSigned($refused->outboxId, 'signed with a key the hub does not know', $signer);
+        $this->expectMedseal(function () use ($outbox, $refused, $signer) {
+            $outbox->withdrawSigned($refused->outboxId, 'again', $signer);
+        }, OutboxException::class, 'MEDSEAL_OUTBOX_STATE');
+        $report = $outbox->deliver($transport);
+        $this->assertNull($report->error, (string) ($report->error ? $report->error->getMessage() : ''));
+        $this->assertSame([1, 0], [$report->delivered, $report->deadLetters]);
+        $this->assertNotSame('', $outbox->receipt('php-w-2')->receipt); // the tombstone's receipt
+        $audit = Fixtures::run([Fixtures::cli(), 'hub', 'audit', '--dir', $hub->dir]);
+        $this->assertStringContainsString('withdrawn 2: signed with a key the hub does not know', $audit);
+        $this->assertStringContainsString('no gaps', $audit);
     }
 }

@@ -106,6 +106,7 @@ final class Lib {
     static native int medseal_outbox_requeue(Pointer outbox, long id);
     static native int medseal_outbox_discard(Pointer outbox, long id, byte[] why, SizeT len);
     static native int medseal_outbox_withdraw(Pointer outbox, long id, byte[] reason, SizeT len);
+    static native int medseal_outbox_withdraw_signed(Pointer outbox, long id, byte[] reason, SizeT len, Pointer signer);
     static native int medseal_outbox_backup(Pointer outbox, byte[] path, SizeT len);
 
     // recipient keys, meta, envelopes

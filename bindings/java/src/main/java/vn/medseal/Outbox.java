@@ -206,6 +206,33 @@ public final class Outbox extends Handle {
         }
     }
 
+    /**
+     * Withdraws record {@code outboxId} at the hub too: a tombstone signed with {@code signer}'s key
+     * (the facility's record-signing key) over the record's id, sequence, source and {@code reason}
+     * is queued in its place, so the hub ledgers the number as withdrawn with the reason instead of
+     * leaving a gap. For a queued record or a dead letter ({@code MEDSEAL_OUTBOX_STATE} otherwise, or
+     * when already withdrawn); {@code reason} is 1 to 1024 bytes without control characters, and an
+     * outbox opened with signing keys takes only one of them ({@code MEDSEAL_INVALID_ARGUMENT}). The
+     * original envelope is kept unchanged.
+     *
+     * @throws NullPointerException if {@code reason} or {@code signer} is null
+     */
+    public void withdrawSigned(long outboxId, String reason, Signer signer) {
+        byte[] r = Ffi.utf8(Ffi.notNull(reason, "reason"));
+        Ffi.notNull(signer, "signer");
+        Pointer p = ref.acquire();
+        try {
+            Pointer s = signer.ref.acquire();
+            try {
+                Ffi.check(Lib.medseal_outbox_withdraw_signed(p, outboxId, r, Ffi.len(r), s));
+            } finally {
+                signer.ref.release();
+            }
+        } finally {
+            ref.release();
+        }
+    }
+
     /** Copies the whole outbox to a new file (never replacing one) while others keep working. */
     public void backup(Path path) {
         byte[] b = Ffi.utf8(Ffi.notNull(path, "path").toString());

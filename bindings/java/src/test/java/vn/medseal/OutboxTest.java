@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.List;
@@ -349,5 +350,35 @@ class OutboxTest {
             outbox.discard(local.outboxId(), "signed with an unregistered key");
             assertEquals(1, outbox.status().discarded());
         }
+    }
+
+    @Test
+    void deadLetterWithdrawnWithASignedTombstoneIsNoGap(@TempDir Path tmp) throws Exception {
+        // A record the hub refused keeps its number; withdrawing it with the facility's key sends a
+        // signed tombstone in its place, which the hub ledgers as withdrawn with the reason.
+        Hub hub = OutboxTest.hub.enrol("java-withdrawn");
+        try (Key signingKey = hub.signingKey(); Signer signer = new Signer(signingKey); Key strangerKey = Key.generate(Algorithm.EDDSA);
+                Signer stranger = new Signer(strangerKey); RecipientKey hubKey = hub.recipient();
+                Outbox outbox = Outbox.open(tmp.resolve("w.db"), hub.facility, to(hubKey)); Transport transport = hub.transport()) {
+            outbox.enqueue("java-w-1", signer.sign(record(1)));
+            LocalReceipt refused = outbox.enqueue("java-w-2", stranger.sign(record(2))); // a key the hub does not know
+            DeliveryReport report = outbox.deliver(transport);
+            assertEquals(1, report.delivered());
+            assertEquals(1, report.deadLetters());
+            assertThrows(NullPointerException.class, () -> outbox.withdrawSigned(refused.outboxId(), "entered twice", null));
+            assertThrows(NullPointerException.class, () -> outbox.withdrawSigned(refused.outboxId(), null, signer));
+            assertMedseal(GeneralException.class, "MEDSEAL_INVALID_ARGUMENT", () -> outbox.withdrawSigned(refused.outboxId(), "", signer));
+            assertMedseal(OutboxException.class, "MEDSEAL_OUTBOX_NOT_FOUND", () -> outbox.withdrawSigned(refused.outboxId() + 100, "no such record", signer));
+            outbox.withdrawSigned(refused.outboxId(), "signed with a key the hub does not know", signer);
+            assertMedseal(OutboxException.class, "MEDSEAL_OUTBOX_STATE", () -> outbox.withdrawSigned(refused.outboxId(), "again", signer));
+            report = outbox.deliver(transport);
+            assertNull(report.error());
+            assertEquals(1, report.delivered());
+            assertEquals(0, report.deadLetters());
+            assertTrue(outbox.receipt("java-w-2").receipt().length > 0); // the tombstone's receipt
+        }
+        String audit = TestSupport.run(Arrays.asList(TestSupport.cli().toString(), "hub", "audit", "--dir", hub.dir.toString()));
+        assertTrue(audit.contains("withdrawn 2: signed with a key the hub does not know"), audit);
+        assertTrue(audit.contains("no gaps"), audit);
     }
 }
