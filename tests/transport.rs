@@ -1468,7 +1468,7 @@ fn the_facility_dir_is_enough_to_reach_the_hub() {
 // ---------------------------------------------------------------------------------------------
 
 /// Another facility of the same pilot, with its own outbox, sending `n` records to `url`.
-fn other_facility_sends(pilot: &Pilot, dir: &Path, url: &str, prefix: &str, n: usize) {
+fn other_facility_sends(dir: &Path, url: &str, prefix: &str, n: usize) {
     let key = Key::import(&std::fs::read(dir.join("signing.key")).unwrap(), None).unwrap();
     let signer = Signer::new(Arc::new(key), SignOptions::default()).unwrap();
     let recipient = RecipientKey::import(&std::fs::read(dir.join("hub-recipient.pub")).unwrap()).unwrap();
@@ -1481,7 +1481,20 @@ fn other_facility_sends(pilot: &Pilot, dir: &Path, url: &str, prefix: &str, n: u
     config.facility_dir(dir).unwrap();
     let report = deliver_all(&outbox, &Transport::new(config.build().unwrap()).unwrap()).unwrap();
     assert_eq!(report.delivered, n as u64, "{report:?}");
-    let _ = pilot;
+}
+
+/// Enrols a second facility (its directory returned) in the pilot's hub.
+fn enroll_other_facility(pilot: &Pilot) -> PathBuf {
+    let dir = pilot.tmp.path().join("nhi-dong");
+    medseal_hub::pki::enroll_local(&pilot.hub_dir, "bv-nhi-dong", &dir).unwrap();
+    dir
+}
+
+/// A copy of the pilot's hub directory (what a dishonest operator forks the hub from).
+fn copy_of_the_hub(pilot: &Pilot) -> PathBuf {
+    let twin = pilot.tmp.path().join("twin");
+    assert!(std::process::Command::new("cp").arg("-a").arg(&pilot.hub_dir).arg(&twin).status().unwrap().success());
+    twin
 }
 
 #[test]
@@ -1490,8 +1503,7 @@ fn a_hub_that_shows_two_histories_is_caught_and_gets_nothing_more() {
     // new tree head against the one it holds (consistency proof) and stops at the first that
     // cannot be true, keeping both signed heads as evidence.
     let pilot = Pilot::new();
-    let other_dir = pilot.tmp.path().join("nhi-dong");
-    medseal_hub::pki::enroll_local(&pilot.hub_dir, "bv-nhi-dong", &other_dir).unwrap();
+    let other_dir = enroll_other_facility(&pilot);
     let outbox = pilot.outbox();
     let hub = pilot.start_hub("127.0.0.1:0");
     let ids = pilot.enqueue(&outbox, "before", 2);
@@ -1500,12 +1512,11 @@ fn a_hub_that_shows_two_histories_is_caught_and_gets_nothing_more() {
     hub.shutdown().unwrap();
 
     // The operator copies the hub; each copy then goes its own way.
-    let twin_dir = pilot.tmp.path().join("twin");
-    assert!(std::process::Command::new("cp").arg("-a").arg(&pilot.hub_dir).arg(&twin_dir).status().unwrap().success());
+    let twin_dir = copy_of_the_hub(&pilot);
     let hub = pilot.start_hub("127.0.0.1:0");
     let twin = medseal_hub::start(&twin_dir, "127.0.0.1:0".parse().unwrap()).unwrap();
-    other_facility_sends(&pilot, &other_dir, hub.url(), "on-hub", 2);
-    other_facility_sends(&pilot, &other_dir, twin.url(), "on-twin", 1);
+    other_facility_sends(&other_dir, hub.url(), "on-hub", 2);
+    other_facility_sends(&other_dir, twin.url(), "on-twin", 1);
 
     // The twin extends what the facility holds: fine, its head (size 4) is kept.
     let third = pilot.enqueue(&outbox, "third", 1);
@@ -1544,15 +1555,13 @@ fn a_hub_that_shows_two_histories_is_caught_and_gets_nothing_more() {
 fn two_roots_for_one_size_are_a_fork_too() {
     // The same size, different histories: caught without any proof.
     let pilot = Pilot::new();
-    let other_dir = pilot.tmp.path().join("nhi-dong");
-    medseal_hub::pki::enroll_local(&pilot.hub_dir, "bv-nhi-dong", &other_dir).unwrap();
+    let other_dir = enroll_other_facility(&pilot);
     let outbox = pilot.outbox();
-    let twin_dir = pilot.tmp.path().join("twin");
-    assert!(std::process::Command::new("cp").arg("-a").arg(&pilot.hub_dir).arg(&twin_dir).status().unwrap().success());
+    let twin_dir = copy_of_the_hub(&pilot);
     let hub = pilot.start_hub("127.0.0.1:0");
     let twin = medseal_hub::start(&twin_dir, "127.0.0.1:0".parse().unwrap()).unwrap();
-    other_facility_sends(&pilot, &other_dir, hub.url(), "on-hub", 1);
-    other_facility_sends(&pilot, &other_dir, twin.url(), "on-twin", 1);
+    other_facility_sends(&other_dir, hub.url(), "on-hub", 1);
+    other_facility_sends(&other_dir, twin.url(), "on-twin", 1);
     pilot.enqueue(&outbox, "a", 1);
     assert_eq!(deliver_all(&outbox, &pilot.transport(hub.url())).unwrap().delivered, 1);
     let b = pilot.enqueue(&outbox, "b", 1);
