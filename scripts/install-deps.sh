@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, only when missing, the Debian packages `make test` needs: C toolchain and valgrind
-# (C ABI tests), openssl and Python with venv (interop tests), SoftHSM2 (PKCS#11 tests).
+# (C ABI tests), openssl and Python with venv (interop tests), SoftHSM2 (PKCS#11 tests), Chromium
+# (the audit report's HTML, headless).
 # Rust itself comes with the machine (rustup). Safe to run again: installs nothing if all is there.
 set -euo pipefail
 
@@ -27,6 +28,8 @@ command -v php-fpm8.2 >/dev/null || [ -x /usr/sbin/php-fpm8.2 ] || need_apt+=(ph
 command -v cgi-fcgi >/dev/null || need_apt+=(libfcgi-bin)
 command -v phpunit >/dev/null || need_apt+=(phpunit)
 command -v composer >/dev/null || need_apt+=(composer)
+# The audit report's HTML is rendered by a real headless browser in a test (audit/tests/html.rs).
+command -v chromium >/dev/null || need_apt+=(chromium)
 # The PKCS#11 tests load the module and initialize tokens with softhsm2-util.
 softhsm_module=""
 for candidate in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
