@@ -317,6 +317,8 @@ fn tree_heads(args: TreeHeadsArgs) -> Result<(), Failure> {
     if forks.is_empty() {
         Ok(())
     } else if args.json {
+        // The JSON holds the forks; stdout stays one document, the finding is also on stderr.
+        eprintln!("medseal: error: {}", outbox.check_no_fork().unwrap_err());
         Err(Failure::Reported)
     } else {
         Err(Failure::Medseal(outbox.check_no_fork().unwrap_err()))

@@ -32,7 +32,8 @@ pub const ROUTES: [(&str, &str); 5] = [
     ("GET", "/v1/ledger/entries"),
 ];
 
-/// Most ledger entries in one `GET /v1/ledger/entries` answer.
+/// Most ledger entries in one `GET /v1/ledger/entries` answer (a page): when the range holds
+/// more, the answer links to the next page (`Link: <…>; rel="next"`).
 pub const MAX_ENTRIES: u64 = 1000;
 
 /// Largest value of an integer query parameter: 2^53 - 1, the largest integer every JSON
@@ -716,8 +717,12 @@ async fn consistency(State(hub): State<Arc<Hub>>, query: Params) -> Response {
     run.await.unwrap_or_else(|e: ApiError| e.into_response())
 }
 
-/// `GET /v1/ledger/entries?start=S&end=E`: entries `S..E` (end exclusive, at most 1000, cut
-/// at the ledger's size), one canonical JSON entry per line.
+/// `GET /v1/ledger/entries?start=S&end=E`: entries `S..E` (end exclusive, `E` cut at the
+/// ledger's size, which is its default), one canonical JSON entry per line, a page of at most
+/// [`MAX_ENTRIES`] at a time. When the range holds more, the answer carries an RFC 8288
+/// `Link: </v1/ledger/entries?start=N&end=E>; rel="next"` header to the next page, with the
+/// `end` of the first answer, so a reader following the links reads one state of the ledger
+/// completely; no `next` link means the range is complete.
 ///
 /// A facility gets only its own entries of that range (record ids live in each facility's
 /// namespace and are nobody else's business); an auditor gets every entry.
@@ -729,7 +734,7 @@ async fn entries(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, 
         let q = params(query)?;
         let start = param(&q, "start", true)?.expect("required");
         let size = hub.latest().head.tree_size;
-        let end = param(&q, "end", false)?.unwrap_or(size).min(size).min(start.saturating_add(MAX_ENTRIES));
+        let end = param(&q, "end", false)?.unwrap_or(size).min(size);
         if start >= size || start >= end {
             return Err(fail(
                 StatusCode::NOT_FOUND,
@@ -737,7 +742,7 @@ async fn entries(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, 
                 format!("entries start..end must satisfy start < end and start < {size} (the ledger's size)"),
             ));
         }
-        let lines = blocking(move || hub.entries_for(&name, start, end))
+        let (lines, next) = blocking(move || hub.entries_page_for(&name, start, end, MAX_ENTRIES))
             .await?
             .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))?;
         let mut body = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
@@ -745,7 +750,12 @@ async fn entries(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, 
             body.push_str(&line);
             body.push('\n');
         }
-        Ok(([(header::CONTENT_TYPE, "application/jsonl")], Body::from(body)).into_response())
+        let mut response = ([(header::CONTENT_TYPE, "application/jsonl")], Body::from(body)).into_response();
+        if let Some(next) = next {
+            let link = format!("</v1/ledger/entries?start={next}&end={end}>; rel=\"next\"");
+            response.headers_mut().insert(header::LINK, HeaderValue::from_str(&link).expect("ASCII"));
+        }
+        Ok(response)
     };
     run.await.unwrap_or_else(|e: ApiError| e.into_response())
 }

@@ -619,6 +619,17 @@ impl Hub {
         };
         store::entries(&reader, start, end, source)
     }
+
+    /// A page of [`Hub::entries_for`]: at most `limit` entries, and where the next page starts
+    /// when the range holds more that `name` may read.
+    pub fn entries_page_for(&self, name: &str, start: u64, end: u64, limit: u64) -> Result<(Vec<String>, Option<u64>)> {
+        let reader = lock(&self.reader);
+        let source = match store::role(&reader, name)? {
+            Some(store::Role::Auditor) => None,
+            _ => Some(name),
+        };
+        store::entries_page(&reader, start, end, source, limit)
+    }
 }
 
 /// The lock-free checks of one batch's records.

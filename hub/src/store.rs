@@ -302,6 +302,31 @@ pub fn latest_tree_head(conn: &Connection) -> Result<Option<(u64, String)>> {
         .optional()?)
 }
 
+/// A page of ledger entries of `start..end` (canonical JSON), in order, with `source` only that
+/// facility's: at most `limit` of them, and the ledger index of the next entry of the range
+/// when there are more (where the next page starts), so that nothing is cut silently.
+pub fn entries_page(conn: &Connection, start: u64, end: u64, source: Option<&str>, limit: u64) -> Result<(Vec<String>, Option<u64>)> {
+    let take = limit.saturating_add(1).min(i64::MAX as u64) as i64;
+    let mut rows: Vec<(i64, String)> = match source {
+        None => {
+            let mut stmt = conn.prepare_cached("SELECT idx, entry FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx LIMIT ?3")?;
+            let rows = stmt.query_map(params![start as i64, end as i64, take], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        }
+        Some(source) => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT ledger.idx, ledger.entry FROM records JOIN ledger ON ledger.idx = records.ledger_index
+                 WHERE records.source = ?1 AND records.ledger_index >= ?2 AND records.ledger_index < ?3
+                 ORDER BY records.ledger_index LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(params![source, start as i64, end as i64, take], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        }
+    };
+    let next = if rows.len() as u64 > limit { rows.pop().map(|(idx, _)| idx as u64) } else { None };
+    Ok((rows.into_iter().map(|(_, entry)| entry).collect(), next))
+}
+
 /// Ledger entries `start..end` (canonical JSON), in order; with `source`, only that facility's.
 pub fn entries(conn: &Connection, start: u64, end: u64, source: Option<&str>) -> Result<Vec<String>> {
     let rows = match source {
