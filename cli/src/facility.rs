@@ -57,6 +57,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
 }
 
 fn init(args: InitArgs) -> Result<(), Failure> {
+    crate::json::enable(args.json);
     let options = FacilityInitOptions {
         facility: args.facility,
         dir: args.dir,

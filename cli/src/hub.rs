@@ -283,6 +283,7 @@ fn init(args: InitArgs) -> Result<(), Failure> {
 }
 
 fn enroll(args: EnrollArgs) -> Result<(), Failure> {
+    crate::json::enable(args.json);
     let read = |path: &PathBuf| crate::io::read_input(Some(path), 1 << 20);
     let signing_keys = args.signing_keys.iter().map(read).collect::<Result<Vec<_>, _>>()?;
     let csr = read(&args.csr)?;

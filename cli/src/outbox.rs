@@ -2,7 +2,9 @@
 //! and scripts `enqueue`; operators look at `status`, `list`, `inspect` and `dead-letters`,
 //! `requeue` or `discard` dead letters, `withdraw` a record sent by mistake, `export` a backup,
 //! list every record it `sealed` (in sequence order) and check the hub's `receipts`. Every rule is the library's
-//! (`medseal::outbox`); the file may be in use by other processes meanwhile.
+//! (`medseal::outbox`); the file may be in use by other processes meanwhile. The commands that
+//! only look (`status`, `list`, `inspect`, `dead-letters`, `export`, `sealed`, `receipts`,
+//! `tree-heads`) open it read-only: they never create, upgrade or change it.
 
 use std::path::PathBuf;
 use std::sync::Arc;

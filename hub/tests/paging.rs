@@ -92,11 +92,28 @@ fn an_auditor_and_each_facility_read_2500_entries_completely_through_next_links(
     assert_eq!(paths.len(), 2, "{paths:?}");
     let own: Vec<LedgerEntry> = own.iter().map(|l| LedgerEntry::from_json(l).unwrap()).collect();
     assert!(own.iter().all(|e| e.source == "hospital-a"), "facility A saw another facility's entry");
+    let a_paths = paths.clone();
     let sequences: HashSet<u64> = own.iter().map(|e| e.sequence).collect();
     assert_eq!((own.len(), sequences.len()), (1500, 1500));
     assert_eq!(sequences, (1..=1500).collect());
     let first_of_page_two = entries.iter().enumerate().filter(|(_, e)| e.source == "hospital-a").nth(1000).unwrap().0;
     assert_eq!(paths[1], format!("/v1/ledger/entries?start={first_of_page_two}&end=2500"));
+
+    // The auditor with a facility filter: A's 1,500 in two pages, the filter kept in the link.
+    let (filtered, paths) = read_all(&pilot, &pilot.auditor, "/v1/ledger/entries?start=0&source=hospital-a");
+    assert_eq!(paths[1], format!("/v1/ledger/entries?start={first_of_page_two}&end=2500&source=hospital-a"));
+    let filtered: Vec<LedgerEntry> = filtered.iter().map(|l| LedgerEntry::from_json(l).unwrap()).collect();
+    assert_eq!(filtered, own, "the auditor's filtered pages are not facility A's own");
+    // A facility that names itself reads the same; naming another is refused.
+    let (_, self_named) = read_all(&pilot, &pilot.a.agent, "/v1/ledger/entries?start=0&source=hospital-a");
+    assert_eq!(self_named.len(), a_paths.len());
+    let mut refused = pilot.a.agent.get(pilot.url("/v1/ledger/entries?start=0&source=hospital-b")).call().unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let body: serde_json::Value = serde_json::from_slice(&refused.body_mut().read_to_vec().unwrap()).unwrap();
+    assert_eq!(body["code"], "OTHER_FACILITY");
+    // A facility with no entries: an empty answer, no link.
+    let page = get(&pilot, &pilot.auditor, "/v1/ledger/entries?start=0&source=nobody%20here");
+    assert_eq!((page.status, page.lines.len(), page.next), (200, 0, None));
 
     // Facility B: exactly one full page of 1,000 and no link to an empty one.
     let (own, paths) = read_all(&pilot, &pilot.b.agent, "/v1/ledger/entries?start=0");
