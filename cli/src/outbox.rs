@@ -121,7 +121,7 @@ pub struct ListArgs {
     /// Only records in this state: queued, in_flight, delivered, dead_letter, discarded.
     #[arg(long, value_name = "STATE", value_parser = state_arg)]
     state: Option<State>,
-    /// At most N records.
+    /// At most N records (a note on stderr says when there are more).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     limit: usize,
     /// Print canonical JSON lines instead of a table.
@@ -556,7 +556,12 @@ fn status(args: StatusArgs) -> Result<(), Failure> {
 fn list(args: ListArgs) -> Result<(), Failure> {
     out::enable(args.json);
     let outbox = open_read_only(&args.file)?;
-    let records = outbox.list(args.state, args.limit)?;
+    let mut records = outbox.list(args.state, args.limit.saturating_add(1))?;
+    if records.len() > args.limit {
+        // Never cut silently: the note goes to stderr, so stdout stays the listing.
+        records.truncate(args.limit);
+        eprintln!("medseal: note: more records than --limit {}: the first {} are listed", args.limit, args.limit);
+    }
     print_records(&records, args.json, false)
 }
 

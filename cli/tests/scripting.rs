@@ -345,6 +345,11 @@ fn json_reports_of_a_real_pilot_share_one_vocabulary() {
         (&listed["record_id"], &listed["sequence"], &listed["digest"], &listed["state"]),
         (&first["record_id"], &first["sequence"], &first["digest"], &Value::from("delivered"))
     );
+    // A listing cut by --limit says so on stderr; stdout stays JSON lines.
+    let cut = run(&["outbox", "list", "--json", "--limit", "1", "--outbox", &outbox]);
+    assert_eq!(json_lines(&cut).len(), 1);
+    assert!(String::from_utf8_lossy(&cut.stderr).contains("more records than --limit 1"));
+    assert!(run(&["outbox", "list", "--json", "--limit", "2", "--outbox", &outbox]).stderr.is_empty());
     hub.shutdown().unwrap();
 
     let database = hub_dir.join("hub.sqlite").to_str().unwrap().to_owned();
@@ -361,6 +366,13 @@ fn json_reports_of_a_real_pilot_share_one_vocabulary() {
     );
     assert_eq!(audit["entries"][1]["record_id"], "rec-2");
     assert_eq!(snapshot(&database), before, "hub audit changed the hub's database");
+    // A database of an older schema is refused, not upgraded (the hub upgrades it when it starts).
+    rusqlite::Connection::open(&database).unwrap().execute_batch("PRAGMA user_version = 1").unwrap();
+    let before = snapshot(&database);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let message = json_error(run(&["hub", "audit", "--json", "--dir", hub_dir_text]), 1, "MEDSEAL_LEDGER_PROOF_INVALID");
+    assert!(message.contains("schema version 1, older"), "{message}");
+    assert_eq!(snapshot(&database), before, "hub audit upgraded the hub's database");
     // Not a hub directory: the error object, exit 1, nothing created.
     let nowhere = dir.path("nowhere");
     json_error(run(&["hub", "audit", "--json", "--dir", &nowhere]), 1, "MEDSEAL_LEDGER_PROOF_INVALID");
