@@ -306,7 +306,7 @@ fn enroll(args: EnrollArgs) -> Result<(), Failure> {
             "hub_url": enrolled.hub_url,
             "files": enrolled.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
         });
-        return crate::io::write_stdout(format!("{json}\n").as_bytes());
+        return crate::json::print(&json);
     }
     let role = if options.auditor { "auditor" } else { "facility" };
     let mut text = format!("enrolled {role} {}\n", enrolled.facility);
