@@ -1023,3 +1023,64 @@ fn sigkill_right_after_enqueue_returned_loses_nothing() {
     assert!(ledger.len() >= acknowledged.len());
     assert_eq!(ledger.last().unwrap().sequence, ledger.len() as u64);
 }
+
+/// Issue 11 point 6: a read-only open creates, initialises, upgrades and writes nothing. A
+/// missing file stays missing, an empty file empty, an older schema is refused (with how to
+/// upgrade) and left as it was, byte for byte and with its modification time; a current file
+/// is read, and every write through the read-only handle is refused.
+#[test]
+fn open_read_only_changes_no_file() {
+    let f = Fixture::new();
+    let snapshot = |path: &Path| (std::fs::read(path).unwrap(), std::fs::metadata(path).unwrap().modified().unwrap());
+
+    let missing = f.dir().join("missing.sqlite");
+    assert_eq!(code(Outbox::open_read_only(&missing)), MEDSEAL_OUTBOX_IO);
+    assert!(!missing.exists(), "a read-only open created the file");
+
+    let empty = f.dir().join("empty.sqlite");
+    std::fs::write(&empty, b"").unwrap();
+    let e = Outbox::open_read_only(&empty).unwrap_err();
+    assert_eq!(e.code(), MEDSEAL_OUTBOX_SCHEMA);
+    assert!(e.message().contains("empty"), "{e}");
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0, "the empty file became an outbox");
+
+    let foreign = f.dir().join("foreign.sqlite");
+    rusqlite::Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE patients (name TEXT)").unwrap();
+    let before = snapshot(&foreign);
+    assert_eq!(code(Outbox::open_read_only(&foreign)), MEDSEAL_OUTBOX_SCHEMA);
+    assert_eq!(snapshot(&foreign), before);
+
+    // A current outbox with a record: read, and writes refused.
+    let outbox = f.open();
+    outbox.enqueue_signed("rec-1", &signed(1)).unwrap();
+    drop(outbox);
+    let before = snapshot(&f.path);
+    std::thread::sleep(std::time::Duration::from_millis(20)); // a write would show in the mtime
+    let reader = Outbox::open_read_only(&f.path).unwrap();
+    assert_eq!(reader.source(), SOURCE);
+    assert_eq!(reader.status().unwrap().queued, 1);
+    assert_eq!(reader.list(None, 10).unwrap().len(), 1);
+    reader.check_sequence().unwrap();
+    assert!(reader.tree_heads().unwrap().is_empty());
+    let outbox_id = reader.list(None, 1).unwrap()[0].outbox_id;
+    assert!(reader.withdraw(outbox_id, "a write through a read-only handle").is_err(), "a read-only outbox took a write");
+    drop(reader);
+    assert_eq!(snapshot(&f.path), before, "a read-only open changed the outbox");
+
+    // An older schema (version 2) is refused and left as it is; a writing open upgrades it.
+    let raw = rusqlite::Connection::open(&f.path).unwrap();
+    raw.execute_batch(
+        "DROP TRIGGER records_withdrawal_unchanged; ALTER TABLE records DROP COLUMN withdrawal_envelope;
+         ALTER TABLE records DROP COLUMN withdrawal_digest; PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(raw);
+    let before = snapshot(&f.path);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let e = Outbox::open_read_only(&f.path).unwrap_err();
+    assert_eq!(e.code(), MEDSEAL_OUTBOX_SCHEMA);
+    assert!(e.message().contains("older") && e.message().contains("upgrades it in place"), "{e}");
+    assert_eq!(snapshot(&f.path), before, "a read-only open upgraded the outbox");
+    drop(Outbox::open_existing(&f.path).unwrap());
+    assert_eq!(Outbox::open_read_only(&f.path).unwrap().status().unwrap().queued, 1);
+}

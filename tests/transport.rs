@@ -127,8 +127,17 @@ impl Pilot {
         if size == 0 {
             return (0, Vec::new());
         }
-        let lines =
-            agent.get(format!("{hub_url}/v1/ledger/entries?start=0&end={size}")).call().unwrap().body_mut().read_to_string().unwrap();
+        // A page at a time, following the hub's `Link: <…>; rel="next"` to the end.
+        let mut lines = String::new();
+        let mut next = Some(format!("/v1/ledger/entries?start=0&end={size}"));
+        while let Some(path) = next.take() {
+            let mut response = agent.get(format!("{hub_url}{path}")).call().unwrap();
+            next = response.headers().get("link").map(|link| {
+                let link = link.to_str().unwrap();
+                link.strip_prefix('<').and_then(|l| l.strip_suffix(">; rel=\"next\"")).unwrap_or_else(|| panic!("{link}")).to_owned()
+            });
+            lines.push_str(&response.body_mut().read_to_string().unwrap());
+        }
         let ids: Vec<String> = lines
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record_id"].as_str().unwrap().to_owned())

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use medseal::canon::{self, CanonOptions, Number, Value};
+use medseal::canon::{self, CanonOptions};
 use medseal::outbox::Outbox;
 use medseal::transport::{deliver_all, deliver_once, DeliveryReport, Transport, TransportConfigBuilder};
 use medseal::utc::{self, show as show_time};
@@ -63,6 +63,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    crate::json::enable(args.json);
     let outbox = Outbox::open_existing(&args.file.outbox)?;
     let facility = read_facility(&args.facility_dir)?;
     if let Some((facility, _)) = &facility {
@@ -106,6 +107,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     let out = if args.json { json(&report) } else { text(&report) };
     io::write_stdout(out.as_bytes())?;
+    let failed = report.last_error.is_some() || report.dead_letters > 0 || report.retried > 0;
+    if args.json {
+        // The report says why (last_error and the counts): the exit code is all that is left.
+        return if failed { Err(Failure::Reported) } else { Ok(()) };
+    }
     match &report.last_error {
         Some(error) => Err(Failure::Medseal(error.clone())),
         None if report.dead_letters > 0 => Err(Failure::Other(format!(
@@ -170,21 +176,17 @@ fn text(r: &DeliveryReport) -> String {
     out
 }
 
+/// The counts: `dead_letter` (records that became dead letters, named by that state as
+/// everywhere in the CLI's JSON; `dead_letters` before), `delivered`, `duplicates`, `retried`.
 fn json(r: &DeliveryReport) -> String {
-    let number = |n: u64| Value::Number(Number::new(n as f64).expect("finite"));
-    let error = match &r.last_error {
-        Some(e) => Value::object([("code", Value::string(e.code().name())), ("message", Value::string(e.message().to_owned()))]),
-        None => Value::Null,
-    };
-    let value = Value::object([
-        ("dead_letters", number(r.dead_letters)),
-        ("delivered", number(r.delivered)),
-        ("duplicates", number(r.duplicates)),
-        ("last_error", error),
-        ("next_attempt_at", r.next_attempt_at.map_or(Value::Null, |t| Value::string(show_time(t)))),
-        ("retried", number(r.retried)),
-    ]);
-    let mut out = String::from_utf8(value.to_canonical()).expect("canonical JSON is UTF-8");
-    out.push('\n');
-    out
+    let error = r.last_error.as_ref().map_or(serde_json::Value::Null, |e| serde_json::Value::Object(crate::json::error_members(e)));
+    let value = serde_json::json!({
+        "dead_letter": r.dead_letters,
+        "delivered": r.delivered,
+        "duplicates": r.duplicates,
+        "last_error": error,
+        "next_attempt_at": crate::json::time_or_null(r.next_attempt_at),
+        "retried": r.retried,
+    });
+    String::from_utf8(crate::json::line(&value)).expect("JSON is UTF-8")
 }

@@ -57,6 +57,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
 }
 
 fn init(args: InitArgs) -> Result<(), Failure> {
+    crate::json::enable(args.json);
     let options = FacilityInitOptions {
         facility: args.facility,
         dir: args.dir,
@@ -70,7 +71,7 @@ fn init(args: InitArgs) -> Result<(), Failure> {
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     if args.json {
         let json = serde_json::json!({ "facility": options.facility, "files": names });
-        return crate::io::write_stdout(format!("{json}\n").as_bytes());
+        return crate::json::print(&json);
     }
     let mut text = String::new();
     for name in &names {

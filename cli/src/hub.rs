@@ -146,7 +146,8 @@ pub struct ServeArgs {
 /// the latest tree head (signed by the hub's tree-head key), and refuse any record id or
 /// facility sequence number found twice. Prints a line per facility reporting gaps (numbers not
 /// received) and records received out of order; with --entries also every entry (canonical
-/// JSON lines). Exit status 1 only when the ledger itself is wrong.
+/// JSON lines). Exit status 1 only when the ledger itself is wrong. The hub's database is
+/// opened read-only: the audit never changes it (an older schema is refused, not upgraded).
 #[derive(clap::Args)]
 pub struct AuditArgs {
     /// The hub directory.
@@ -155,11 +156,18 @@ pub struct AuditArgs {
     /// Also print every ledger entry.
     #[arg(long)]
     entries: bool,
+    /// Print one JSON object instead of text (docs/CLI_JSON.md).
+    #[arg(long)]
+    json: bool,
 }
 
 fn audit(args: AuditArgs) -> Result<(), Failure> {
+    crate::json::enable(args.json);
     let audit = medseal_hub::audit(&args.dir)
         .map_err(|e| Failure::Invalid(medseal::Error::new(ResultCode::MEDSEAL_LEDGER_PROOF_INVALID, e.message().to_owned())))?;
+    if args.json {
+        return crate::json::print(&audit_json(&audit, args.entries));
+    }
     let mut text = String::new();
     if args.entries {
         for entry in &audit.entries {
@@ -203,6 +211,41 @@ fn audit(args: AuditArgs) -> Result<(), Failure> {
     crate::io::write_stdout(text.as_bytes())
 }
 
+/// `{"valid": true, "tree_size", "root_hash", "signed_at", "sources": [{"source", "records",
+/// "highest_sequence", "gaps", "out_of_order", "withdrawn": [{"sequence", "reason"}]}]}`, with
+/// `"entries"` (the ledger entries as objects) when asked for.
+fn audit_json(audit: &medseal_hub::Audit, entries: bool) -> serde_json::Value {
+    use serde_json::{json, Value};
+    let head = audit.tree_head.as_ref();
+    let sources: Vec<Value> = audit
+        .sources
+        .iter()
+        .map(|(source, s)| {
+            json!({
+                "source": source,
+                "records": s.records,
+                "highest_sequence": s.highest,
+                "gaps": s.gaps,
+                "out_of_order": s.out_of_order,
+                "withdrawn": s.withdrawn.iter().map(|(sequence, reason)| json!({ "sequence": sequence, "reason": reason })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut value = json!({
+        "valid": true,
+        "tree_size": head.map_or(0, |h| h.tree_size),
+        "root_hash": head.map(|h| medseal::ledger::encode_hash(&h.root_hash)),
+        "signed_at": head.map(|h| crate::json::time(h.timestamp)),
+        "sources": sources,
+    });
+    if entries {
+        let list: Vec<Value> =
+            audit.entries.iter().map(|e| serde_json::from_slice(&e.to_json()).expect("a ledger entry is JSON")).collect();
+        value["entries"] = Value::Array(list);
+    }
+    value
+}
+
 pub fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Init(args) => init(args),
@@ -240,6 +283,7 @@ fn init(args: InitArgs) -> Result<(), Failure> {
 }
 
 fn enroll(args: EnrollArgs) -> Result<(), Failure> {
+    crate::json::enable(args.json);
     let read = |path: &PathBuf| crate::io::read_input(Some(path), 1 << 20);
     let signing_keys = args.signing_keys.iter().map(read).collect::<Result<Vec<_>, _>>()?;
     let csr = read(&args.csr)?;
@@ -262,7 +306,7 @@ fn enroll(args: EnrollArgs) -> Result<(), Failure> {
             "hub_url": enrolled.hub_url,
             "files": enrolled.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
         });
-        return crate::io::write_stdout(format!("{json}\n").as_bytes());
+        return crate::json::print(&json);
     }
     let role = if options.auditor { "auditor" } else { "facility" };
     let mut text = format!("enrolled {role} {}\n", enrolled.facility);

@@ -62,6 +62,9 @@ pub struct InfoArgs {
     /// Key file: PKCS#8, PKCS#1 or SPKI (PEM or DER), or JWK.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// Print {"algorithm", "kid", "private"} as JSON (docs/CLI_JSON.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Algorithms medseal can generate keys for (RSA keys come from CAs and tokens).
@@ -273,10 +276,14 @@ fn public(args: PublicArgs) -> Result<(), Failure> {
 }
 
 fn info(args: InfoArgs) -> Result<(), Failure> {
+    crate::json::enable(args.json);
     let (algorithm, kid, private) = match load_any(&args.file, None)? {
         AnyKey::Signing(key) => (key.algorithm().to_string(), key.kid().to_owned(), key.has_private()),
         AnyKey::Recipient(key) => ("X25519".to_owned(), key.kid().to_owned(), key.has_private()),
     };
+    if args.json {
+        return crate::json::print(&serde_json::json!({ "algorithm": algorithm, "kid": kid, "private": private }));
+    }
     let kind = if private { "private" } else { "public" };
     io::write_stdout(format!("algorithm: {algorithm}\nkid: {kid}\ntype: {kind}\n").as_bytes())
 }

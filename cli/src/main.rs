@@ -2,13 +2,16 @@
 //! auditors and admins. A thin layer over the `medseal` library: every check and every message about the
 //! data comes from the library, so the tool and the C ABI never disagree.
 //!
-//! Exit codes: 0 success, 1 bad input or failed verification, 2 usage error (clap's).
+//! Exit codes: 0 success, 1 bad input or failed verification, 2 usage error (clap's). With
+//! `--json`, a failure is written as `{"code": "MEDSEAL_…", "message": …}` on standard output
+//! (docs/CLI_JSON.md), with the same exit code.
 
 mod canon;
 mod deliver;
 mod facility;
 mod hub;
 mod io;
+mod json;
 mod key;
 mod open;
 mod outbox;
@@ -64,6 +67,8 @@ pub enum Failure {
     Other(String),
     /// stdout was closed by the reader (`| head`): nothing useful left to say.
     BrokenPipe,
+    /// Already reported in the command's own output (e.g. one result per file): exit 1 only.
+    Reported,
 }
 
 impl From<medseal::Error> for Failure {
@@ -108,13 +113,19 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(failure) if json::enabled() => {
+            if let Some(value) = json::failure(&failure) {
+                let _ = io::write_stdout(&json::line(&value));
+            }
+            ExitCode::FAILURE
+        }
         Err(failure) => {
             match failure {
                 // Error's Display is "<message> (<CODE_NAME>)".
                 Failure::Medseal(e) => eprintln!("medseal: error: {e}"),
                 Failure::Invalid(e) => eprintln!("medseal: invalid: {e}"),
                 Failure::Other(message) => eprintln!("medseal: error: {message}"),
-                Failure::BrokenPipe => {}
+                Failure::BrokenPipe | Failure::Reported => {}
             }
             ExitCode::FAILURE
         }

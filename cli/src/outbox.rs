@@ -2,19 +2,23 @@
 //! and scripts `enqueue`; operators look at `status`, `list`, `inspect` and `dead-letters`,
 //! `requeue` or `discard` dead letters, `withdraw` a record sent by mistake, `export` a backup,
 //! list every record it `sealed` (in sequence order) and check the hub's `receipts`. Every rule is the library's
-//! (`medseal::outbox`); the file may be in use by other processes meanwhile.
+//! (`medseal::outbox`); the file may be in use by other processes meanwhile. The commands that
+//! only look (`status`, `list`, `inspect`, `dead-letters`, `export`, `sealed`, `receipts`,
+//! `tree-heads`) open it read-only: they never create, upgrade or change it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Subcommand, ValueEnum};
-use medseal::canon::{Number, Value};
 use medseal::outbox::{LocalReceipt, Outbox, OutboxConfig, OutboxStatus, RecordInfo, State};
 use medseal::seal::MAX_ENVELOPE_BYTES;
 use medseal::untrusted::shown_max;
 use medseal::utc::show as show_time;
 use medseal::{Aead, RecipientKey, ResultCode};
 
+use serde_json::{json, Value};
+
+use crate::json::{self as out, b64url};
 use crate::{io, key, Failure};
 
 /// The durable outbox: enqueue sealed records for the hub, watch them, handle dead letters.
@@ -117,7 +121,7 @@ pub struct ListArgs {
     /// Only records in this state: queued, in_flight, delivered, dead_letter, discarded.
     #[arg(long, value_name = "STATE", value_parser = state_arg)]
     state: Option<State>,
-    /// At most N records.
+    /// At most N records (a note on stderr says when there are more).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     limit: usize,
     /// Print canonical JSON lines instead of a table.
@@ -226,7 +230,7 @@ pub struct ExportArgs {
     to: PathBuf,
 }
 
-/// Print every record this facility sealed, in sequence order, one canonical JSON line per
+/// Print every record this facility sealed, in sequence order, one JSON line per
 /// record: {"digest","enqueued_at","outbox_id","record_id","sequence","source"} (the outbox's
 /// own account, to compare with the hub's ledger). The sequence numbers are checked first: a
 /// gap is reported (MEDSEAL_OUTBOX_SEQUENCE) and nothing printed.
@@ -256,6 +260,9 @@ pub struct ReceiptsArgs {
     /// The hub's tree-head public key (instead of --facility-dir).
     #[arg(long, value_name = "FILE", requires = "receipt_key", conflicts_with = "facility_dir")]
     tree_head_key: Option<PathBuf>,
+    /// Print one JSON object instead of text (docs/CLI_JSON.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// List the hub's signed tree heads this facility verified (each consistent with all before
@@ -272,27 +279,30 @@ pub struct TreeHeadsArgs {
 }
 
 fn tree_heads(args: TreeHeadsArgs) -> Result<(), Failure> {
-    use base64::Engine;
-    let outbox = open_existing(&args.file)?;
+    out::enable(args.json);
+    let outbox = open_read_only(&args.file)?;
     let heads = outbox.tree_heads()?;
     let forks = outbox.forks()?;
-    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let time = |t: i64| medseal::utc::format(t).unwrap_or_default();
     if args.json {
-        let json = serde_json::json!({
+        out::print(&json!({
             "source": outbox.source(),
-            "tree_heads": heads.iter().map(|h| serde_json::json!({
-                "tree_size": h.tree_size, "root_hash": b64(&h.root_hash), "seen_at": time(h.seen_at), "tree_head": h.jws,
+            "tree_heads": heads.iter().map(|h| json!({
+                "tree_size": h.tree_size, "root_hash": b64url(&h.root_hash), "seen_at": out::time(h.seen_at), "tree_head": h.jws,
             })).collect::<Vec<_>>(),
-            "forks": forks.iter().map(|f| serde_json::json!({
-                "detected_at": time(f.detected_at), "reason": f.reason, "held_tree_head": f.held_jws, "shown_tree_head": f.shown_jws,
+            "forks": forks.iter().map(|f| json!({
+                "detected_at": out::time(f.detected_at), "reason": f.reason, "held_tree_head": f.held_jws, "shown_tree_head": f.shown_jws,
             })).collect::<Vec<_>>(),
-        });
-        io::write_stdout(format!("{json}\n").as_bytes())?;
+        }))?;
     } else {
         let mut out = String::new();
         for h in &heads {
-            out.push_str(&format!("tree size {}: root {}, seen {}\n  {}\n", h.tree_size, b64(&h.root_hash), show_time(h.seen_at), h.jws));
+            out.push_str(&format!(
+                "tree size {}: root {}, seen {}\n  {}\n",
+                h.tree_size,
+                b64url(&h.root_hash),
+                show_time(h.seen_at),
+                h.jws
+            ));
         }
         for f in &forks {
             out.push_str(&format!(
@@ -308,12 +318,17 @@ fn tree_heads(args: TreeHeadsArgs) -> Result<(), Failure> {
     }
     if forks.is_empty() {
         Ok(())
+    } else if args.json {
+        // The JSON holds the forks; stdout stays one document, the finding is also on stderr.
+        eprintln!("medseal: error: {}", outbox.check_no_fork().unwrap_err());
+        Err(Failure::Reported)
     } else {
         Err(Failure::Medseal(outbox.check_no_fork().unwrap_err()))
     }
 }
 
 fn receipts(args: ReceiptsArgs) -> Result<(), Failure> {
+    out::enable(args.json);
     let (receipt_path, tree_head_path) = match (&args.facility_dir, &args.receipt_key, &args.tree_head_key) {
         (Some(dir), _, _) => (dir.join("receipt.pub"), dir.join("tree-head.pub")),
         (None, Some(r), Some(t)) => (r.clone(), t.clone()),
@@ -321,24 +336,30 @@ fn receipts(args: ReceiptsArgs) -> Result<(), Failure> {
     };
     let receipt_keys = medseal::Verifier::new(vec![std::sync::Arc::new(crate::key::load(&receipt_path, None)?)]);
     let tree_head_keys = medseal::Verifier::new(vec![std::sync::Arc::new(crate::key::load(&tree_head_path, None)?)]);
-    let outbox = open_existing(&args.file)?;
+    let outbox = open_read_only(&args.file)?;
     let (mut good, mut bad) = (0u64, 0u64);
-    let mut out = String::new();
+    let mut text = String::new();
+    let mut results = Vec::new();
     for record in outbox.list(Some(State::Delivered), usize::MAX)? {
+        // About this facility's record: its source, id and envelope digest (its withdrawal's,
+        // when that is what was sent in its place).
+        let digest = record.withdrawal_digest.as_ref().unwrap_or(&record.digest);
         let checked = match (&record.receipt, &record.inclusion) {
             (Some(receipt), Some(inclusion)) => medseal::ledger::decode_inclusion_proof(inclusion).and_then(|proof| {
-                // About this facility's record: its source, id and envelope digest (its
-                // withdrawal's, when that is what was sent in its place).
-                let digest = record.withdrawal_digest.as_ref().unwrap_or(&record.digest);
                 let subject = medseal::ledger::ReceiptSubject { source: outbox.source(), record_id: &record.record_id, digest };
                 medseal::ledger::verify_receipt_for(receipt.as_bytes(), &proof, &receipt_keys, &tree_head_keys, &subject)
             }),
             _ => Err(medseal::Error::new(ResultCode::MEDSEAL_LEDGER_RECEIPT_INVALID, "delivered but no receipt or proof is stored")),
         };
+        let mut result = serde_json::Map::new();
+        result.insert("outbox_id".into(), json!(record.outbox_id));
+        result.insert("record_id".into(), json!(record.record_id));
+        result.insert("sequence".into(), json!(record.sequence));
+        result.insert("digest".into(), json!(b64url(digest)));
         match checked {
             Ok(r) => {
                 good += 1;
-                out.push_str(&format!(
+                text.push_str(&format!(
                     "valid: {} (sequence {}) at ledger index {} of {}, received {}\n",
                     r.record_id,
                     r.sequence,
@@ -346,15 +367,26 @@ fn receipts(args: ReceiptsArgs) -> Result<(), Failure> {
                     r.tree_size,
                     show_time(r.received)
                 ));
+                result.insert("valid".into(), json!(true));
+                result.insert("ledger_index".into(), json!(r.ledger_index));
+                result.insert("tree_size".into(), json!(r.tree_size));
+                result.insert("received_at".into(), out::time(r.received));
             }
             Err(e) => {
                 bad += 1;
-                out.push_str(&format!("INVALID: {} (sequence {}): {e}\n", record.record_id, record.sequence));
+                text.push_str(&format!("INVALID: {} (sequence {}): {e}\n", record.record_id, record.sequence));
+                result.insert("valid".into(), json!(false));
+                result.extend(out::error_members(&e));
             }
         }
+        results.push(Value::Object(result));
     }
-    out.push_str(&format!("{good} receipts verified, {bad} invalid\n"));
-    io::write_stdout(out.as_bytes())?;
+    if args.json {
+        out::print(&json!({ "source": outbox.source(), "receipts": results, "verified": good, "invalid": bad }))?;
+        return if bad > 0 { Err(Failure::Reported) } else { Ok(()) };
+    }
+    text.push_str(&format!("{good} receipts verified, {bad} invalid\n"));
+    io::write_stdout(text.as_bytes())?;
     if bad > 0 {
         return Err(Failure::Invalid(medseal::Error::new(
             ResultCode::MEDSEAL_LEDGER_RECEIPT_INVALID,
@@ -384,7 +416,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Withdraw(args) => withdraw(args),
         Command::Export(args) => {
-            let outbox = open_existing(&args.file)?;
+            let outbox = open_read_only(&args.file)?;
             outbox.backup(&args.to)?;
             let status = outbox.status()?;
             let total = status.queued + status.in_flight + status.delivered + status.dead_letter + status.discarded;
@@ -400,9 +432,14 @@ fn state_arg(text: &str) -> Result<State, String> {
     State::from_str(text).ok_or_else(|| format!("unknown state \"{text}\" (one of {})", State::all().map(State::as_str).join(", ")))
 }
 
-/// Opens an existing outbox for administration (never creates one).
+/// Opens an existing outbox for administration (never creates one; upgrades an older file).
 fn open_existing(file: &OutboxFile) -> Result<Outbox, Failure> {
     Ok(Outbox::open_existing(&file.outbox)?)
+}
+
+/// Opens an existing outbox for a command that only looks: nothing is created or changed.
+fn open_read_only(file: &OutboxFile) -> Result<Outbox, Failure> {
+    Ok(Outbox::open_read_only(&file.outbox)?)
 }
 
 fn withdraw(args: WithdrawArgs) -> Result<(), Failure> {
@@ -469,13 +506,14 @@ fn enqueue(args: EnqueueArgs) -> Result<(), Failure> {
         AeadArg::Aes256gcm => Aead::Aes256Gcm,
         AeadArg::ChaCha20Poly1305 => Aead::ChaCha20Poly1305,
     };
+    out::enable(args.json);
     let outbox = Outbox::open(config)?;
     let receipt = match &args.record_id {
         Some(record_id) => outbox.enqueue_signed(record_id, &input)?,
         None => outbox.enqueue_sealed(&input)?,
     };
     if args.json {
-        return io::write_stdout(&line(receipt_json(&receipt)));
+        return out::print(&receipt_json(&receipt));
     }
     let word = if receipt.already_queued { "already queued" } else { "queued" };
     let text = format!(
@@ -491,10 +529,11 @@ fn enqueue(args: EnqueueArgs) -> Result<(), Failure> {
 }
 
 fn status(args: StatusArgs) -> Result<(), Failure> {
-    let outbox = open_existing(&args.file)?;
+    out::enable(args.json);
+    let outbox = open_read_only(&args.file)?;
     let status = outbox.status()?;
     if args.json {
-        return io::write_stdout(&line(status_json(outbox.source(), &status)));
+        return out::print(&status_json(outbox.source(), &status));
     }
     let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), show_time);
     let text = format!(
@@ -515,13 +554,20 @@ fn status(args: StatusArgs) -> Result<(), Failure> {
 }
 
 fn list(args: ListArgs) -> Result<(), Failure> {
-    let outbox = open_existing(&args.file)?;
-    let records = outbox.list(args.state, args.limit)?;
+    out::enable(args.json);
+    let outbox = open_read_only(&args.file)?;
+    let mut records = outbox.list(args.state, args.limit.saturating_add(1))?;
+    if records.len() > args.limit {
+        // Never cut silently: the note goes to stderr, so stdout stays the listing.
+        records.truncate(args.limit);
+        eprintln!("medseal: note: more records than --limit {}: the first {} are listed", args.limit, args.limit);
+    }
     print_records(&records, args.json, false)
 }
 
 fn dead_letters(args: DeadLettersArgs) -> Result<(), Failure> {
-    let outbox = open_existing(&args.file)?;
+    out::enable(args.json);
+    let outbox = open_read_only(&args.file)?;
     let records = outbox.list(Some(State::DeadLetter), usize::MAX)?;
     print_records(&records, args.json, true)
 }
@@ -529,11 +575,11 @@ fn dead_letters(args: DeadLettersArgs) -> Result<(), Failure> {
 /// A table (or JSON lines) of records; `reasons` adds the dead-letter code and reason.
 fn print_records(records: &[RecordInfo], json: bool, reasons: bool) -> Result<(), Failure> {
     if json {
-        let mut out = Vec::new();
+        let mut lines = Vec::new();
         for r in records {
-            out.extend(line(record_json(r)));
+            lines.extend(out::line(&record_json(r)));
         }
-        return io::write_stdout(&out);
+        return io::write_stdout(&lines);
     }
     if records.is_empty() {
         return io::write_stdout(if reasons { b"no dead letters\n" } else { b"no records\n" });
@@ -580,7 +626,8 @@ fn note(r: &RecordInfo) -> String {
 }
 
 fn inspect(args: InspectArgs) -> Result<(), Failure> {
-    let outbox = open_existing(&args.file)?;
+    out::enable(args.json);
+    let outbox = open_read_only(&args.file)?;
     let record = match (&args.record_id, args.id) {
         (Some(record_id), _) => outbox.find(record_id)?,
         (None, Some(id)) => outbox.get(id)?,
@@ -595,17 +642,19 @@ fn inspect(args: InspectArgs) -> Result<(), Failure> {
         let events = history
             .iter()
             .map(|e| {
-                let mut m = vec![("action", Value::string(e.action.clone())), ("at", Value::string(show_time(e.at)))];
+                let mut m = serde_json::Map::new();
+                m.insert("action".into(), json!(e.action));
+                m.insert("at".into(), out::time(e.at));
                 for (name, value) in [("who", &e.who), ("code", &e.code), ("detail", &e.detail)] {
                     if let Some(v) = value {
-                        m.push((name, Value::string(v.clone())));
+                        m.insert(name.into(), json!(v));
                     }
                 }
-                Value::object(m)
+                Value::Object(m)
             })
             .collect();
-        members.push(("history".into(), Value::Array(events)));
-        return io::write_stdout(&line(Value::object(members)));
+        members.insert("history".into(), Value::Array(events));
+        return out::print(&Value::Object(members));
     }
     let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), show_time);
     let mut text = format!(
@@ -661,96 +710,71 @@ fn inspect(args: InspectArgs) -> Result<(), Failure> {
 }
 
 fn sealed(args: SealedArgs) -> Result<(), Failure> {
-    let outbox = open_existing(&args.file)?;
+    let outbox = open_read_only(&args.file)?;
     outbox.check_sequence()?;
-    let mut out = Vec::new();
+    let mut lines = Vec::new();
     for r in outbox.sealed_ledger(args.from, usize::MAX)? {
-        out.extend(line(Value::object([
-            ("digest", Value::string(b64url(&r.digest))),
-            ("enqueued_at", Value::string(show_time(r.enqueued_at))),
-            ("outbox_id", number(r.outbox_id as f64)),
-            ("record_id", Value::string(r.record_id)),
-            ("sequence", number(r.sequence as f64)),
-            ("source", Value::string(r.source)),
-        ])));
+        lines.extend(out::line(&json!({
+            "digest": b64url(&r.digest),
+            "enqueued_at": out::time(r.enqueued_at),
+            "outbox_id": r.outbox_id,
+            "record_id": r.record_id,
+            "sequence": r.sequence,
+            "source": r.source,
+        })));
     }
-    io::write_stdout(&out)
+    io::write_stdout(&lines)
 }
 
-fn receipt_json(r: &LocalReceipt) -> Value<'static> {
-    Value::object([
-        ("already_queued", Value::Bool(r.already_queued)),
-        ("digest", Value::string(b64url(&r.digest))),
-        ("enqueued_at", Value::string(show_time(r.enqueued_at))),
-        ("outbox_id", number(r.outbox_id as f64)),
-        ("record_id", Value::string(r.record_id.clone())),
-        ("sequence", number(r.sequence as f64)),
-        ("source", Value::string(r.source.clone())),
-    ])
+fn receipt_json(r: &LocalReceipt) -> Value {
+    json!({
+        "already_queued": r.already_queued,
+        "digest": b64url(&r.digest),
+        "enqueued_at": out::time(r.enqueued_at),
+        "outbox_id": r.outbox_id,
+        "record_id": r.record_id,
+        "sequence": r.sequence,
+        "source": r.source,
+    })
 }
 
-fn status_json(source: &str, s: &OutboxStatus) -> Value<'static> {
-    let time = |t: Option<i64>| t.map_or(Value::Null, |t| Value::string(show_time(t)));
-    Value::object([
-        ("dead_letter", number(s.dead_letter as f64)),
-        ("delivered", number(s.delivered as f64)),
-        ("discarded", number(s.discarded as f64)),
-        ("in_flight", number(s.in_flight as f64)),
-        ("next_attempt_at", time(s.next_attempt_at)),
-        ("next_sequence", number(s.next_sequence as f64)),
-        ("oldest_queued_at", time(s.oldest_queued_at)),
-        ("queued", number(s.queued as f64)),
-        ("source", Value::string(source.to_owned())),
-    ])
+/// The counts per state are named by the state (`dead_letter`, as `state` values are written).
+fn status_json(source: &str, s: &OutboxStatus) -> Value {
+    json!({
+        "dead_letter": s.dead_letter,
+        "delivered": s.delivered,
+        "discarded": s.discarded,
+        "in_flight": s.in_flight,
+        "next_attempt_at": out::time_or_null(s.next_attempt_at),
+        "next_sequence": s.next_sequence,
+        "oldest_queued_at": out::time_or_null(s.oldest_queued_at),
+        "queued": s.queued,
+        "source": source,
+    })
 }
 
 /// A record as JSON; absent values are left out.
-fn record_json(r: &RecordInfo) -> Value<'static> {
-    let mut members = vec![
-        ("attempts", number(f64::from(r.attempts))),
-        ("digest", Value::string(b64url(&r.digest))),
-        ("enqueued_at", Value::string(show_time(r.enqueued_at))),
-        ("outbox_id", number(r.outbox_id as f64)),
-        ("record_id", Value::string(r.record_id.clone())),
-        ("sequence", number(r.sequence as f64)),
-        ("source", Value::string(r.source.clone())),
-        ("state", Value::string(r.state.as_str())),
-    ];
+fn record_json(r: &RecordInfo) -> Value {
+    let mut members = serde_json::Map::new();
+    members.insert("attempts".into(), json!(r.attempts));
+    members.insert("digest".into(), json!(b64url(&r.digest)));
+    members.insert("enqueued_at".into(), out::time(r.enqueued_at));
+    members.insert("outbox_id".into(), json!(r.outbox_id));
+    members.insert("record_id".into(), json!(r.record_id));
+    members.insert("sequence".into(), json!(r.sequence));
+    members.insert("source".into(), json!(r.source));
+    members.insert("state".into(), json!(r.state.as_str()));
     let times = [("next_attempt_at", r.next_attempt_at), ("lease_until", r.lease_until), ("delivered_at", r.delivered_at)];
-    members.extend(times.into_iter().filter_map(|(name, t)| t.map(|t| (name, Value::string(show_time(t))))));
+    members.extend(times.into_iter().filter_map(|(name, t)| t.map(|t| (name.to_owned(), out::time(t)))));
     let texts = [("last_error", &r.last_error), ("dead_code", &r.dead_code), ("dead_reason", &r.dead_reason), ("receipt", &r.receipt)];
-    members.extend(texts.into_iter().filter_map(|(name, t)| t.clone().map(|t| (name, Value::string(t)))));
+    members.extend(texts.into_iter().filter_map(|(name, t)| t.clone().map(|t| (name.to_owned(), json!(t)))));
     if let Some(duplicate) = r.duplicate {
-        members.push(("duplicate", Value::Bool(duplicate)));
+        members.insert("duplicate".into(), json!(duplicate));
     }
     if let Some(digest) = &r.withdrawal_digest {
-        members.push(("withdrawal_digest", Value::string(b64url(digest))));
+        members.insert("withdrawal_digest".into(), json!(b64url(digest)));
     }
-    Value::object(members)
-}
-
-fn number(n: f64) -> Value<'static> {
-    Value::Number(Number::new(n).expect("finite"))
-}
-
-/// Canonical JSON and a newline.
-fn line(value: Value<'_>) -> Vec<u8> {
-    let mut out = value.to_canonical();
-    out.push(b'\n');
-    out
-}
-
-/// base64url without padding (RFC 4648 section 5), as digests are written everywhere else.
-fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-        }
-    }
-    out
+    Value::Object(members)
 }
 
 /// Stored text (reasons, operator names) on one line, made safe for the terminal.

@@ -69,6 +69,9 @@ pub struct VerifyArgs {
     /// JSON mapping (GET /v1/proofs/inclusion).
     #[arg(long, value_name = "PROOF_FILE")]
     proof: PathBuf,
+    /// Print the receipt's facts as one JSON object (docs/CLI_JSON.md).
+    #[arg(long)]
+    json: bool,
     /// The receipt: the compact JWS the hub returned (default: standard input).
     #[arg(value_name = "RECEIPT_FILE")]
     file: Option<PathBuf>,
@@ -132,6 +135,7 @@ fn verifier(path: &Path, alg: Option<RsaAlg>) -> Result<Verifier, Failure> {
 }
 
 fn verify(args: VerifyArgs) -> Result<(), Failure> {
+    crate::json::enable(args.json);
     let mut inputs =
         vec![Some(args.receipt_key.as_path()), Some(args.tree_head_key.as_path()), Some(args.proof.as_path()), args.file.as_deref()];
     if let Some(envelope) = &args.envelope {
@@ -166,6 +170,19 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
         ResultCode::MEDSEAL_JWS_NO_KEYS => Failure::Medseal(e),
         _ => Failure::Invalid(in_file(path)(e)),
     })?;
+    if args.json {
+        return crate::json::print(&serde_json::json!({
+            "valid": true,
+            "source": receipt.source,
+            "record_id": receipt.record_id,
+            "sequence": receipt.sequence,
+            "digest": crate::json::b64url(&digest),
+            "ledger_index": receipt.ledger_index,
+            "tree_size": receipt.tree_size,
+            "received_at": crate::json::time(receipt.received),
+            "withdrawn": receipt.withdrawn,
+        }));
+    }
     let summary = format!(
         "valid: receipt for {} (source {} #{}), ledger index {} of {}, received {}\n",
         receipt.record_id,

@@ -419,6 +419,7 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
 }
 
 fn show(args: ShowArgs) -> Result<(), Failure> {
+    crate::json::enable(args.json);
     let (list, signed) = read_unverified(args.file.as_deref())?;
     if args.json {
         if signed {

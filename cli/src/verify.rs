@@ -1,24 +1,26 @@
 //! `medseal verify`: check a JWS against trusted public keys.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use medseal::jws::TrustedBy;
 use medseal::trust::TrustList;
 use medseal::x509::{Certificate, TrustAnchors};
-use medseal::{CanonOptions, DetachedPayload, Verified, Verifier};
+use medseal::{CanonOptions, DetachedPayload, ResultCode, Verified, Verifier};
 
 use crate::canon::{self, CanonArgs};
 use crate::key::{self, RsaAlg};
 use crate::{io, usage_error, Failure};
 
-/// Verify a signed record (a JWS, JSON flattened or compact) against trusted keys,
-/// certificate trust anchors or a signed trust list.
+/// Verify signed records (JWS, JSON flattened or compact) against trusted keys, certificate
+/// trust anchors or a signed trust list.
 ///
 /// The algorithm is taken from the key, never from the JWS header alone. Certificate chains
-/// (x5c) and trust-list keys are checked at the signature's sigT. On success prints a
-/// one-line summary and exits 0; otherwise prints `medseal: invalid: <reason> (<CODE>)` to
-/// stderr and exits 1.
+/// (x5c) and trust-list keys are checked at the signature's sigT. Prints one line per file
+/// (prefixed with the file's name when there are several): a summary on stdout when it
+/// verifies, `medseal: invalid: <reason> (<CODE>)` on stderr when not. Exits 0 when every file
+/// verified, 1 when any did not, 2 on usage errors. --json: one JSON object per file on stdout
+/// (docs/CLI_JSON.md).
 #[derive(clap::Args)]
 pub struct Args {
     /// Trusted key file (PEM, DER or JWK; a private key is used for its public half). Repeat
@@ -57,24 +59,44 @@ pub struct Args {
     /// `medseal receipt verify` and `medseal trust verify`).
     #[arg(long)]
     any_jws: bool,
-    /// Write the verified payload to stdout (exact bytes) instead of the summary.
-    #[arg(long)]
+    /// Write the verified payload to stdout (exact bytes) instead of the summary (one file only).
+    #[arg(long, conflicts_with = "json")]
     print_payload: bool,
-    /// The JWS (default: standard input; `-` also means stdin).
+    /// Judge the trust list's freshness at TIME (RFC 3339 UTC, e.g. 2036-01-01T00:00:00Z)
+    /// instead of now, to show what verification said (or will say) on that day. Signatures,
+    /// certificate chains and trust-list key windows are judged at each signature's sigT
+    /// whatever the time.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// Print one JSON object per file instead of text (docs/CLI_JSON.md).
+    #[arg(long)]
+    json: bool,
+    /// The JWS files (default: standard input; `-` also means stdin). Each is verified on its
+    /// own with the same keys.
     #[arg(value_name = "FILE")]
-    file: Option<PathBuf>,
+    files: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    crate::json::enable(args.json);
     if args.canon.any() && !args.payload_document {
         usage_error("verify", "--allow-lossy-numbers, --nfc and --fhir apply to --payload-document");
     }
+    if args.print_payload && args.files.len() > 1 {
+        usage_error("verify", "--print-payload takes one file");
+    }
+    let now = match &args.at {
+        None => medseal::utc::now(),
+        Some(text) => medseal::utc::parse(text)
+            .unwrap_or_else(|| usage_error("verify", &format!("--at {text:?} is not an RFC 3339 UTC time (e.g. 2036-01-01T00:00:00Z)"))),
+    };
+    let files: Vec<Option<&Path>> = if args.files.is_empty() { vec![None] } else { args.files.iter().map(|f| Some(f.as_path())).collect() };
     let inputs = args.keys.iter().map(|k| Some(k.as_path()));
-    let inputs = inputs.chain([args.file.as_deref()]);
+    let inputs = inputs.chain(files.iter().copied());
     let inputs = inputs.chain(args.payload.as_deref().map(Some));
     let stdin_uses = inputs.filter(|p| io::is_stdin(*p)).count();
     if stdin_uses > 1 {
-        usage_error("verify", "standard input can feed only one of the JWS, the payload and the keys");
+        usage_error("verify", "standard input can feed only one of the JWS files, the payload and the keys");
     }
 
     let keys = args.keys.iter().map(|path| key::load(path, args.alg).map(Arc::new)).collect::<Result<Vec<_>, _>>()?;
@@ -90,32 +112,91 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if let (Some(list_path), Some(key_path)) = (&args.trust_list, &args.trust_list_key) {
         let list_key = key::load(key_path, None)?;
         let bytes = io::read_input(Some(list_path), 16 << 20)?;
-        let now = medseal::utc::now();
         let list =
             TrustList::verify(&bytes, &Verifier::new(vec![Arc::new(list_key)]), now, args.min_sequence).map_err(in_file(list_path))?;
         verifier = verifier.with_trust_list(Arc::new(list));
     }
-    let jws = io::read_input(args.file.as_deref(), u64::MAX)?;
     let options = args.canon.options(CanonOptions::default());
     let payload_bytes = match &args.payload {
         None => None,
         Some(path) if args.payload_document => Some(canon::read_document(Some(path), &options)?),
         Some(path) => Some(io::read_input(Some(path), u64::MAX)?),
     };
-    let detached = match &payload_bytes {
+    let detached = || match &payload_bytes {
         None => DetachedPayload::None,
         Some(doc) if args.payload_document => DetachedPayload::Document(doc, &options),
         Some(bytes) => DetachedPayload::Bytes(bytes),
     };
-    let verified = verifier
-        .verify(&jws, detached)
-        .and_then(|v| if args.any_jws { Ok(v) } else { medseal::record::check_verified(&v).map(|()| v) })
-        .map_err(|e| Failure::Invalid(canon::in_file(e, args.payload.as_deref())))?;
-    if args.print_payload {
-        io::write_stdout(&verified.payload)
-    } else {
-        io::write_stdout(summary(&verified).as_bytes())
+    let several = files.len() > 1;
+    let mut failed = 0usize;
+    for file in files {
+        // A file that cannot be read is that file's failure, not the end of the run.
+        let verified = match io::read_input(file, u64::MAX) {
+            Ok(jws) => verifier
+                .verify(&jws, detached())
+                .and_then(|v| if args.any_jws { Ok(v) } else { medseal::record::check_verified(&v).map(|()| v) })
+                .map_err(|e| canon::in_file(e, args.payload.as_deref())),
+            Err(Failure::Other(message)) if several || args.json => Err(medseal::Error::new(ResultCode::MEDSEAL_SYSTEM_ERROR, message)),
+            Err(other) => return Err(other),
+        };
+        let name = io::name(file);
+        match verified {
+            Ok(v) if args.print_payload => io::write_stdout(&v.payload)?,
+            Ok(v) if args.json => crate::json::print(&result_json(&name, Ok(&v)))?,
+            Ok(v) if several => io::write_stdout(format!("{name}: {}", summary(&v)).as_bytes())?,
+            Ok(v) => io::write_stdout(summary(&v).as_bytes())?,
+            Err(e) if !several && !args.json => return Err(Failure::Invalid(e)),
+            Err(e) => {
+                failed += 1;
+                if args.json {
+                    crate::json::print(&result_json(&name, Err(&e)))?;
+                } else {
+                    eprintln!("medseal: invalid: {name}: {e}");
+                }
+            }
+        }
     }
+    if failed > 0 {
+        return Err(Failure::Reported);
+    }
+    Ok(())
+}
+
+/// One file's result as JSON: `{"file", "valid": true, "algorithm", "kid", "signed_at", "typ",
+/// "payload_bytes", "trusted_by", …}` or `{"file", "valid": false, "code", "message"}`.
+fn result_json(file: &str, result: Result<&Verified, &medseal::Error>) -> serde_json::Value {
+    use serde_json::{json, Value};
+    let v = match result {
+        Err(e) => {
+            let mut members = crate::json::error_members(e);
+            members.insert("file".into(), Value::from(file));
+            members.insert("valid".into(), Value::Bool(false));
+            return Value::Object(members);
+        }
+        Ok(v) => v,
+    };
+    let trusted_by = match &v.trusted_by {
+        TrustedBy::Key => json!({ "kind": "key" }),
+        TrustedBy::Certificate { thumbprint, subject, anchor } => {
+            json!({ "kind": "certificate", "thumbprint": thumbprint, "subject": subject, "anchor": anchor })
+        }
+        TrustedBy::TrustList { facility } => json!({ "kind": "trust_list", "facility": facility }),
+    };
+    let signed_at = v.signing_time.as_deref().map_or(Value::Null, |t| match medseal::utc::parse(t) {
+        Some(seconds) => crate::json::time(seconds),
+        None => Value::from(t),
+    });
+    json!({
+        "file": file,
+        "valid": true,
+        "algorithm": v.algorithm.to_string(),
+        "kid": v.key_id,
+        "header_kid": v.header_kid,
+        "signed_at": signed_at,
+        "typ": v.typ,
+        "payload_bytes": v.payload.len(),
+        "trusted_by": trusted_by,
+    })
 }
 
 /// Prefixes a library error with the file it is about.

@@ -178,6 +178,16 @@ fn receipt_verify() {
     // The digest computed from the envelope.
     let envelope = hub.dir.write("envelope.pb", &hub.envelopes[4]);
     assert_eq!(ok(run(&[&base[..], &["--envelope", &envelope, "--proof", &json, &receipt]].concat())), expected);
+    // --json: the same facts, named as in every command's JSON (docs/CLI_JSON.md).
+    let facts: serde_json::Value =
+        serde_json::from_str(&ok(run(&[&checked[..], &["--json", "--proof", &json, &receipt]].concat()))).unwrap();
+    assert_eq!(
+        facts,
+        serde_json::json!({
+            "valid": true, "source": "hospital-a", "record_id": "rec-4", "sequence": 5, "digest": digest, "ledger_index": 4,
+            "tree_size": 7, "received_at": "2026-01-01T00:00:04Z", "withdrawn": null,
+        })
+    );
     // The receipt from standard input.
     let from_stdin = run_with_stdin(&[&checked[..], &["--proof", &json]].concat(), Some(hub.receipt(4, 7).as_bytes()));
     assert_eq!(ok(from_stdin), expected);
@@ -199,6 +209,13 @@ fn receipt_verify() {
         1,
         &["medseal: invalid: ", "receipt.jws: ", "facility \"hospital-a\", not \"hospital-b\"", "MEDSEAL_LEDGER_RECEIPT_INVALID"],
     );
+    // With --json, the refusal is {"code", "message"} on stdout, exit 1.
+    let refused = with(subject("hospital-b", "rec-4"), &[&digest_arg, "--json", "--proof", &json, &receipt]);
+    assert_eq!(refused.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(error["code"], "MEDSEAL_LEDGER_RECEIPT_INVALID");
+    assert!(error["message"].as_str().unwrap().contains("not \"hospital-b\""), "{error}");
+    assert_eq!(error.as_object().unwrap().len(), 2);
     let wrong_id = with(subject("hospital-a", "rec-3"), &[&digest_arg, "--proof", &json, &receipt]);
     fails_with(wrong_id, 1, &["medseal: invalid: ", "receipt.jws: ", "\"rec-4\", not \"rec-3\"", "MEDSEAL_LEDGER_RECEIPT_INVALID"]);
     let other = format!("--digest={}", ledger::encode_hash(&hub.entries[3].digest));

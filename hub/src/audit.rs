@@ -47,7 +47,7 @@ pub struct SourceSummary {
 /// Audits the ledger of the hub in `dir` (read-only use of its database).
 pub fn audit(dir: &Path) -> Result<Audit> {
     let paths = HubPaths::new(dir);
-    let conn = store::open(&paths.database(), false)?;
+    let conn = store::open_read_only(&paths.database())?;
     let key = Key::import(&files::read(&paths.tree_head_pub(), 1 << 20)?, None)
         .map_err(|e| Error::new(format!("the tree-head public key: {}", e.message())))?;
     let size = store::leaves(&conn)?.len() as u64;

@@ -32,7 +32,8 @@ pub const ROUTES: [(&str, &str); 5] = [
     ("GET", "/v1/ledger/entries"),
 ];
 
-/// Most ledger entries in one `GET /v1/ledger/entries` answer.
+/// Most ledger entries in one `GET /v1/ledger/entries` answer (a page): when the range holds
+/// more, the answer links to the next page (`Link: <…>; rel="next"`).
 pub const MAX_ENTRIES: u64 = 1000;
 
 /// Largest value of an integer query parameter: 2^53 - 1, the largest integer every JSON
@@ -716,11 +717,16 @@ async fn consistency(State(hub): State<Arc<Hub>>, query: Params) -> Response {
     run.await.unwrap_or_else(|e: ApiError| e.into_response())
 }
 
-/// `GET /v1/ledger/entries?start=S&end=E`: entries `S..E` (end exclusive, at most 1000, cut
-/// at the ledger's size), one canonical JSON entry per line.
+/// `GET /v1/ledger/entries?start=S&end=E&source=F`: entries `S..E` (end exclusive, `E` cut at
+/// the ledger's size, which is its default), one canonical JSON entry per line, a page of at
+/// most [`MAX_ENTRIES`] at a time. When the range holds more, the answer carries an RFC 8288
+/// `Link: </v1/ledger/entries?start=N&end=E&source=F>; rel="next"` header to the next page,
+/// with the `end` (and `source`) of the first answer, so a reader following the links reads one
+/// state of the ledger completely; no `next` link means the range is complete.
 ///
 /// A facility gets only its own entries of that range (record ids live in each facility's
-/// namespace and are nobody else's business); an auditor gets every entry.
+/// namespace and are nobody else's business; `source` naming another facility is 403
+/// `OTHER_FACILITY`); an auditor gets every entry, or one facility's with `source`.
 async fn entries(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, query: Params) -> Response {
     let run = async {
         let Some(name) = peer.facility else {
@@ -729,7 +735,7 @@ async fn entries(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, 
         let q = params(query)?;
         let start = param(&q, "start", true)?.expect("required");
         let size = hub.latest().head.tree_size;
-        let end = param(&q, "end", false)?.unwrap_or(size).min(size).min(start.saturating_add(MAX_ENTRIES));
+        let end = param(&q, "end", false)?.unwrap_or(size).min(size);
         if start >= size || start >= end {
             return Err(fail(
                 StatusCode::NOT_FOUND,
@@ -737,20 +743,59 @@ async fn entries(State(hub): State<Arc<Hub>>, Extension(peer): Extension<Peer>, 
                 format!("entries start..end must satisfy start < end and start < {size} (the ledger's size)"),
             ));
         }
-        let lines = blocking(move || hub.entries_for(&name, start, end))
+        let source = q.get("source").cloned();
+        let filter = source.clone();
+        let page = blocking(move || hub.entries_page_for(&name, filter.as_deref(), start, end, MAX_ENTRIES))
             .await?
             .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))?;
+        let Some((lines, next)) = page else {
+            return Err(fail(
+                StatusCode::FORBIDDEN,
+                "OTHER_FACILITY",
+                "a facility reads only its own ledger entries (source is another facility)",
+            ));
+        };
         let mut body = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
         for line in lines {
             body.push_str(&line);
             body.push('\n');
         }
-        Ok(([(header::CONTENT_TYPE, "application/jsonl")], Body::from(body)).into_response())
+        let mut response = ([(header::CONTENT_TYPE, "application/jsonl")], Body::from(body)).into_response();
+        if let Some(next) = next {
+            let source = source.map_or_else(String::new, |s| format!("&source={}", query_escape(&s)));
+            let link = format!("</v1/ledger/entries?start={next}&end={end}{source}>; rel=\"next\"");
+            response.headers_mut().insert(header::LINK, HeaderValue::from_str(&link).expect("ASCII"));
+        }
+        Ok(response)
     };
     run.await.unwrap_or_else(|e: ApiError| e.into_response())
+}
+
+/// Percent-encodes a query value: everything but RFC 3986's unreserved characters.
+fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(char::from(b)),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 fn base64_url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_escape;
+
+    #[test]
+    fn next_links_escape_the_source() {
+        assert_eq!(query_escape("hospital-a_1.x~"), "hospital-a_1.x~");
+        assert_eq!(query_escape("a b&c=d>e+f"), "a%20b%26c%3Dd%3Ee%2Bf");
+        assert_eq!(query_escape("Bệnh viện"), "B%E1%BB%87nh%20vi%E1%BB%87n");
+    }
 }

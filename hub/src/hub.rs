@@ -619,6 +619,26 @@ impl Hub {
         };
         store::entries(&reader, start, end, source)
     }
+
+    /// A page of [`Hub::entries_for`], of one facility's entries when `source` is given: at most
+    /// `limit` entries, and where the next page starts when the range holds more. `None` when
+    /// `name` may not read `source`'s entries (a facility asking for another's).
+    pub fn entries_page_for(
+        &self,
+        name: &str,
+        source: Option<&str>,
+        start: u64,
+        end: u64,
+        limit: u64,
+    ) -> Result<Option<(Vec<String>, Option<u64>)>> {
+        let reader = lock(&self.reader);
+        let source = match (store::role(&reader, name)?, source) {
+            (Some(store::Role::Auditor), source) => source,
+            (_, Some(source)) if source != name => return Ok(None),
+            _ => Some(name),
+        };
+        store::entries_page(&reader, start, end, source, limit).map(Some)
+    }
 }
 
 /// The lock-free checks of one batch's records.

@@ -111,6 +111,34 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Opens the database for reading only (`medseal hub audit`): SQLite's read-only mode and
+/// `query_only`, no schema created, upgraded or indexed, so the file's bytes stay as they were.
+/// A missing file, one that is not a hub database, and one of another schema version are
+/// refused, an older one with how to upgrade it.
+pub fn open_read_only(path: &Path) -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() > 0 => {}
+        Ok(_) => return Err(Error::new(format!("{} is not a hub database (run `medseal hub init`)", path.display()))),
+        Err(e) => return Err(Error::new(format!("there is no hub database at {}: {e}", path.display()))),
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::from(e).context(format!("opening {}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    match version {
+        SCHEMA_VERSION => Ok(conn),
+        0 => Err(Error::new(format!("{} is not a hub database (run `medseal hub init`)", path.display()))),
+        v if v < SCHEMA_VERSION => Err(Error::new(format!(
+            "{} has schema version {v}, older than this hub's ({SCHEMA_VERSION}); a read-only command does not upgrade it: \
+             start the hub once (`medseal hub serve`), which upgrades it in place",
+            path.display()
+        ))),
+        other => Err(Error::new(format!("{} has schema version {other}; this hub reads {SCHEMA_VERSION}", path.display()))),
+    }
+}
+
 /// Version 1 to 2 in one transaction: the records move to the per-facility key (no v1 database
 /// can hold one id twice: its key was the id alone), and every facility's current client
 /// certificate is recorded so that it can be revoked.
@@ -272,6 +300,31 @@ pub fn latest_tree_head(conn: &Connection) -> Result<Option<(u64, String)>> {
             Ok((row.get::<_, i64>(0)? as u64, row.get(1)?))
         })
         .optional()?)
+}
+
+/// A page of ledger entries of `start..end` (canonical JSON), in order, with `source` only that
+/// facility's: at most `limit` of them, and the ledger index of the next entry of the range
+/// when there are more (where the next page starts), so that nothing is cut silently.
+pub fn entries_page(conn: &Connection, start: u64, end: u64, source: Option<&str>, limit: u64) -> Result<(Vec<String>, Option<u64>)> {
+    let take = limit.saturating_add(1).min(i64::MAX as u64) as i64;
+    let mut rows: Vec<(i64, String)> = match source {
+        None => {
+            let mut stmt = conn.prepare_cached("SELECT idx, entry FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx LIMIT ?3")?;
+            let rows = stmt.query_map(params![start as i64, end as i64, take], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        }
+        Some(source) => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT ledger.idx, ledger.entry FROM records JOIN ledger ON ledger.idx = records.ledger_index
+                 WHERE records.source = ?1 AND records.ledger_index >= ?2 AND records.ledger_index < ?3
+                 ORDER BY records.ledger_index LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(params![source, start as i64, end as i64, take], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        }
+    };
+    let next = if rows.len() as u64 > limit { rows.pop().map(|(idx, _)| idx as u64) } else { None };
+    Ok((rows.into_iter().map(|(_, entry)| entry).collect(), next))
 }
 
 /// Ledger entries `start..end` (canonical JSON), in order; with `source`, only that facility's.

@@ -8,7 +8,8 @@
 //!
 //! * `schema` the tables, the file checks and the versioning (`PRAGMA user_version`);
 //! * `store` [`Outbox`]: enqueue, claim and the transport's marks, status, dead letters,
-//!   the local ledger of what was sealed, and the online backup.
+//!   the local ledger of what was sealed, and the online backup. [`Outbox::open_read_only`]
+//!   is for looking only: it never creates, upgrades or writes the file.
 //!
 //! States: `queued` → `in_flight` (claimed, with a lease) → `delivered` (receipt kept) |
 //! `dead_letter` (code and reason kept) | back to `queued` (retry at `next_attempt_at`). A dead

@@ -196,6 +196,52 @@ pub(super) fn open(path: &Path, create: bool, busy_timeout: Duration) -> Result<
     Ok(conn)
 }
 
+/// Opens an existing outbox for reading only (`SQLITE_OPEN_READONLY`, `query_only`): nothing is
+/// created, initialised, switched to WAL or upgraded, so the file's bytes stay as they were. A
+/// missing file is `MEDSEAL_OUTBOX_IO`; an empty file, another SQLite database, a non-database
+/// file, a newer or an older schema are `MEDSEAL_OUTBOX_SCHEMA` (an older one says how to
+/// upgrade it). SQLite may add the `-wal`/`-shm` companions a WAL database is read through.
+pub(super) fn open_read_only(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    let shown = path.display();
+    let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => err!(MEDSEAL_OUTBOX_IO, "there is no outbox at {shown} (a read-only command never creates one)"),
+        _ => err!(MEDSEAL_OUTBOX_IO, "cannot read the outbox {shown}: {e}"),
+    })?;
+    if !metadata.is_file() {
+        return Err(err!(MEDSEAL_OUTBOX_IO, "{shown} is not a file"));
+    }
+    if metadata.len() == 0 {
+        return Err(err!(MEDSEAL_OUTBOX_SCHEMA, "{shown} is empty, not a medseal outbox (a read-only command does not make it one)"));
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        let code = db_error(e).code();
+        Error::new(code, format!("cannot open the outbox {shown}: {}", reason_of_failed_open(path)))
+    })?;
+    conn.busy_timeout(busy_timeout).db()?;
+    conn.pragma_update(None, "query_only", "ON").db()?;
+    let in_file = |e: Error| Error::new(e.code(), format!("{shown}: {}", e.message()));
+    let (empty, user_version) = {
+        let tx = conn.unchecked_transaction().db()?;
+        let empty = check_kind(&tx).map_err(in_file)?;
+        let user_version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0)).db()?;
+        tx.finish().db()?;
+        (empty, user_version)
+    };
+    if empty {
+        return Err(err!(MEDSEAL_OUTBOX_SCHEMA, "{shown} is an empty SQLite database, not a medseal outbox"));
+    }
+    if user_version < version() {
+        return Err(err!(
+            MEDSEAL_OUTBOX_SCHEMA,
+            "the outbox {shown} has schema version {user_version}, older than this medseal's ({}); a read-only command does not \
+             upgrade it: run a writing command once (e.g. `medseal outbox deliver` or `enqueue`), which upgrades it in place",
+            version()
+        ));
+    }
+    Ok(conn)
+}
+
 /// Brings an older file to the current version, one version at a time in one transaction,
 /// unless another process did so first.
 fn upgrade(conn: &mut Connection) -> Result<()> {

@@ -79,6 +79,21 @@ impl Outbox {
         Ok(Outbox { conn: Mutex::new(conn), config })
     }
 
+    /// Opens an existing outbox for reading only, for commands that only look (status,
+    /// listings, receipts, tree heads): nothing is created, initialised or upgraded, and every
+    /// write is refused. Unlike [`Outbox::open_existing`], a file of an older schema is refused
+    /// (`MEDSEAL_OUTBOX_SCHEMA`, saying how to upgrade it) rather than upgraded in place. A
+    /// missing file is `MEDSEAL_OUTBOX_IO`; an empty file or one that is not an outbox is
+    /// `MEDSEAL_OUTBOX_SCHEMA`.
+    pub fn open_read_only(path: &Path) -> Result<Outbox> {
+        let mut config = OutboxConfig::new(path, String::new(), Vec::new());
+        let conn = schema::open_read_only(path, config.busy_timeout)?;
+        config.source = schema::bound_source(&conn)?.ok_or_else(|| {
+            err!(MEDSEAL_OUTBOX_IO, "the outbox {} has no source yet (it was never opened for a facility)", path.display())
+        })?;
+        Ok(Outbox { conn: Mutex::new(conn), config })
+    }
+
     /// This facility.
     pub fn source(&self) -> &str {
         &self.config.source
