@@ -8,10 +8,11 @@
 //! every test of this file shares one token directory, set up once; each test has its own
 //! token, so that logins do not meet.
 
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use cryptoki::context::Pkcs11;
@@ -22,8 +23,13 @@ use cryptoki::types::AuthPin;
 use medseal::ledger;
 use medseal::outbox::{Outbox, OutboxConfig, State};
 use medseal::signers::{NewKeyKind, Pkcs11Config, Pkcs11Key, SigningBackend};
-use medseal::transport::{deliver_all, Transport, TransportConfigBuilder};
+use medseal::transport::{deliver_all, deliver_once, Transport, TransportConfigBuilder};
 use medseal::{Key, KeyFormat, RecipientKey, ResultCode, Serialization, SignOptions, Signer};
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use zeroize::Zeroizing;
 
 const MODULE_PATHS: &[&str] = &[
@@ -37,7 +43,7 @@ const SO_PIN: &str = "so-pin-5150";
 const USER_PIN: &str = "tls-pin-3141x";
 const WRONG_PIN: &str = "not-the-pin-2718";
 /// One token per test.
-const TOKENS: &[&str] = &["tls-ec", "tls-rsa", "tls-mismatch", "tls-pin", "tls-crossed"];
+const TOKENS: &[&str] = &["tls-ec", "tls-rsa", "tls-mismatch", "tls-pin", "tls-crossed", "tls-schemes", "tls-ed"];
 
 struct Fixture {
     module: PathBuf,
@@ -134,8 +140,12 @@ impl Pilot {
     }
 
     fn outbox(&self) -> Outbox {
+        self.outbox_at("outbox.sqlite")
+    }
+
+    fn outbox_at(&self, name: &str) -> Outbox {
         let recipient = RecipientKey::import(&self.read("hub-recipient.pub")).unwrap();
-        let mut config = OutboxConfig::new(self.tmp.path().join("outbox.sqlite"), &self.facility, vec![recipient]);
+        let mut config = OutboxConfig::new(self.tmp.path().join(name), &self.facility, vec![recipient]);
         config.busy_timeout = Duration::from_secs(10);
         Outbox::open(config).unwrap()
     }
@@ -305,4 +315,133 @@ fn a_token_tls_key_that_is_also_a_signing_key_is_not_enrolled() {
         medseal_hub::enroll(&pilot.enroll_options(token_key.public_key().export(KeyFormat::SpkiPem).unwrap().to_vec())).unwrap_err();
     assert!(error.to_string().contains("the TLS client key and a record-signing key are different keys"), "{error}");
     assert!(!pilot.facility_dir.join("client.pem").exists());
+}
+
+/// Asks for client certificates of the hub's CA with only the schemes given, and records the
+/// scheme each handshake signature came with.
+#[derive(Debug)]
+struct Recording {
+    inner: Arc<dyn ClientCertVerifier>,
+    schemes: Vec<SignatureScheme>,
+    seen: Arc<Mutex<Vec<SignatureScheme>>>,
+}
+
+impl ClientCertVerifier for Recording {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        self.inner.verify_client_cert(end_entity, intermediates, now)
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.seen.lock().unwrap().push(dss.scheme);
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.seen.lock().unwrap().push(dss.scheme);
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.schemes.clone()
+    }
+}
+
+/// One delivery attempt to a TLS server with the hub's certificate that offers only `version`
+/// and `schemes` for the client's signature and answers 503 after reading the request: the
+/// scheme the token signed with, and whether the handshake and request got through.
+fn scheme_used(pilot: &Pilot, version: &'static rustls::SupportedProtocolVersion, schemes: &[SignatureScheme]) -> Vec<SignatureScheme> {
+    let hub_file = |name: &str| std::fs::read(pilot.hub_dir.join(name)).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(&hub_file("ca.pem")).unwrap()).unwrap();
+    let inner = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let verifier = Recording { inner, schemes: schemes.to_vec(), seen: seen.clone() };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&hub_file("server.pem")).map(|c| c.unwrap()).collect();
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_client_cert_verifier(Arc::new(verifier))
+        .with_single_cert(chain, PrivateKeyDer::from_pem_slice(&hub_file("server.key")).unwrap())
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let served = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut tls = rustls::StreamOwned::new(rustls::ServerConnection::new(Arc::new(server)).unwrap(), tcp);
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = tls.read(&mut buf).unwrap();
+            assert!(n > 0, "the client closed before its request");
+            request.extend_from_slice(&buf[..n]);
+        }
+        tls.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+        String::from_utf8_lossy(&request).starts_with("POST /v1/records ")
+    });
+    // An outbox of its own each time: a record due now.
+    let outbox = pilot.outbox_at(&format!("outbox-{}.sqlite", url.rsplit(':').next().unwrap()));
+    pilot.enqueue(&outbox, 1);
+    let transport = Transport::new(pilot.config(&url, &pilot.tls).unwrap().build().unwrap()).unwrap();
+    let report = deliver_once(&outbox, &transport, medseal::utc::now()).unwrap();
+    let error = report.last_error.clone().unwrap_or_else(|| panic!("the server answers 503: {report:?}"));
+    assert_eq!(error.code(), ResultCode::MEDSEAL_TRANSPORT_HTTP, "the request got through the handshake: {error}");
+    assert!(served.join().unwrap(), "the server read the request");
+    let seen = seen.lock().unwrap().clone();
+    seen
+}
+
+#[test]
+fn an_rsa_token_key_signs_pss_and_pkcs1_only_for_a_tls12_server_that_asks_for_it() {
+    let pilot = Pilot::new("tls-schemes", NewKeyKind::Rsa(2048));
+    pilot.enroll();
+    use SignatureScheme::{ECDSA_NISTP256_SHA256 as EC, RSA_PKCS1_SHA256 as PKCS1, RSA_PSS_SHA256 as PSS};
+    // TLS 1.3 has only PSS for RSA; TLS 1.2 servers that offer it get PSS too.
+    assert_eq!(scheme_used(&pilot, &rustls::version::TLS13, &[PKCS1, PSS, EC]), [PSS]);
+    assert_eq!(scheme_used(&pilot, &rustls::version::TLS12, &[PKCS1, PSS, EC]), [PSS]);
+    // A TLS 1.2 server that takes PKCS#1 v1.5 only.
+    assert_eq!(scheme_used(&pilot, &rustls::version::TLS12, &[PKCS1, EC]), [PKCS1]);
+}
+
+#[test]
+fn an_ed25519_key_on_a_token_is_refused_clearly() {
+    let module = &fixture().module;
+    let ctx = Pkcs11::new(module).unwrap();
+    let _ = ctx.initialize(cryptoki::context::CInitializeArgs::new(cryptoki::context::CInitializeFlags::OS_LOCKING_OK));
+    let slot = ctx.get_slots_with_token().unwrap().into_iter().find(|s| ctx.get_token_info(*s).unwrap().label() == "tls-ed").unwrap();
+    let session = ctx.open_rw_session(slot).unwrap();
+    session.login(UserType::User, Some(&AuthPin::from(USER_PIN))).unwrap();
+    // The curve as SoftHSM2 names it: the OID 1.3.101.112 (id-Ed25519).
+    let public = [
+        Attribute::Token(true),
+        Attribute::Verify(true),
+        Attribute::Label(b"ed".to_vec()),
+        Attribute::EcParams(vec![0x06, 0x03, 0x2b, 0x65, 0x70]),
+    ];
+    let private = [Attribute::Token(true), Attribute::Private(true), Attribute::Sign(true), Attribute::Label(b"ed".to_vec())];
+    session.generate_key_pair(&cryptoki::mechanism::Mechanism::EccEdwardsKeyPairGen, &public, &private).unwrap();
+    session.logout().unwrap();
+
+    let error =
+        TransportConfigBuilder::new("https://127.0.0.1:9").unwrap().client_key_pkcs11(&token_config("tls-ed", "ed", USER_PIN)).unwrap_err();
+    assert_eq!(error.code(), ResultCode::MEDSEAL_KEY_UNSUPPORTED, "{error}");
+    assert!(error.message().contains("RSA or P-256"), "{error}");
 }
