@@ -583,10 +583,12 @@ fn read_client_key(pem: &[u8]) -> Result<ClientKey> {
     };
     let der = Zeroizing::new(key.secret_der().to_vec());
     key.zeroize();
-    // Checked now so the error names the key, not the handshake.
     let key = ClientKey::Der { kind, der };
-    rustls::crypto::ring::sign::any_supported_type(&key.as_rustls().expect("a DER key"))
-        .map_err(|e| err!(MEDSEAL_TRANSPORT_CONFIG, "the client key cannot be used for TLS: {e}"))?;
+    // Checked now so the error names the key, not the handshake.
+    if let Some(der) = key.as_rustls() {
+        rustls::crypto::ring::sign::any_supported_type(&der)
+            .map_err(|e| err!(MEDSEAL_TRANSPORT_CONFIG, "the client key cannot be used for TLS: {e}"))?;
+    }
     Ok(key)
 }
 
