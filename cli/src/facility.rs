@@ -59,7 +59,7 @@ pub struct InitArgs {
 #[derive(clap::Args)]
 pub struct TlsTokenArgs {
     /// PKCS#11 module holding the TLS client key (e.g. /usr/lib/softhsm/libsofthsm2.so or the
-    /// token vendor's library); the key is then not read from client.key.
+    /// token vendor's library): the key stays on the token, and there is no client.key.
     #[arg(long, value_name = "PATH", requires_all = ["tls_pkcs11_token", "tls_key_label"])]
     tls_pkcs11_module: Option<PathBuf>,
     /// Label of the token holding the TLS client key.
@@ -130,7 +130,10 @@ fn init(args: InitArgs) -> Result<(), Failure> {
     let files = medseal_hub::facility_init(&options).map_err(|e| Failure::Other(e.to_string()))?;
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     if args.json {
-        let json = serde_json::json!({ "facility": options.facility, "files": names });
+        let mut json = serde_json::json!({ "facility": options.facility, "files": names });
+        if let Some(token) = &options.tls_token {
+            json["tls_token"] = serde_json::json!({ "token": token.pkcs11.token_label, "key": token.pkcs11.key_label });
+        }
         return crate::io::write_stdout(format!("{json}\n").as_bytes());
     }
     let mut text = String::new();

@@ -226,7 +226,11 @@ fn facility_init_keeps_the_tls_key_on_the_token_and_deliver_signs_the_handshake_
     };
     let before = request_key();
     assert!(before.contains("BEGIN PUBLIC KEY"), "{before}");
-    succeeds(&[&["facility", "init", "--facility", "bv-ward-7", "--dir", &facility, "--force"][..], &tls].concat(), Some(PIN));
+    let json = succeeds(
+        &[&["facility", "init", "--facility", "bv-ward-7", "--dir", &facility, "--force", "--json"][..], &tls].concat(),
+        Some(PIN),
+    );
+    assert!(json.contains(r#""tls_token":{"key":"tls-client","token":"ward-7"}"#), "{json}");
     assert_eq!(request_key(), before);
     // --tls-key-type belongs to the token options.
     let out = token.medseal(&["facility", "init", "--facility", "x", "--dir", &path("x"), "--tls-key-type", "rsa2048"], None);
