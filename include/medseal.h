@@ -999,6 +999,16 @@ medseal_result medseal_transport_builder_set_tree_head_key(struct medseal_transp
 // tree-head.pub. `path` is UTF-8.
 medseal_result medseal_transport_builder_set_facility_dir(struct medseal_transport_builder *builder, const uint8_t *path, size_t len);
 
+// Sets the client private key to a key on a PKCS#11 token, for TLS: the module's path
+// (UTF-8), the token's label, the key's label (`CKA_LABEL`, unique on the token) and the user
+// PIN (never logged, wiped after use), as `medseal_signer_builder_from_pkcs11` takes them. The
+// key is opened now: a wrong PIN is `MEDSEAL_PKCS11_PIN`, a missing key
+// `MEDSEAL_PKCS11_KEY_NOT_FOUND`, an Ed25519 key `MEDSEAL_KEY_UNSUPPORTED`. Each TLS handshake
+// is then signed on the token (P-256, or RSA with RSA-PSS); the transport refuses a client
+// certificate that does not hold the token's public key (`MEDSEAL_TRANSPORT_CONFIG`). Call it
+// before `medseal_transport_builder_set_facility_dir`, which then reads no client.key.
+medseal_result medseal_transport_builder_set_client_key_pkcs11(struct medseal_transport_builder *builder, const uint8_t *module, size_t module_len, const uint8_t *token_label, size_t token_label_len, const uint8_t *key_label, size_t key_label_len, const uint8_t *pin, size_t pin_len);
+
 // Sets the connect timeout (TCP, proxy and TLS handshake) in milliseconds (default 10000).
 medseal_result medseal_transport_builder_set_connect_timeout_ms(struct medseal_transport_builder *builder, uint32_t ms);
 

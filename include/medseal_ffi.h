@@ -405,6 +405,8 @@ medseal_result medseal_transport_builder_set_tree_head_key(struct medseal_transp
 
 medseal_result medseal_transport_builder_set_facility_dir(struct medseal_transport_builder *builder, const uint8_t *path, size_t len);
 
+medseal_result medseal_transport_builder_set_client_key_pkcs11(struct medseal_transport_builder *builder, const uint8_t *module, size_t module_len, const uint8_t *token_label, size_t token_label_len, const uint8_t *key_label, size_t key_label_len, const uint8_t *pin, size_t pin_len);
+
 medseal_result medseal_transport_builder_set_connect_timeout_ms(struct medseal_transport_builder *builder, uint32_t ms);
 
 medseal_result medseal_transport_builder_set_timeout_ms(struct medseal_transport_builder *builder, uint32_t ms);

@@ -23,7 +23,9 @@ use crate::{io, Failure};
 ///
 /// The facility directory (from `medseal hub enroll`) holds client.pem, client.key,
 /// hub-ca.pem, receipt.pub, tree-head.pub and facility.json, whose hub_url is used unless
-/// --hub is given. Prints what happened:
+/// --hub is given. A TLS client key on a PKCS#11 token (--tls-pkcs11-module,
+/// --tls-pkcs11-token, --tls-key-label; the PIN from MEDSEAL_PKCS11_PIN or the terminal) is
+/// used instead of client.key. Prints what happened:
 ///   delivered: N (duplicates: N), dead letters: N, retried: N
 /// then `next attempt: TIME` when records wait, and the last transport error if any.
 /// Exit status 1 when a record could not be delivered (retried later, or a dead letter).
@@ -60,6 +62,8 @@ pub struct Args {
     /// Print canonical JSON instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    tls_token: crate::facility::TlsTokenArgs,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
@@ -87,6 +91,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
     };
     let mut builder = TransportConfigBuilder::new(&url)?;
+    // A token key first: the facility directory then holds no client.key.
+    if let Some(config) = args.tls_token.config()? {
+        builder.client_key_pkcs11(&config)?;
+    }
     builder.facility_dir(&args.facility_dir)?;
     builder.batch_size(args.batch_size)?;
     let timeout = Duration::from_secs(args.timeout);

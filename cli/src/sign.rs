@@ -126,7 +126,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
 }
 
 /// The token PIN: from MEDSEAL_PKCS11_PIN, else asked for on the terminal without echo.
-fn pin() -> Result<Zeroizing<String>, Failure> {
+pub fn pin() -> Result<Zeroizing<String>, Failure> {
     if let Some(value) = std::env::var_os(PIN_VARIABLE) {
         return value.into_string().map(Zeroizing::new).map_err(|_| Failure::Other(format!("{PIN_VARIABLE} is not valid UTF-8")));
     }

@@ -139,3 +139,103 @@ fn token_errors_name_the_problem_and_never_the_pin() {
     let out = token.medseal(&["sign", "--pkcs11-module", module(), record], Some(PIN));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn facility_init_keeps_the_tls_key_on_the_token_and_deliver_signs_the_handshake_there() {
+    // Issue 10, point 8: the hospital's TLS client key made on its token, the request signed
+    // there, the hub enrolling only public parts, records delivered over mutual TLS.
+    let token = Token::new("tls");
+    let path = |name: &str| token.path(name).to_str().unwrap().to_owned();
+    let (hub_dir, facility) = (path("hub"), path("facility"));
+    let file = |name: &str| format!("{facility}/{name}");
+    let succeeds = |args: &[&str], pin: Option<&str>| {
+        let out = token.medseal(args, pin);
+        assert!(out.status.success(), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    };
+    succeeds(&["hub", "init", "--dir", &hub_dir, "--listen", "127.0.0.1:0"], None);
+    let tls = ["--tls-pkcs11-module", module(), "--tls-pkcs11-token", "ward-7", "--tls-key-label", "tls-client"];
+    let made = succeeds(&[&["facility", "init", "--facility", "bv-ward-7", "--dir", &facility][..], &tls].concat(), Some(PIN));
+    assert!(made.contains("key 'tls-client' on token 'ward-7'"), "{made}");
+    assert!(!made.contains("client.key") && !Path::new(&file("client.key")).exists(), "{made}");
+    let enrolled = succeeds(
+        &[
+            "hub",
+            "enroll",
+            "--dir",
+            &hub_dir,
+            "--facility",
+            "bv-ward-7",
+            "--signing-key",
+            &file("signing.pub"),
+            "--csr",
+            &file("client.csr"),
+            "--out",
+            &facility,
+        ],
+        None,
+    );
+    assert!(enrolled.contains("bv-ward-7"), "{enrolled}");
+    let hub = medseal_hub::start(Path::new(&hub_dir), "127.0.0.1:0".parse().unwrap()).unwrap();
+
+    std::fs::write(token.path("record.json"), RECORD).unwrap();
+    let jws = succeeds(&["sign", "--key", &file("signing.key"), &path("record.json")], None);
+    std::fs::write(token.path("record.jws"), jws).unwrap();
+    let outbox = path("outbox.sqlite");
+    succeeds(
+        &[
+            "outbox",
+            "enqueue",
+            "--outbox",
+            &outbox,
+            "--source",
+            "bv-ward-7",
+            "--to",
+            &file("hub-recipient.pub"),
+            "--signing-key",
+            &file("signing.pub"),
+            "--record-id",
+            "o1",
+            &path("record.jws"),
+        ],
+        None,
+    );
+    let deliver = ["outbox", "deliver", "--outbox", &outbox, "--facility-dir", &facility, "--hub", hub.url()];
+
+    // Without the token options there is no key to use.
+    let out = token.medseal(&deliver, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("client.key"), "{}", text(&out.stderr));
+    // A wrong PIN: the token's refusal, with its code, and no PIN in the message.
+    let out = token.medseal(&[&deliver[..], &tls].concat(), Some("000000"));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("MEDSEAL_PKCS11_PIN") && err.contains("CKR_PIN_INCORRECT"), "{err}");
+    assert!(!err.contains("000000") && !err.contains(PIN), "{err}");
+    // With the token: delivered, the receipt verified.
+    let delivered = succeeds(&[&deliver[..], &tls].concat(), Some(PIN));
+    assert!(delivered.starts_with("delivered: 1 (duplicates: 0), dead letters: 0, retried: 0"), "{delivered}");
+    hub.shutdown().unwrap();
+
+    // Again with --force: the key already on the token is used (the request holds the same
+    // public key, as openssl reads it), no second key is made.
+    let request_key = || {
+        let out = Command::new("openssl").args(["req", "-in", &file("client.csr"), "-noout", "-verify", "-pubkey"]).output().unwrap();
+        assert!(out.status.success(), "openssl: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let before = request_key();
+    assert!(before.contains("BEGIN PUBLIC KEY"), "{before}");
+    let json = succeeds(
+        &[&["facility", "init", "--facility", "bv-ward-7", "--dir", &facility, "--force", "--json"][..], &tls].concat(),
+        Some(PIN),
+    );
+    assert!(json.contains(r#""tls_token":{"key":"tls-client","token":"ward-7"}"#), "{json}");
+    assert_eq!(request_key(), before);
+    // --tls-key-type belongs to the token options.
+    let out = token.medseal(&["facility", "init", "--facility", "x", "--dir", &path("x"), "--tls-key-type", "rsa2048"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // Without them, the key is a file as before.
+    succeeds(&["facility", "init", "--facility", "y", "--dir", &path("y")], None);
+    assert!(Path::new(&path("y/client.key")).exists());
+}

@@ -31,5 +31,5 @@ pub use audit::{audit, Audit, SourceSummary};
 pub use config::{AcceptancePolicy, HubConfig};
 pub use error::{Error, Result};
 pub use hub::{Code, Hub};
-pub use pki::{enroll, facility_init, init, revoke, EnrollOptions, Enrolled, FacilityInitOptions, InitOptions, Revocable};
+pub use pki::{enroll, facility_init, init, revoke, EnrollOptions, Enrolled, FacilityInitOptions, InitOptions, Revocable, TlsTokenKey};
 pub use server::{start, tls_config, wait_for_shutdown_signal, HubHandle};

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use medseal::keys::KeyFormat;
 use medseal::ledger::{empty_root, tree_head_sign_options, TreeHead};
+use medseal::signers::{NewKeyKind, Pkcs11Config, Pkcs11Key};
 use medseal::{Algorithm, Key, RecipientKey, Signer};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
@@ -153,6 +154,18 @@ pub struct FacilityInitOptions {
     pub signing_algorithm: Algorithm,
     /// Replace keys already in `dir`.
     pub force: bool,
+    /// Keep the TLS client key on a PKCS#11 token instead of in `client.key`.
+    pub tls_token: Option<TlsTokenKey>,
+}
+
+/// Where [`facility_init`] keeps a TLS client key on a PKCS#11 token.
+#[derive(Clone, Debug)]
+pub struct TlsTokenKey {
+    /// Module, token label, key label and PIN (`alg` is ignored).
+    pub pkcs11: Pkcs11Config,
+    /// The key pair generated on the token when it has no private key of that label (one
+    /// that has is used as it is).
+    pub new_key: NewKeyKind,
 }
 
 /// The files [`facility_init`] writes: the record-signing key pair, the TLS client key and
@@ -163,6 +176,11 @@ pub const FACILITY_KEY_FILES: [&str; 4] = ["signing.key", "signing.pub", "client
 /// `signing.pub`), a TLS client key (`client.key`, P-256, owner-only) and a certificate request
 /// for it (`client.csr`, CN = the facility id). The same can be made with openssl, or the keys
 /// kept on a token: enrolment needs only `signing.pub` and `client.csr`.
+///
+/// With [`FacilityInitOptions::tls_token`], the TLS client key is on a PKCS#11 token (generated
+/// there unless a key of that label is there already) and the request is signed by the token:
+/// no `client.key` is written (with `force`, one left from before is removed, as it is
+/// replaced), and the files returned are the other three.
 pub fn facility_init(options: &FacilityInitOptions) -> Result<Vec<PathBuf>> {
     check_facility(&options.facility)?;
     if !matches!(options.signing_algorithm, Algorithm::EdDSA | Algorithm::ES256) {
@@ -175,16 +193,97 @@ pub fn facility_init(options: &FacilityInitOptions) -> Result<Vec<PathBuf>> {
         }
     }
     let signing = Key::generate(options.signing_algorithm)?;
-    let client_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let mut request = CertificateParams::new(Vec::<String>::new())?;
     request.distinguished_name = name(&options.facility);
-    let csr = request.serialize_request(&client_key)?;
+    let (client_key, csr) = match &options.tls_token {
+        None => {
+            let client_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+            let csr = request.serialize_request(&client_key)?;
+            (Some(client_key), csr)
+        }
+        Some(token) => {
+            let config = Pkcs11Config { alg: None, ..token.pkcs11.clone() };
+            let (key, _generated) = Pkcs11Key::open_or_generate(&config, token.new_key)?;
+            let request_key = TokenRequestKey::new(Arc::new(key))?;
+            let csr = request.serialize_request(&request_key).map_err(|e| request_key.error(e))?;
+            (None, csr)
+        }
+    };
     files::create_dir(&options.dir)?;
     files::write_private(&out("signing.key"), &signing.export(KeyFormat::Pkcs8Pem)?)?;
     files::write_public(&out("signing.pub"), &signing.export(KeyFormat::SpkiPem)?)?;
-    files::write_private(&out("client.key"), client_key.serialize_pem().as_bytes())?;
+    match client_key {
+        Some(client_key) => files::write_private(&out("client.key"), client_key.serialize_pem().as_bytes())?,
+        None => match std::fs::remove_file(out("client.key")) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::new(format!("cannot remove the replaced {}: {e}", out("client.key").display()))),
+        },
+    }
     files::write_public(&out("client.csr"), csr.pem()?.as_bytes())?;
-    Ok(FACILITY_KEY_FILES.iter().map(|f| out(f)).collect())
+    Ok(FACILITY_KEY_FILES.iter().filter(|f| options.tls_token.is_none() || **f != "client.key").map(|f| out(f)).collect())
+}
+
+/// A TLS client key on a token, as rcgen signs a certificate request with it: the token signs
+/// (RS256 for RSA, ES256 for P-256, each signature checked with the token's public key), and
+/// the ECDSA signature goes into the request as DER.
+struct TokenRequestKey {
+    key: Arc<Pkcs11Key>,
+    /// The subjectPublicKey bits of the token's public key.
+    public: Vec<u8>,
+    algorithm: &'static rcgen::SignatureAlgorithm,
+    /// The token's error, which rcgen can only report as `RemoteKeyError`.
+    failure: std::sync::Mutex<Option<medseal::Error>>,
+}
+
+impl TokenRequestKey {
+    fn new(key: Arc<Pkcs11Key>) -> Result<TokenRequestKey> {
+        use medseal::signers::SigningBackend;
+        let algorithm = match key.algorithm() {
+            Algorithm::ES256 => &PKCS_ECDSA_P256_SHA256,
+            Algorithm::RS256 => &rcgen::PKCS_RSA_SHA256,
+            other => return Err(Error::new(format!("a TLS client key on a token is P-256 or RSA, not {other}"))),
+        };
+        let public =
+            spki_of(key.public_key()).ok_or_else(|| Error::new("the token key's public key cannot be put into a certificate request"))?;
+        Ok(TokenRequestKey { key, public, algorithm, failure: std::sync::Mutex::new(None) })
+    }
+
+    /// The error behind a failed request: the token's, if it failed.
+    fn error(&self, e: rcgen::Error) -> Error {
+        match self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+            Some(token) => Error::from(token),
+            None => Error::from(e),
+        }
+    }
+}
+
+impl PublicKeyData for TokenRequestKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.public
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.algorithm
+    }
+}
+
+impl rcgen::SigningKey for TokenRequestKey {
+    fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, rcgen::Error> {
+        let signed = medseal::signers::sign_checked(&*self.key, message).and_then(|signature| {
+            if self.algorithm == &PKCS_ECDSA_P256_SHA256 {
+                medseal::signers::ecdsa_raw_to_der(&signature).ok_or_else(|| {
+                    medseal::Error::new(medseal::ResultCode::MEDSEAL_SIGNER_BAD_SIGNATURE, "an ES256 signature of a token is 64 bytes")
+                })
+            } else {
+                Ok(signature)
+            }
+        });
+        signed.map_err(|e| {
+            *self.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+            rcgen::Error::RemoteKeyError
+        })
+    }
 }
 
 /// What `enroll` registers and issues.
@@ -396,6 +495,7 @@ pub fn enroll_local(hub_dir: &Path, facility: &str, dir: &Path) -> Result<Enroll
         dir: dir.to_owned(),
         signing_algorithm: Algorithm::EdDSA,
         force: false,
+        tls_token: None,
     })?;
     enroll(&EnrollOptions {
         hub_dir: hub_dir.to_owned(),

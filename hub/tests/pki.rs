@@ -105,6 +105,7 @@ fn facility_init(dir: &Path, facility: &str) -> Vec<std::path::PathBuf> {
         dir: dir.to_owned(),
         signing_algorithm: Algorithm::EdDSA,
         force: false,
+        tls_token: None,
     })
     .unwrap()
 }
@@ -123,8 +124,13 @@ fn a_hospital_makes_its_own_keys_and_the_hub_enrols_only_the_public_parts() {
     assert_eq!(mode(&out.join("client.key")), 0o600);
     assert_eq!(mode(&out.join("signing.key")), 0o600);
     let signing_key_before = std::fs::read(out.join("signing.key")).unwrap();
-    let again =
-        FacilityInitOptions { facility: "hospital-a".to_owned(), dir: out.clone(), signing_algorithm: Algorithm::EdDSA, force: false };
+    let again = FacilityInitOptions {
+        facility: "hospital-a".to_owned(),
+        dir: out.clone(),
+        signing_algorithm: Algorithm::EdDSA,
+        force: false,
+        tls_token: None,
+    };
     assert!(medseal_hub::facility_init(&again).unwrap_err().to_string().contains("already exists"));
     assert_eq!(std::fs::read(out.join("signing.key")).unwrap(), signing_key_before, "a refused init changed a key");
 

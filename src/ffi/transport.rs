@@ -1,7 +1,7 @@
 //! Transport exports: a configuration builder, the immutable transport built from it, delivery
 //! from an outbox (one call, or a background thread) and its report.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +9,9 @@ use medseal_macros::ffi_export;
 
 use super::{bytes, free_box, handle, handle_mut, medseal_key, text, Out};
 use crate::error::{err, Result, ResultCode};
+use crate::signers::Pkcs11Config;
 use crate::transport::{deliver_all, Deliverer, DeliveryReport, Transport, TransportConfigBuilder};
+use zeroize::Zeroizing;
 
 use super::outbox::medseal_outbox;
 
@@ -146,6 +148,40 @@ pub extern "C" fn medseal_transport_builder_set_facility_dir(
 ) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
     builder.builder.facility_dir(Path::new(text(path, len, "path")?))?;
+    Ok(())
+}
+
+/// Sets the client private key to a key on a PKCS#11 token, for TLS: the module's path
+/// (UTF-8), the token's label, the key's label (`CKA_LABEL`, unique on the token) and the user
+/// PIN (never logged, wiped after use), as `medseal_signer_builder_from_pkcs11` takes them. The
+/// key is opened now: a wrong PIN is `MEDSEAL_PKCS11_PIN`, a missing key
+/// `MEDSEAL_PKCS11_KEY_NOT_FOUND`, an Ed25519 key `MEDSEAL_KEY_UNSUPPORTED`. Each TLS handshake
+/// is then signed on the token (P-256, or RSA with RSA-PSS); the transport refuses a client
+/// certificate that does not hold the token's public key (`MEDSEAL_TRANSPORT_CONFIG`). Call it
+/// before `medseal_transport_builder_set_facility_dir`, which then reads no client.key.
+#[ffi_export]
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn medseal_transport_builder_set_client_key_pkcs11(
+    builder: *mut medseal_transport_builder,
+    module: *const u8,
+    module_len: usize,
+    token_label: *const u8,
+    token_label_len: usize,
+    key_label: *const u8,
+    key_label_len: usize,
+    pin: *const u8,
+    pin_len: usize,
+) -> ResultCode {
+    let builder = handle_mut(builder, "builder")?;
+    let config = Pkcs11Config {
+        module: PathBuf::from(text(module, module_len, "module")?),
+        token_label: text(token_label, token_label_len, "token_label")?.to_owned(),
+        key_label: text(key_label, key_label_len, "key_label")?.to_owned(),
+        pin: Zeroizing::new(text(pin, pin_len, "pin")?.to_owned()),
+        alg: None,
+    };
+    builder.builder.client_key_pkcs11(&config)?;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use crate::error::{err, Result};
 use crate::keys::{Algorithm, Key};
 
 pub use callback::CallbackKey;
-pub use pkcs11::{Pkcs11Config, Pkcs11Key};
+pub use pkcs11::{NewKeyKind, Pkcs11Config, Pkcs11Key};
 
 /// Something that signs JWS signing inputs with one fixed algorithm.
 pub trait SigningBackend: Send + Sync + fmt::Debug {
@@ -117,6 +117,32 @@ pub(crate) fn ecdsa_der_to_raw(sig: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Converts a raw ES256 signature (r‖s, 64 bytes) to ASN.1 DER (`SEQUENCE { r INTEGER, s
+/// INTEGER }`), what TLS and X.509 (a certificate request) carry. `None` if it is not 64 bytes.
+pub fn ecdsa_raw_to_der(raw: &[u8]) -> Option<Vec<u8>> {
+    if raw.len() != 64 {
+        return None;
+    }
+    let integer = |bytes: &[u8]| {
+        let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+        let value = &bytes[start..];
+        let mut out = vec![0x02];
+        // A set high bit would read as negative: a zero byte goes in front.
+        let pad = value[0] & 0x80 != 0;
+        out.push((value.len() + usize::from(pad)) as u8);
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(value);
+        out
+    };
+    let (r, s) = (integer(&raw[..32]), integer(&raw[32..]));
+    let mut der = vec![0x30, (r.len() + s.len()) as u8];
+    der.extend(r);
+    der.extend(s);
+    Some(der)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +165,18 @@ mod tests {
         // Raw input and garbage pass through unchanged.
         assert_eq!(ecdsa_der_to_raw(&[7u8; 64]), vec![7u8; 64]);
         assert_eq!(ecdsa_der_to_raw(&[0x30, 0x01]), vec![0x30, 0x01]);
+    }
+
+    #[test]
+    fn raw_ecdsa_signatures_become_der_and_back() {
+        let mut raw = vec![0u8; 64];
+        raw[31] = 1;
+        raw[63] = 0x80;
+        assert_eq!(ecdsa_raw_to_der(&raw).unwrap(), vec![0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x02, 0x00, 0x80]);
+        for fill in [0x00u8, 0x7f, 0x80, 0xff] {
+            let raw = vec![fill; 64];
+            assert_eq!(ecdsa_der_to_raw(&ecdsa_raw_to_der(&raw).unwrap()), raw, "{fill:#x}");
+        }
+        assert_eq!(ecdsa_raw_to_der(&[1; 63]), None);
     }
 }

@@ -160,6 +160,33 @@ impl Pkcs11Key {
         Ok(Pkcs11Key { public, token_label, key_label: config.key_label.clone(), certificate, signing: Mutex::new(Signing { token, key }) })
     }
 
+    /// Opens the key labelled `config.key_label`, first generating it on the token when the
+    /// token has no private key of that label: a key pair of `kind` made by the token itself
+    /// (the private key sensitive and not extractable: it never exists outside the token).
+    /// Returns the key and whether it was generated. How a hospital makes its TLS client key on
+    /// a token (`medseal facility init --tls-pkcs11-module`).
+    pub fn open_or_generate(config: &Pkcs11Config, kind: NewKeyKind) -> Result<(Pkcs11Key, bool)> {
+        let (module, ctx) = load_module(&config.module)?;
+        let (slot, token_label) = find_token(&ctx, &config.module, &config.token_label)?;
+        let session = ctx
+            .open_rw_session(slot)
+            .map_err(|e| err!(MEDSEAL_PKCS11_DEVICE, "cannot open a read-write session on token '{token_label}': {}", reason(&e)))?;
+        // Logged in through the shared login, held until the key is opened.
+        let token = LoggedIn::log_in(&ctx, module, slot, session, &config.pin, &token_label)?;
+        let label = config.key_label.as_str();
+        let existing = token
+            .session
+            .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Label(label.as_bytes().to_vec())])
+            .map_err(|e| device(&token_label, "search for the key", &e))?;
+        let generated = existing.is_empty();
+        if generated {
+            generate_key_pair(&token.session, kind, label, &token_label)?;
+        }
+        let key = Pkcs11Key::open(config)?;
+        drop(token);
+        Ok((key, generated))
+    }
+
     /// The DER certificate stored on the token for this key (same label or `CKA_ID`, and the
     /// same public key), if there is one.
     pub fn certificate_der(&self) -> Option<&[u8]> {
@@ -196,7 +223,20 @@ impl SigningBackend for Pkcs11Key {
     }
 
     fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let alg = self.public.algorithm();
+        self.sign_as(self.public.algorithm(), message)
+    }
+}
+
+impl Pkcs11Key {
+    /// Signs with `alg`, which may differ from the key's JWS algorithm for an RSA key: a TLS
+    /// handshake signs PS256 (TLS 1.3) or RS256 (a TLS 1.2 server that asks for it) with the
+    /// same key. Returns raw r‖s for ES256. The signature is not checked here
+    /// ([`super::sign_checked`] and the TLS key check it).
+    pub(crate) fn sign_as(&self, alg: Algorithm, message: &[u8]) -> Result<Vec<u8>> {
+        let rsa = self.public.algorithm().is_rsa();
+        if alg.is_rsa() != rsa || alg == Algorithm::EdDSA {
+            return Err(err!(MEDSEAL_KEY_UNSUPPORTED, "key '{}' on token '{}' cannot sign {alg}", self.key_label, self.token_label));
+        }
         let digest;
         let (mechanism, data) = match alg {
             Algorithm::RS256 => (Mechanism::Sha256RsaPkcs, message),
@@ -237,9 +277,15 @@ impl SigningBackend for Pkcs11Key {
             _ => signature,
         })
     }
-}
 
-impl Pkcs11Key {
+    /// Whether the token offers the mechanism `alg` needs (`MEDSEAL_PKCS11_DEVICE` if not).
+    pub(crate) fn check_offers(&self, alg: Algorithm) -> Result<()> {
+        let signing = self.signing.lock().map_err(|_| {
+            err!(MEDSEAL_SIGNER_FAILED, "an earlier signing with key '{}' on token '{}' was interrupted", self.key_label, self.token_label)
+        })?;
+        check_mechanism(&signing.token.ctx, signing.token.slot, alg, &self.token_label)
+    }
+
     fn sign_failed(&self, e: &CkError) -> Error {
         err!(MEDSEAL_PKCS11_DEVICE, "token '{}' failed to sign with key '{}': {}", self.token_label, self.key_label, reason(e))
     }
@@ -249,6 +295,56 @@ impl Pkcs11Key {
 pub fn token_labels(module: &Path) -> Result<Vec<String>> {
     let (_, ctx) = load_module(module)?;
     Ok(tokens(&ctx, module)?.into_iter().map(|(_, label, _)| label).collect())
+}
+
+/// A key pair [`Pkcs11Key::open_or_generate`] makes on a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewKeyKind {
+    /// ECDSA on P-256.
+    P256,
+    /// RSA with a modulus of this many bits (2048 to 4096).
+    Rsa(u32),
+}
+
+/// Generates a key pair on the token: the private key sensitive, not extractable, for signing
+/// only; both halves labelled `label` with one random `CKA_ID`.
+fn generate_key_pair(session: &Session, kind: NewKeyKind, label: &str, token_label: &str) -> Result<()> {
+    use ring::rand::SecureRandom;
+    let mut id = [0u8; 8];
+    ring::rand::SystemRandom::new().fill(&mut id).map_err(|_| err!(MEDSEAL_PKCS11_DEVICE, "the system random generator failed"))?;
+    let common = |public: bool| {
+        let mut attrs = vec![Attribute::Token(true), Attribute::Label(label.as_bytes().to_vec()), Attribute::Id(id.to_vec())];
+        if public {
+            attrs.push(Attribute::Verify(true));
+        } else {
+            attrs.extend([
+                Attribute::Private(true),
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+                Attribute::Sign(true),
+                Attribute::Decrypt(false),
+            ]);
+        }
+        attrs
+    };
+    let mut public = common(true);
+    let mechanism = match kind {
+        NewKeyKind::P256 => {
+            public.push(Attribute::EcParams(P256_PARAMS.to_vec()));
+            Mechanism::EccKeyPairGen
+        }
+        NewKeyKind::Rsa(bits) => {
+            if !(2048..=4096).contains(&bits) {
+                return Err(err!(MEDSEAL_INVALID_ARGUMENT, "an RSA key made on a token has 2048 to 4096 bits, not {bits}"));
+            }
+            public.extend([Attribute::ModulusBits(u64::from(bits).into()), Attribute::PublicExponent(vec![1, 0, 1])]);
+            Mechanism::RsaPkcsKeyPairGen
+        }
+    };
+    session
+        .generate_key_pair(&mechanism, &public, &common(false))
+        .map_err(|e| device(token_label, &format!("generate a {kind:?} key pair labelled '{label}'"), &e))?;
+    Ok(())
 }
 
 #[derive(Clone, Copy)]

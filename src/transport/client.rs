@@ -9,13 +9,16 @@ use std::time::Duration;
 use prost::Message;
 use rustls::pki_types::CertificateDer;
 use rustls::{AlertDescription, CertificateError};
-use ureq::tls::{ClientCert, RootCerts, TlsConfig, TlsProvider};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 
-use zeroize::Zeroizing;
-
-use super::config::{check_proxy_url, redact_userinfo, ClientKey, KeyKind, ProxySetting, Roots, TransportConfig};
+use super::config::{check_proxy_url, redact_userinfo, ClientKey, ProxySetting, Roots, TransportConfig};
 use super::retry::{parse_retry_after, Backoff};
+use super::tls::TlsConnector;
+use super::token_key::TokenTlsKey;
 use crate::error::{err, Error, Result};
+use crate::keys::Key;
+use crate::signers::SigningBackend;
 use crate::untrusted;
 use crate::utc;
 use crate::wire;
@@ -83,26 +86,7 @@ impl Transport {
     /// yet. Errors: `MEDSEAL_TRANSPORT_CONFIG`.
     pub fn new(config: TransportConfig) -> Result<Transport> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let rustls_config = check_client_identity(&config, &provider)?;
-
-        let chain: Vec<ureq::tls::Certificate<'static>> =
-            config.client_chain.iter().map(|der| ureq::tls::Certificate::from_der(der).to_owned()).collect();
-        // ureq takes keys of a given kind only as PEM: re-encoded in a wiped buffer.
-        let key = ureq::tls::PrivateKey::from_pem(&key_pem(&config.client_key))
-            .map_err(|e| err!(MEDSEAL_TRANSPORT_CONFIG, "the client key cannot be used for TLS: {e}"))?;
-        let roots = match &config.roots {
-            Roots::HubCa(certs) => {
-                RootCerts::new_with_certs(&certs.iter().map(|der| ureq::tls::Certificate::from_der(der).to_owned()).collect::<Vec<_>>())
-            }
-            Roots::Public => RootCerts::WebPki,
-        };
-        let tls = TlsConfig::builder()
-            .provider(TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(provider)
-            .client_cert(Some(ClientCert::new_with_certs(&chain, key)))
-            .root_certs(roots)
-            .use_sni(true)
-            .build();
+        let rustls_config = Arc::new(check_client_identity(&config, &provider)?);
 
         let hostport = config.hub_url["https://".len()..].split('/').next().unwrap_or_default().to_owned();
         let proxy = resolve_proxy(&config.proxy, &config.host)?;
@@ -120,21 +104,23 @@ impl Transport {
         let records_url = format!("{}/v1/records", config.hub_url);
         let port = config.hub_url.parse::<ureq::http::Uri>().ok().and_then(|u| u.port_u16()).unwrap_or(443);
         let probe = match (&config.roots, proxy.is_some()) {
-            (Roots::HubCa(_), false) => Some((Arc::new(rustls_config), port)),
+            (Roots::HubCa(_), false) => Some((rustls_config.clone(), port)),
             _ => None,
         };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let agent_config = ureq::Agent::config_builder()
             .https_only(true)
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
             .proxy(proxy)
-            .tls_config(tls)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_global(Some(config.timeout))
             .user_agent(concat!("medseal/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+            .build();
+        // ureq's own steps to the hub (through a CONNECT proxy, or TCP), then TLS with our
+        // configuration (see tls.rs: ureq cannot take a key held on a token).
+        let connector = ().chain(ConnectProxyConnector::default()).chain(TcpConnector::default()).chain(TlsConnector(rustls_config));
+        let agent = ureq::Agent::with_parts(agent_config, connector, DefaultResolver::default());
         Ok(Transport { agent, records_url, target, config, probe })
     }
 
@@ -464,51 +450,57 @@ fn presented_name(text: &str) -> &str {
     }
 }
 
-/// Checks the client certificate and key belong together and make a valid rustls client
-/// configuration (ureq would panic on a bad key), and the roots are usable.
+/// Checks the client certificate and key belong together and makes the rustls client
+/// configuration every connection uses: TLS 1.3 and 1.2, the pinned hub CA (or the public
+/// roots), the client certificate with its key (a file's, or a token's through
+/// [`TokenTlsKey`]).
 fn check_client_identity(config: &TransportConfig, provider: &Arc<rustls::crypto::CryptoProvider>) -> Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
-    if let Roots::HubCa(certs) = &config.roots {
-        for der in certs {
-            roots.add(CertificateDer::from(der.clone())).map_err(|e| err!(MEDSEAL_TRANSPORT_CONFIG, "the hub CA cannot be used: {e}"))?;
+    match &config.roots {
+        Roots::HubCa(certs) => {
+            for der in certs {
+                roots
+                    .add(CertificateDer::from(der.clone()))
+                    .map_err(|e| err!(MEDSEAL_TRANSPORT_CONFIG, "the hub CA cannot be used: {e}"))?;
+            }
         }
+        Roots::Public => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
     }
-    let chain = config.client_chain.iter().map(|der| CertificateDer::from(der.clone())).collect();
-    let key = config.client_key.as_rustls().clone_key();
-    rustls::ClientConfig::builder_with_provider(provider.clone())
+    let chain: Vec<CertificateDer<'static>> = config.client_chain.iter().map(|der| CertificateDer::from(der.clone())).collect();
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| err!(MEDSEAL_TRANSPORT_CONFIG, "TLS 1.2 and 1.3 are not available: {e}"))?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| match e {
-            rustls::Error::InconsistentKeys(_) => {
-                err!(
+        .with_root_certificates(roots);
+    let subject = config.client_leaf.subject();
+    match &config.client_key {
+        ClientKey::Der { .. } => {
+            let key = config.client_key.as_rustls().map(|k| k.clone_key());
+            let key = key.ok_or_else(|| err!(MEDSEAL_TRANSPORT_CONFIG, "the client key is not in DER"))?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| match e {
+                rustls::Error::InconsistentKeys(_) => {
+                    err!(MEDSEAL_TRANSPORT_CONFIG, "the client key does not belong to the client certificate ({subject})")
+                }
+                other => err!(MEDSEAL_TRANSPORT_CONFIG, "the client certificate and key cannot be used for TLS: {other}"),
+            })
+        }
+        ClientKey::Token(key) => {
+            // The same rule as for a key file: the certificate must hold the token's public key.
+            let holds = config.client_leaf.spki_der().ok().and_then(|spki| Key::import(&spki, None).ok());
+            if holds.map(|k| k.kid().to_owned()).as_deref() != Some(key.public_key().kid()) {
+                return Err(err!(
                     MEDSEAL_TRANSPORT_CONFIG,
-                    "the client key does not belong to the client certificate ({})",
-                    config.client_leaf.subject()
-                )
+                    "the client key '{}' on token '{}' does not belong to the client certificate ({subject}): the certificate holds another public key",
+                    key.key_label(),
+                    key.token_label()
+                ));
             }
-            other => err!(MEDSEAL_TRANSPORT_CONFIG, "the client certificate and key cannot be used for TLS: {other}"),
-        })
-}
-
-/// The key as PEM with the label of its kind, in a buffer wiped on drop.
-fn key_pem(key: &ClientKey) -> Zeroizing<Vec<u8>> {
-    use base64::Engine;
-    let label = match key.kind {
-        KeyKind::Pkcs8 => "PRIVATE KEY",
-        KeyKind::Pkcs1 => "RSA PRIVATE KEY",
-        KeyKind::Sec1 => "EC PRIVATE KEY",
-    };
-    let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.der.as_slice()));
-    let mut pem = Zeroizing::new(Vec::with_capacity(b64.len() + b64.len() / 64 + 80));
-    pem.extend_from_slice(format!("-----BEGIN {label}-----\n").as_bytes());
-    for line in b64.as_bytes().chunks(64) {
-        pem.extend_from_slice(line);
-        pem.push(b'\n');
+            let certified = rustls::sign::CertifiedKey::new(chain, Arc::new(TokenTlsKey::new(key.clone())?));
+            certified.keys_match().map_err(|e| {
+                err!(MEDSEAL_TRANSPORT_CONFIG, "the client key on the token does not belong to the client certificate ({subject}): {e}")
+            })?;
+            Ok(builder.with_client_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified))))
+        }
     }
-    pem.extend_from_slice(format!("-----END {label}-----\n").as_bytes());
-    pem
 }
 
 /// The proxy URL to use for `host`, if any.

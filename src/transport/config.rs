@@ -18,6 +18,7 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::error::{err, Result};
 use crate::jws::Verifier;
 use crate::keys::Key;
+use crate::signers::{Pkcs11Config, Pkcs11Key};
 use crate::x509::Certificate;
 
 /// Records per batch unless configured otherwise.
@@ -42,27 +43,35 @@ pub(crate) enum KeyKind {
     Sec1,
 }
 
-/// The client's private key, DER in a buffer wiped on drop. `Debug` shows only its kind.
+/// The client's private key: DER in a buffer wiped on drop, or a key on a PKCS#11 token.
+/// `Debug` shows only its kind (and a token key's labels).
 #[derive(Clone)]
-pub(crate) struct ClientKey {
-    pub(crate) kind: KeyKind,
-    pub(crate) der: Zeroizing<Vec<u8>>,
+pub(crate) enum ClientKey {
+    Der { kind: KeyKind, der: Zeroizing<Vec<u8>> },
+    Token(Arc<Pkcs11Key>),
 }
 
 impl ClientKey {
-    /// A rustls view of the key (borrowing the zeroized buffer: no copy).
-    pub(crate) fn as_rustls(&self) -> PrivateKeyDer<'_> {
-        match self.kind {
-            KeyKind::Pkcs8 => PrivateKeyDer::Pkcs8(self.der.as_slice().into()),
-            KeyKind::Pkcs1 => PrivateKeyDer::Pkcs1(self.der.as_slice().into()),
-            KeyKind::Sec1 => PrivateKeyDer::Sec1(self.der.as_slice().into()),
+    /// A rustls view of a key in DER (borrowing the zeroized buffer: no copy); `None` for a
+    /// token key.
+    pub(crate) fn as_rustls(&self) -> Option<PrivateKeyDer<'_>> {
+        match self {
+            ClientKey::Der { kind, der } => Some(match kind {
+                KeyKind::Pkcs8 => PrivateKeyDer::Pkcs8(der.as_slice().into()),
+                KeyKind::Pkcs1 => PrivateKeyDer::Pkcs1(der.as_slice().into()),
+                KeyKind::Sec1 => PrivateKeyDer::Sec1(der.as_slice().into()),
+            }),
+            ClientKey::Token(_) => None,
         }
     }
 }
 
 impl fmt::Debug for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ClientKey({:?})", self.kind)
+        match self {
+            ClientKey::Der { kind, .. } => write!(f, "ClientKey({kind:?})"),
+            ClientKey::Token(key) => write!(f, "ClientKey(token '{}', key '{}')", key.token_label(), key.key_label()),
+        }
     }
 }
 
@@ -241,6 +250,24 @@ impl TransportConfigBuilder {
         Ok(self)
     }
 
+    /// The client private key on a PKCS#11 token: opens the key (module, token label, key
+    /// label, PIN, as for a PKCS#11 signer: [`Pkcs11Key::open`], with its error codes), so a
+    /// wrong PIN or a missing key is reported here. The TLS handshake then signs on the token
+    /// (P-256, or RSA with RSA-PSS); the private key never leaves it. Replaces a key set
+    /// before. `config.alg` is ignored: TLS chooses the scheme.
+    pub fn client_key_pkcs11(&mut self, config: &Pkcs11Config) -> Result<&mut Self> {
+        let config = Pkcs11Config { alg: None, ..config.clone() };
+        Ok(self.client_key_token(Arc::new(Pkcs11Key::open(&config)?)))
+    }
+
+    /// The client private key on a PKCS#11 token, already opened (the host may hold the key
+    /// for other uses; it must not be one of the facility's record-signing keys). Replaces a
+    /// key set before.
+    pub fn client_key_token(&mut self, key: Arc<Pkcs11Key>) -> &mut Self {
+        self.client_key = Some(ClientKey::Token(key));
+        self
+    }
+
     /// The hub's CA certificate(s), PEM: the hub's server certificate must chain to one of them
     /// (pinned). Replaces any CA set before.
     pub fn hub_ca_pem(&mut self, pem: &[u8]) -> Result<&mut Self> {
@@ -329,7 +356,9 @@ impl TransportConfigBuilder {
     /// Reads a facility directory: `client.key` (the TLS client key the hospital made,
     /// `medseal facility init`) and what `medseal hub enroll` wrote beside it: `client.pem`
     /// (client certificate chain), `hub-ca.pem` (the hub's CA), `receipt.pub` and
-    /// `tree-head.pub` (the hub's receipt and tree-head keys).
+    /// `tree-head.pub` (the hub's receipt and tree-head keys). When the client key is on a
+    /// token, set it first ([`client_key_pkcs11`](Self::client_key_pkcs11)): then there is no
+    /// `client.key` to read, and a file of that name is refused (which key would be meant?).
     pub fn facility_dir(&mut self, dir: &Path) -> Result<&mut Self> {
         let read = |name: &str| -> Result<Zeroizing<Vec<u8>>> {
             let path = dir.join(name);
@@ -347,7 +376,22 @@ impl TransportConfigBuilder {
             Ok(Arc::new(key.to_public()))
         };
         self.client_certificate_pem(&read("client.pem")?)?;
-        self.client_key_pem(&read("client.key")?)?;
+        match &self.client_key {
+            Some(ClientKey::Token(key)) => {
+                if dir.join("client.key").exists() {
+                    return Err(err!(
+                        MEDSEAL_TRANSPORT_CONFIG,
+                        "the TLS client key is key '{}' on token '{}', but {} holds a client.key file too: remove the file that is not the enrolled key",
+                        key.key_label(),
+                        key.token_label(),
+                        dir.display()
+                    ));
+                }
+            }
+            _ => {
+                self.client_key_pem(&read("client.key")?)?;
+            }
+        }
         self.hub_ca_pem(&read("hub-ca.pem")?)?;
         let (receipt, tree_head) = (key("receipt.pub")?, key("tree-head.pub")?);
         self.receipt_key(receipt);
@@ -539,10 +583,13 @@ fn read_client_key(pem: &[u8]) -> Result<ClientKey> {
     };
     let der = Zeroizing::new(key.secret_der().to_vec());
     key.zeroize();
+    let key = ClientKey::Der { kind, der };
     // Checked now so the error names the key, not the handshake.
-    rustls::crypto::ring::sign::any_supported_type(&ClientKey { kind, der: der.clone() }.as_rustls())
-        .map_err(|e| err!(MEDSEAL_TRANSPORT_CONFIG, "the client key cannot be used for TLS: {e}"))?;
-    Ok(ClientKey { kind, der })
+    if let Some(der) = key.as_rustls() {
+        rustls::crypto::ring::sign::any_supported_type(&der)
+            .map_err(|e| err!(MEDSEAL_TRANSPORT_CONFIG, "the client key cannot be used for TLS: {e}"))?;
+    }
+    Ok(key)
 }
 
 #[cfg(test)]

@@ -40,6 +40,8 @@ mod client;
 mod config;
 mod deliver;
 mod retry;
+mod tls;
+mod token_key;
 
 pub use client::Transport;
 pub use config::{ProxySetting, Roots, TransportConfig, TransportConfigBuilder};

@@ -11,7 +11,9 @@
  * (medseal_outbox_get_receipt) and verified again; the report's duplicate and dead-letter counts
  * with values other than 0 (an outbox copy delivered again, records the hub refuses); a hub that is down (records stay queued, the
  * reason is given, no receipt);
- * a server certificate of another CA (MEDSEAL_TRANSPORT_TLS, "unknown CA").
+ * a server certificate of another CA (MEDSEAL_TRANSPORT_TLS, "unknown CA"); the TLS client key
+ * on the SoftHSM2 token of the fixtures (made by `facility init --tls-pkcs11-*`, opened with
+ * medseal_transport_builder_set_client_key_pkcs11).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -543,6 +545,73 @@ static void test_wrong_ca(struct pilot *p) {
     medseal_transport_free(t);
 }
 
+/* The TLS client key on the SoftHSM2 token of tests/c/fixtures.sh (MEDSEAL_TEST_PKCS11_*): the
+ * hospital makes it there with `medseal facility init --tls-pkcs11-*` (a key of its own per run,
+ * `c-<run>-tls`), the request is signed by the token, the hub enrols the public parts; the
+ * transport opens the key (medseal_transport_builder_set_client_key_pkcs11: a wrong PIN first,
+ * MEDSEAL_PKCS11_PIN) and the handshake is signed on the token. No client.key is ever written. */
+static void test_token_key(struct pilot *p) {
+    const char *module = getenv("MEDSEAL_TEST_PKCS11_MODULE"), *token = getenv("MEDSEAL_TEST_PKCS11_TOKEN"),
+               *pin = getenv("MEDSEAL_TEST_PKCS11_PIN"), *hub_dir = getenv("MEDSEAL_TEST_HUB_DIR"),
+               *outboxes = getenv("MEDSEAL_TEST_OUTBOX_DIR");
+    if (!CHECK(module != NULL && token != NULL && pin != NULL && hub_dir != NULL && outboxes != NULL)) {
+        fprintf(stderr, "MEDSEAL_TEST_PKCS11_* and MEDSEAL_TEST_HUB_DIR are not set: run tests/c/run.sh\n");
+        return;
+    }
+    char label[128], signing_pub[600], csr[600], client_key[600];
+    snprintf(label, sizeof label, "c-%s-tls", p->run_id);
+    snprintf(p->enrolled_facility, sizeof p->enrolled_facility, "c-%s-token", p->run_id);
+    snprintf(p->enrolled_dir, sizeof p->enrolled_dir, "%s/%s", outboxes, p->enrolled_facility);
+    snprintf(signing_pub, sizeof signing_pub, "%s/signing.pub", p->enrolled_dir);
+    snprintf(csr, sizeof csr, "%s/client.csr", p->enrolled_dir);
+    snprintf(client_key, sizeof client_key, "%s/client.key", p->enrolled_dir);
+    setenv("MEDSEAL_PKCS11_PIN", pin, 1);
+    char *init[] = {NULL, "facility", "init", "--facility", p->enrolled_facility, "--dir", p->enrolled_dir, "--tls-pkcs11-module",
+                    (char *)module, "--tls-pkcs11-token", (char *)token, "--tls-key-label", label, NULL};
+    run_cli(init);
+    unsetenv("MEDSEAL_PKCS11_PIN");
+    CHECK(access(client_key, F_OK) != 0); /* the key is on the token only */
+    char *enroll[] = {NULL, "hub", "enroll", "--dir", (char *)hub_dir, "--facility", p->enrolled_facility,
+                      "--signing-key", signing_pub, "--csr", csr, "--out", p->enrolled_dir, NULL};
+    run_cli(enroll);
+    p->dir = p->enrolled_dir;
+    p->facility = p->enrolled_facility;
+    load_facility(p);
+
+    medseal_transport_builder *b = new_builder(p->url);
+    const char *wrong = "not-the-pin";
+    CHECK_RC(medseal_transport_builder_set_client_key_pkcs11(b, u8(module), strlen(module), u8(token), strlen(token), u8(label),
+                                                            strlen(label), u8(wrong), strlen(wrong)),
+             MEDSEAL_PKCS11_PIN);
+    CHECK_ERROR_CONTAINS("CKR_PIN_INCORRECT");
+    CHECK_RC(medseal_transport_builder_set_client_key_pkcs11(NULL, u8(module), strlen(module), u8(token), strlen(token), u8(label),
+                                                            strlen(label), u8(pin), strlen(pin)),
+             MEDSEAL_NULL_ARGUMENT);
+    REQUIRE_OK(medseal_transport_builder_set_client_key_pkcs11(b, u8(module), strlen(module), u8(token), strlen(token), u8(label),
+                                                              strlen(label), u8(pin), strlen(pin)));
+    REQUIRE_OK(medseal_transport_builder_set_facility_dir(b, u8(p->dir), strlen(p->dir)));
+    medseal_transport *t = NULL;
+    REQUIRE_OK(medseal_transport_builder_build(b, &t));
+    medseal_transport_builder_free(b);
+    medseal_outbox *outbox = open_outbox(p, "token");
+    int first = p->next_record;
+    uint8_t digests[2][32];
+    enqueue_digests(p, outbox, 2, digests);
+    medseal_delivery_report *r = NULL;
+    REQUIRE_OK(medseal_outbox_deliver(outbox, t, &r));
+    CHECK(report_count(r, medseal_delivery_report_delivered) == 2);
+    check_report_error(r, MEDSEAL_OK, NULL);
+    medseal_delivery_report_free(r);
+    medseal_key *receipt_key = facility_key(p, "receipt.pub"), *tree_head_key = facility_key(p, "tree-head.pub");
+    for (int i = 0; i < 2; i++) {
+        check_kept_receipt(p, outbox, first + i, digests[i], receipt_key, tree_head_key);
+    }
+    medseal_key_free(receipt_key);
+    medseal_key_free(tree_head_key);
+    medseal_outbox_free(outbox);
+    medseal_transport_free(t);
+}
+
 int main(void) {
     test_config_errors();
 
@@ -601,6 +670,7 @@ int main(void) {
     test_deliver_once(&p);
     test_duplicates_and_dead_letters(&p);
     test_deliverer(&p);
+    test_token_key(&p);
     /* These two never reach the hub's batch: the facility run.sh enrolled. */
     p.dir = getenv("MEDSEAL_TEST_FACILITY_DIR");
     p.facility = getenv("MEDSEAL_TEST_FACILITY");

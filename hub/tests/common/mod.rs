@@ -141,6 +141,7 @@ pub fn enroll_auditor(hub_dir: &Path, id: &str, out: &Path) -> ureq::Agent {
         dir: out.to_owned(),
         signing_algorithm: medseal::Algorithm::EdDSA,
         force: false,
+        tls_token: None,
     })
     .unwrap();
     let mut options = enroll_options(hub_dir, id, out);
