@@ -7,4 +7,6 @@
 //! found ([`report`]).
 
 pub mod bundle;
+pub mod completeness;
+pub mod log;
 pub mod report;
