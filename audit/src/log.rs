@@ -12,6 +12,7 @@
 //! Memory: 32 bytes per entry for the leaf hashes and about as much again for the tree's
 //! cached subtrees (its inner nodes), read once from a stream of the entries.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -176,7 +177,7 @@ pub fn check_with(
     let (heads, bundle_kid) = hub_key(bundle.tree_head_key(), bundle::TREE_HEAD_KEY, evidence.tree_head_key.as_ref(), findings)?;
     let (receipts, _) = hub_key(bundle.receipt_key(), bundle::RECEIPT_KEY, evidence.receipt_key.as_ref(), findings)?;
     let tree = rebuild(bundle, findings, on_entry)?;
-    let log = Log { tree, heads, receipts };
+    let log = Log { tree, heads, receipts, receipted: RefCell::new(None) };
     let size = log.tree.len();
     let mut report = LogReport {
         size,
@@ -194,6 +195,7 @@ pub fn check_with(
     for path in &evidence.outboxes {
         log.outbox(path, &mut report, findings)?;
     }
+    log.receipted_size(findings);
     Ok(report)
 }
 
@@ -278,6 +280,8 @@ struct Log {
     tree: MerkleTree,
     heads: Verifier,
     receipts: Verifier,
+    /// The largest tree size a matching receipt names, and which receipt.
+    receipted: RefCell<Option<(u64, String)>>,
 }
 
 /// How a verified tree head compares with the rebuilt tree.
@@ -435,17 +439,22 @@ impl Log {
             )),
             Ok(_) => {
                 report.receipts_matched += 1;
-                if receipt.tree_size > self.size() {
-                    findings.push(about(
-                        finding::LOG_TRUNCATED,
-                        format!(
-                            "the hub's receipt from {origin} for {record} names a log of {} entries, but the bundle's log holds only {}",
-                            receipt.tree_size,
-                            self.size()
-                        ),
-                    ));
+                let mut largest = self.receipted.borrow_mut();
+                if receipt.tree_size > largest.as_ref().map_or(0, |(size, _)| *size) {
+                    *largest = Some((receipt.tree_size, format!("the hub's receipt from {origin} for {record}")));
                 }
             }
+        }
+    }
+
+    /// A receipt is also the hub's signed word that its log had `tree_size` entries: the
+    /// largest such size beyond the bundle's log is one finding (not one per receipt).
+    fn receipted_size(&self, findings: &mut Vec<Finding>) {
+        if let Some((size, what)) = self.receipted.borrow().as_ref().filter(|(size, _)| *size > self.size()) {
+            findings.push(found(
+                finding::LOG_TRUNCATED,
+                format!("{what} names a log of {size} entries, but the bundle's log holds only {}", self.size()),
+            ));
         }
     }
 
@@ -545,7 +554,12 @@ impl Held {
 }
 
 /// A hospital's outbox file opened with SQLite read-only: nothing is written to it (no WAL
-/// switch, no schema upgrade, no source bound), unlike `Outbox::open_existing`.
+/// switch, no schema upgrade, no source bound), unlike `Outbox::open_existing`, which opens
+/// read-write. A file at rest (no `-wal` beside it: closed cleanly, or a copy) is opened
+/// `immutable`, so SQLite creates nothing beside it either; a file with a `-wal` (its facility's
+/// program has it open, or crashed) is opened read-only in WAL mode, which reads what the `-wal`
+/// holds and may create the `-shm` index SQLite needs for that. Audit a copy
+/// (`medseal outbox backup`) rather than a file in use.
 #[derive(Debug)]
 struct OutboxFile {
     conn: Connection,
@@ -565,8 +579,12 @@ impl OutboxFile {
         if !path.is_file() {
             return Err(input_unreadable(path, "no such outbox file"));
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| input_unreadable(path, e))?;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let at_rest = !Path::new(&wal).exists();
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let uri = format!("file:{}?mode=ro{}", uri_path(path)?, if at_rest { "&immutable=1" } else { "" });
+        let conn = Connection::open_with_flags(uri, flags).map_err(|e| input_unreadable(path, e))?;
         let not_outbox = |e: rusqlite::Error| input_invalid(format!("{} is not a medseal outbox: {e}", path.display()));
         let app: i64 = conn.pragma_query_value(None, "application_id", |row| row.get(0)).map_err(not_outbox)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(not_outbox)?;
@@ -584,6 +602,20 @@ impl OutboxFile {
         let source = source.ok_or_else(|| input_invalid(format!("{} has no facility (it was never used)", path.display())))?;
         Ok(OutboxFile { conn, source, version })
     }
+}
+
+/// A path as the path of an SQLite `file:` URI (RFC 3986: everything but unreserved
+/// characters and `/` percent-encoded).
+fn uri_path(path: &Path) -> bundle::Result<String> {
+    let text = path.to_str().ok_or_else(|| input_unreadable(path, "the path is not UTF-8"))?;
+    let mut uri = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => uri.push(byte as char),
+            _ => uri.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    Ok(uri)
 }
 
 #[cfg(test)]
