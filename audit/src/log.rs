@@ -307,6 +307,12 @@ impl Log {
         self.tree.len()
     }
 
+    /// "is not what the bundle's first N entries rebuild (root R)".
+    fn rebuilt(&self, size: u64) -> String {
+        let root = self.tree.root(size).map(|root| ledger::encode_hash(&root)).unwrap_or_default();
+        format!("is not what the bundle's first {size} entries rebuild (root {root})")
+    }
+
     /// The signed tree heads in the bundle: each must verify and match the rebuilt tree; the
     /// entries past the largest one are signed by nothing.
     fn bundle_heads(&self, bundle: &Bundle, report: &mut LogReport, findings: &mut Vec<Finding>) -> bundle::Result<()> {
@@ -321,20 +327,16 @@ impl Log {
                 }
             };
             largest = largest.max(Some(head.tree_size));
-            let what = describe(&head);
+            let what = format!("{origin}: the tree head ({})", describe(&head));
             match self.against(&head) {
                 Against::Matches => report.tree_heads_matched += 1,
                 Against::Beyond => findings.push(found(
                     finding::LOG_TRUNCATED,
-                    format!("{origin}: {what} covers more entries than the bundle's log holds ({})", self.size()),
+                    format!("{what} covers more entries than the bundle's log holds ({})", self.size()),
                 )),
                 Against::Differs => findings.push(found(
                     finding::TREE_HEAD_MISMATCH,
-                    format!(
-                        "{origin}: {what}, but the bundle's first {} entries rebuild the root {}: entries were changed after they were signed",
-                        head.tree_size,
-                        ledger::encode_hash(&self.tree.root(head.tree_size).expect("checked"))
-                    ),
+                    format!("{what} {}: entries were changed after they were signed", self.rebuilt(head.tree_size)),
                 )),
             }
         }
@@ -366,29 +368,23 @@ impl Log {
             Err(e) => {
                 findings.push(found(
                     finding::TREE_HEAD_INVALID,
-                    format!("the tree head from {origin} is not the hub's: {} [{}]", e.message(), e.code()),
+                    format!("a tree head from {origin} is not the hub's: {} [{}]", e.message(), e.code()),
                 ));
                 return;
             }
         };
-        let what = describe(&head);
+        let what = format!("a tree head from {origin} ({})", describe(&head));
         match self.against(&head) {
             Against::Matches => report.external_tree_heads_matched += 1,
             Against::Beyond => findings.push(found(
                 finding::LOG_TRUNCATED,
                 format!(
-                    "the tree head from {origin}: {what}, but the bundle's log holds only {} entries: the hub removed entries it had signed for",
+                    "{what} covers more entries than the bundle's log holds ({}): the hub removed entries it had signed for",
                     self.size()
                 ),
             )),
-            Against::Differs => findings.push(found(
-                finding::LOG_FORKED,
-                format!(
-                    "the tree head from {origin}: {what}, but the bundle's first {} entries rebuild another root ({}): the hub showed another history",
-                    head.tree_size,
-                    ledger::encode_hash(&self.tree.root(head.tree_size).expect("checked"))
-                ),
-            )),
+            Against::Differs => findings
+                .push(found(finding::LOG_FORKED, format!("{what} {}: the hub showed another history", self.rebuilt(head.tree_size)))),
         }
     }
 
@@ -401,7 +397,7 @@ impl Log {
                 findings.push(Finding {
                     facility: held.map(|h| h.source.clone()),
                     sequence: held.map(|h| h.sequence),
-                    ..found(finding::RECEIPT_INVALID, format!("the receipt from {origin} is not the hub's: {} [{}]", e.message(), e.code()))
+                    ..found(finding::RECEIPT_INVALID, format!("a receipt from {origin} is not the hub's: {} [{}]", e.message(), e.code()))
                 });
                 return;
             }
@@ -412,10 +408,16 @@ impl Log {
             sequence: Some(receipt.sequence),
             ..found(code, message)
         };
-        let record = format!("record \"{}\" (facility \"{}\" #{})", shown(&receipt.record_id), shown(&receipt.source), receipt.sequence);
+        let record = format!(
+            "record \"{}\" (facility \"{}\" #{}, digest {})",
+            shown(&receipt.record_id),
+            shown(&receipt.source),
+            receipt.sequence,
+            ledger::encode_hash(&receipt.digest)
+        );
         if let Some(held) = held {
             if let Some(differs) = held.differs(&receipt) {
-                findings.push(about(finding::RECEIPT_INVALID, format!("the receipt kept in {origin} names {record}, but {differs}")));
+                findings.push(about(finding::RECEIPT_INVALID, format!("the hub's receipt from {origin} names {record}, but {differs}")));
                 return;
             }
         }
@@ -424,7 +426,7 @@ impl Log {
             Err(_) => findings.push(about(
                 finding::RECEIPTED_RECORD_MISSING,
                 format!(
-                    "the hub's receipt from {origin} puts {record} at ledger index {}, but the bundle's log holds only {} entries",
+                    "the hub's receipt from {origin} puts {record} at ledger index {}; the bundle's log holds only {} entries",
                     receipt.ledger_index,
                     self.size()
                 ),
@@ -432,8 +434,7 @@ impl Log {
             Ok(found_leaf) if found_leaf != leaf => findings.push(about(
                 finding::RECEIPTED_RECORD_MISSING,
                 format!(
-                    "the hub's receipt from {origin} puts {record} (digest {}) at ledger index {}, but the bundle's entry there is another",
-                    ledger::encode_hash(&receipt.digest),
+                    "the hub's receipt from {origin} puts {record} at ledger index {}; the bundle's entry there is another",
                     receipt.ledger_index
                 ),
             )),
@@ -453,7 +454,7 @@ impl Log {
         if let Some((size, what)) = self.receipted.borrow().as_ref().filter(|(size, _)| *size > self.size()) {
             findings.push(found(
                 finding::LOG_TRUNCATED,
-                format!("{what} names a log of {size} entries, but the bundle's log holds only {}", self.size()),
+                format!("{what} names a log of {size} entries; the bundle's log holds only {}", self.size()),
             ));
         }
     }
@@ -462,27 +463,30 @@ impl Log {
     /// recorded), and every delivered record's receipt and the tree head of its inclusion proof.
     fn outbox(&self, path: &Path, report: &mut LogReport, findings: &mut Vec<Finding>) -> bundle::Result<()> {
         let outbox = OutboxFile::open(path)?;
-        let origin = format!("the outbox {} of facility \"{}\"", path.display(), shown(&outbox.source));
+        let origin = format!("the outbox {}", path.display());
         let db = |e: rusqlite::Error| input_invalid(format!("{}: {e}", path.display()));
         let mut seen: HashSet<String> = HashSet::new();
-        let mut head = |jws: String, what: String, report: &mut LogReport, findings: &mut Vec<Finding>| {
+        let mut head = |jws: String, what: Option<String>, report: &mut LogReport, findings: &mut Vec<Finding>| {
             if seen.insert(jws.clone()) {
-                self.external_head(&format!("{origin} ({what})"), &jws, report, findings);
+                let origin = match what {
+                    Some(what) => format!("{origin} ({what})"),
+                    None => origin.clone(),
+                };
+                self.external_head(&origin, &jws, report, findings);
             }
         };
         if outbox.version >= 2 {
-            let mut stmt = outbox.conn.prepare("SELECT tree_size, jws FROM tree_heads ORDER BY tree_size").map_err(db)?;
+            let mut stmt = outbox.conn.prepare("SELECT jws FROM tree_heads ORDER BY tree_size").map_err(db)?;
             let mut rows = stmt.query([]).map_err(db)?;
             while let Some(row) = rows.next().map_err(db)? {
-                let size: i64 = row.get(0).map_err(db)?;
-                head(row.get(1).map_err(db)?, format!("its tree head of size {size}"), report, findings);
+                head(row.get(0).map_err(db)?, None, report, findings);
             }
             let mut stmt = outbox.conn.prepare("SELECT fork_id, held_jws, shown_jws FROM forks ORDER BY fork_id").map_err(db)?;
             let mut rows = stmt.query([]).map_err(db)?;
             while let Some(row) = rows.next().map_err(db)? {
                 let id: i64 = row.get(0).map_err(db)?;
-                head(row.get(1).map_err(db)?, format!("fork {id}, the head it held"), report, findings);
-                head(row.get(2).map_err(db)?, format!("fork {id}, the head the hub showed"), report, findings);
+                head(row.get(1).map_err(db)?, Some(format!("fork {id}: the head it held")), report, findings);
+                head(row.get(2).map_err(db)?, Some(format!("fork {id}: the head the hub showed")), report, findings);
             }
         }
         let withdrawal = if outbox.version >= 3 { "withdrawal_digest" } else { "NULL" };
@@ -501,25 +505,20 @@ impl Log {
                 withdrawal_digest: row.get(3).map_err(db)?,
             };
             let receipt: String = row.get(4).map_err(db)?;
-            let what = format!("record \"{}\" #{}", shown(&held.record_id), held.sequence);
-            self.receipt(&format!("{origin} ({what})"), &receipt, Some(&held), report, findings);
+            self.receipt(&origin, &receipt, Some(&held), report, findings);
             let inclusion: Option<Vec<u8>> = row.get(5).map_err(db)?;
             if let Some(proof) = inclusion.and_then(|bytes| ledger::decode_inclusion_proof(&bytes).ok()) {
-                head(proof.tree_head, format!("the tree head of the inclusion proof of {what}"), report, findings);
+                let what = format!("the inclusion proof of record \"{}\" #{}", shown(&held.record_id), held.sequence);
+                head(proof.tree_head, Some(what), report, findings);
             }
         }
         Ok(())
     }
 }
 
-/// "the tree head of size N (signed TIME) gives root R".
+/// "size N, signed TIME, root R".
 fn describe(head: &TreeHead) -> String {
-    format!(
-        "the tree head of size {} (signed {}) gives root {}",
-        head.tree_size,
-        medseal::utc::show(head.timestamp),
-        ledger::encode_hash(&head.root_hash)
-    )
+    format!("size {}, signed {}, root {}", head.tree_size, medseal::utc::show(head.timestamp), ledger::encode_hash(&head.root_hash))
 }
 
 /// A delivered record as a hospital's outbox holds it: what its receipt must name.

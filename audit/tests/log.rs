@@ -219,7 +219,7 @@ fn entries_deleted_and_re_signed_are_caught_by_earlier_heads_and_receipts() {
     };
     let (report, findings) = run(&bundle, &evidence);
     assert_eq!(codes(&findings), ["LOG_TRUNCATED", "LOG_FORKED", "RECEIPTED_RECORD_MISSING", "LOG_TRUNCATED"]);
-    assert!(findings[0].message.contains("hospital A") && findings[0].message.contains("holds only 7"), "{}", findings[0].message);
+    assert!(findings[0].message.contains("hospital A") && findings[0].message.contains("holds (7)"), "{}", findings[0].message);
     assert!(findings[1].message.contains("another history"), "{}", findings[1].message);
     let missing = &findings[2];
     assert_eq!((missing.facility.as_deref(), missing.index, missing.sequence), (Some("79001"), Some(8), Some(9)));
