@@ -356,21 +356,26 @@ fn completeness_rides_along_the_log_pass() {
 // ---- a hospital's real outbox file ------------------------------------------------------------
 
 /// An outbox file of facility "79001" holding `n` records delivered with the hub's receipts, as
-/// the transport stores them, and the tree heads it kept (of sizes 3 and `n`). Returns the file
-/// and the hub's log of those records.
+/// the transport stores them (the third withdrawn with a signed tombstone), and the tree heads
+/// it kept (of sizes 3 and `n`). Returns the file and the hub's log of those records.
 fn hospital(dir: &Path, hub: &Hub, n: u64) -> (PathBuf, Vec<LedgerEntry>) {
     let path = dir.join("outbox.sqlite");
     let outbox = Outbox::open(OutboxConfig::new(&path, "79001", vec![RecipientKey::generate().unwrap().to_public()])).unwrap();
-    let signer =
-        Signer::new(Arc::new(Key::generate(Algorithm::EdDSA).unwrap()), SignOptions { signing_time: Some(T0), ..SignOptions::default() })
-            .unwrap();
+    let facility_key = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
+    let signer = Signer::new(facility_key.clone(), SignOptions { signing_time: Some(T0), ..SignOptions::default() }).unwrap();
     for i in 1..=n {
         let record = signer.sign(format!(r#"{{"resourceType":"Observation","id":"obs-{i}"}}"#).as_bytes(), medseal::Serialization::Compact);
         outbox.enqueue_signed(&format!("79001-r{i}"), record.unwrap().as_bytes()).unwrap();
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let claimed = outbox.claim(n as usize, now).unwrap();
+    let mut claimed = outbox.claim(n as usize, now).unwrap();
     assert_eq!(claimed.len() as u64, n);
+    // Record 3 is refused, then withdrawn with a signed tombstone, which is delivered instead:
+    // its receipt names the withdrawal's digest, not the record's.
+    outbox.mark_dead(claimed[2].outbox_id, "SIGNATURE_INVALID", "refused").unwrap();
+    let tombstones = Signer::new(facility_key, medseal::record::withdrawal_sign_options()).unwrap();
+    outbox.withdraw_signed(claimed[2].outbox_id, "recorded on paper", &tombstones).unwrap();
+    claimed[2] = outbox.claim(1, now).unwrap().remove(0);
     let log: Vec<LedgerEntry> = claimed
         .iter()
         .map(|c| LedgerEntry {
@@ -379,7 +384,7 @@ fn hospital(dir: &Path, hub: &Hub, n: u64) -> (PathBuf, Vec<LedgerEntry>) {
             sequence: c.sequence,
             digest: c.digest,
             received: T0 + c.sequence as i64,
-            withdrawn: None,
+            withdrawn: (c.sequence == 3).then(|| "recorded on paper".to_owned()),
         })
         .collect();
     let full = tree(&log);
@@ -438,6 +443,8 @@ fn a_real_outbox_file_holds_the_hub_to_what_it_receipted() {
     let (report, findings) = run(&honest, &evidence);
     assert_eq!(findings, []);
     assert_eq!((report.receipts_matched, report.external_tree_heads_matched), (5, 2), "5 receipts; heads of 3 and 5 (each once)");
+    let facilities = completeness::check(&honest, &mut Vec::new()).unwrap();
+    assert_eq!((facilities[0].records, facilities[0].withdrawn.len(), facilities[0].gaps.len()), (4, 1, 0));
 
     let rewritten: Vec<LedgerEntry> = log.iter().filter(|e| e.sequence != 2).cloned().collect();
     let dishonest = hub.export_entries(dir.path(), "dishonest", &rewritten, &[hub.head(&rewritten, 4)]);
