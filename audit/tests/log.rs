@@ -480,3 +480,46 @@ fn a_real_outbox_file_holds_the_hub_to_what_it_receipted() {
     assert_eq!((findings.len(), report.receipts_matched), (0, 5), "a file in use is read too");
     drop(in_use);
 }
+
+/// A fork the hospital recorded is evidence too: the head the hub showed it, of another
+/// history, is LOG_FORKED against the bundle. An outbox of an older schema (2, before
+/// withdrawals) is read as it is, never upgraded: its records' receipts are checked all the same.
+#[test]
+fn an_outbox_s_forks_and_older_schemas_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::new();
+    let (path, log) = hospital(dir.path(), &hub, 5);
+    let bundle = hub.export_entries(dir.path(), "b", &log, &[hub.head(&log, 5)]);
+    let evidence = Evidence { outboxes: vec![path.clone()], ..Evidence::default() };
+
+    let mut other = log.clone();
+    other[4].digest = sha256(b"another history");
+    let outbox = Outbox::open_existing(&path).unwrap();
+    let held = outbox.tree_head(5).unwrap().unwrap().jws;
+    outbox.record_fork(&held, &hub.head(&other, 5), "two different roots signed for tree size 5", T0 + 20).unwrap();
+    drop(outbox);
+    let (report, findings) = run(&bundle, &evidence);
+    assert_eq!(codes(&findings), ["LOG_FORKED"]);
+    assert!(findings[0].message.contains("fork 1: the head the hub showed"), "{}", findings[0].message);
+    assert_eq!((report.external_tree_heads_matched, report.receipts_matched), (2, 5), "the head it held is the one it kept");
+
+    let version_2 = dir.path().join("v2.sqlite");
+    std::fs::copy(&path, &version_2).unwrap();
+    let raw = rusqlite::Connection::open(&version_2).unwrap();
+    raw.execute_batch(
+        "DROP TRIGGER records_withdrawal_unchanged; ALTER TABLE records DROP COLUMN withdrawal_envelope;
+         ALTER TABLE records DROP COLUMN withdrawal_digest; PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(raw);
+    let before = std::fs::read(&version_2).unwrap();
+    let (report, findings) = run(&bundle, &Evidence { outboxes: vec![version_2.clone()], ..Evidence::default() });
+    assert_eq!(
+        codes(&findings),
+        ["LOG_FORKED", "RECEIPT_INVALID"],
+        "without its withdrawal column, record 3's receipt names a digest the file lacks"
+    );
+    assert_eq!(findings[1].sequence, Some(3));
+    assert_eq!(report.receipts_matched, 4);
+    assert_eq!(std::fs::read(&version_2).unwrap(), before, "not upgraded");
+}
