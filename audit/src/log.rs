@@ -12,7 +12,7 @@
 //! Memory: 32 bytes per entry for the leaf hashes and about as much again for the tree's
 //! cached subtrees (its inner nodes), read once from a stream of the entries.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -177,7 +177,7 @@ pub fn check_with(
     let (heads, bundle_kid) = hub_key(bundle.tree_head_key(), bundle::TREE_HEAD_KEY, evidence.tree_head_key.as_ref(), findings)?;
     let (receipts, _) = hub_key(bundle.receipt_key(), bundle::RECEIPT_KEY, evidence.receipt_key.as_ref(), findings)?;
     let tree = rebuild(bundle, findings, on_entry)?;
-    let log = Log { tree, heads, receipts, receipted: RefCell::new(None) };
+    let log = Log { tree, heads, receipts, receipted: RefCell::new(None), latest: Cell::new(None) };
     let size = log.tree.len();
     let mut report = LogReport {
         size,
@@ -280,8 +280,10 @@ struct Log {
     tree: MerkleTree,
     heads: Verifier,
     receipts: Verifier,
-    /// The largest tree size a matching receipt names, and which receipt.
-    receipted: RefCell<Option<(u64, String)>>,
+    /// The largest tree size a matching receipt names, which receipt, and when it was received.
+    receipted: RefCell<Option<(u64, String, i64)>>,
+    /// The largest of the bundle's signed tree heads that matches the log.
+    latest: Cell<Option<TreeHead>>,
 }
 
 /// How a verified tree head compares with the rebuilt tree.
@@ -329,7 +331,12 @@ impl Log {
             largest = largest.max(Some(head.tree_size));
             let what = format!("{origin}: the tree head ({})", describe(&head));
             match self.against(&head) {
-                Against::Matches => report.tree_heads_matched += 1,
+                Against::Matches => {
+                    report.tree_heads_matched += 1;
+                    if self.latest.get().map_or(true, |latest| latest.tree_size < head.tree_size) {
+                        self.latest.set(Some(head));
+                    }
+                }
                 Against::Beyond => findings.push(found(
                     finding::LOG_TRUNCATED,
                     format!("{what} covers more entries than the bundle's log holds ({})", self.size()),
@@ -378,10 +385,7 @@ impl Log {
             Against::Matches => report.external_tree_heads_matched += 1,
             Against::Beyond => findings.push(found(
                 finding::LOG_TRUNCATED,
-                format!(
-                    "{what} covers more entries than the bundle's log holds ({}): the hub removed entries it had signed for",
-                    self.size()
-                ),
+                format!("{what} covers more entries than the bundle's log holds ({}){}", self.size(), self.when(head.timestamp, "signed")),
             )),
             Against::Differs => findings
                 .push(found(finding::LOG_FORKED, format!("{what} {}: the hub showed another history", self.rebuilt(head.tree_size)))),
@@ -426,9 +430,10 @@ impl Log {
             Err(_) => findings.push(about(
                 finding::RECEIPTED_RECORD_MISSING,
                 format!(
-                    "the hub's receipt from {origin} puts {record} at ledger index {}; the bundle's log holds only {} entries",
+                    "the hub's receipt from {origin} puts {record} at ledger index {}; the bundle's log holds only {} entries{}",
                     receipt.ledger_index,
-                    self.size()
+                    self.size(),
+                    self.when(receipt.received, "received")
                 ),
             )),
             Ok(found_leaf) if found_leaf != leaf => findings.push(about(
@@ -441,8 +446,8 @@ impl Log {
             Ok(_) => {
                 report.receipts_matched += 1;
                 let mut largest = self.receipted.borrow_mut();
-                if receipt.tree_size > largest.as_ref().map_or(0, |(size, _)| *size) {
-                    *largest = Some((receipt.tree_size, format!("the hub's receipt from {origin} for {record}")));
+                if receipt.tree_size > largest.as_ref().map_or(0, |(size, _, _)| *size) {
+                    *largest = Some((receipt.tree_size, format!("the hub's receipt from {origin} for {record}"), receipt.received));
                 }
             }
         }
@@ -451,11 +456,37 @@ impl Log {
     /// A receipt is also the hub's signed word that its log had `tree_size` entries: the
     /// largest such size beyond the bundle's log is one finding (not one per receipt).
     fn receipted_size(&self, findings: &mut Vec<Finding>) {
-        if let Some((size, what)) = self.receipted.borrow().as_ref().filter(|(size, _)| *size > self.size()) {
+        if let Some((size, what, received)) = self.receipted.borrow().as_ref().filter(|(size, _, _)| *size > self.size()) {
             findings.push(found(
                 finding::LOG_TRUNCATED,
-                format!("{what} names a log of {size} entries; the bundle's log holds only {}", self.size()),
+                format!(
+                    "{what} names a log of {size} entries; the bundle's log holds only {}{}",
+                    self.size(),
+                    self.when(*received, "received")
+                ),
             ));
+        }
+    }
+
+    /// Evidence of a log larger than the bundle's: when the hub signed it (a head's timestamp,
+    /// a receipt's time received) before the bundle's latest head, the hub removed entries it
+    /// had signed for. Evidence signed later may only mean the hospital's copy is newer than the
+    /// export (the log grew since): still a finding, since the audit can only judge the bundle,
+    /// and the message says to ask for a newer export (gather hospitals' evidence first, then
+    /// export).
+    fn when(&self, t: i64, verb: &str) -> String {
+        match self.latest.get() {
+            Some(latest) if t <= latest.timestamp => format!(
+                ", and the hub {verb} it before the bundle's latest tree head (size {}, signed {}): the hub removed entries it had vouched for",
+                latest.tree_size,
+                medseal::utc::show(latest.timestamp)
+            ),
+            Some(latest) => format!(
+                ". It is later than the bundle's latest tree head (size {}, signed {}): if the hospital's copy is newer than the export, audit a newer export",
+                latest.tree_size,
+                medseal::utc::show(latest.timestamp)
+            ),
+            None => String::new(),
         }
     }
 

@@ -19,6 +19,7 @@ use medseal_audit::log::{self, Evidence, External};
 use medseal_audit::report::{Finding, LogReport, Range};
 
 const T0: i64 = 1_796_083_200; // 2026-12-01T00:00:00Z
+const DAY: i64 = 86_400;
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().try_into().unwrap()
@@ -70,7 +71,12 @@ impl Hub {
     }
 
     fn head_of(&self, tree: &MerkleTree, size: u64) -> String {
-        TreeHead { tree_size: size, root_hash: tree.root(size).unwrap(), timestamp: T0 + 3600 + size as i64 }.sign(&self.heads).unwrap()
+        self.head_at(tree, size, T0 + 3600 + size as i64)
+    }
+
+    /// The signed tree head of the first `size` leaves of `tree`, signed at `timestamp`.
+    fn head_at(&self, tree: &MerkleTree, size: u64, timestamp: i64) -> String {
+        TreeHead { tree_size: size, root_hash: tree.root(size).unwrap(), timestamp }.sign(&self.heads).unwrap()
     }
 
     /// The receipt of `entries[index]` in the tree of `size`.
@@ -161,6 +167,14 @@ fn a_clean_log_passes_with_no_finding() {
     assert_eq!(report.tree_head_key, hub.tree_head_key.kid());
     assert_eq!((report.tree_heads_matched, report.external_tree_heads_matched, report.receipts_matched), (2, 1, 1));
     assert_eq!(completeness::check(&bundle, &mut Vec::new()).unwrap()[0].records, 10);
+
+    // A hospital's copy newer than the export holds a head of the grown log: the audit can only
+    // judge the bundle, so it is a finding, whose message says to audit a newer export.
+    let grown = entries(12);
+    let later = Evidence { external: vec![head("a newer copy", &hub.head_at(&tree(&grown), 12, T0 + DAY))], ..Evidence::default() };
+    let (_, findings) = run(&bundle, &later);
+    assert_eq!(codes(&findings), ["LOG_TRUNCATED"]);
+    assert!(findings[0].message.contains("audit a newer export"), "{}", findings[0].message);
 }
 
 /// One entry changed after it was signed: the heads covering it no longer match (and an
@@ -198,7 +212,8 @@ fn entries_deleted_and_re_signed_are_caught_by_earlier_heads_and_receipts() {
     let (old_head_10, old_head_5) = (hub.head(&log, 10), hub.head(&log, 5));
     let (kept_receipt, moved_receipt) = (hub.receipt(&log, 1, 10), hub.receipt(&log, 8, 10));
     let rewritten: Vec<LedgerEntry> = log.iter().filter(|e| !(3..=5).contains(&e.sequence)).cloned().collect();
-    let bundle = hub.export_entries(dir.path(), "b", &rewritten, &[hub.head(&rewritten, 4), hub.head(&rewritten, 7)]);
+    let resigned = [hub.head_at(&tree(&rewritten), 4, T0 + DAY), hub.head_at(&tree(&rewritten), 7, T0 + DAY)];
+    let bundle = hub.export_entries(dir.path(), "b", &rewritten, &resigned);
 
     let (report, findings) = run(&bundle, &Evidence::default());
     assert_eq!(findings, [], "the re-signed log is consistent with itself");
@@ -220,6 +235,7 @@ fn entries_deleted_and_re_signed_are_caught_by_earlier_heads_and_receipts() {
     let (report, findings) = run(&bundle, &evidence);
     assert_eq!(codes(&findings), ["LOG_TRUNCATED", "LOG_FORKED", "RECEIPTED_RECORD_MISSING", "LOG_TRUNCATED"]);
     assert!(findings[0].message.contains("hospital A") && findings[0].message.contains("holds (7)"), "{}", findings[0].message);
+    assert!(findings[0].message.contains("signed it before the bundle's latest tree head"), "{}", findings[0].message);
     assert!(findings[1].message.contains("another history"), "{}", findings[1].message);
     let missing = &findings[2];
     assert_eq!((missing.facility.as_deref(), missing.index, missing.sequence), (Some("79001"), Some(8), Some(9)));
@@ -447,7 +463,7 @@ fn a_real_outbox_file_holds_the_hub_to_what_it_receipted() {
     assert_eq!((facilities[0].records, facilities[0].withdrawn.len(), facilities[0].gaps.len()), (4, 1, 0));
 
     let rewritten: Vec<LedgerEntry> = log.iter().filter(|e| e.sequence != 2).cloned().collect();
-    let dishonest = hub.export_entries(dir.path(), "dishonest", &rewritten, &[hub.head(&rewritten, 4)]);
+    let dishonest = hub.export_entries(dir.path(), "dishonest", &rewritten, &[hub.head_at(&tree(&rewritten), 4, T0 + DAY)]);
     assert_eq!(run(&dishonest, &Evidence::default()).1, [], "the bundle alone is consistent");
     let (report, findings) = run(&dishonest, &evidence);
     assert_eq!(
