@@ -223,21 +223,26 @@ fn entries_deleted_and_re_signed_are_caught_by_earlier_heads_and_receipts() {
     assert_eq!(codes(&gaps), ["SEQUENCE_GAP"], "only completeness sees the hole");
     assert_eq!(facilities[0].gaps, [Range { first: 3, last: 5 }]);
 
-    let evidence = Evidence {
-        external: vec![
-            head("hospital A", &old_head_10),
-            head("hospital B", &old_head_5),
-            receipt("hospital A", &kept_receipt),
-            receipt("hospital B", &moved_receipt),
-        ],
-        ..Evidence::default()
-    };
+    // What the auditor got from the hospitals, in the files `--tree-head` reads: hospital A's head
+    // and a receipt, one JWS a line; hospital B's `medseal outbox tree-heads --json`; a printout.
+    let (a, b, c) = (dir.path().join("hospital-a.txt"), dir.path().join("hospital-b.json"), dir.path().join("printout.jws"));
+    std::fs::write(&a, format!("{old_head_10}\r\n{kept_receipt}\r\n")).unwrap();
+    let outbox_json = serde_json::json!({"source": "79001", "tree_heads": [{"tree_size": 5, "tree_head": old_head_5}], "forks": []});
+    std::fs::write(&b, outbox_json.to_string()).unwrap();
+    std::fs::write(&c, &moved_receipt).unwrap();
+    let external = [&a, &b, &c].into_iter().flat_map(|path| log::read_tree_heads(path).unwrap()).collect();
+    let evidence = Evidence { external, ..Evidence::default() };
     let (report, findings) = run(&bundle, &evidence);
     assert_eq!(codes(&findings), ["LOG_TRUNCATED", "LOG_FORKED", "RECEIPTED_RECORD_MISSING", "LOG_TRUNCATED"]);
-    assert!(findings[0].message.contains("hospital A") && findings[0].message.contains("holds (7)"), "{}", findings[0].message);
+    assert!(findings[0].message.contains("hospital-a.txt line 1") && findings[0].message.contains("holds (7)"), "{}", findings[0].message);
     assert!(findings[0].message.contains("signed it before the bundle's latest tree head"), "{}", findings[0].message);
-    assert!(findings[1].message.contains("another history"), "{}", findings[1].message);
+    assert!(
+        findings[1].message.contains("hospital-b.json tree_heads[0]") && findings[1].message.contains("another history"),
+        "{}",
+        findings[1].message
+    );
     let missing = &findings[2];
+    assert!(missing.message.contains("printout.jws line 1"), "{}", missing.message);
     assert_eq!((missing.facility.as_deref(), missing.index, missing.sequence), (Some("79001"), Some(8), Some(9)));
     assert_eq!(
         (report.external_tree_heads_matched, report.receipts_matched),
