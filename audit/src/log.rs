@@ -498,7 +498,8 @@ impl Log {
         let db = |e: rusqlite::Error| input_invalid(format!("{}: {e}", path.display()));
         let mut seen: HashSet<String> = HashSet::new();
         let mut head = |jws: String, what: Option<String>, report: &mut LogReport, findings: &mut Vec<Finding>| {
-            if seen.insert(jws.clone()) {
+            if !seen.contains(&jws) {
+                seen.insert(jws.clone());
                 let origin = match what {
                     Some(what) => format!("{origin} ({what})"),
                     None => origin.clone(),
