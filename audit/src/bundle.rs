@@ -221,7 +221,9 @@ impl EntryLine {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BundleError {
     /// A stable code: `BUNDLE_UNREADABLE` (I/O), `BUNDLE_INVALID` (not a version-1 bundle),
-    /// `BUNDLE_EXISTS` (the export's output exists).
+    /// `BUNDLE_EXISTS` (the export's output exists); for the auditor's other inputs (`--tree-head`
+    /// files, `--outbox` files): `INPUT_UNREADABLE` (I/O) and `INPUT_INVALID` (not what it
+    /// should be).
     pub code: &'static str,
     /// What happened, for people.
     pub message: String,
@@ -406,6 +408,14 @@ pub struct Entries {
     path: PathBuf,
     index: u64,
     line: Vec<u8>,
+}
+
+impl Entries {
+    /// The bytes of the line last returned, without its newline: what the hub hashed for that
+    /// leaf (also for a line that is not an entry, so the tree still rebuilds as the hub's).
+    pub fn raw_line(&self) -> &[u8] {
+        self.line.strip_suffix(b"\n").unwrap_or(&self.line)
+    }
 }
 
 impl Iterator for Entries {

@@ -7,5 +7,7 @@
 //! found ([`report`]).
 
 pub mod bundle;
+pub mod completeness;
 pub mod html;
+pub mod log;
 pub mod report;
