@@ -210,6 +210,7 @@ fn a_version_1_database_is_upgraded_in_place() {
          ALTER TABLE facilities DROP COLUMN role;
          ALTER TABLE facility_keys DROP COLUMN revoked; ALTER TABLE facility_keys DROP COLUMN revoked_reason;
          DELETE FROM facilities WHERE facility = 'city-auditor';
+         DROP TABLE trust_lists; DROP TABLE trust_list_keys;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -218,7 +219,7 @@ fn a_version_1_database_is_upgraded_in_place() {
     let url = pilot.url("/v1/records");
     assert_eq!(pilot.tree_head().0, head_before);
     let db = rusqlite::Connection::open(pilot.hub_dir.join("hub.sqlite")).unwrap();
-    assert_eq!(db.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 2);
+    assert_eq!(db.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
     // The record is still a duplicate with its receipt; B may now use the same id.
     let again = pilot.a.submit(&url, std::slice::from_ref(&record));
     assert_eq!(status(&again[0]), RecordStatus::Duplicate);
