@@ -154,9 +154,10 @@ fn a_revoked_client_certificate_fails_the_handshake() {
     assert!(revoke(&"0".repeat(64)).to_string().contains("no client certificate"));
 }
 
-/// A trust list holding A's key with the window `not_before..=not_after`.
-fn trust_list_with_a(pilot: &Pilot, not_before: i64, not_after: i64) {
-    common::configure_trust_list(pilot, vec![common::record_signing_entry(&pilot.a, (not_before, not_after))], 1, now() + 86_400);
+/// Trust list number `sequence` holding A's key with the window `not_before..=not_after` (a
+/// changed list has a new number: the hub keeps one list per number for the audit).
+fn trust_list_with_a(pilot: &Pilot, sequence: u64, not_before: i64, not_after: i64) {
+    common::configure_trust_list(pilot, vec![common::record_signing_entry(&pilot.a, (not_before, not_after))], sequence, now() + 86_400);
 }
 
 #[test]
@@ -166,7 +167,7 @@ fn a_retired_trust_list_key_cannot_backdate_records_in() {
     let mut pilot = Pilot::new();
     let hour = 3600;
     let end = now() - 100 * hour;
-    trust_list_with_a(&pilot, end - 30 * 86_400, end);
+    trust_list_with_a(&pilot, 1, end - 30 * 86_400, end);
     pilot.restart();
     let url = pilot.url("/v1/records");
     let backdated = pilot.a.record_with("ret-1", 1, "hospital-a", &signer_at(&pilot, end - hour), &pilot.a.hub_recipient, "final");
@@ -178,7 +179,7 @@ fn a_retired_trust_list_key_cannot_backdate_records_in() {
 
     // Retired 10 h ago: a record signed before the end and queued still gets in (grace).
     let end = now() - 10 * hour;
-    trust_list_with_a(&pilot, end - 30 * 86_400, end);
+    trust_list_with_a(&pilot, 2, end - 30 * 86_400, end);
     pilot.restart();
     let url = pilot.url("/v1/records");
     let queued = pilot.a.record_with("ret-3", 3, "hospital-a", &signer_at(&pilot, end - hour), &pilot.a.hub_recipient, "final");
