@@ -73,7 +73,9 @@ enum KeyAlg {
 /// not a signing key), issues the client certificate (clientAuth, 2 years), registers the
 /// signing keys, and writes into FACILITY_DIR: client.pem, hub-ca.pem (the CA to pin),
 /// hub-recipient.pub (seal to it), receipt.pub, tree-head.pub (check receipts with them) and
-/// facility.json ({facility, hub_url}). The hub never makes or sees a hospital's private key.
+/// facility.json ({facility, hub_url}); and escrow-N.pub for each auditor escrow key hub.json
+/// names (seal every record to it too: outbox enqueue --to hub-recipient.pub --to escrow-1.pub).
+/// The hub never makes or sees a hospital's private key.
 /// A running hub picks the facility up at its next batch.
 #[derive(clap::Args)]
 pub struct EnrollArgs {
