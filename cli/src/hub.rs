@@ -21,6 +21,7 @@ pub enum Command {
     Revoke(RevokeArgs),
     Serve(ServeArgs),
     Audit(AuditArgs),
+    Export(ExportArgs),
 }
 
 /// Create a hub: CA, server certificate, receipt, tree-head and recipient keys, database.
@@ -48,6 +49,11 @@ pub struct InitArgs {
     /// Replace an existing hub in HUB_DIR (its keys and ledger are lost).
     #[arg(long)]
     force: bool,
+    /// An auditor's escrow public key (X25519, PEM, DER or JWK; the auditor keeps the private
+    /// key); repeat for several. Written as HUB_DIR/escrow-N.pub and named in hub.json
+    /// (escrow_keys); enroll hands each to every facility, which seals its records to it too.
+    #[arg(long = "escrow-key", value_name = "PUBLIC_KEY")]
+    escrow_keys: Vec<PathBuf>,
 }
 
 /// Receipt and tree-head key algorithms.
@@ -67,7 +73,9 @@ enum KeyAlg {
 /// not a signing key), issues the client certificate (clientAuth, 2 years), registers the
 /// signing keys, and writes into FACILITY_DIR: client.pem, hub-ca.pem (the CA to pin),
 /// hub-recipient.pub (seal to it), receipt.pub, tree-head.pub (check receipts with them) and
-/// facility.json ({facility, hub_url}). The hub never makes or sees a hospital's private key.
+/// facility.json ({facility, hub_url}); and escrow-N.pub for each auditor escrow key hub.json
+/// names (seal every record to it too: outbox enqueue --to hub-recipient.pub --to escrow-1.pub).
+/// The hub never makes or sees a hospital's private key.
 /// A running hub picks the facility up at its next batch.
 #[derive(clap::Args)]
 pub struct EnrollArgs {
@@ -140,6 +148,119 @@ pub struct ServeArgs {
     /// Listen here instead of hub.json's address (port 0: any free port).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+}
+
+/// Export an audit bundle (docs/AUDIT.md, "Export"): a folder of plain files an auditor reads
+/// without trusting the hub.
+///
+/// Writes every ledger entry (those of facilities not selected as their leaf hash only, so the
+/// tree still rebuilds), every signed tree head, the hub's receipt and tree-head public keys and
+/// CA, every enrolled facility with its keys and certificates and their history, every trust
+/// list the hub verified records with and their keys, the envelope of every selected record as
+/// received, and manifest.json (the SHA-256 of every file but envelopes/ and opened/). A record
+/// is selected when its facility is (all by default) and it was received within --from/--to.
+/// The hub directory is only read; a running hub can be exported. OUT must not exist; it
+/// appears only once complete. Progress goes to standard error on a terminal.
+///
+/// With --opened the hub opens each selected envelope with its own key and writes the signed
+/// record inside (patient data in clear) to opened/: only for an auditor entitled to read
+/// them. Records sealed to an auditor escrow key (hub init --escrow-key) need no --opened.
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// The hub directory (only read).
+    #[arg(long, value_name = "HUB_DIR")]
+    dir: PathBuf,
+    /// The bundle folder to write (must not exist).
+    #[arg(long, value_name = "BUNDLE")]
+    out: PathBuf,
+    /// Export this facility's entries and envelopes (repeat for several; default all).
+    #[arg(long = "facility", value_name = "ID")]
+    facilities: Vec<String>,
+    /// Envelopes of records received at or after this time only (RFC 3339 UTC).
+    #[arg(long, value_name = "TIME")]
+    from: Option<String>,
+    /// Envelopes of records received at or before this time only (RFC 3339 UTC).
+    #[arg(long, value_name = "TIME")]
+    to: Option<String>,
+    /// Also write each selected record opened with the hub's key (patient data in clear).
+    #[arg(long)]
+    opened: bool,
+    /// Print a summary as JSON (path and counts).
+    #[arg(long)]
+    json: bool,
+}
+
+fn export(args: ExportArgs) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    let time = |name: &str, text: &Option<String>| -> Option<i64> {
+        text.as_ref().map(|text| {
+            medseal::utc::parse(text).unwrap_or_else(|| {
+                crate::nested_usage_error("hub", "export", &format!("{name} {text:?} is not an RFC 3339 time (e.g. 2026-12-05T10:00:00Z)"))
+            })
+        })
+    };
+    let (from, to) = (time("--from", &args.from), time("--to", &args.to));
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            crate::nested_usage_error("hub", "export", "--from is after --to");
+        }
+    }
+    let options = medseal_hub::ExportOptions {
+        facilities: args.facilities,
+        from,
+        to,
+        opened: args.opened,
+        tool: format!("medseal {}", env!("CARGO_PKG_VERSION")),
+        ..medseal_hub::ExportOptions::new(&args.dir, &args.out)
+    };
+    if options.opened {
+        eprintln!(
+            "medseal: warning: --opened writes every selected record in clear (patient data) into {}; hand it only to an auditor entitled to read it",
+            options.out.display()
+        );
+    }
+    let terminal = std::io::stderr().is_terminal();
+    let mut progress = |p: medseal_hub::export::Progress| {
+        if !terminal {
+            return;
+        }
+        let (what, done, total) = match p {
+            medseal_hub::export::Progress::Entries { done, total } => ("ledger entries", done, total),
+            medseal_hub::export::Progress::Envelopes { done, total } => ("envelopes", done, total),
+        };
+        eprint!("\r\x1b[Kexporting {what}: {done}/{total}");
+        if done == total {
+            eprintln!();
+        }
+    };
+    let exported = medseal_hub::export(&options, &mut progress).map_err(|e| Failure::Other(e.to_string()))?;
+    let m = &exported.manifest;
+    if args.json {
+        let json = serde_json::json!({
+            "bundle": exported.path.display().to_string(),
+            "size": m.ledger.size,
+            "entries": m.ledger.entries,
+            "redacted": m.ledger.redacted,
+            "tree_heads": m.ledger.tree_heads,
+            "envelopes": m.ledger.envelopes,
+            "opened": m.ledger.opened,
+            "files": m.files.len(),
+        });
+        return crate::io::write_stdout(format!("{json}\n").as_bytes());
+    }
+    crate::io::write_stdout(
+        format!(
+            "exported {}: ledger of {} entries ({} in full, {} as leaf hashes), {} tree heads, {} envelopes, {} opened records\n",
+            exported.path.display(),
+            m.ledger.size,
+            m.ledger.entries,
+            m.ledger.redacted,
+            m.ledger.tree_heads,
+            m.ledger.envelopes,
+            m.ledger.opened
+        )
+        .as_bytes(),
+    )
 }
 
 /// Audit the hub's ledger offline: rebuild the RFC 9162 tree from every entry, check it against
@@ -253,6 +374,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::Revoke(args) => revoke(args),
         Command::Serve(args) => serve(args),
         Command::Audit(args) => audit(args),
+        Command::Export(args) => export(args),
     }
 }
 
@@ -270,6 +392,7 @@ fn init(args: InitArgs) -> Result<(), Failure> {
             KeyAlg::Es256 => Algorithm::ES256,
         },
         force: args.force,
+        escrow_keys: args.escrow_keys.iter().map(|p| crate::io::read_input(Some(p.as_path()), 1 << 20)).collect::<Result<_, _>>()?,
     };
     let config = medseal_hub::init(&options).map_err(failure)?;
     let dir = options.dir.display();

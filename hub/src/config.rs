@@ -39,6 +39,13 @@ pub struct HubConfig {
     /// Connection, upload and timeout limits (docs/SUBMISSION.md, "Limits and timeouts").
     #[serde(default)]
     pub limits: Limits,
+    /// Auditor escrow public keys (X25519; paths relative to the hub directory unless
+    /// absolute). `enroll` hands each to the facility as `escrow-N.pub`, and facilities seal
+    /// every record to them as further recipients, so an auditor holding the private key opens
+    /// the records of an export without the hub (docs/AUDIT.md, "Export"). `init
+    /// --escrow-key` writes them; the hub itself never uses them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escrow_keys: Vec<PathBuf>,
 }
 
 /// Limits that keep one facility from starving the others or the hub's memory
@@ -157,6 +164,7 @@ impl HubConfig {
             acceptance: AcceptancePolicy::default(),
             trust_list: None,
             limits: Limits::default(),
+            escrow_keys: Vec::new(),
         }
     }
 
@@ -165,6 +173,11 @@ impl HubConfig {
         let path = paths.config();
         let bytes = files::read(&path, 1 << 20)?;
         serde_json::from_slice(&bytes).map_err(|e| Error::new(format!("{} is not a hub configuration: {e}", path.display())))
+    }
+
+    /// The escrow keys' paths, resolved against the hub directory.
+    pub fn escrow_key_paths(&self, paths: &HubPaths) -> Vec<PathBuf> {
+        self.escrow_keys.iter().map(|p| if p.is_absolute() { p.clone() } else { paths.dir().join(p) }).collect()
     }
 
     /// Writes `hub.json` into the hub directory.

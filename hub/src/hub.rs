@@ -243,8 +243,16 @@ impl Hub {
                     keys.push(Arc::new(key.to_public()));
                 }
                 let path = resolve(&tl.file);
-                let list = TrustList::verify(&files::read(&path, 96 << 20)?, &Verifier::new(keys), now(), tl.min_sequence)
+                let signed = files::read(&path, 96 << 20)?;
+                let list = TrustList::verify(&signed, &Verifier::new(keys.clone()), now(), tl.min_sequence)
                     .map_err(|e| Error::from(e).context(path.display()))?;
+                // Kept for the audit: records are judged years later with the list of their day.
+                for key in &keys {
+                    let pem = String::from_utf8(key.export(medseal::KeyFormat::SpkiPem)?.to_vec()).expect("PEM is ASCII");
+                    store::remember_trust_list_key(&conn, key.kid(), &pem, now())?;
+                }
+                store::remember_trust_list(&conn, list.sequence, list.issued, list.expires, &signed, now())
+                    .map_err(|e| e.context(path.display()))?;
                 let facilities: HashSet<&str> = list.entries().iter().map(|e| e.facility.as_str()).collect();
                 let by_facility = facilities
                     .into_iter()

@@ -18,6 +18,7 @@
 pub mod audit;
 pub mod config;
 mod error;
+pub mod export;
 pub mod files;
 pub mod http;
 pub mod hub;
@@ -30,6 +31,7 @@ mod store;
 pub use audit::{audit, Audit, SourceSummary};
 pub use config::{AcceptancePolicy, HubConfig};
 pub use error::{Error, Result};
+pub use export::{export, ExportError, ExportOptions, Exported};
 pub use hub::{Code, Hub};
 pub use pki::{enroll, facility_init, init, revoke, EnrollOptions, Enrolled, FacilityInitOptions, InitOptions, Revocable, TlsTokenKey};
 pub use server::{start, tls_config, wait_for_shutdown_signal, HubHandle};

@@ -45,6 +45,9 @@ pub struct InitOptions {
     pub key_algorithm: Algorithm,
     /// Replace an existing hub in `dir`, ledger included.
     pub force: bool,
+    /// Auditor escrow public keys (X25519: PEM, DER or JWK), written as `escrow-N.pub` and
+    /// named in hub.json's `escrow_keys`: `enroll` hands them to every facility.
+    pub escrow_keys: Vec<Vec<u8>>,
 }
 
 impl InitOptions {
@@ -56,6 +59,7 @@ impl InitOptions {
             listen: crate::config::DEFAULT_LISTEN.parse().expect("a socket address"),
             key_algorithm: Algorithm::EdDSA,
             force: false,
+            escrow_keys: Vec::new(),
         }
     }
 }
@@ -73,6 +77,7 @@ pub fn init(options: &InitOptions) -> Result<HubConfig> {
             paths.dir().display()
         )));
     }
+    let escrow = escrow_keys(&options.escrow_keys)?;
     files::create_dir(paths.dir())?;
     if options.force {
         // The old ledger was signed with the old keys: it goes with them.
@@ -137,9 +142,38 @@ pub fn init(options: &InitOptions) -> Result<HubConfig> {
     store::insert_tree_head(&conn, 0, &head.root_hash, head.timestamp, &head.sign(&signer)?)?;
     drop(conn);
 
-    let config = HubConfig::new(&options.hostname, options.listen);
+    let mut config = HubConfig::new(&options.hostname, options.listen);
+    for (n, key) in escrow.iter().enumerate() {
+        let name = escrow_file(n);
+        files::write_public(&paths.dir().join(&name), &key.export(KeyFormat::SpkiPem)?)?;
+        config.escrow_keys.push(name.into());
+    }
     config.save(&paths)?;
     Ok(config)
+}
+
+/// The name of escrow key `n` (from 0) in the hub and facility directories: `escrow-1.pub`, ...
+pub fn escrow_file(n: usize) -> String {
+    format!("escrow-{}.pub", n + 1)
+}
+
+/// Escrow keys: X25519 public keys, no private key (the auditor keeps it), none twice.
+fn escrow_keys(keys: &[Vec<u8>]) -> Result<Vec<RecipientKey>> {
+    let mut read: Vec<RecipientKey> = Vec::new();
+    for (n, bytes) in keys.iter().enumerate() {
+        let key = RecipientKey::import(bytes).map_err(|e| Error::new(format!("escrow key {}: {}", n + 1, e.message())))?;
+        if key.has_private() {
+            return Err(Error::new(format!(
+                "escrow key {} is a private key: give the auditor's public key; the auditor keeps the private one",
+                n + 1
+            )));
+        }
+        if read.iter().any(|k| k.kid() == key.kid()) {
+            return Err(Error::new(format!("escrow key {} is given twice", key.kid())));
+        }
+        read.push(key);
+    }
+    Ok(read)
 }
 
 /// What a hospital makes for itself before it enrols ([`facility_init`]): its keys never
@@ -325,7 +359,8 @@ pub struct Enrolled {
     pub files: Vec<PathBuf>,
 }
 
-/// The files `enroll` writes: the client certificate, the hub's public keys, `facility.json`.
+/// The files `enroll` always writes: the client certificate, the hub's public keys,
+/// `facility.json`; then `escrow-N.pub` for each auditor escrow key hub.json names.
 pub const ENROLL_FILES: [&str; 6] = ["client.pem", "hub-ca.pem", "hub-recipient.pub", "receipt.pub", "tree-head.pub", "facility.json"];
 
 /// Enrols a facility from its public parts only: checks the certificate request (its own
@@ -378,7 +413,23 @@ pub fn enroll(options: &EnrollOptions) -> Result<Enrolled> {
     client.not_after = now + Duration::days(LEAF_VALIDITY_DAYS);
     let client_cert = rcgen::CertificateSigningRequestParams { params: client, public_key: request.public_key }.signed_by(&issuer)?;
 
-    let facility_json = serde_json::json!({ "facility": options.facility, "hub_url": config.hub_url });
+    // The auditor escrow keys the hub names, checked before anything is issued.
+    let mut escrow = Vec::new();
+    for (n, path) in config.escrow_key_paths(&paths).iter().enumerate() {
+        let bytes = files::read(path, 1 << 20)?;
+        let key = escrow_keys(&[bytes]).map_err(|e| e.context(path.display()))?.remove(0);
+        escrow.push((escrow_file(n), key));
+    }
+    if !options.force {
+        if let Some(existing) = escrow.iter().map(|(name, _)| out(name)).find(|p| p.exists()) {
+            return Err(Error::new(format!("{} already exists; use --force to replace it", existing.display())));
+        }
+    }
+    let mut facility_json = serde_json::json!({ "facility": options.facility, "hub_url": config.hub_url });
+    if !escrow.is_empty() {
+        facility_json["escrow_keys"] =
+            escrow.iter().map(|(name, key)| serde_json::json!({ "file": name, "kid": key.kid() })).collect::<Vec<_>>().into();
+    }
     let mut facility_json = serde_json::to_vec_pretty(&facility_json).expect("JSON");
     facility_json.push(b'\n');
     let pems: Vec<String> =
@@ -396,12 +447,15 @@ pub fn enroll(options: &EnrollOptions) -> Result<Enrolled> {
     files::write_public(&out("receipt.pub"), &copy(paths.receipt_pub())?)?;
     files::write_public(&out("tree-head.pub"), &copy(paths.tree_head_pub())?)?;
     files::write_public(&out("facility.json"), &facility_json)?;
+    for (name, key) in &escrow {
+        files::write_public(&out(name), &key.export(KeyFormat::SpkiPem)?)?;
+    }
     Ok(Enrolled {
         facility: options.facility.clone(),
         signing_kids: keys.iter().map(|k| k.kid().to_owned()).collect(),
         certificate_fingerprint: fingerprint(client_cert.der()),
         hub_url: config.hub_url,
-        files: ENROLL_FILES.iter().map(|f| out(f)).collect(),
+        files: ENROLL_FILES.iter().map(|f| out(f)).chain(escrow.iter().map(|(name, _)| out(name))).collect(),
     })
 }
 

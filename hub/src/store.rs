@@ -9,9 +9,10 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::error::{Error, Result};
 
-/// The schema version this code reads and writes (`PRAGMA user_version`). Version 1 (record ids
-/// global across facilities) is migrated to it when the hub opens the database.
-const SCHEMA_VERSION: i64 = 2;
+/// The schema version this code reads and writes (`PRAGMA user_version`). Versions 1 (record
+/// ids global across facilities) and 2 (no trust-list history) are migrated to it when the hub
+/// opens the database.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger (
@@ -81,6 +82,24 @@ CREATE TRIGGER registry_keys_delete AFTER DELETE ON facility_keys BEGIN UPDATE r
 CREATE TRIGGER registry_certificates_delete AFTER DELETE ON client_certificates BEGIN UPDATE registry SET version = version + 1; END;
 ";
 
+/// Version 3: the trust lists the hub verified records with, and the keys it accepted them from
+/// (issue 11: an auditor judges old records with the list of their day, which the hub's
+/// current list file no longer is).
+const SCHEMA_V3: &str = "
+CREATE TABLE trust_lists (
+    sequence INTEGER PRIMARY KEY,
+    issued INTEGER NOT NULL,        -- Unix seconds, from the list
+    expires INTEGER NOT NULL,       -- Unix seconds, from the list
+    jws BLOB NOT NULL,              -- the signed list, byte for byte
+    loaded INTEGER NOT NULL         -- when the hub first verified records with it
+);
+CREATE TABLE trust_list_keys (
+    kid TEXT PRIMARY KEY,           -- RFC 7638 thumbprint
+    public_key TEXT NOT NULL,       -- SPKI PEM
+    added INTEGER NOT NULL          -- when the hub first accepted lists from it
+);
+";
+
 /// Opens (creating when `create`) the database with the hub's settings and schema.
 pub fn open(path: &Path, create: bool) -> Result<Connection> {
     use rusqlite::OpenFlags;
@@ -99,10 +118,15 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
             let tx = conn.transaction()?;
             tx.execute_batch(SCHEMA)?;
             tx.execute_batch(SCHEMA_V2)?;
+            tx.execute_batch(SCHEMA_V3)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
-        1 => migrate_v1(&mut conn).map_err(|e| e.context(format!("upgrading {} from schema version 1", path.display())))?,
+        1 => {
+            migrate_v1(&mut conn).map_err(|e| e.context(format!("upgrading {} from schema version 1", path.display())))?;
+            migrate_v2(&mut conn).map_err(|e| e.context(format!("upgrading {} from schema version 2", path.display())))?;
+        }
+        2 => migrate_v2(&mut conn).map_err(|e| e.context(format!("upgrading {} from schema version 2", path.display())))?,
         SCHEMA_VERSION => {}
         0 => return Err(Error::new(format!("{} is not a hub database (run `medseal hub init`)", path.display()))),
         other => return Err(Error::new(format!("{} has schema version {other}; this hub reads {SCHEMA_VERSION}", path.display()))),
@@ -163,6 +187,16 @@ fn migrate_v1(conn: &mut Connection) -> Result<()> {
     for (facility, enrolled, pem) in certificates {
         insert_client_certificate(&tx, &facility, &pem, enrolled)?;
     }
+    tx.pragma_update(None, "user_version", 2)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Version 2 to 3 in one transaction: the trust-list history tables, empty (the lists used
+/// before were not kept; the one in use is recorded when the hub starts).
+fn migrate_v2(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(SCHEMA_V3)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -475,4 +509,230 @@ pub fn revoked_certificates(conn: &Connection) -> Result<HashMap<String, i64>> {
 /// running hub reloads its key set and revocations then).
 pub fn registry_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT version FROM registry WHERE id = 0", [], |row| row.get(0))?)
+}
+
+/// Records a trust list the hub verifies records with (kept forever, by sequence number). The
+/// same sequence with other bytes is refused: the audit holds one list per number, so a
+/// department that changes a list gives it a new number.
+pub fn remember_trust_list(conn: &Connection, sequence: u64, issued: i64, expires: i64, jws: &[u8], now: i64) -> Result<()> {
+    let known: Option<Vec<u8>> =
+        conn.query_row("SELECT jws FROM trust_lists WHERE sequence = ?1", [sequence as i64], |row| row.get(0)).optional()?;
+    match known {
+        Some(known) if known == jws => Ok(()),
+        Some(_) => Err(Error::new(format!(
+            "trust list #{sequence} is not the list #{sequence} this hub used before (the hub keeps every list for the audit, one per sequence number): the health department publishes a changed list with a new sequence number"
+        ))),
+        None => {
+            conn.execute(
+                "INSERT INTO trust_lists (sequence, issued, expires, jws, loaded) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![sequence as i64, issued, expires, jws, now],
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// Records a key the hub accepts trust lists from (kept forever).
+pub fn remember_trust_list_key(conn: &Connection, kid: &str, public_key_pem: &str, now: i64) -> Result<()> {
+    conn.execute("INSERT OR IGNORE INTO trust_list_keys (kid, public_key, added) VALUES (?1, ?2, ?3)", params![kid, public_key_pem, now])?;
+    Ok(())
+}
+
+/// Opens the database for reading only, changing nothing in the hub directory (`hub export`).
+/// With a write-ahead log present (the hub runs, or stopped uncleanly), SQLite reads through
+/// it, with the hub's own `-shm` and `-wal` files. Without one (the hub stopped cleanly),
+/// SQLite would create both to read, so the file is opened `immutable` instead, and
+/// [`ReadOnly::unchanged`] tells whether a hub started meanwhile.
+pub fn open_read_only(path: &Path) -> Result<ReadOnly> {
+    use rusqlite::OpenFlags;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    let live = wal.exists();
+    let mut uri = String::from("file:");
+    for c in path.to_str().ok_or_else(|| Error::new(format!("{} is not a UTF-8 path", path.display())))?.chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str(if live { "?mode=ro" } else { "?immutable=1" });
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(&uri, flags).map_err(|e| Error::from(e).context(format!("opening {}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    match version {
+        2 | SCHEMA_VERSION => {}
+        0 => return Err(Error::new(format!("{} is not a hub database", path.display()))),
+        1 => {
+            return Err(Error::new(format!("{} has schema version 1: start the hub once with this medseal to upgrade it", path.display())))
+        }
+        other => return Err(Error::new(format!("{} has schema version {other}; this medseal reads {SCHEMA_VERSION}", path.display()))),
+    }
+    let stamp = if live { None } else { Some(file_stamp(path)?) };
+    Ok(ReadOnly { conn, path: path.to_owned(), wal, stamp, version })
+}
+
+/// A database opened by [`open_read_only`].
+pub struct ReadOnly {
+    pub conn: Connection,
+    path: std::path::PathBuf,
+    wal: std::path::PathBuf,
+    /// Size and modification time of the database file, when opened `immutable`.
+    stamp: Option<(u64, std::time::SystemTime)>,
+    version: i64,
+}
+
+impl ReadOnly {
+    /// Whether the database holds the trust-list history (schema 3; a version-2 database was
+    /// not opened by this hub since its upgrade).
+    pub fn has_trust_lists(&self) -> bool {
+        self.version >= 3
+    }
+
+    /// For a database opened `immutable`: no hub opened it since (no write-ahead log appeared,
+    /// the file did not change), so what was read is one consistent state.
+    pub fn unchanged(&self) -> Result<bool> {
+        match self.stamp {
+            None => Ok(true),
+            Some(stamp) => Ok(!self.wal.exists() && file_stamp(&self.path)? == stamp),
+        }
+    }
+}
+
+fn file_stamp(path: &Path) -> Result<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(path).map_err(|e| crate::error::io_error("read", path, &e))?;
+    Ok((meta.len(), meta.modified().map_err(|e| crate::error::io_error("read", path, &e))?))
+}
+
+/// Every ledger entry in order, one at a time: `f(index, canonical JSON)`. A gap in the
+/// indexes is an error.
+pub fn each_entry(conn: &Connection, mut f: impl FnMut(u64, &str) -> Result<()>) -> Result<u64> {
+    let mut stmt = conn.prepare("SELECT idx, entry FROM ledger ORDER BY idx")?;
+    let mut rows = stmt.query([])?;
+    let mut next = 0u64;
+    while let Some(row) = rows.next()? {
+        let idx: i64 = row.get(0)?;
+        if idx != next as i64 {
+            return Err(Error::new(format!("the ledger table has a gap: index {idx} follows {}", next as i64 - 1)));
+        }
+        f(next, row.get_ref(1)?.as_str().map_err(|e| Error::new(format!("ledger entry {idx}: {e}")))?)?;
+        next += 1;
+    }
+    Ok(next)
+}
+
+/// The number of ledger entries.
+pub fn ledger_size(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM ledger", [], |row| row.get::<_, i64>(0))? as u64)
+}
+
+/// Every signed tree head by increasing size: `f(size, JWS)`.
+pub fn each_tree_head(conn: &Connection, mut f: impl FnMut(u64, &str) -> Result<()>) -> Result<()> {
+    let mut stmt = conn.prepare("SELECT tree_size, jws FROM tree_heads ORDER BY tree_size")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        f(row.get::<_, i64>(0)? as u64, row.get_ref(1)?.as_str().map_err(|e| Error::new(format!("a tree head: {e}")))?)?;
+    }
+    Ok(())
+}
+
+/// Which stored envelopes [`each_envelope`] gives.
+pub struct EnvelopeSelection<'a> {
+    /// Only these facilities' (all when empty).
+    pub facilities: &'a [String],
+    /// Received at or after (Unix seconds).
+    pub from: i64,
+    /// Received at or before (Unix seconds).
+    pub to: i64,
+}
+
+/// How many stored envelopes `selection` gives.
+pub fn count_envelopes(conn: &Connection, selection: &EnvelopeSelection<'_>) -> Result<u64> {
+    let facilities = serde_json::to_string(selection.facilities).expect("JSON");
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM records WHERE received >= ?1 AND received <= ?2
+         AND (json_array_length(?3) = 0 OR source IN (SELECT value FROM json_each(?3)))",
+        params![selection.from, selection.to, facilities],
+        |row| row.get::<_, i64>(0),
+    )? as u64)
+}
+
+/// The stored envelopes `selection` gives, by ledger index, one at a time (the envelope is
+/// borrowed from SQLite's row: memory does not grow with the records): `f(index, envelope)`.
+pub fn each_envelope(conn: &Connection, selection: &EnvelopeSelection<'_>, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Result<()> {
+    let facilities = serde_json::to_string(selection.facilities).expect("JSON");
+    let mut stmt = conn.prepare(
+        "SELECT ledger_index, envelope FROM records WHERE received >= ?1 AND received <= ?2
+         AND (json_array_length(?3) = 0 OR source IN (SELECT value FROM json_each(?3))) ORDER BY ledger_index",
+    )?;
+    let mut rows = stmt.query(params![selection.from, selection.to, facilities])?;
+    while let Some(row) = rows.next()? {
+        let index = row.get::<_, i64>(0)? as u64;
+        f(index, row.get_ref(1)?.as_blob().map_err(|e| Error::new(format!("the envelope of entry {index}: {e}")))?)?;
+    }
+    Ok(())
+}
+
+/// One enrolled name with its keys and client certificates, ever (times in Unix seconds).
+pub struct EnrolledHistory {
+    pub facility: String,
+    pub role: String,
+    pub enrolled: i64,
+    /// Signing keys: kid, SPKI PEM.
+    pub keys: Vec<Issued>,
+    /// Client certificates: SHA-256 fingerprint, PEM.
+    pub certificates: Vec<Issued>,
+}
+
+/// A key or certificate given to an enrolled name, and its revocation.
+pub struct Issued {
+    /// The kid of a key, the fingerprint of a certificate.
+    pub id: String,
+    /// PEM.
+    pub pem: String,
+    /// When it was added or issued.
+    pub since: i64,
+    pub revoked: Option<i64>,
+    pub revoked_reason: Option<String>,
+}
+
+/// Every enrolled name (auditors included), by name, with its history.
+pub fn enrolled_history(conn: &Connection) -> Result<Vec<EnrolledHistory>> {
+    let mut stmt = conn.prepare("SELECT facility, role, enrolled FROM facilities ORDER BY facility")?;
+    let names = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?)))?;
+    let names = names.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut keys =
+        conn.prepare("SELECT kid, public_key, added, revoked, revoked_reason FROM facility_keys WHERE facility = ?1 ORDER BY id")?;
+    let mut certificates = conn.prepare(
+        "SELECT fingerprint, certificate, issued, revoked, revoked_reason FROM client_certificates WHERE facility = ?1 ORDER BY issued, fingerprint",
+    )?;
+    let mut history = Vec::with_capacity(names.len());
+    for (facility, role, enrolled) in names {
+        let five = |row: &rusqlite::Row<'_>| {
+            Ok(Issued { id: row.get(0)?, pem: row.get(1)?, since: row.get(2)?, revoked: row.get(3)?, revoked_reason: row.get(4)? })
+        };
+        let k = keys.query_map([&facility], five)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let c = certificates.query_map([&facility], five)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        history.push(EnrolledHistory { facility, role, enrolled, keys: k, certificates: c });
+    }
+    Ok(history)
+}
+
+/// Every trust list the hub verified records with, by sequence: `f(sequence, signed bytes)`.
+pub fn each_trust_list(conn: &Connection, mut f: impl FnMut(u64, &[u8]) -> Result<()>) -> Result<()> {
+    let mut stmt = conn.prepare("SELECT sequence, jws FROM trust_lists ORDER BY sequence")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let sequence = row.get::<_, i64>(0)? as u64;
+        f(sequence, row.get_ref(1)?.as_blob().map_err(|e| Error::new(format!("trust list #{sequence}: {e}")))?)?;
+    }
+    Ok(())
+}
+
+/// Every key the hub accepted trust lists from: (kid, SPKI PEM), by kid.
+pub fn trust_list_keys(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare("SELECT kid, public_key FROM trust_list_keys ORDER BY kid")?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

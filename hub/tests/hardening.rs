@@ -154,9 +154,10 @@ fn a_revoked_client_certificate_fails_the_handshake() {
     assert!(revoke(&"0".repeat(64)).to_string().contains("no client certificate"));
 }
 
-/// A trust list holding A's key with the window `not_before..=not_after`.
-fn trust_list_with_a(pilot: &Pilot, not_before: i64, not_after: i64) {
-    common::configure_trust_list(pilot, vec![common::record_signing_entry(&pilot.a, (not_before, not_after))], 1, now() + 86_400);
+/// Trust list number `sequence` holding A's key with the window `not_before..=not_after` (a
+/// changed list has a new number: the hub keeps one list per number for the audit).
+fn trust_list_with_a(pilot: &Pilot, sequence: u64, not_before: i64, not_after: i64) {
+    common::configure_trust_list(pilot, vec![common::record_signing_entry(&pilot.a, (not_before, not_after))], sequence, now() + 86_400);
 }
 
 #[test]
@@ -166,7 +167,7 @@ fn a_retired_trust_list_key_cannot_backdate_records_in() {
     let mut pilot = Pilot::new();
     let hour = 3600;
     let end = now() - 100 * hour;
-    trust_list_with_a(&pilot, end - 30 * 86_400, end);
+    trust_list_with_a(&pilot, 1, end - 30 * 86_400, end);
     pilot.restart();
     let url = pilot.url("/v1/records");
     let backdated = pilot.a.record_with("ret-1", 1, "hospital-a", &signer_at(&pilot, end - hour), &pilot.a.hub_recipient, "final");
@@ -178,7 +179,7 @@ fn a_retired_trust_list_key_cannot_backdate_records_in() {
 
     // Retired 10 h ago: a record signed before the end and queued still gets in (grace).
     let end = now() - 10 * hour;
-    trust_list_with_a(&pilot, end - 30 * 86_400, end);
+    trust_list_with_a(&pilot, 2, end - 30 * 86_400, end);
     pilot.restart();
     let url = pilot.url("/v1/records");
     let queued = pilot.a.record_with("ret-3", 3, "hospital-a", &signer_at(&pilot, end - hour), &pilot.a.hub_recipient, "final");
@@ -210,6 +211,7 @@ fn a_version_1_database_is_upgraded_in_place() {
          ALTER TABLE facilities DROP COLUMN role;
          ALTER TABLE facility_keys DROP COLUMN revoked; ALTER TABLE facility_keys DROP COLUMN revoked_reason;
          DELETE FROM facilities WHERE facility = 'city-auditor';
+         DROP TABLE trust_lists; DROP TABLE trust_list_keys;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -218,7 +220,7 @@ fn a_version_1_database_is_upgraded_in_place() {
     let url = pilot.url("/v1/records");
     assert_eq!(pilot.tree_head().0, head_before);
     let db = rusqlite::Connection::open(pilot.hub_dir.join("hub.sqlite")).unwrap();
-    assert_eq!(db.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 2);
+    assert_eq!(db.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
     // The record is still a duplicate with its receipt; B may now use the same id.
     let again = pilot.a.submit(&url, std::slice::from_ref(&record));
     assert_eq!(status(&again[0]), RecordStatus::Duplicate);
