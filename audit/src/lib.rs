@@ -7,4 +7,5 @@
 //! found ([`report`]).
 
 pub mod bundle;
+pub mod records;
 pub mod report;
