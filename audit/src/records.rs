@@ -5,7 +5,8 @@
 //! 1. the envelope file's SHA-256 is the entry's `digest`, and the envelope's meta (source,
 //!    record id, sequence, read without opening it) is the entry's: else `FAILED`
 //!    `HASH_FAILURE`;
-//! 2. the signed record is taken from `opened/` when the bundle has it, and from the envelope
+//! 2. the signed record is taken from `opened/` when the bundle has it (an export made with
+//!    `--opened`: the manifest's `selection.opened`), and from the envelope
 //!    opened with the auditor's escrow key when it is sealed to that key (when both exist they
 //!    must be the same bytes: only the envelope is pinned by the ledger); neither:
 //!    `INDETERMINATE` `NO_KEY_TO_OPEN`;
@@ -590,7 +591,12 @@ impl Worker<'_> {
         if envelope.is_none() && !self.selection.selects(&entry) {
             return Ok(None);
         }
-        let opened = self.bundle.opened(index)?.map(Zeroizing::new);
+        // opened/ exists only in exports made with --opened (the manifest says so): otherwise
+        // no file is looked for.
+        let opened = match self.bundle.manifest().selection.opened {
+            true => self.bundle.opened(index)?.map(Zeroizing::new),
+            false => None,
+        };
         let mut signed = None;
         let mut kid = None;
         let withdrawal = entry.withdrawn.is_some();

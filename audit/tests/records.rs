@@ -205,12 +205,13 @@ impl Pilot {
         for (name, key) in &self.list_keys {
             writer.write(&format!("{}/{name}", bundle::TRUST_LIST_KEYS), key).unwrap();
         }
+        let opened = self.entries.iter().any(|(_, _, opened)| opened.is_some());
         let manifest = Manifest {
             format: bundle::FORMAT.into(),
             version: bundle::VERSION,
             exported: rfc3339(T0 + 30 * DAY),
             tool: "test".into(),
-            selection: self.selection.clone(),
+            selection: Selection { opened, ..self.selection.clone() },
             ledger: Default::default(),
             files: BTreeMap::new(),
         };
