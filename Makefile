@@ -11,7 +11,7 @@
 CARGO ?= cargo
 JOBS ?= -j2
 
-.PHONY: all build deps test test-rust test-c test-python test-bindings test-fuzz test-api demo headers bench bench-seal bench-submit bench-wipe fuzz lint clean \
+.PHONY: all build deps test test-rust test-c test-python test-bindings test-fuzz test-api demo headers bench bench-audit bench-seal bench-submit bench-wipe fuzz lint clean \
 	bindings bench-python bench-dotnet bench-php bench-java
 
 all: build
@@ -127,6 +127,14 @@ bench-seal:
 # MEDSEAL_BENCH_RECORDS (default 20000) and MEDSEAL_BENCH_BATCH (default 500) change the sizes.
 bench-submit:
 	$(CARGO) bench $(JOBS) --bench submit
+
+# The auditor's toolkit: records::check of a bundle of 100,000 Ed25519 records (made once by
+# audit/examples/audit_bench.rs, kept in build/bench-audit/) on one core and on all, next to ring's
+# raw Ed25519 verify rate measured in the same run, and the peak memory with 10,000 and 100,000
+# records ("RATIO" and "MEMORY" lines; how to read them: benches/audit.sh).
+# MEDSEAL_BENCH_RECORDS (default 100000) changes the size.
+bench-audit:
+	CARGO="$(CARGO)" JOBS="$(JOBS)" bash benches/audit.sh
 
 # Fuzzes one parser for a bounded time: FUZZ_SECONDS (default 60), FUZZ_TARGET envelope
 # (default), canon, keys, jws, x509, trust, ledger, or all (each target for FUZZ_SECONDS).

@@ -10,4 +10,5 @@ pub mod bundle;
 pub mod completeness;
 pub mod html;
 pub mod log;
+pub mod records;
 pub mod report;

@@ -85,6 +85,9 @@ pub mod finding {
     pub const SEQUENCE_REPEATED: &str = "SEQUENCE_REPEATED";
     /// A facility's record id is in the ledger twice.
     pub const RECORD_ID_REPEATED: &str = "RECORD_ID_REPEATED";
+    /// A trust list (or trust-list key) in the bundle does not verify with the trust-list
+    /// keys, or is not a trust list: records are not judged with it.
+    pub const TRUST_LIST_INVALID: &str = "TRUST_LIST_INVALID";
 }
 
 /// The report, without its per-record results (streamed by [`write_json`]).
