@@ -12,3 +12,4 @@ pub mod html;
 pub mod log;
 pub mod records;
 pub mod report;
+pub mod run;

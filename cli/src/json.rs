@@ -62,7 +62,7 @@ pub fn failure(failure: &Failure) -> Option<Value> {
     match failure {
         Failure::Medseal(e) | Failure::Invalid(e) => Some(Value::Object(error_members(e))),
         Failure::Other(message) => Some(serde_json::json!({ "code": "MEDSEAL_SYSTEM_ERROR", "message": message })),
-        Failure::BrokenPipe | Failure::Reported => None,
+        Failure::BrokenPipe | Failure::Reported | Failure::Exit(..) => None,
     }
 }
 

@@ -2,10 +2,12 @@
 //! auditors and admins. A thin layer over the `medseal` library: every check and every message about the
 //! data comes from the library, so the tool and the C ABI never disagree.
 //!
-//! Exit codes: 0 success, 1 bad input or failed verification, 2 usage error (clap's). With
+//! Exit codes: 0 success, 1 bad input or failed verification, 2 usage error (clap's), and
+//! `medseal audit`'s 3 (the audit could not run: docs/AUDIT.md). With
 //! `--json`, a failure is written as `{"code": "MEDSEAL_…", "message": …}` on standard output
 //! (docs/CLI_JSON.md), with the same exit code.
 
+mod audit;
 mod canon;
 mod deliver;
 mod facility;
@@ -36,6 +38,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Audit(audit::Args),
     Canon(canon::Args),
     #[command(subcommand)]
     Key(key::Command),
@@ -69,6 +72,9 @@ pub enum Failure {
     BrokenPipe,
     /// Already reported in the command's own output (e.g. one result per file): exit 1 only.
     Reported,
+    /// A stated exit code other than 1 (e.g. `medseal audit`'s 3: the audit could not run),
+    /// with its message.
+    Exit(u8, String),
 }
 
 impl From<medseal::Error> for Failure {
@@ -98,6 +104,7 @@ pub fn nested_usage_error(group: &str, subcommand: &str, message: &str) -> ! {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Audit(args) => audit::run(args),
         Command::Canon(args) => canon::run(args),
         Command::Key(command) => key::run(command),
         Command::Sign(args) => sign::run(args),
@@ -126,6 +133,10 @@ fn main() -> ExitCode {
                 Failure::Invalid(e) => eprintln!("medseal: invalid: {e}"),
                 Failure::Other(message) => eprintln!("medseal: error: {message}"),
                 Failure::BrokenPipe | Failure::Reported => {}
+                Failure::Exit(code, message) => {
+                    eprintln!("medseal: error: {message}");
+                    return ExitCode::from(code);
+                }
             }
             ExitCode::FAILURE
         }

@@ -47,18 +47,19 @@ pub struct SourceSummary {
 /// Audits the ledger of the hub in `dir` (read-only use of its database).
 pub fn audit(dir: &Path) -> Result<Audit> {
     let paths = HubPaths::new(dir);
-    let conn = store::open_read_only(&paths.database())?;
+    let db = store::open_read_only(&paths.database())?;
+    let conn = &db.conn;
     let key = Key::import(&files::read(&paths.tree_head_pub(), 1 << 20)?, None)
         .map_err(|e| Error::new(format!("the tree-head public key: {}", e.message())))?;
-    let size = store::leaves(&conn)?.len() as u64;
+    let size = store::leaves(conn)?.len() as u64;
     let mut entries = Vec::new();
     let mut tree = MerkleTree::new();
-    for (index, text) in store::entries(&conn, 0, size, None)?.iter().enumerate() {
+    for (index, text) in store::entries(conn, 0, size, None)?.iter().enumerate() {
         let entry = LedgerEntry::from_json(text.as_bytes()).map_err(|e| Error::new(format!("ledger entry {index}: {}", e.message())))?;
         tree.push(entry.leaf_hash());
         entries.push(entry);
     }
-    let tree_head = match store::latest_tree_head(&conn)? {
+    let tree_head = match store::latest_tree_head(conn)? {
         None if size == 0 => None,
         None => return Err(Error::new(format!("the ledger has {size} entries but no signed tree head"))),
         Some((_, jws)) => {

@@ -135,34 +135,6 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Opens the database for reading only (`medseal hub audit`): SQLite's read-only mode and
-/// `query_only`, no schema created, upgraded or indexed, so the file's bytes stay as they were.
-/// A missing file, one that is not a hub database, and one of another schema version are
-/// refused, an older one with how to upgrade it.
-pub fn open_read_only(path: &Path) -> Result<Connection> {
-    use rusqlite::OpenFlags;
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() && m.len() > 0 => {}
-        Ok(_) => return Err(Error::new(format!("{} is not a hub database (run `medseal hub init`)", path.display()))),
-        Err(e) => return Err(Error::new(format!("there is no hub database at {}: {e}", path.display()))),
-    }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::from(e).context(format!("opening {}", path.display())))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "query_only", "ON")?;
-    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    match version {
-        SCHEMA_VERSION => Ok(conn),
-        0 => Err(Error::new(format!("{} is not a hub database (run `medseal hub init`)", path.display()))),
-        v if v < SCHEMA_VERSION => Err(Error::new(format!(
-            "{} has schema version {v}, older than this hub's ({SCHEMA_VERSION}); a read-only command does not upgrade it: \
-             start the hub once (`medseal hub serve`), which upgrades it in place",
-            path.display()
-        ))),
-        other => Err(Error::new(format!("{} has schema version {other}; this hub reads {SCHEMA_VERSION}", path.display()))),
-    }
-}
-
 /// Version 1 to 2 in one transaction: the records move to the per-facility key (no v1 database
 /// can hold one id twice: its key was the id alone), and every facility's current client
 /// certificate is recorded so that it can be revoked.
@@ -538,7 +510,8 @@ pub fn remember_trust_list_key(conn: &Connection, kid: &str, public_key_pem: &st
     Ok(())
 }
 
-/// Opens the database for reading only, changing nothing in the hub directory (`hub export`).
+/// Opens the database for reading only, changing nothing in the hub directory (`hub export`,
+/// `hub audit`): no schema created, upgraded or indexed, no file added.
 /// With a write-ahead log present (the hub runs, or stopped uncleanly), SQLite reads through
 /// it, with the hub's own `-shm` and `-wal` files. Without one (the hub stopped cleanly),
 /// SQLite would create both to read, so the file is opened `immutable` instead, and
