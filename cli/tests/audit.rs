@@ -53,8 +53,10 @@ struct Hospital {
 
 impl Hospital {
     fn config(&self) -> OutboxConfig {
+        // Sealed to the hub and to the auditors' escrow key that enrolment handed out.
         let hub = RecipientKey::import(&fs::read(self.dir.join("hub-recipient.pub")).unwrap()).unwrap();
-        let mut config = OutboxConfig::new(&self.outbox, self.id, vec![hub]);
+        let escrow = RecipientKey::import(&fs::read(self.dir.join("escrow-1.pub")).unwrap()).unwrap();
+        let mut config = OutboxConfig::new(&self.outbox, self.id, vec![hub, escrow]);
         config.signing_keys = self.keys.iter().map(|k| Arc::new(k.to_public())).collect();
         config
     }
@@ -154,6 +156,7 @@ impl Drop for HubProcess {
 /// What one `medseal audit` run said.
 struct Audit {
     code: i32,
+    path: String,
     report: Value,
     stderr: String,
 }
@@ -179,11 +182,17 @@ fn audit(tmp: &TempDir, bundle: &Path, extra: &[&str]) -> Audit {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{stderr}");
     let report = serde_json::from_slice(&fs::read(&report).unwrap_or_else(|e| panic!("no report ({e}): {stderr}"))).unwrap();
-    Audit { code: out.status.code().unwrap(), report, stderr }
+    Audit { code: out.status.code().unwrap(), path: s(&tmp.0.join(format!("report-{n}.json"))), report, stderr }
 }
 
-fn export(hub_dir: &Path, out: &Path) {
-    ok(&["hub", "export", "--dir", &s(hub_dir), "--out", &s(out), "--opened"]);
+/// The operator's export: the envelopes as received (the auditor opens them with the escrow
+/// key), or with `opened` the records opened by the hub.
+fn export(hub_dir: &Path, out: &Path, opened: bool) {
+    let mut args = vec!["hub", "export", "--dir", hub_dir.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    if opened {
+        args.push("--opened");
+    }
+    ok(&args);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -252,6 +261,7 @@ struct Pilot {
     tmp: TempDir,
     hub_dir: PathBuf,
     hub: Option<HubProcess>,
+    escrow: String,
     a: Hospital,
     b: Hospital,
 }
@@ -260,7 +270,12 @@ impl Pilot {
     fn new() -> Pilot {
         let tmp = TempDir::new("audit");
         let hub_dir = tmp.0.join("hub");
-        ok(&["hub", "init", "--dir", &s(&hub_dir)]);
+        // The auditors' escrow key: its private half stays with them; the hub hands out the
+        // public half at enrolment.
+        let (escrow, escrow_public) = (tmp.path("escrow.key"), tmp.path("escrow.pub"));
+        ok(&["key", "generate", "--alg", "x25519", "--out", &escrow]);
+        fs::write(&escrow_public, ok(&["key", "public", &escrow])).unwrap();
+        ok(&["hub", "init", "--dir", &s(&hub_dir), "--escrow-key", &escrow_public]);
         let mut hospitals = Vec::new();
         for id in ["79001", "79002"] {
             let dir = tmp.0.join(id);
@@ -285,7 +300,7 @@ impl Pilot {
         let b = hospitals.pop().unwrap();
         let a = hospitals.pop().unwrap();
         let hub = Some(HubProcess::start(&hub_dir, &tmp.0.join("hub.log")));
-        Pilot { tmp, hub_dir, hub, a, b }
+        Pilot { tmp, hub_dir, hub, escrow, a, b }
     }
 
     fn url(&self) -> String {
@@ -348,12 +363,16 @@ fn an_honest_pilot_passes_and_each_trick_of_a_dishonest_hub_is_found() {
 
     // The honest export passes, today and ten years ahead.
     let clean = pilot.tmp.0.join("clean");
-    export(&pilot.hub_dir, &clean);
+    export(&pilot.hub_dir, &clean, false);
+    let key = pilot.escrow.clone();
     let b_heads = pilot.b.tree_heads(&pilot.tmp.0.join("b-heads.json"));
-    let evidence = ["--outbox", &s(&pilot.a.outbox), "--outbox", &s(&pilot.b.outbox), "--tree-head", &b_heads];
     let html = pilot.tmp.0.join("clean.html");
+    let (report_key, report_public) = (pilot.tmp.path("auditor.key"), pilot.tmp.path("auditor.pub"));
+    ok(&["key", "generate", "--alg", "ed25519", "--out", &report_key]);
+    fs::write(&report_public, ok(&["key", "public", &report_key])).unwrap();
+    let evidence = ["--key", &key, "--outbox", &s(&pilot.a.outbox), "--outbox", &s(&pilot.b.outbox), "--tree-head", &b_heads];
     let mut args = evidence.to_vec();
-    args.extend(["--html", html.to_str().unwrap()]);
+    args.extend(["--html", html.to_str().unwrap(), "--sign-report", &report_key]);
     let run = audit(&pilot.tmp, &clean, &args);
     assert_eq!(run.code, 0, "findings: {:?}\n{}", run.findings(), run.stderr);
     let summary = &run.report["summary"];
@@ -366,8 +385,26 @@ fn an_honest_pilot_passes_and_each_trick_of_a_dishonest_hub_is_found() {
     assert_eq!(b["withdrawn"][0]["sequence"], 451);
     assert_eq!(b["gaps"].as_array().unwrap().len(), 0, "a withdrawn number is not a gap");
     assert!(run.report["log"]["receipts_matched"].as_u64().unwrap() >= 2_700);
-    assert!(fs::read_to_string(&html).unwrap().contains("Everything verified"));
-    let later = audit(&pilot.tmp, &clean, &["--at", "2036-12-05T00:00:00Z"]);
+    let dom = Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", &format!("file://{}", html.display())])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("Everything verified") && dom.contains("79002"), "the filed page renders the clean result");
+    // The signed report verifies with the auditor's key over the report's exact bytes, and
+    // not once a byte of it changed.
+    let (report, signature) = (run.path.clone(), format!("{}.jws", run.path));
+    ok(&["verify", "--any-jws", "--key", &report_public, "--payload", &report, &signature]);
+    let mut bytes = fs::read(&report).unwrap();
+    bytes[10] ^= 1;
+    fs::write(&report, bytes).unwrap();
+    assert_eq!(medseal(&["verify", "--any-jws", "--key", &report_public, "--payload", &report, &signature]).status.code(), Some(1));
+    // Without the escrow key the records cannot be opened: indeterminate, a finding.
+    let unopened = audit(&pilot.tmp, &clean, &[]);
+    assert_eq!(unopened.code, 1);
+    assert_eq!(unopened.report["summary"]["indeterminate"], 2_699);
+    assert!(unopened.has("RECORD_INDETERMINATE"));
+    let later = audit(&pilot.tmp, &clean, &["--key", &key, "--at", "2036-12-05T00:00:00Z"]);
     assert_eq!(later.code, 0, "ten years ahead the honest records still pass: {:?}", later.findings());
     assert_eq!(later.report["at"], "2036-12-05T00:00:00Z");
 
@@ -379,7 +416,7 @@ fn an_honest_pilot_passes_and_each_trick_of_a_dishonest_hub_is_found() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     fs::write(&envelope, bytes).unwrap();
-    let run = audit(&pilot.tmp, &altered, &[]);
+    let run = audit(&pilot.tmp, &altered, &["--key", &key]);
     assert_eq!(run.code, 1);
     assert!(run.has("RECORD_FAILED"), "{:?}", run.findings());
     let record = &run.report["records"].as_array().unwrap()[10];
@@ -389,7 +426,7 @@ fn an_honest_pilot_passes_and_each_trick_of_a_dishonest_hub_is_found() {
     // numbers simply end earlier), caught by B's outbox and the tree heads B kept.
     let truncated = pilot.tmp.0.join("truncated");
     rewrite(&clean, &truncated, &pilot.hub_dir, |e| e.source != "79002" || e.sequence <= 600);
-    let alone = audit(&pilot.tmp, &truncated, &[]);
+    let alone = audit(&pilot.tmp, &truncated, &["--key", &key]);
     assert_eq!(alone.code, 0, "the bundle alone cannot show a clean cut: {:?}", alone.findings());
     let caught = audit(&pilot.tmp, &truncated, &["--outbox", &s(&pilot.b.outbox)]);
     assert_eq!(caught.code, 1);
@@ -401,7 +438,7 @@ fn an_honest_pilot_passes_and_each_trick_of_a_dishonest_hub_is_found() {
     // 3. One sequence removed and the log re-signed: a gap, from the bundle alone.
     let gap = pilot.tmp.0.join("gap");
     rewrite(&clean, &gap, &pilot.hub_dir, |e| !(e.source == "79001" && e.sequence == 77));
-    let run = audit(&pilot.tmp, &gap, &[]);
+    let run = audit(&pilot.tmp, &gap, &["--key", &key]);
     assert_eq!(run.code, 1);
     assert!(run.has("SEQUENCE_GAP"), "{:?}", run.findings());
     let a = run.report["facilities"].as_array().unwrap().iter().find(|f| f["facility"] == "79001").unwrap();
@@ -419,7 +456,7 @@ fn an_honest_pilot_passes_and_each_trick_of_a_dishonest_hub_is_found() {
     database.execute("UPDATE facility_keys SET revoked = ?1 WHERE kid = ?2", rusqlite::params![revoked, old_kid]).unwrap();
     drop(database);
     let sneaked = pilot.tmp.0.join("sneaked");
-    export(&pilot.hub_dir, &sneaked);
+    export(&pilot.hub_dir, &sneaked, true);
     let run = audit(&pilot.tmp, &sneaked, &[]);
     assert_eq!(run.code, 1);
     let last = run.report["records"].as_array().unwrap().iter().find(|r| r["record_id"] == "79001-2026-001801").unwrap();
@@ -439,7 +476,7 @@ fn an_honest_pilot_passes_and_each_trick_of_a_dishonest_hub_is_found() {
     assert!(pilot.b.deliver(&twin.url).status.success(), "B sees nothing wrong on its own");
     drop(twin);
     let forked = pilot.tmp.0.join("forked");
-    export(&pilot.hub_dir, &forked);
+    export(&pilot.hub_dir, &forked, false);
     let b_heads = pilot.b.tree_heads(&pilot.tmp.0.join("b-heads-2.json"));
     let run = audit(&pilot.tmp, &forked, &["--tree-head", &b_heads, "--outbox", &s(&pilot.b.outbox)]);
     assert_eq!(run.code, 1);
