@@ -505,7 +505,9 @@ fn delivered_count(stdout: &str) -> Option<u64> {
 /// two commands, 30 to 40 hub kills under a deliverer, 10 to 24 killed enqueues that had
 /// committed and 50 to 77 that had not, 35 to 53 runs stranding records in flight, 140 or more
 /// records whose delivery a CLI deliverer completed). Deliverers that finish having delivered
-/// records: 9 to 15 in the killed runs, plus one per calm run.
+/// records: 9 to 15 in the killed runs, plus one per calm run. Since the outbox checks a record's
+/// signature before it takes a number, the commit comes late in an enqueue and an enqueue
+/// killed after it is rarer (1 in 79 on one seed): the test then runs on until it is hit.
 #[derive(Debug)]
 struct Floors {
     killed_enqueue: usize,
@@ -1031,8 +1033,14 @@ fn kill_9_the_submitters_at_random_points_then_every_record_is_at_the_hub_once()
     let mut pilot = Pilot::new();
     let mut stats = Stats::default();
     let mut audited = Vec::new();
-    for run in 0..runs {
-        one_run(&mut pilot, &mut rng, run, &mut stats, &mut audited, seed);
+    // The kill windows are hit at random: a narrow one (an enqueue killed after its commit) can
+    // fall short of its floor on an unlucky seed, so more runs follow, up to twice as many,
+    // until every window is hit. The floors stay those of the runs asked for.
+    let floors = Floors::for_runs(runs);
+    let mut done = 0;
+    while done < runs || (done < 2 * runs && !floors.missed(&stats, u64::MAX).is_empty()) {
+        one_run(&mut pilot, &mut rng, done, &mut stats, &mut audited, seed);
+        done += 1;
     }
     let runs_done = started.elapsed();
 
@@ -1135,10 +1143,9 @@ fn kill_9_the_submitters_at_random_points_then_every_record_is_at_the_hub_once()
         found.max_attempts,
     );
     println!("{report}");
-    assert_eq!(stats.runs, runs);
+    assert_eq!(stats.runs, done);
     // Every kill window was hit, and the CLI delivered: the drain through the library finished
     // what killed deliverers left (leases, backoffs), it did not do the work.
-    let floors = Floors::for_runs(runs);
     let missed = floors.missed(&stats, by_cli);
     assert!(
         missed.is_empty(),
