@@ -310,16 +310,18 @@ pub fn check(bundle: &Bundle, options: &RecordOptions, findings: &mut Vec<Findin
 
     let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Vec<LedgerJob>>(threads * 4);
     let (out_tx, out_rx) = mpsc::sync_channel::<bundle::Result<Vec<Outcome>>>(threads * 4);
-    let jobs_rx = Mutex::new(jobs_rx);
+    // Shared by the workers only: when the last one stops (an I/O error), the channel closes
+    // and the reader stops too instead of waiting on a full channel.
+    let jobs_rx = Arc::new(Mutex::new(jobs_rx));
     let worker = Worker { bundle, options, judge: &judge, selection: &selection };
     std::thread::scope(|scope| -> bundle::Result<()> {
         let reader = scope.spawn(move || read_entries(bundle, jobs_tx));
         for _ in 0..threads {
             let out_tx = out_tx.clone();
-            let (jobs_rx, worker) = (&jobs_rx, &worker);
-            scope.spawn(move || worker.run(jobs_rx, out_tx));
+            let (jobs_rx, worker) = (jobs_rx.clone(), &worker);
+            scope.spawn(move || worker.run(&jobs_rx, out_tx));
         }
-        drop(out_tx);
+        drop((out_tx, jobs_rx));
         let mut done = 0u64;
         let mut outcome_error = None;
         for batch in out_rx {

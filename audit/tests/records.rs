@@ -572,3 +572,23 @@ fn more_threads_give_the_same_results_and_progress_reaches_the_total() {
     }
     assert!(seen.windows(2).all(|w| w[0] == w[1]));
 }
+
+#[test]
+fn an_unreadable_envelope_stops_the_check_with_an_error() {
+    let mut pilot = Pilot::new();
+    let f = pilot.facility("79001", Algorithm::EdDSA);
+    let first = pilot.record(f, T0);
+    // Many more entries than the channel holds, none with an envelope (and not selected).
+    let template = pilot.entries[0].0.clone();
+    for sequence in 2..600 {
+        pilot.entries.push((LedgerEntry { sequence, record_id: format!("r{sequence}"), ..template.clone() }, None, None));
+    }
+    pilot.selection.facilities = vec!["another".into()];
+    let path = pilot.write("bundle");
+    let file = path.join(bundle::envelope_path(first));
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    let bundle = Bundle::open(&path).unwrap();
+    let error = records::check(&bundle, &RecordOptions { threads: 1, ..pilot.options(true) }, &mut Vec::new()).unwrap_err();
+    assert_eq!(error.code, "BUNDLE_UNREADABLE", "{error}");
+}
