@@ -7,11 +7,14 @@
 //!   head over them. With `--opened`, also `DIR/bundle-opened`: the same, plus `opened/` (the
 //!   signed records in clear, as `hub export --opened` writes them).
 //! * `check BUNDLE THREADS [ESCROW_KEY]`: times `records::check` (0 threads: every core) and
-//!   prints `CHECK` with the rate and the process's peak RSS (VmHWM) at the end.
+//!   prints `CHECK` with the rate, the raw Ed25519 verify rate of one thread measured for a
+//!   second just before and just after (same process, same CPUs: the machine may be shared),
+//!   and the process's peak RSS (VmHWM) at the end.
 //! * `parts BUNDLE ESCROW_KEY`: where one thread's time goes, step by step, over the bundle's
 //!   first 2,000 records (`PART` lines, microseconds per record).
 //! * `raw-verify SECONDS`: the raw Ed25519 verify rate of ring on one thread, over the signing
-//!   input of one such record.
+//!   input of one such record, and the raw X25519 rate (x25519-dalek, as medseal's HPKE uses
+//!   it): the two public-key operations an escrowed record costs.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -182,13 +185,15 @@ fn check(path: &Path, threads: usize, key: Option<&Path>) {
     let escrow_key = key.map(|k| RecipientKey::import(&std::fs::read(k).unwrap()).unwrap());
     let options = RecordOptions { escrow_key, threads, at: T0 + 400 * 86_400, ..RecordOptions::default() };
     let mut findings = Vec::new();
+    let raw_before = verify_rate(1.0);
     let started = Instant::now();
     let checked = records::check(&bundle, &options, &mut findings).unwrap();
     let seconds = started.elapsed().as_secs_f64();
+    let raw_after = verify_rate(1.0);
     assert!(findings.is_empty(), "the benchmark's bundle is honest: {:?}", findings.first());
     assert_eq!(checked.counts.passed, checked.counts.records);
     println!(
-        "CHECK records={} threads={} seconds={seconds:.3} rate={:.0} peak_rss_kb={}",
+        "CHECK records={} threads={} seconds={seconds:.3} rate={:.0} raw_before={raw_before:.0} raw_after={raw_after:.0} peak_rss_kb={}",
         checked.counts.records,
         threads,
         checked.counts.records as f64 / seconds,
@@ -204,7 +209,16 @@ fn peak_rss_kb() -> u64 {
 }
 
 fn raw_verify(seconds: f64) {
-    // The signing input of one benchmark record, signed and verified with ring directly.
+    let x25519 = {
+        let secret = x25519_dalek::StaticSecret::from([7u8; 32]);
+        let public = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from([9u8; 32]));
+        rate(seconds, || drop(std::hint::black_box(secret.diffie_hellman(std::hint::black_box(&public)))))
+    };
+    println!("RAW ed25519_verify rate={:.0} x25519={x25519:.0}", verify_rate(seconds));
+}
+
+/// Ring's Ed25519 verify rate on this thread, over the signing input of one benchmark record.
+fn verify_rate(seconds: f64) -> f64 {
     let key = Arc::new(Key::generate(Algorithm::EdDSA).unwrap());
     let signer = Signer::new(key, SignOptions { signing_time: Some(T0), ..SignOptions::default() }).unwrap();
     let jws = signer.sign(document(1).as_bytes(), medseal::Serialization::Compact).unwrap();
@@ -215,15 +229,20 @@ fn raw_verify(seconds: f64) {
     let signature = pair.sign(input);
     use ring::signature::KeyPair;
     let public = ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, pair.public_key().as_ref().to_vec());
+    rate(seconds, || public.verify(std::hint::black_box(input), std::hint::black_box(signature.as_ref())).unwrap())
+}
+
+/// How many times per second `f` runs, over `seconds`.
+fn rate(seconds: f64, mut f: impl FnMut()) -> f64 {
     let started = Instant::now();
     let mut count = 0u64;
     while started.elapsed().as_secs_f64() < seconds {
-        for _ in 0..100 {
-            public.verify(std::hint::black_box(input), std::hint::black_box(signature.as_ref())).unwrap();
+        for _ in 0..50 {
+            f();
         }
-        count += 100;
+        count += 50;
     }
-    println!("RAW ed25519_verify rate={:.0} input_bytes={}", count as f64 / started.elapsed().as_secs_f64(), input.len());
+    count as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Each step of one record's check, timed alone over the first records of the bundle.

@@ -307,19 +307,22 @@ pub fn check(bundle: &Bundle, options: &RecordOptions, findings: &mut Vec<Findin
     let mut checked = Checked { trust_lists: matches!(judge.mode, Mode::Lists(_)), ..Checked::default() };
     let mut kids: HashMap<String, u32> = HashMap::new();
     let mut groups: BTreeMap<(String, &'static str), (u64, u64, String)> = BTreeMap::new();
+    let mut failures = Vec::new();
 
     let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Vec<LedgerJob>>(threads * 4);
     let (out_tx, out_rx) = mpsc::sync_channel::<bundle::Result<Vec<Outcome>>>(threads * 4);
-    let jobs_rx = Mutex::new(jobs_rx);
+    // Shared by the workers only: when the last one stops (an I/O error), the channel closes
+    // and the reader stops too instead of waiting on a full channel.
+    let jobs_rx = Arc::new(Mutex::new(jobs_rx));
     let worker = Worker { bundle, options, judge: &judge, selection: &selection };
     std::thread::scope(|scope| -> bundle::Result<()> {
         let reader = scope.spawn(move || read_entries(bundle, jobs_tx));
         for _ in 0..threads {
             let out_tx = out_tx.clone();
-            let (jobs_rx, worker) = (&jobs_rx, &worker);
-            scope.spawn(move || worker.run(jobs_rx, out_tx));
+            let (jobs_rx, worker) = (jobs_rx.clone(), &worker);
+            scope.spawn(move || worker.run(&jobs_rx, out_tx));
         }
-        drop(out_tx);
+        drop((out_tx, jobs_rx));
         let mut done = 0u64;
         let mut outcome_error = None;
         for batch in out_rx {
@@ -338,12 +341,15 @@ pub fn check(bundle: &Bundle, options: &RecordOptions, findings: &mut Vec<Findin
                     *kids.entry(kid).or_insert(next)
                 });
                 checked.counts.add(o.withdrawal, o.status);
-                checked.facilities.entry(o.facility.clone()).or_default().add(o.withdrawal, o.status);
+                match checked.facilities.get_mut(&o.facility) {
+                    Some(counts) => counts.add(o.withdrawal, o.status),
+                    None => checked.facilities.entry(o.facility.clone()).or_default().add(o.withdrawal, o.status),
+                }
                 if o.status != Status::Passed {
                     let what = if o.withdrawal { "the withdrawal of" } else { "the record with" };
                     let reason = o.reason.clone().unwrap_or_default();
                     if o.status == Status::Failed {
-                        findings.push(Finding {
+                        failures.push(Finding {
                             code: finding::RECORD_FAILED.into(),
                             message: format!("{what} sequence {} of {}: {} ({reason})", o.sequence, shown(&o.facility), o.sub),
                             facility: Some(o.facility.clone()),
@@ -351,8 +357,12 @@ pub fn check(bundle: &Bundle, options: &RecordOptions, findings: &mut Vec<Findin
                             sequence: Some(o.sequence),
                         });
                     } else {
+                        // Counted, and named by its first entry in the ledger.
                         let group = groups.entry((o.facility.clone(), o.sub)).or_insert((0, o.index, reason.clone()));
                         group.0 += 1;
+                        if o.index < group.1 {
+                            (group.1, group.2) = (o.index, reason);
+                        }
                     }
                     if let Some(reason) = o.reason {
                         checked.reasons.insert(o.index, reason);
@@ -382,6 +392,9 @@ pub fn check(bundle: &Bundle, options: &RecordOptions, findings: &mut Vec<Findin
             None => read,
         }
     })?;
+    // In ledger order, whatever order the workers finished in.
+    failures.sort_by_key(|f| f.index);
+    findings.append(&mut failures);
     for ((facility, sub_code), (count, first, reason)) in groups {
         findings.push(Finding {
             code: finding::RECORD_INDETERMINATE.into(),

@@ -537,17 +537,42 @@ fn missing_envelopes_are_indeterminate_only_where_the_export_selected_them() {
 }
 
 #[test]
-fn more_threads_give_the_same_results_and_progress_reaches_the_total() {
+fn more_threads_give_the_same_results_and_findings_and_progress_reaches_the_total() {
     let mut pilot = Pilot::new();
     let a = pilot.facility("79001", Algorithm::EdDSA);
     let b = pilot.facility("79002", Algorithm::ES256);
     for i in 0..150 {
         pilot.record(if i % 3 == 0 { b } else { a }, T0 + i * 60);
     }
-    // A few failures among them.
+    // A few failures among them, and records nobody can open (in ledger order, the first
+    // one names the group).
     for i in [7usize, 70, 140] {
         let digest = &mut pilot.entries[i].0.digest;
         digest[0] ^= 1;
+    }
+    for i in [20usize, 90, 130] {
+        pilot.entries[i].2 = None;
+        let key = pilot.key(a, 0);
+        let (jws, meta) =
+            record::sign(&signer(&key, T0, SignOptions::default()), b"{}", Meta::new(format!("x{i}"), "79001", 1000 + i as u64)).unwrap();
+        let envelope =
+            Envelope::seal(jws.as_bytes(), Meta { created: rfc3339(T0), ..meta.clone() }, &[&pilot.hub.to_public()], Aead::Aes256Gcm)
+                .unwrap()
+                .to_protobuf()
+                .unwrap();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &envelope).as_ref().try_into().unwrap();
+        pilot.entries[i] = (
+            LedgerEntry {
+                record_id: meta.record_id,
+                source: meta.source,
+                sequence: meta.sequence,
+                digest,
+                received: T0 + 60,
+                withdrawn: None,
+            },
+            Some(envelope),
+            None,
+        );
     }
     let path = pilot.write("bundle");
     let bundle = Bundle::open(&path).unwrap();
@@ -565,10 +590,33 @@ fn more_threads_give_the_same_results_and_progress_reaches_the_total() {
         let mut findings = Vec::new();
         let checked = records::check(&bundle, &options, &mut findings).unwrap();
         assert_eq!(done.load(Ordering::SeqCst), 150);
-        assert_eq!(checked.counts.failed, 3);
+        assert_eq!((checked.counts.failed, checked.counts.indeterminate), (3, 3));
+        let indeterminate: Vec<_> = findings.iter().filter(|f| f.code == finding::RECORD_INDETERMINATE).collect();
+        assert_eq!(indeterminate.len(), 1);
+        assert_eq!(indeterminate[0].index, Some(20));
+        assert!(indeterminate[0].message.starts_with("3 entries of 79001"), "{}", indeterminate[0].message);
         let results: Vec<_> = checked.results(&bundle).unwrap().map(Result::unwrap).collect();
-        findings.sort_by_key(|f| f.index);
         seen.push((results, findings));
     }
     assert!(seen.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
+fn an_unreadable_envelope_stops_the_check_with_an_error() {
+    let mut pilot = Pilot::new();
+    let f = pilot.facility("79001", Algorithm::EdDSA);
+    let first = pilot.record(f, T0);
+    // Many more entries than the channel holds, none with an envelope (and not selected).
+    let template = pilot.entries[0].0.clone();
+    for sequence in 2..600 {
+        pilot.entries.push((LedgerEntry { sequence, record_id: format!("r{sequence}"), ..template.clone() }, None, None));
+    }
+    pilot.selection.facilities = vec!["another".into()];
+    let path = pilot.write("bundle");
+    let file = path.join(bundle::envelope_path(first));
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    let bundle = Bundle::open(&path).unwrap();
+    let error = records::check(&bundle, &RecordOptions { threads: 1, ..pilot.options(true) }, &mut Vec::new()).unwrap_err();
+    assert_eq!(error.code, "BUNDLE_UNREADABLE", "{error}");
 }
