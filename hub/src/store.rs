@@ -538,7 +538,10 @@ pub fn open_read_only(path: &Path) -> Result<ReadOnly> {
         2 | SCHEMA_VERSION => {}
         0 => return Err(Error::new(format!("{} is not a hub database", path.display()))),
         1 => {
-            return Err(Error::new(format!("{} has schema version 1, older than this medseal reads: start the hub once with this medseal to upgrade it", path.display())))
+            return Err(Error::new(format!(
+                "{} has schema version 1, older than this medseal reads: start the hub once with this medseal to upgrade it",
+                path.display()
+            )))
         }
         other => return Err(Error::new(format!("{} has schema version {other}; this medseal reads {SCHEMA_VERSION}", path.display()))),
     }
