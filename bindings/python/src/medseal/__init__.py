@@ -39,7 +39,7 @@ from ._native import (
     result_description,
     result_name,
 )
-from ._outbox import Deliverer, DeliveryReport, HubReceipt, LocalReceipt, Outbox, OutboxStatus, Transport
+from ._outbox import Deliverer, DeliveryReport, HubReceipt, LocalReceipt, Outbox, OutboxStatus, Pkcs11Key, Transport
 from ._seal import AEADS, ENCODINGS, Envelope, Meta, open_into, plaintext_size, seal, seal_into, sealed_size
 from ._sign import JWS_FORMATS, Signer, TrustList, Verified, Verifier
 from .ledger import Receipt, TreeHead
@@ -86,6 +86,7 @@ __all__ = [
     "Outbox",
     "OutboxError",
     "OutboxStatus",
+    "Pkcs11Key",
     "Receipt",
     "RecipientKey",
     "ResultCode",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from ._keys import Key, RecipientKey
@@ -140,6 +140,22 @@ def _milliseconds(seconds: Union[int, float], what: str) -> int:
     return ms
 
 
+@dataclass(frozen=True)
+class Pkcs11Key:
+    """A TLS client key that stays on a PKCS#11 token, for :class:`Transport` ``client_key``.
+
+    ``module``: the PKCS#11 module's path (e.g. SoftHSM2's ``libsofthsm2.so``); ``token``: the
+    token's label; ``key``: the key's label (``CKA_LABEL``, unique on the token), as ``medseal
+    facility init --tls-pkcs11-...`` made it; ``pin``: the user PIN (never shown by ``repr``,
+    never logged). Each TLS handshake is signed on the token (P-256, or RSA with RSA-PSS).
+    """
+
+    module: Union[str, "os.PathLike[str]"]
+    token: str
+    key: str
+    pin: Union[str, bytes] = field(repr=False)
+
+
 class Transport(Handle):
     """The HTTPS connection to the hub, mutual TLS (``medseal_transport``).
 
@@ -147,7 +163,8 @@ class Transport(Handle):
     from ``facility_dir`` (client.key as ``medseal facility init`` made it, the rest as
     ``medseal hub enroll`` wrote it beside: client.pem, hub-ca.pem, receipt.pub, tree-head.pub)
     or given one by one: ``client_certificate`` and
-    ``client_key`` (PEM), ``hub_ca`` (PEM, pinned) or ``public_roots=True``, ``receipt_key`` and
+    ``client_key`` (PEM, or a :class:`Pkcs11Key` for a key kept on a token: then
+    ``facility_dir`` needs no client.key), ``hub_ca`` (PEM, pinned) or ``public_roots=True``, ``receipt_key`` and
     ``tree_head_key`` (:class:`Key`, public). Options: ``connect_timeout`` and ``timeout``
     (seconds), ``batch_size`` (1 to 1000), ``proxy`` (``http://host:port``) or
     ``proxy_from_env=True``. Errors: :class:`TransportError` (``MEDSEAL_TRANSPORT_CONFIG``).
@@ -162,7 +179,7 @@ class Transport(Handle):
         *,
         facility_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
         client_certificate: Optional[Union[BytesLike, str]] = None,
-        client_key: Optional[Union[BytesLike, str]] = None,
+        client_key: Optional[Union[BytesLike, str, Pkcs11Key]] = None,
         hub_ca: Optional[Union[BytesLike, str]] = None,
         public_roots: bool = False,
         receipt_key: Optional[Key] = None,
@@ -180,6 +197,15 @@ class Transport(Handle):
         check(lib.medseal_transport_builder_new(url, len(url), builder_out))
         builder = builder_out[0]
         try:
+            if isinstance(client_key, Pkcs11Key):
+                # Before the facility directory, which then reads no client.key.
+                module_b = in_buffer(as_path(client_key.module, "client_key.module"))
+                token_b = in_buffer(as_text(client_key.token, "client_key.token"))
+                key_b = in_buffer(as_text(client_key.key, "client_key.key"))
+                pin_b = in_buffer(as_text(client_key.pin, "client_key.pin"))
+                check(lib.medseal_transport_builder_set_client_key_pkcs11(
+                    builder, module_b, len(module_b), token_b, len(token_b), key_b, len(key_b), pin_b, len(pin_b)))
+                client_key = None
             if facility_dir is not None:
                 path = in_buffer(as_path(facility_dir, "facility_dir"))
                 check(lib.medseal_transport_builder_set_facility_dir(builder, path, len(path)))
