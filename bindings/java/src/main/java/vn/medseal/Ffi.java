@@ -53,6 +53,17 @@ final class Ffi {
         return text.getBytes(StandardCharsets.UTF_8);
     }
 
+    /** UTF-8 bytes of a secret (a PIN) without a String copy; the caller wipes them. */
+    static byte[] utf8Secret(char[] secret) {
+        java.nio.ByteBuffer encoded = StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(secret));
+        byte[] bytes = new byte[encoded.remaining()];
+        encoded.get(bytes);
+        if (encoded.hasArray()) {
+            wipe(encoded.array());
+        }
+        return bytes;
+    }
+
     static <T> T notNull(T value, String name) {
         if (value == null) {
             throw new NullPointerException(name + " is null");

@@ -156,6 +156,8 @@ final class Lib {
     static native int medseal_transport_builder_new(byte[] url, SizeT len, PointerByReference out);
     static native int medseal_transport_builder_set_client_certificate(Pointer b, byte[] pem, SizeT len);
     static native int medseal_transport_builder_set_client_key(Pointer b, byte[] pem, SizeT len);
+    static native int medseal_transport_builder_set_client_key_pkcs11(Pointer b, byte[] module, SizeT moduleLen, byte[] token,
+            SizeT tokenLen, byte[] keyLabel, SizeT keyLabelLen, byte[] pin, SizeT pinLen);
     static native int medseal_transport_builder_set_hub_ca(Pointer b, byte[] pem, SizeT len);
     static native int medseal_transport_builder_set_public_roots(Pointer b, int on);
     static native int medseal_transport_builder_set_receipt_key(Pointer b, Pointer key);

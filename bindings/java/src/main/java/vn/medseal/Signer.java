@@ -174,16 +174,10 @@ public final class Signer extends Handle {
                     byte[] m = Ffi.utf8(module);
                     byte[] t = Ffi.utf8(tokenLabel);
                     byte[] l = Ffi.utf8(keyLabel);
-                    java.nio.ByteBuffer encoded = StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(pin));
-                    int n = encoded.remaining();
-                    byte[] p = new byte[n];
-                    encoded.get(p);
-                    if (encoded.hasArray()) {
-                        Ffi.wipe(encoded.array());
-                    }
+                    byte[] p = Ffi.utf8Secret(pin);
                     try {
                         Ffi.check(Lib.medseal_signer_builder_from_pkcs11(m, Ffi.len(m), t, Ffi.len(t), l, Ffi.len(l), p,
-                                new SizeT(n), pkcs11Alg == null ? 0 : pkcs11Alg.code, out));
+                                Ffi.len(p), pkcs11Alg == null ? 0 : pkcs11Alg.code, out));
                     } finally {
                         Ffi.wipe(p);
                     }

@@ -39,6 +39,10 @@ public final class Transport extends Handle {
         private Path facilityDir;
         private byte[] clientCertificate;
         private byte[] clientKey;
+        private String tokenModule;
+        private String tokenLabel;
+        private String tokenKeyLabel;
+        private char[] tokenPin;
         private byte[] hubCa;
         private boolean publicRoots;
         private Key receiptKey;
@@ -69,6 +73,24 @@ public final class Transport extends Handle {
         public Builder clientKey(byte[] pem) {
             Ffi.wipe(this.clientKey);
             this.clientKey = pem == null ? null : pem.clone();
+            return this;
+        }
+
+        /**
+         * The client private key kept on a PKCS#11 token (made there by {@code medseal facility init --tls-pkcs11-module
+         * M --tls-pkcs11-token T --tls-key-label L}): the module's path, the token's label, the key's label and the user
+         * PIN (copied, wiped on build; never in a message). Each TLS handshake is signed on the token (P-256, or RSA with
+         * RSA-PSS); the facility directory then needs no client.key. A wrong PIN is {@code MEDSEAL_PKCS11_PIN}
+         * ({@link SignerException}) when the transport is built.
+         */
+        public Builder clientKeyPkcs11(String module, String tokenLabel, String keyLabel, char[] pin) {
+            this.tokenModule = Ffi.notNull(module, "module");
+            this.tokenLabel = Ffi.notNull(tokenLabel, "tokenLabel");
+            this.tokenKeyLabel = Ffi.notNull(keyLabel, "keyLabel");
+            if (this.tokenPin != null) {
+                java.util.Arrays.fill(this.tokenPin, '\0');
+            }
+            this.tokenPin = Ffi.notNull(pin, "pin").clone();
             return this;
         }
 
@@ -131,6 +153,19 @@ public final class Transport extends Handle {
             Ffi.check(Lib.medseal_transport_builder_new(u, Ffi.len(u), out));
             Pointer b = out.getValue();
             try {
+                if (tokenPin != null) {
+                    // Before the facility directory, which then reads no client.key.
+                    byte[] m = Ffi.utf8(tokenModule);
+                    byte[] t = Ffi.utf8(tokenLabel);
+                    byte[] l = Ffi.utf8(tokenKeyLabel);
+                    byte[] p = Ffi.utf8Secret(tokenPin);
+                    try {
+                        Ffi.check(Lib.medseal_transport_builder_set_client_key_pkcs11(b, m, Ffi.len(m), t, Ffi.len(t), l, Ffi.len(l),
+                                p, Ffi.len(p)));
+                    } finally {
+                        Ffi.wipe(p);
+                    }
+                }
                 if (facilityDir != null) {
                     byte[] d = Ffi.utf8(facilityDir.toString());
                     Ffi.check(Lib.medseal_transport_builder_set_facility_dir(b, d, Ffi.len(d)));
@@ -170,6 +205,10 @@ public final class Transport extends Handle {
                 return new Transport(t.getValue());
             } finally {
                 Lib.medseal_transport_builder_free(b);
+                if (tokenPin != null) {
+                    java.util.Arrays.fill(tokenPin, '\0');
+                    tokenPin = null;
+                }
             }
         }
 

@@ -234,6 +234,54 @@ class OutboxTest {
     }
 
     @Test
+    void theTlsClientKeyStaysOnTheToken(@TempDir Path tmp) throws Exception {
+        // The hospital makes its TLS key on its token (facility init --tls-pkcs11-...), the hub enrols the
+        // request, and each handshake is signed on the token: no client.key anywhere.
+        String cli = TestSupport.cli().toString();
+        String facility = "java-token-tls";
+        Path dir = tmp.resolve("facility");
+        String module = Pkcs11Test.module();
+        String token = Pkcs11Test.token();
+        String pin = new String(Pkcs11Test.pin());
+        // One token serves the JDK 17 and the Java 11 run: a label of this run's own.
+        String label = "java-tls-" + Long.toHexString(System.nanoTime());
+        TestSupport.run(Arrays.asList(cli, "facility", "init", "--facility", facility, "--dir", dir.toString(),
+                "--tls-pkcs11-module", module, "--tls-pkcs11-token", token, "--tls-key-label", label),
+                Collections.singletonMap("MEDSEAL_PKCS11_PIN", pin));
+        TestSupport.run(Arrays.asList(cli, "hub", "enroll", "--dir", hub.dir.toString(), "--facility", facility,
+                "--signing-key", dir.resolve("signing.pub").toString(), "--csr", dir.resolve("client.csr").toString(),
+                "--out", dir.toString()));
+        assertFalse(Files.exists(dir.resolve("client.key")));
+
+        assertMedseal(TransportException.class, "MEDSEAL_TRANSPORT_CONFIG", () -> Transport.forFacility(hub.url, dir));
+        MedsealException wrongPin = assertMedseal(SignerException.class, "MEDSEAL_PKCS11_PIN", () -> Transport.builder(hub.url)
+                .clientKeyPkcs11(module, token, label, "000000".toCharArray()).facilityDir(dir).build());
+        assertFalse(wrongPin.getMessage().contains(pin), wrongPin.getMessage());
+        assertMedseal(SignerException.class, "MEDSEAL_PKCS11_KEY_NOT_FOUND", () -> Transport.builder(hub.url)
+                .clientKeyPkcs11(module, token, "no-such-key", Pkcs11Test.pin()).facilityDir(dir).build());
+        // The token's other key is not the certificate's: refused before any connection.
+        assertMedseal(TransportException.class, "MEDSEAL_TRANSPORT_CONFIG", () -> Transport.builder(hub.url)
+                .clientKeyPkcs11(module, token, TestSupport.env("MEDSEAL_TEST_PKCS11_EC_KEY"), Pkcs11Test.pin()).facilityDir(dir).build());
+
+        try (Key signingKey = Key.load(TestSupport.read(dir.resolve("signing.key"))); Signer signer = new Signer(signingKey);
+                RecipientKey hubKey = RecipientKey.load(TestSupport.read(dir.resolve("hub-recipient.pub")));
+                Outbox outbox = Outbox.open(tmp.resolve("token.db"), facility, to(hubKey));
+                Transport transport = Transport.builder(hub.url).clientKeyPkcs11(module, token, label, Pkcs11Test.pin())
+                        .facilityDir(dir).build();
+                Key receiptKey = Key.load(TestSupport.read(dir.resolve("receipt.pub")));
+                Key treeHeadKey = Key.load(TestSupport.read(dir.resolve("tree-head.pub")))) {
+            LocalReceipt local = outbox.enqueue("java-token-1", signer.sign(record(1)));
+            DeliveryReport report = outbox.deliver(transport);
+            assertNull(report.error(), String.valueOf(report.error()));
+            assertEquals(1, report.delivered());
+            Outbox.StoredReceipt kept = outbox.receipt("java-token-1");
+            Receipt checked = Receipt.verify(kept.receipt(), kept.inclusionProof(), receiptKey, treeHeadKey, facility,
+                    "java-token-1", local.digest());
+            assertEquals(1, checked.sequence());
+        }
+    }
+
+    @Test
     void deliverToTheHubAndCheckReceipts(@TempDir Path tmp) throws Exception {
         Hub hub = OutboxTest.hub.enrol("java-deliver"); // a new outbox numbers from 1: its own facility
         Path path = tmp.resolve("deliver.db");

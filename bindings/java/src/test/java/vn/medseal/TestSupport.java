@@ -93,7 +93,13 @@ final class TestSupport {
 
     /** Runs a command, failing on a nonzero exit; returns its output. */
     static String run(List<String> command) throws IOException, InterruptedException {
+        return run(command, java.util.Collections.<String, String>emptyMap());
+    }
+
+    /** Runs {@code command} with {@code extraEnv} added to this process's environment; fails on a non-zero exit. */
+    static String run(List<String> command, java.util.Map<String, String> extraEnv) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().putAll(extraEnv);
         Process p = pb.start();
         byte[] out = readAll(p);
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
