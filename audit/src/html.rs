@@ -16,7 +16,7 @@ pub const MAX_RECORDS_LISTED: usize = 1_000;
 
 /// Untrusted text for the page: escaped as medseal shows untrusted text, then HTML-escaped.
 pub fn text(untrusted: &str) -> String {
-    let shown = shown_max(untrusted, 512);
+    let shown = shown_max(untrusted, 2048);
     let mut out = String::with_capacity(shown.len());
     for c in shown.chars() {
         match c {
@@ -64,8 +64,14 @@ pub fn render(report: &Report, records: &[RecordResult]) -> String {
         format = text(&report.format),
         version = report.version,
         result = if report.result == "PASSED" { "PASSED" } else { "FAILED" },
-        result_text = if report.result == "PASSED" {
+        result_text = if report.result == "PASSED" && s.not_checked == 0 {
             "Everything verified, complete and consistent".to_owned()
+        } else if report.result == "PASSED" {
+            format!(
+                "Everything in this export verified, complete and consistent; {} ledger entr{} outside its selection not checked",
+                s.not_checked,
+                if s.not_checked == 1 { "y" } else { "ies" }
+            )
         } else {
             format!("{} finding{}", s.findings, if s.findings == 1 { "" } else { "s" })
         },
@@ -79,12 +85,26 @@ pub fn render(report: &Report, records: &[RecordResult]) -> String {
         ("Failed", s.failed),
         ("Indeterminate", s.indeterminate),
         ("Withdrawn sequence numbers", s.withdrawn),
+        ("Entries outside the export, not checked", s.not_checked),
         ("Facilities", s.facilities),
         ("Findings", s.findings),
     ] {
         let _ = writeln!(page, "<tr><th>{label}</th><td class=\"n\">{value}</td></tr>");
     }
     page.push_str("</table>\n");
+    let selection = &report.selection;
+    if !selection.facilities.is_empty() || selection.from.is_some() || selection.to.is_some() {
+        let facilities = match selection.facilities.is_empty() {
+            true => "every facility".to_owned(),
+            false => selection.facilities.iter().map(|f| text(f)).collect::<Vec<_>>().join(", "),
+        };
+        let _ = writeln!(
+            page,
+            "<p id=\"selection\">This export holds {facilities}, records received from {} to {}: the audit vouches for nothing outside it.</p>",
+            selection.from.as_deref().map(text).unwrap_or_else(|| "the first".into()),
+            selection.to.as_deref().map(text).unwrap_or_else(|| "the last".into()),
+        );
+    }
 
     page.push_str("<h2>Findings</h2>\n");
     if report.findings.is_empty() {

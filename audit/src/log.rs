@@ -262,7 +262,20 @@ fn rebuild(bundle: &Bundle, findings: &mut Vec<Finding>, on_entry: &mut dyn FnMu
                 leaves.push(ledger::leaf_hash(entries.raw_line()));
                 on_entry(index, &entry);
             }
-            Ok(EntryLine::Redacted(hash)) => leaves.push(hash),
+            Ok(EntryLine::Redacted(hash)) => {
+                // Lines are redacted only for facilities an export left out: in an export of
+                // every facility, a redacted line is a record hidden from the audit.
+                if bundle.manifest().selection.facilities.is_empty() {
+                    findings.push(Finding {
+                        index: Some(index),
+                        ..found(
+                            finding::ENTRY_INVALID,
+                            format!("{ENTRIES} line {} is only a leaf hash, but the export selected every facility", index + 1),
+                        )
+                    });
+                }
+                leaves.push(hash)
+            }
             Err(message) => {
                 findings.push(Finding {
                     index: Some(index),

@@ -503,6 +503,21 @@ impl Judge {
     fn load(bundle: &Bundle, options: &RecordOptions, findings: &mut Vec<Finding>) -> bundle::Result<Judge> {
         let lists = bundle.trust_lists()?;
         let mut owners = HashMap::new();
+        // Keys given by the auditor mean the records are judged by trust lists signed with
+        // them: a bundle without lists is not judged by the hub's own enrolment history instead.
+        let pinned = !options.trust_list_keys.is_empty();
+        if lists.is_empty() && pinned {
+            findings.push(Finding {
+                code: finding::TRUST_LIST_INVALID.into(),
+                message: format!(
+                    "--trust-list-key was given but the bundle has no trust list ({}/ is empty): no record is judged by the hub's own {}",
+                    bundle::TRUST_LISTS,
+                    bundle::FACILITIES
+                ),
+                ..Finding::default()
+            });
+            return Ok(Judge { mode: Mode::Lists(Vec::new()), owners });
+        }
         if lists.is_empty() {
             let mut facilities = HashMap::new();
             for facility in bundle.facilities()? {
@@ -524,8 +539,10 @@ impl Judge {
             }
             return Ok(Judge { mode: Mode::Enrolled(facilities), owners });
         }
+        // The auditor's keys when given (the bundle's are then only the hub's word and unused),
+        // else the bundle's.
         let mut list_keys = options.trust_list_keys.clone();
-        for (name, bytes) in bundle.trust_list_keys()? {
+        for (name, bytes) in if pinned { Vec::new() } else { bundle.trust_list_keys()? } {
             match Key::import(&bytes, None) {
                 Ok(key) => list_keys.push(Arc::new(key)),
                 Err(e) => findings.push(Finding {
@@ -561,6 +578,21 @@ impl Judge {
             }
         }
         judges.sort_by_key(|j| std::cmp::Reverse(j.list.sequence));
+        // A list left out (say the one that dropped a compromised key) would let its
+        // predecessor judge until it expired: every number between the first and the last must be there.
+        for pair in judges.windows(2) {
+            let (later, earlier) = (pair[0].list.sequence, pair[1].list.sequence);
+            if later > earlier + 1 {
+                findings.push(Finding {
+                    code: finding::TRUST_LIST_INVALID.into(),
+                    message: match later - earlier {
+                        2 => format!("trust list {} is missing between {earlier} and {later}", earlier + 1),
+                        _ => format!("trust lists {} to {} are missing between {earlier} and {later}", earlier + 1, later - 1),
+                    },
+                    ..Finding::default()
+                });
+            }
+        }
         Ok(Judge { mode: Mode::Lists(judges), owners })
     }
 }

@@ -105,6 +105,9 @@ pub struct Report {
     pub result: String,
     /// Every input, pinned by SHA-256, so the run can be repeated and compared.
     pub inputs: Vec<Input>,
+    /// What the export selected (the bundle manifest's `selection`): a partial export is
+    /// audited only for what it holds.
+    pub selection: crate::bundle::Selection,
     /// Counts.
     pub summary: Summary,
     /// The log checks.
@@ -142,6 +145,10 @@ pub struct Summary {
     pub indeterminate: u64,
     /// Withdrawn sequence numbers (signed tombstones).
     pub withdrawn: u64,
+    /// Ledger entries not checked because the export left them out (lines redacted to a leaf
+    /// hash for another facility, or records received outside `--from`/`--to`): the audit
+    /// vouches only for the rest.
+    pub not_checked: u64,
     /// Facilities with entries.
     pub facilities: u64,
     /// Findings.

@@ -147,6 +147,7 @@ pub fn run(options: &Options) -> bundle::Result<Audit> {
         failed: counts.failed,
         indeterminate: counts.indeterminate,
         withdrawn: counts.withdrawals,
+        not_checked: log.size.saturating_sub(counts.records + counts.withdrawals),
         facilities: facilities.len() as u64,
         findings: findings.len() as u64,
     };
@@ -157,6 +158,7 @@ pub fn run(options: &Options) -> bundle::Result<Audit> {
         at: medseal::utc::show(at),
         result: if findings.is_empty() { "PASSED" } else { "FAILED" }.into(),
         inputs,
+        selection: bundle.manifest().selection.clone(),
         summary,
         log,
         facilities,

@@ -344,6 +344,18 @@ fn invalid_and_redacted_lines_keep_the_tree() {
     lines[0] = EntryLine::Redacted(leaves[0]).to_line();
     std::fs::write(bundle.path(bundle::ENTRIES), lines.join(&b"\n"[..]).into_iter().chain(*b"\n").collect::<Vec<u8>>()).unwrap();
     let (report, findings) = run(&bundle, &Evidence::default());
+    // In an export of every facility, a redacted line hides a record: a finding too.
+    assert_eq!(codes(&findings), ["BUNDLE_FILE_ALTERED", "ENTRY_INVALID", "ENTRY_INVALID"]);
+    assert_eq!((findings[1].index, findings[2].index), (Some(0), Some(2)));
+    assert!(findings[1].message.contains("selected every facility"), "{}", findings[1].message);
+    assert_eq!(report.tree_heads_matched, 1);
+    // In an export of some facilities, redacted lines are the others' entries.
+    let manifest_path = bundle.path(bundle::MANIFEST);
+    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["selection"]["facilities"] = serde_json::json!(["79001"]);
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let bundle = Bundle::open(&dir.path().join("b")).unwrap();
+    let (report, findings) = run(&bundle, &Evidence::default());
     assert_eq!(codes(&findings), ["BUNDLE_FILE_ALTERED", "ENTRY_INVALID"]);
     assert_eq!(findings[1].index, Some(2));
     assert_eq!(report.tree_heads_matched, 1);

@@ -446,11 +446,59 @@ fn trust_lists_are_judged_at_the_record_s_time_even_years_after_they_expired() {
     let (checked, findings) = run(&path, &forged.options(true));
     assert_eq!(status(&checked, honest_a), (Status::Indeterminate, Some(sub::NO_TRUST_LIST)));
     assert_eq!(findings.iter().filter(|f| f.code == finding::TRUST_LIST_INVALID).count(), 1, "{findings:?}");
-    // ... unless the auditor gives that key.
-    let given = RecordOptions { trust_list_keys: vec![Arc::new(Key::import(&removed, None).unwrap())], ..forged.options(true) };
+    // ... unless the auditor gives that key (and the other list's).
+    let key_of = |bytes: &[u8]| Arc::new(Key::import(bytes, None).unwrap());
+    let department = vec![key_of(&removed), key_of(&forged.list_keys[0].1)];
+    let given = RecordOptions { trust_list_keys: department.clone(), ..forged.options(true) };
     let (checked, findings) = run(&path, &given);
     assert_eq!(status(&checked, honest_a), PASSED);
     assert!(!findings.iter().any(|f| f.code == finding::TRUST_LIST_INVALID), "{findings:?}");
+
+    // With the department's keys given, the bundle's own list keys are the hub's word and not
+    // used: a list the hub signed with a key it put into the bundle is a finding, and judges nothing.
+    let given_one = RecordOptions { trust_list_keys: vec![department[0].clone()], ..forged.options(true) };
+    let (checked, findings) = run(&path, &given_one);
+    assert_eq!(status(&checked, honest_a), PASSED, "list 1 is the department's");
+    assert_eq!(status(&checked, in_grace).0, Status::Indeterminate, "list 2 is not: list 1 had expired when it was received");
+    assert_eq!(findings.iter().filter(|f| f.code == finding::TRUST_LIST_INVALID).count(), 1, "{findings:?}");
+
+    // A hub that drops trust-lists/ does not get its records judged by its own enrolment
+    // history when the auditor gave the department's keys.
+    let mut dropped = Pilot { dir: tempfile::tempdir().unwrap(), ..forged };
+    dropped.lists.clear();
+    dropped.list_keys.clear();
+    let path = dropped.write("no-lists");
+    let (checked, findings) = run(&path, &dropped.options(true));
+    assert_eq!(status(&checked, honest_a), PASSED, "without the auditor's keys: enrolled keys, as documented");
+    let (checked, findings_given) = run(&path, &RecordOptions { trust_list_keys: department.clone(), ..dropped.options(true) });
+    assert!(checked.trust_lists);
+    assert_eq!(status(&checked, honest_a), (Status::Indeterminate, Some(sub::NO_TRUST_LIST)));
+    assert!(!findings.iter().any(|f| f.code == finding::TRUST_LIST_INVALID), "{findings:?}");
+    assert!(
+        findings_given.iter().any(|f| f.code == finding::TRUST_LIST_INVALID && f.message.contains("no trust list")),
+        "{findings_given:?}"
+    );
+}
+
+#[test]
+fn a_trust_list_left_out_of_the_sequence_is_a_finding() {
+    let mut pilot = Pilot::new();
+    let a = pilot.facility("79001", Algorithm::EdDSA);
+    for sequence in [1, 2, 3, 4, 5] {
+        pilot.trust_list(sequence, T0 - DAY + sequence as i64, T0 + 89 * DAY, (T0 - DAY, T0 + 365 * DAY));
+    }
+    let record = pilot.record(a, T0 + 3600);
+    let complete = pilot.write("complete");
+    let (checked, findings) = run(&complete, &pilot.options(true));
+    assert_eq!(status(&checked, record), PASSED);
+    assert!(!findings.iter().any(|f| f.code == finding::TRUST_LIST_INVALID), "{findings:?}");
+    // The hub leaves out lists 2 to 4, keeping 1 and 5.
+    let mut holed = Pilot { dir: tempfile::tempdir().unwrap(), ..pilot };
+    holed.lists.retain(|(sequence, _)| ![2, 3, 4].contains(sequence));
+    let path = holed.write("holed");
+    let (_, findings) = run(&path, &holed.options(true));
+    let missing: Vec<&str> = findings.iter().filter(|f| f.code == finding::TRUST_LIST_INVALID).map(|f| f.message.as_str()).collect();
+    assert_eq!(missing, ["trust lists 2 to 4 are missing between 1 and 5"], "{findings:?}");
 }
 
 #[test]

@@ -61,12 +61,21 @@ pub struct Args {
     #[arg(long, value_name = "KEY", requires = "json")]
     sign_report: Option<PathBuf>,
     /// Worker threads (default: one per core).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    threads: usize,
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    threads: u16,
 }
 
 fn parse_time(text: &str) -> Result<i64, String> {
     medseal::utc::parse(text).ok_or_else(|| format!("{text:?} is not an RFC 3339 time (e.g. 2036-12-05T00:00:00Z)"))
+}
+
+/// Standard output failing is exit 3 too (a clean audit must not look like findings); a
+/// closed pipe stays the quiet end it is for every command.
+fn output_failed(failure: Failure) -> Failure {
+    match failure {
+        Failure::Other(message) => could_not_run(message),
+        other => other,
+    }
 }
 
 /// Exit 3: the audit could not run.
@@ -99,7 +108,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         receipt_key: args.receipt_key.clone(),
         trust_list_keys: args.trust_list_keys.clone(),
         at: args.at,
-        threads: args.threads,
+        threads: usize::from(args.threads),
         progress: progress.as_ref().map(|bar| {
             let bar = bar.clone();
             Arc::new(move |done: u64| bar.set_position(done)) as medseal_audit::records::Progress
@@ -116,7 +125,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let mut bytes = Vec::new();
         audit.write_json(&mut bytes).map_err(could_not_run)?;
         if to_stdout {
-            crate::io::write_stdout(&bytes)?;
+            crate::io::write_stdout(&bytes).map_err(output_failed)?;
         } else {
             crate::io::write_file(path, &bytes).map_err(could_not_run)?;
         }
@@ -146,6 +155,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         s.facilities,
         report.at
     );
+    if s.not_checked > 0 {
+        text.push_str(&format!("{} ledger entries are outside the export's selection and were not checked\n", s.not_checked));
+    }
     for finding in report.findings.iter().take(50) {
         // Messages quote the bundle's text already escaped by the audit's one rule.
         text.push_str(&format!("finding: {}: {}\n", finding.code, medseal::untrusted::shown_max(&finding.message, 400)));
@@ -154,7 +166,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         text.push_str(&format!("... and {} more findings (see the JSON report)\n", report.findings.len() - 50));
     }
     if !to_stdout {
-        crate::io::write_stdout(text.as_bytes())?;
+        crate::io::write_stdout(text.as_bytes()).map_err(output_failed)?;
     }
     if audit.passed() {
         Ok(())

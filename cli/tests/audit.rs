@@ -18,7 +18,7 @@ use medseal::ledger::{tree_head_sign_options, LedgerEntry, MerkleTree, TreeHead}
 use medseal::outbox::{Outbox, OutboxConfig, State};
 use medseal::{Key, RecipientKey, Serialization, SignOptions, Signer};
 use medseal_audit::bundle::{self, Bundle, BundleWriter, EntryLine};
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_medseal");
@@ -385,6 +385,7 @@ fn an_honest_pilot_passes_and_each_trick_of_a_dishonest_hub_is_found() {
     assert_eq!(b["withdrawn"][0]["sequence"], 451);
     assert_eq!(b["gaps"].as_array().unwrap().len(), 0, "a withdrawn number is not a gap");
     assert!(run.report["log"]["receipts_matched"].as_u64().unwrap() >= 2_700);
+    assert_eq!((&run.report["summary"]["not_checked"], &run.report["selection"]["facilities"]), (&json!(0), &json!([])));
     let dom = Command::new("chromium")
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", &format!("file://{}", html.display())])
         .output()
@@ -498,6 +499,10 @@ fn audit_exit_codes_for_usage_and_unreadable_bundles() {
     assert_eq!(out.status.code(), Some(2));
     let out = medseal(&["audit", &tmp.path("missing"), "--at", "yesterday"]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    for threads in ["5000", "-1", "many"] {
+        let out = medseal(&["audit", &tmp.path("missing"), "--threads", threads]);
+        assert_eq!(out.status.code(), Some(2), "--threads {threads}: {}", String::from_utf8_lossy(&out.stderr));
+    }
     let out = medseal(&["audit", &tmp.path("missing")]);
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BUNDLE_UNREADABLE"));
