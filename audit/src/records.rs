@@ -279,6 +279,9 @@ struct Outcome {
     signed: Option<i64>,
     kid: Option<String>,
     reason: Option<String>,
+    /// The first 16 bytes of the SHA-256 of the signed record, once its signature verified
+    /// (records only): the same signed record twice in the ledger is a copy.
+    copy_key: Option<[u8; 16]>,
 }
 
 /// A refusal: status, sub-indication, reason.
@@ -308,6 +311,9 @@ pub fn check(bundle: &Bundle, options: &RecordOptions, findings: &mut Vec<Findin
     let mut kids: HashMap<String, u32> = HashMap::new();
     let mut groups: BTreeMap<(String, &'static str), (u64, u64, String)> = BTreeMap::new();
     let mut failures = Vec::new();
+    // (signed record's key, index, sequence, facility number): sorted at the end to find copies.
+    let mut copies: Vec<([u8; 16], u64, u64, u32)> = Vec::new();
+    let mut facility_numbers: HashMap<String, u32> = HashMap::new();
 
     let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Vec<LedgerJob>>(threads * 4);
     let (out_tx, out_rx) = mpsc::sync_channel::<bundle::Result<Vec<Outcome>>>(threads * 4);
@@ -340,6 +346,14 @@ pub fn check(bundle: &Bundle, options: &RecordOptions, findings: &mut Vec<Findin
                     let next = kids.len() as u32;
                     *kids.entry(kid).or_insert(next)
                 });
+                if let Some(key) = o.copy_key {
+                    let next = facility_numbers.len() as u32;
+                    let number = match facility_numbers.get(&o.facility) {
+                        Some(&number) => number,
+                        None => *facility_numbers.entry(o.facility.clone()).or_insert(next),
+                    };
+                    copies.push((key, o.index, o.sequence, number));
+                }
                 checked.counts.add(o.withdrawal, o.status);
                 match checked.facilities.get_mut(&o.facility) {
                     Some(counts) => counts.add(o.withdrawal, o.status),
@@ -392,6 +406,28 @@ pub fn check(bundle: &Bundle, options: &RecordOptions, findings: &mut Vec<Findin
             None => read,
         }
     })?;
+    // One signed record under two entries: each later entry names the first.
+    copies.sort_unstable();
+    let mut facility_names = vec![String::new(); facility_numbers.len()];
+    for (name, number) in facility_numbers {
+        facility_names[number as usize] = name;
+    }
+    for pair in copies.windows(2) {
+        let ((key, first, first_sequence, _), (other, index, sequence, facility)) = (pair[0], pair[1]);
+        if key == other {
+            let facility = &facility_names[facility as usize];
+            failures.push(Finding {
+                code: finding::RECORD_COPIED.into(),
+                message: format!(
+                    "the entry at index {index} (sequence {sequence} of {}) holds the same signed record as the entry at index {first} (sequence {first_sequence})",
+                    shown(facility)
+                ),
+                facility: Some(facility.clone()),
+                index: Some(index),
+                sequence: Some(sequence),
+            });
+        }
+    }
     // In ledger order, whatever order the workers finished in.
     failures.sort_by_key(|f| f.index);
     findings.append(&mut failures);
@@ -644,16 +680,29 @@ impl Worker<'_> {
         };
         let mut signed = None;
         let mut kid = None;
+        let mut copy_key = None;
         let withdrawal = entry.withdrawn.is_some();
         let verdict = match envelope {
             None => Err(indeterminate(sub::SIGNED_DATA_NOT_FOUND, "the export selected this entry, but the bundle has no envelope for it")),
-            Some(envelope) => self.verify(&entry, &envelope, opened.as_deref().map(Vec::as_slice), &mut signed, &mut kid),
+            Some(envelope) => self.verify(&entry, &envelope, opened.as_deref().map(Vec::as_slice), &mut signed, &mut kid, &mut copy_key),
         };
         let (status, sub, reason) = match verdict {
             Ok(()) => (Status::Passed, "", None),
             Err((status, sub, reason)) => (status, sub, Some(reason)),
         };
-        Ok(Some(Outcome { index, facility: entry.source, sequence: entry.sequence, withdrawal, status, sub, signed, kid, reason }))
+        let copy_key = copy_key.filter(|_| !withdrawal);
+        Ok(Some(Outcome {
+            index,
+            facility: entry.source,
+            sequence: entry.sequence,
+            withdrawal,
+            status,
+            sub,
+            signed,
+            kid,
+            reason,
+            copy_key,
+        }))
     }
 
     fn verify(
@@ -663,6 +712,7 @@ impl Worker<'_> {
         opened: Option<&[u8]>,
         signed: &mut Option<i64>,
         kid: &mut Option<String>,
+        copy_key: &mut Option<[u8; 16]>,
     ) -> Result<(), Refusal> {
         let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
         if digest.as_ref() != entry.digest.as_slice() {
@@ -698,6 +748,8 @@ impl Worker<'_> {
             Err(e) => return Err(self.refuse_signature(entry, &e, &jws, &rule)),
         };
         *kid = Some(verified.0.key_id.clone());
+        let digest = ring::digest::digest(&ring::digest::SHA256, &jws);
+        *copy_key = digest.as_ref()[..16].try_into().ok();
         self.check_content(entry, &verified.0)?;
         let text = verified.0.signing_time.as_deref().unwrap_or("");
         let at = medseal::utc::parse(text)

@@ -85,6 +85,10 @@ pub mod finding {
     pub const SEQUENCE_REPEATED: &str = "SEQUENCE_REPEATED";
     /// A facility's record id is in the ledger twice.
     pub const RECORD_ID_REPEATED: &str = "RECORD_ID_REPEATED";
+    /// One signed record is in the ledger under two entries (two numbers or ids): the record
+    /// id and sequence are not signed, so a hub holding the plaintext could seal a genuine
+    /// record again to fill a gap.
+    pub const RECORD_COPIED: &str = "RECORD_COPIED";
     /// A trust list (or trust-list key) in the bundle does not verify with the trust-list
     /// keys, or is not a trust list: records are not judged with it.
     pub const TRUST_LIST_INVALID: &str = "TRUST_LIST_INVALID";

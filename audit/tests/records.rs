@@ -668,3 +668,35 @@ fn an_unreadable_envelope_stops_the_check_with_an_error() {
     let error = records::check(&bundle, &RecordOptions { threads: 1, ..pilot.options(true) }, &mut Vec::new()).unwrap_err();
     assert_eq!(error.code, "BUNDLE_UNREADABLE", "{error}");
 }
+
+/// The record id and sequence are not signed: a hub holding a record's plaintext could seal it
+/// again under a missing number. The same signed record under two entries is a finding.
+#[test]
+fn one_signed_record_under_two_numbers_is_a_copy() {
+    let mut pilot = Pilot::new();
+    let a = pilot.facility("79001", Algorithm::EdDSA);
+    let before = pilot.record(a, T0 + 60);
+    let key = pilot.key(a, 0);
+    let sequence = pilot.sequence(a);
+    let (jws, meta) = record::sign(
+        &signer(&key, T0 + 120, SignOptions::default()),
+        br#"{"resourceType":"Patient","id":"copied"}"#,
+        Meta::new("r-original".to_owned(), "79001".to_owned(), sequence),
+    )
+    .unwrap();
+    let original = pilot.seal(jws.as_bytes(), meta, T0 + 180, None);
+    let after = pilot.record(a, T0 + 200);
+    let sequence = pilot.sequence(a);
+    let copy = pilot.seal(jws.as_bytes(), Meta::new("r-copy".to_owned(), "79001".to_owned(), sequence), T0 + 300, None);
+    let path = pilot.write("copied");
+    for threads in [1, 3] {
+        let (checked, findings) = run(&path, &RecordOptions { threads, ..pilot.options(true) });
+        for index in [before, original, after, copy] {
+            assert_eq!(status(&checked, index), PASSED, "the signature itself verifies");
+        }
+        let copies: Vec<&Finding> = findings.iter().filter(|f| f.code == finding::RECORD_COPIED).collect();
+        assert_eq!(copies.len(), 1, "{findings:?}");
+        assert_eq!((copies[0].index, copies[0].sequence, copies[0].facility.as_deref()), (Some(copy), Some(sequence), Some("79001")));
+        assert!(copies[0].message.contains(&format!("entry at index {original}")), "{}", copies[0].message);
+    }
+}
