@@ -260,7 +260,7 @@ pub fn digest_text(bytes: &[u8]) -> String {
 
 /// SHA-256 of a file, streamed, as [`digest_text`] writes it.
 pub fn file_digest(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| unreadable(path, e))?;
+    let mut file = open_regular(path).map_err(|e| unreadable(path, e))?;
     let mut context = ring::digest::Context::new(&ring::digest::SHA256);
     let mut buffer = vec![0u8; 64 << 10];
     loop {
@@ -335,7 +335,7 @@ impl Bundle {
     /// returned as `Err` with its index in the message; reading stops at an I/O error.
     pub fn entries(&self) -> Result<Entries> {
         let path = self.path(ENTRIES);
-        let file = File::open(&path).map_err(|e| unreadable(&path, e))?;
+        let file = open_regular(&path).map_err(|e| unreadable(&path, e))?;
         Ok(Entries { reader: BufReader::with_capacity(256 << 10, file), path, index: 0, line: Vec::new() })
     }
 
@@ -453,6 +453,17 @@ fn check_relative(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Opens a file of the bundle for reading only if it is a regular file, not followed through a
+/// symbolic link: a bundle naming `/dev/zero` or a FIFO must not hang the audit, nor a link
+/// read a file outside the bundle.
+fn open_regular(path: &Path) -> io::Result<File> {
+    let kind = fs::symlink_metadata(path)?.file_type();
+    if !kind.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file (a link, folder, device or pipe)"));
+    }
+    File::open(path)
+}
+
 fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
     match read_optional(path, max)? {
         Some(bytes) => Ok(bytes),
@@ -465,7 +476,7 @@ fn read_text(path: &Path, max: u64) -> Result<String> {
 }
 
 fn read_optional(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
-    let file = match File::open(path) {
+    let file = match open_regular(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(unreadable(path, e)),
@@ -636,6 +647,23 @@ mod tests {
 
         fs::write(out.join(ENTRIES), b"changed\n").unwrap();
         assert_eq!(bundle.check_files().len(), 1, "a changed file is told apart");
+
+        // Links, devices and pipes are not read (a hub naming /dev/zero or a FIFO must not hang
+        // the audit): each is a finding or a refusal, at once.
+        let fifo = out.join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        for (target, what) in
+            [(Path::new("/dev/zero"), "a device"), (fifo.as_path(), "a pipe"), (Path::new("/etc/hostname"), "a file outside")]
+        {
+            fs::remove_file(out.join(ENTRIES)).unwrap();
+            std::os::unix::fs::symlink(target, out.join(ENTRIES)).unwrap();
+            let wrong = bundle.check_files();
+            assert!(wrong.len() == 1 && wrong[0].1.contains("not a regular file"), "{what}: {wrong:?}");
+            assert_eq!(bundle.entries().err().map(|e| e.code), Some("BUNDLE_UNREADABLE"), "{what}");
+        }
+        fs::remove_file(out.join(envelope_path(2))).unwrap();
+        std::os::unix::fs::symlink(&fifo, out.join(envelope_path(2))).unwrap();
+        assert!(bundle.envelope(2).is_err(), "an envelope that is a pipe is refused, not waited on");
     }
 
     #[test]
