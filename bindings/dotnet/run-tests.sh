@@ -24,8 +24,8 @@ ROOT=$PWD
 OUT=build/dotnet
 TARGET=${CARGO_TARGET_DIR:-target}
 case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
-FLOOR_MONO=43
-FLOOR_CORE=39
+FLOOR_MONO=44
+FLOOR_CORE=40
 
 section() { printf '\n==> %s\n' "$*"; }
 passed=0

@@ -189,6 +189,7 @@ namespace Medseal
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_transport_builder_new(byte[] url, UIntPtr len, out TransportBuilderHandle output);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_transport_builder_set_client_certificate(TransportBuilderHandle b, byte[] pem, UIntPtr len);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_transport_builder_set_client_key(TransportBuilderHandle b, byte[] pem, UIntPtr len);
+        [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_transport_builder_set_client_key_pkcs11(TransportBuilderHandle b, byte[] module, UIntPtr moduleLen, byte[] token, UIntPtr tokenLen, byte[] keyLabel, UIntPtr keyLabelLen, byte[] pin, UIntPtr pinLen);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_transport_builder_set_hub_ca(TransportBuilderHandle b, byte[] pem, UIntPtr len);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_transport_builder_set_public_roots(TransportBuilderHandle b, uint on);
         [DllImport(Lib, CallingConvention = C)] internal static extern int medseal_transport_builder_set_receipt_key(TransportBuilderHandle b, KeyHandle key);

@@ -287,6 +287,29 @@ namespace Medseal
         }
     }
 
+    /// <summary>A TLS client key that stays on a PKCS#11 token (made there by <c>medseal facility init --tls-pkcs11-module M
+    /// --tls-pkcs11-token T --tls-key-label L</c>): every TLS handshake is signed on the token (P-256, or RSA with RSA-PSS).</summary>
+    public sealed class Pkcs11Key
+    {
+        /// <param name="module">The PKCS#11 module's path (e.g. SoftHSM2's libsofthsm2.so).</param>
+        /// <param name="tokenLabel">The token's label.</param>
+        /// <param name="keyLabel">The key's label (CKA_LABEL, unique on the token).</param>
+        /// <param name="pin">The user PIN: never in a message or in <see cref="ToString"/>.</param>
+        public Pkcs11Key(string module, string tokenLabel, string keyLabel, string pin)
+        {
+            if (module == null) throw new ArgumentNullException("module");
+            if (tokenLabel == null) throw new ArgumentNullException("tokenLabel");
+            if (keyLabel == null) throw new ArgumentNullException("keyLabel");
+            if (pin == null) throw new ArgumentNullException("pin");
+            Module = module; TokenLabel = tokenLabel; KeyLabel = keyLabel; Pin = pin;
+        }
+        public string Module { get; private set; }
+        public string TokenLabel { get; private set; }
+        public string KeyLabel { get; private set; }
+        internal string Pin { get; private set; }
+        public override string ToString() { return "Pkcs11Key(" + Module + ", token " + TokenLabel + ", key " + KeyLabel + ")"; }
+    }
+
     /// <summary>How to reach the hub; every option is optional except what the hub needs (mutual TLS, hub keys).</summary>
     public sealed class TransportOptions
     {
@@ -295,6 +318,9 @@ namespace Medseal
         public byte[] ClientCertificate { get; set; }
         /// <summary>The client key (PEM); the transport keeps a wiped copy, this array is not changed.</summary>
         public byte[] ClientKey { get; set; }
+        /// <summary>The client key on a PKCS#11 token instead of <see cref="ClientKey"/>; the facility directory then needs no client.key.
+        /// A wrong PIN is a <see cref="SignerException"/> (MEDSEAL_PKCS11_PIN) when the transport is made.</summary>
+        public Pkcs11Key ClientKeyPkcs11 { get; set; }
         public byte[] HubCa { get; set; }
         public bool PublicRoots { get; set; }
         public Key ReceiptKey { get; set; }
@@ -325,6 +351,19 @@ namespace Medseal
             Native.Check(NativeMethods.medseal_transport_builder_new(u, Native.Len(u), out b));
             using (b)
             {
+                if (o.ClientKeyPkcs11 != null)
+                {
+                    // Before the facility directory, which then reads no client.key.
+                    Pkcs11Key k = o.ClientKeyPkcs11;
+                    byte[] module = Native.Bytes(k.Module, "Module"), tokenLabel = Native.Bytes(k.TokenLabel, "TokenLabel"),
+                        keyLabel = Native.Bytes(k.KeyLabel, "KeyLabel"), pin = Native.Bytes(k.Pin, "Pin");
+                    try
+                    {
+                        Native.Check(NativeMethods.medseal_transport_builder_set_client_key_pkcs11(b, module, Native.Len(module),
+                            tokenLabel, Native.Len(tokenLabel), keyLabel, Native.Len(keyLabel), pin, Native.Len(pin)));
+                    }
+                    finally { Array.Clear(pin, 0, pin.Length); }
+                }
                 if (o.FacilityDir != null)
                 {
                     byte[] d = Native.Bytes(o.FacilityDir, "FacilityDir");

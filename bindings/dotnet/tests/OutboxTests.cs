@@ -1,6 +1,7 @@
 // The outbox (enqueue, status, dead letters, requeue, discard, withdraw, signed withdrawal, backup)
 // and delivery to the reference hub on 127.0.0.1 over mutual TLS, receipts checked.
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
 using System.Threading;
@@ -132,6 +133,50 @@ namespace Medseal.Tests
         }
 
         private static bool Loader_IsCoreWithoutCrypto() { return Type.GetType("Mono.Runtime") == null; }
+
+        [Test]
+        public void TheTlsClientKeyStaysOnTheToken()
+        {
+            // The hospital makes its TLS key on its token (facility init --tls-pkcs11-...), the hub enrols the request,
+            // and each handshake is signed on the token: no client.key anywhere.
+            string cli = T.Env("MEDSEAL_CLI"), module = T.Env("MEDSEAL_TEST_PKCS11_MODULE"), token = T.Env("MEDSEAL_TEST_PKCS11_TOKEN");
+            string pin = T.Env("MEDSEAL_TEST_PKCS11_PIN"), facility = "dotnet-token-tls";
+            string label = "dotnet-tls-" + Guid.NewGuid().ToString("N").Substring(0, 8); // Mono and .NET Core share the token
+            string dir = Path.Combine(T.TempDir("token"), "facility");
+            T.Run(cli, "facility init --facility " + facility + " --dir " + dir + " --tls-pkcs11-module " + module
+                + " --tls-pkcs11-token " + token + " --tls-key-label " + label, env: new Dictionary<string, string> { { "MEDSEAL_PKCS11_PIN", pin } });
+            T.Run(cli, "hub enroll --dir " + hub.Dir + " --facility " + facility + " --signing-key " + Path.Combine(dir, "signing.pub")
+                + " --csr " + Path.Combine(dir, "client.csr") + " --out " + dir);
+            Assert.IsFalse(File.Exists(Path.Combine(dir, "client.key")));
+            Assert.IsFalse(new Pkcs11Key(module, token, label, pin).ToString().Contains(pin));
+
+            T.Fails<TransportException>("MEDSEAL_TRANSPORT_CONFIG", () => new Transport(hub.Url, new TransportOptions { FacilityDir = dir }));
+            MedsealException wrong = T.Fails<SignerException>("MEDSEAL_PKCS11_PIN", () => new Transport(hub.Url,
+                new TransportOptions { FacilityDir = dir, ClientKeyPkcs11 = new Pkcs11Key(module, token, label, "000000") }));
+            Assert.IsFalse(wrong.Message.Contains(pin), wrong.Message);
+            T.Fails<SignerException>("MEDSEAL_PKCS11_KEY_NOT_FOUND", () => new Transport(hub.Url,
+                new TransportOptions { FacilityDir = dir, ClientKeyPkcs11 = new Pkcs11Key(module, token, "no-such-key", pin) }));
+            // The token's other key is not the certificate's: refused before any connection.
+            T.Fails<TransportException>("MEDSEAL_TRANSPORT_CONFIG", () => new Transport(hub.Url,
+                new TransportOptions { FacilityDir = dir, ClientKeyPkcs11 = new Pkcs11Key(module, token, T.Env("MEDSEAL_TEST_PKCS11_EC_KEY"), pin) }));
+
+            using (Key signingKey = Key.Load(File.ReadAllBytes(Path.Combine(dir, "signing.key"))))
+            using (var signer = new Signer(signingKey))
+            using (RecipientKey hubRecipient = RecipientKey.Load(File.ReadAllBytes(Path.Combine(dir, "hub-recipient.pub"))))
+            using (var outbox = new Outbox(Path.Combine(dir, "outbox.db"), facility, new[] { hubRecipient }))
+            using (var transport = new Transport(hub.Url, new TransportOptions { FacilityDir = dir, ClientKeyPkcs11 = new Pkcs11Key(module, token, label, pin) }))
+            using (Key receiptKey = Key.Load(File.ReadAllBytes(Path.Combine(dir, "receipt.pub"))))
+            using (Key treeHeadKey = Key.Load(File.ReadAllBytes(Path.Combine(dir, "tree-head.pub"))))
+            {
+                LocalReceipt local = outbox.Enqueue("dotnet-token-1", signer.Sign(T.Record(1)));
+                DeliveryReport report = outbox.Deliver(transport);
+                Assert.IsNull(report.Error, report.Error == null ? "" : report.Error.Message);
+                Assert.AreEqual(1UL, report.Delivered);
+                StoredReceipt stored = outbox.GetReceipt("dotnet-token-1");
+                Receipt r = Receipt.Verify(stored.Receipt, stored.InclusionProof, receiptKey, treeHeadKey, facility, "dotnet-token-1", local.Digest);
+                Assert.AreEqual(1UL, r.Sequence);
+            }
+        }
 
         [Test]
         public void DeliverToTheHubAndCheckReceipts()

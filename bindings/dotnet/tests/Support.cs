@@ -1,5 +1,6 @@
 // Shared helpers of the tests: paths, fixtures (tests/c/fixtures.sh, the reference hub), assertions.
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Text;
@@ -54,13 +55,14 @@ namespace Medseal.Tests
             return Convert.FromBase64String(s + new string('=', (4 - s.Length % 4) % 4));
         }
 
-        internal static string Run(string file, string args, string cwd = null)
+        internal static string Run(string file, string args, string cwd = null, IDictionary<string, string> env = null)
         {
             var psi = new ProcessStartInfo(file, args)
             {
                 UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true,
                 WorkingDirectory = cwd ?? Repo,
             };
+            if (env != null) foreach (KeyValuePair<string, string> e in env) psi.EnvironmentVariables[e.Key] = e.Value;
             using (Process p = Process.Start(psi))
             {
                 string err = null;
