@@ -13,11 +13,17 @@ namespace Medseal;
  * (PEM, pinned) or 'publicRoots' => true, 'receiptKey' and 'treeHeadKey' (Key, public). Other
  * options: 'connectTimeout' and 'timeout' (seconds), 'batchSize' (1 to 1000), 'proxy'
  * (http://host:port) or 'proxyFromEnv' => true. Errors: TransportException MEDSEAL_TRANSPORT_CONFIG.
+ *
+ * A TLS client key kept on a PKCS#11 token (made there by `medseal facility init
+ * --tls-pkcs11-module M --tls-pkcs11-token T --tls-key-label L`): option 'clientKeyPkcs11' =>
+ * ['module' => path, 'token' => token label, 'key' => key label, 'pin' => user PIN]; the facility
+ * directory then needs no client.key and every TLS handshake is signed on the token. A wrong PIN
+ * is SignerException MEDSEAL_PKCS11_PIN (the PIN is never in a message).
  */
 final class Transport extends Handle
 {
     private const OPTIONS = [
-        'facilityDir', 'clientCertificate', 'clientKey', 'hubCa', 'publicRoots', 'receiptKey', 'treeHeadKey',
+        'facilityDir', 'clientCertificate', 'clientKey', 'clientKeyPkcs11', 'hubCa', 'publicRoots', 'receiptKey', 'treeHeadKey',
         'connectTimeout', 'timeout', 'batchSize', 'proxy', 'proxyFromEnv',
     ];
 
@@ -29,6 +35,10 @@ final class Transport extends Handle
         $builder = $ffi->new('struct medseal_transport_builder *');
         Native::check($ffi->medseal_transport_builder_new(Native::bytes($hubUrl), strlen($hubUrl), \FFI::addr($builder)));
         try {
+            if (isset($options['clientKeyPkcs11'])) {
+                // Before the facility directory, which then reads no client.key.
+                self::setTokenKey($builder, $options['clientKeyPkcs11']);
+            }
             $texts = [
                 'facilityDir' => 'medseal_transport_builder_set_facility_dir',
                 'clientCertificate' => 'medseal_transport_builder_set_client_certificate',
@@ -78,6 +88,38 @@ final class Transport extends Handle
             $this->adopt($out);
         } finally {
             $ffi->medseal_transport_builder_free($builder);
+        }
+    }
+
+    /** @param mixed $token */
+    private static function setTokenKey(\FFI\CData $builder, $token): void
+    {
+        if (!is_array($token)) {
+            throw new \TypeError("clientKeyPkcs11 must be an array ['module' => ..., 'token' => ..., 'key' => ..., 'pin' => ...], not " . Native::typeName($token));
+        }
+        Native::checkOptions($token, ['module', 'token', 'key', 'pin'], 'clientKeyPkcs11');
+        $parts = [];
+        foreach (['module', 'token', 'key', 'pin'] as $name) {
+            if (!isset($token[$name])) {
+                throw new \InvalidArgumentException("clientKeyPkcs11 needs '$name'");
+            }
+            $parts[$name] = Native::text($token[$name], "clientKeyPkcs11['$name']");
+        }
+        $pin = Native::bytes($parts['pin']);
+        try {
+            Native::check(Library::ffi()->medseal_transport_builder_set_client_key_pkcs11(
+                $builder,
+                Native::bytes($parts['module']),
+                strlen($parts['module']),
+                Native::bytes($parts['token']),
+                strlen($parts['token']),
+                Native::bytes($parts['key']),
+                strlen($parts['key']),
+                $pin,
+                strlen($parts['pin'])
+            ));
+        } finally {
+            Native::wipe($pin);
         }
     }
 

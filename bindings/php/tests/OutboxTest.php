@@ -18,6 +18,7 @@ use Medseal\Receipt;
 use Medseal\RecipientKey;
 use Medseal\SealException;
 use Medseal\Signer;
+use Medseal\SignerException;
 use Medseal\Transport;
 use Medseal\TransportException;
 use PHPUnit\Framework\TestCase;
@@ -281,6 +282,60 @@ final class OutboxTest extends TestCase
         $report = $outbox->deliver($explicit);
         $this->assertNull($report->error);
         $this->assertSame(1, $report->delivered);
+    }
+
+    /**
+     * The hospital makes its TLS key on its token (facility init --tls-pkcs11-...), the hub enrols
+     * the request, and each handshake is signed on the token: no client.key anywhere.
+     */
+    public function testTheTlsClientKeyStaysOnTheToken(): void
+    {
+        $env = Fixtures::pki();
+        $hub = Hub::get();
+        $cli = Fixtures::cli();
+        $facility = 'php-token-tls';
+        $dir = Fixtures::tempDir() . '/facility';
+        $label = 'php-tls-' . bin2hex(random_bytes(4));
+        [$module, $tokenLabel, $pin] = [$env['MEDSEAL_TEST_PKCS11_MODULE'], $env['MEDSEAL_TEST_PKCS11_TOKEN'], $env['MEDSEAL_TEST_PKCS11_PIN']];
+        Fixtures::run([$cli, 'facility', 'init', '--facility', $facility, '--dir', $dir, '--tls-pkcs11-module', $module,
+            '--tls-pkcs11-token', $tokenLabel, '--tls-key-label', $label], array_merge(getenv(), ['MEDSEAL_PKCS11_PIN' => $pin]));
+        Fixtures::run([$cli, 'hub', 'enroll', '--dir', $hub->dir, '--facility', $facility, '--signing-key', "$dir/signing.pub",
+            '--csr', "$dir/client.csr", '--out', $dir]);
+        $this->assertFileDoesNotExist("$dir/client.key");
+        $token = ['module' => $module, 'token' => $tokenLabel, 'key' => $label, 'pin' => $pin];
+
+        $this->expectMedseal(function () use ($hub, $dir) {
+            new Transport($hub->url, ['facilityDir' => $dir]);
+        }, TransportException::class, 'MEDSEAL_TRANSPORT_CONFIG');
+        $e = $this->expectMedseal(function () use ($hub, $dir, $token) {
+            new Transport($hub->url, ['facilityDir' => $dir, 'clientKeyPkcs11' => ['pin' => '000000'] + $token]);
+        }, SignerException::class, 'MEDSEAL_PKCS11_PIN');
+        $this->assertStringNotContainsString($pin, $e->getMessage());
+        $this->expectMedseal(function () use ($hub, $dir, $token) {
+            new Transport($hub->url, ['facilityDir' => $dir, 'clientKeyPkcs11' => ['key' => 'no-such-key'] + $token]);
+        }, SignerException::class, 'MEDSEAL_PKCS11_KEY_NOT_FOUND');
+        // The token's other key is not the certificate's: refused before any connection.
+        $this->expectMedseal(function () use ($hub, $dir, $token, $env) {
+            new Transport($hub->url, ['facilityDir' => $dir, 'clientKeyPkcs11' => ['key' => $env['MEDSEAL_TEST_PKCS11_EC_KEY']] + $token]);
+        }, TransportException::class, 'MEDSEAL_TRANSPORT_CONFIG');
+        try {
+            new Transport($hub->url, ['facilityDir' => $dir, 'clientKeyPkcs11' => ['module' => $module]]);
+            $this->fail('an incomplete token key is refused');
+        } catch (\InvalidArgumentException $missing) {
+            $this->assertStringContainsString("needs 'token'", $missing->getMessage());
+        }
+
+        $signer = new Signer(Key::load(Fixtures::read("$dir/signing.key")));
+        $outbox = new Outbox("$dir/outbox.db", $facility, [RecipientKey::load(Fixtures::read("$dir/hub-recipient.pub"))]);
+        $transport = new Transport($hub->url, ['facilityDir' => $dir, 'clientKeyPkcs11' => $token]);
+        $local = $outbox->enqueue('php-token-1', $signer->sign(Fixtures::record(1)));
+        $report = $outbox->deliver($transport);
+        $this->assertNull($report->error, (string) ($report->error ? $report->error->getMessage() : ''));
+        $this->assertSame(1, $report->delivered);
+        $kept = $outbox->receipt('php-token-1');
+        $checked = Receipt::verify($kept->receipt, $kept->inclusionProof, Key::load(Fixtures::read("$dir/receipt.pub")),
+            Key::load(Fixtures::read("$dir/tree-head.pub")), $facility, 'php-token-1', $local->digest);
+        $this->assertSame(1, $checked->sequence);
     }
 
     public function testDeliverToTheHubAndCheckReceipts(): void
