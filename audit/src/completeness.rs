@@ -23,12 +23,26 @@ use crate::report::{finding, FacilityReport, Finding, Range, Withdrawn};
 /// At most this many ledger indexes are named in one finding's message.
 const MAX_INDEXES_SHOWN: usize = 10;
 
+/// How far an entry's time received may be before an earlier entry's. The hub appends entries
+/// in the order their batches are stored, so concurrent batches can interleave by the time one
+/// takes (seconds); more is a time the hub changed after the fact (docs/AUDIT.md).
+pub const RECEIVED_ORDER_SLACK_SECONDS: i64 = 300;
+
+/// At most this many backdated entries get a finding of their own (the rest are counted).
+const MAX_BACKDATED_FINDINGS: usize = 100;
+
 /// Collects the per-facility figures from the entries as they stream by ([`Completeness::add`]),
 /// then ([`Completeness::finish`]) judges them.
 #[derive(Debug, Default)]
 pub struct Completeness {
     facilities: BTreeMap<String, Tally>,
     hasher: RandomState,
+    /// The latest time received of the entries so far, and its index.
+    latest: Option<(i64, u64)>,
+    /// Entries received more than the slack before an earlier entry: (index, facility,
+    /// sequence, received, the earlier entry's time and index), the first few only.
+    backdated: Vec<(u64, String, u64, i64, i64, u64)>,
+    backdated_count: u64,
 }
 
 /// One facility's figures while the entries stream.
@@ -56,7 +70,17 @@ impl Completeness {
 
     /// Counts one full entry (redacted lines belong to facilities not exported, and lines that
     /// are not entries are the log checks' finding: neither is given here).
-    pub fn add(&mut self, _index: u64, entry: &LedgerEntry) {
+    pub fn add(&mut self, index: u64, entry: &LedgerEntry) {
+        match self.latest {
+            Some((latest, at)) if entry.received.saturating_add(RECEIVED_ORDER_SLACK_SECONDS) < latest => {
+                self.backdated_count += 1;
+                if self.backdated.len() < MAX_BACKDATED_FINDINGS {
+                    self.backdated.push((index, entry.source.clone(), entry.sequence, entry.received, latest, at));
+                }
+            }
+            Some((latest, _)) if entry.received <= latest => {}
+            _ => self.latest = Some((entry.received, index)),
+        }
         let tally = match self.facilities.get_mut(entry.source.as_str()) {
             Some(tally) => tally,
             None => self.facilities.entry(entry.source.clone()).or_default(),
@@ -83,6 +107,29 @@ impl Completeness {
     /// confirmed, with their ledger indexes, by a second pass over `bundle`'s entries (only
     /// when a number or a record id's hash occurs twice).
     pub fn finish(self, bundle: &Bundle, findings: &mut Vec<Finding>) -> bundle::Result<Vec<FacilityReport>> {
+        let time = |t: i64| medseal::utc::format(t).unwrap_or_else(|_| t.to_string());
+        for (index, facility, sequence, received, latest, at) in &self.backdated {
+            findings.push(Finding {
+                code: finding::ENTRY_BACKDATED.to_owned(),
+                message: format!(
+                    "the entry at index {index} (sequence {sequence} of \"{}\") says it was received at {}, {} s before the entry at index {at} ({}): the log is appended as records arrive, so this time was set afterwards",
+                    shown(facility),
+                    time(*received),
+                    latest - received,
+                    time(*latest)
+                ),
+                facility: Some(facility.clone()),
+                index: Some(*index),
+                sequence: Some(*sequence),
+            });
+        }
+        if self.backdated_count > self.backdated.len() as u64 {
+            findings.push(Finding {
+                code: finding::ENTRY_BACKDATED.to_owned(),
+                message: format!("{} more entries are backdated likewise", self.backdated_count - self.backdated.len() as u64),
+                ..Finding::default()
+            });
+        }
         let mut reports = Vec::with_capacity(self.facilities.len());
         // Facility -> repeated numbers / hashes occurring more than once.
         let mut repeated_numbers: HashMap<String, HashSet<u64>> = HashMap::new();
@@ -254,7 +301,7 @@ mod tests {
     }
 
     fn withdrawal(source: &str, sequence: u64, reason: &str) -> EntryLine {
-        let EntryLine::Entry(mut entry) = entry(source, sequence, &format!("w{sequence}"), T0) else { unreachable!() };
+        let EntryLine::Entry(mut entry) = entry(source, sequence, &format!("w{sequence}"), T0 + DAY + 6) else { unreachable!() };
         entry.withdrawn = Some(reason.to_owned());
         EntryLine::Entry(entry)
     }
@@ -320,6 +367,36 @@ mod tests {
         assert_eq!(a.last_received.as_deref(), Some("2026-12-02T00:00:07Z"));
         assert_eq!(a.per_day, BTreeMap::from([("2026-12-01".to_owned(), 1), ("2026-12-02".to_owned(), 2)]));
         assert_eq!((reports[1].records, reports[1].highest), (1, 1));
+    }
+
+    /// Entries are appended as records arrive: a time received more than the slack before an
+    /// earlier entry's was set afterwards (a hub backdating a record to before a revocation).
+    #[test]
+    fn an_entry_received_before_an_earlier_one_is_backdated() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lines = vec![
+            entry("a", 1, "a1", T0),
+            entry("a", 2, "a2", T0 + 1000),
+            entry("b", 1, "b1", T0 + 1000 - RECEIVED_ORDER_SLACK_SECONDS), // concurrent batches: allowed
+            entry("a", 3, "a3", T0 + 1001),
+            entry("b", 2, "b2", T0 - 90 * DAY), // backdated by 90 days
+        ];
+        let few = bundle(&dir, &lines);
+        let mut findings = Vec::new();
+        check(&few, &mut findings).unwrap();
+        assert_eq!(codes(&findings), ["ENTRY_BACKDATED"]);
+        assert_eq!((findings[0].index, findings[0].sequence, findings[0].facility.as_deref()), (Some(4), Some(2), Some("b")));
+        assert!(findings[0].message.contains("entry at index 3"), "{}", findings[0].message);
+
+        // Many: the first hundred named, the rest counted.
+        lines.extend((3..=150).map(|n| entry("b", n, &format!("b{n}"), T0 - DAY)));
+        let dir = tempfile::tempdir().unwrap();
+        let many = bundle(&dir, &lines);
+        let mut findings = Vec::new();
+        check(&many, &mut findings).unwrap();
+        let backdated: Vec<&Finding> = findings.iter().filter(|f| f.code == finding::ENTRY_BACKDATED).collect();
+        assert_eq!(backdated.len(), 101);
+        assert_eq!(backdated[100].message, "49 more entries are backdated likewise");
     }
 
     #[test]

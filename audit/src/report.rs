@@ -85,6 +85,10 @@ pub mod finding {
     pub const SEQUENCE_REPEATED: &str = "SEQUENCE_REPEATED";
     /// A facility's record id is in the ledger twice.
     pub const RECORD_ID_REPEATED: &str = "RECORD_ID_REPEATED";
+    /// An entry's time received is more than 300 s before an earlier entry's: entries are
+    /// appended as records arrive, so the hub set this time afterwards (the time a record is
+    /// judged at).
+    pub const ENTRY_BACKDATED: &str = "ENTRY_BACKDATED";
     /// One signed record is in the ledger under two entries (two numbers or ids): the record
     /// id and sequence are not signed, so a hub holding the plaintext could seal a genuine
     /// record again to fill a gap.

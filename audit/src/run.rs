@@ -73,7 +73,11 @@ fn pinned(role: &str, path: &std::path::Path) -> bundle::Result<Input> {
 fn rank(code: &str) -> u8 {
     match code {
         finding::LOG_FORKED | finding::TREE_HEAD_MISMATCH | finding::LOG_TRUNCATED => 0,
-        finding::TREE_HEAD_INVALID | finding::BUNDLE_FILE_ALTERED | finding::ENTRY_INVALID | finding::ENTRIES_UNSIGNED => 1,
+        finding::TREE_HEAD_INVALID
+        | finding::BUNDLE_FILE_ALTERED
+        | finding::ENTRY_INVALID
+        | finding::ENTRIES_UNSIGNED
+        | finding::ENTRY_BACKDATED => 1,
         finding::RECEIPTED_RECORD_MISSING | finding::RECEIPT_INVALID => 2,
         finding::SEQUENCE_GAP | finding::SEQUENCE_REPEATED | finding::RECORD_ID_REPEATED | finding::RECORD_COPIED => 3,
         _ => 4,

@@ -369,6 +369,7 @@ fn completeness_rides_along_the_log_pass() {
     let hub = Hub::new();
     let mut log: Vec<LedgerEntry> = [1, 2, 3, 7, 8, 2].iter().map(|&s| entry("79001", s)).collect();
     log[5].record_id = "79001-r2-again".into();
+    log[5].received = log[4].received + 1; // the repeat arrives after 8
     let mut tombstone = entry("79001", 9);
     tombstone.withdrawn = Some("recorded on paper".into());
     log.extend([tombstone, entry("79001", 10)]);
