@@ -169,20 +169,33 @@ pub extern "C" fn medseal_signer_builder_from_pkcs11(
     alg: u32,
     out: *mut *mut medseal_signer_builder,
 ) -> ResultCode {
-    let config = Pkcs11Config {
-        module: PathBuf::from(text(module, module_len, "module")?),
-        token_label: text(token_label, token_label_len, "token_label")?.to_owned(),
-        key_label: text(key_label, key_label_len, "key_label")?.to_owned(),
-        pin: Zeroizing::new(text(pin, pin_len, "pin")?.to_owned()),
-        alg: match alg {
-            0 => None,
-            id => Some(super::key::algorithm(id)?),
-        },
+    let alg = match alg {
+        0 => None,
+        id => Some(super::key::algorithm(id)?),
     };
+    let config = pkcs11_config((module, module_len), (token_label, token_label_len), (key_label, key_label_len), (pin, pin_len), alg)?;
     let out = Out::new(out, "out")?;
     let key = Pkcs11Key::open(&config)?;
     out.write_box(medseal_signer_builder::new(Arc::new(key)));
     Ok(())
+}
+
+/// A token key as the C ABI names it (module path, token label, key label, PIN, each UTF-8
+/// pointer and length): one reading for the signer and the transport's TLS key.
+pub(super) fn pkcs11_config(
+    module: (*const u8, usize),
+    token_label: (*const u8, usize),
+    key_label: (*const u8, usize),
+    pin: (*const u8, usize),
+    alg: Option<crate::Algorithm>,
+) -> Result<Pkcs11Config> {
+    Ok(Pkcs11Config {
+        module: PathBuf::from(text(module.0, module.1, "module")?),
+        token_label: text(token_label.0, token_label.1, "token_label")?.to_owned(),
+        key_label: text(key_label.0, key_label.1, "key_label")?.to_owned(),
+        pin: Zeroizing::new(text(pin.0, pin.1, "pin")?.to_owned()),
+        alg,
+    })
 }
 
 /// Adds the signer's certificate chain: PEM (one or more certificates, the signer's first) or

@@ -1,7 +1,7 @@
 //! Transport exports: a configuration builder, the immutable transport built from it, delivery
 //! from an outbox (one call, or a background thread) and its report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,9 +9,7 @@ use medseal_macros::ffi_export;
 
 use super::{bytes, free_box, handle, handle_mut, medseal_key, text, Out};
 use crate::error::{err, Result, ResultCode};
-use crate::signers::Pkcs11Config;
 use crate::transport::{deliver_all, Deliverer, DeliveryReport, Transport, TransportConfigBuilder};
-use zeroize::Zeroizing;
 
 use super::outbox::medseal_outbox;
 
@@ -174,13 +172,8 @@ pub extern "C" fn medseal_transport_builder_set_client_key_pkcs11(
     pin_len: usize,
 ) -> ResultCode {
     let builder = handle_mut(builder, "builder")?;
-    let config = Pkcs11Config {
-        module: PathBuf::from(text(module, module_len, "module")?),
-        token_label: text(token_label, token_label_len, "token_label")?.to_owned(),
-        key_label: text(key_label, key_label_len, "key_label")?.to_owned(),
-        pin: Zeroizing::new(text(pin, pin_len, "pin")?.to_owned()),
-        alg: None,
-    };
+    let config =
+        super::sign::pkcs11_config((module, module_len), (token_label, token_label_len), (key_label, key_label_len), (pin, pin_len), None)?;
     builder.builder.client_key_pkcs11(&config)?;
     Ok(())
 }
